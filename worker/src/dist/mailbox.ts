@@ -1,0 +1,85 @@
+/**
+ * A FIFO of frames from one peer with bounded waits: the receive side of every transport. A pending `take`
+ * fails with peer_lost after `timeoutMs` without a frame, or as soon as the peer is marked lost.
+ */
+import { JclError } from '../util/errors.ts';
+import type { Frame } from './transport.ts';
+
+interface Waiter {
+  resolve(frame: Frame): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Mailbox {
+  private readonly frames: Frame[] = [];
+  private waiter: Waiter | null = null;
+  private failure: Error | null = null;
+  private queuedBytes = 0;
+
+  /** @param describePeer e.g. "rank 2 (10.0.0.7:29500)", used in error messages. */
+  constructor(
+    private readonly describePeer: string,
+    private readonly timeoutMs: number,
+    private readonly onDrained: () => void = () => {},
+  ) {}
+
+  /** Bytes queued and not yet taken; the gRPC transport pauses the stream above a limit. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  push(frame: Frame): void {
+    if (this.failure !== null) return;
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      clearTimeout(w.timer);
+      w.resolve(frame);
+      return;
+    }
+    this.frames.push(frame);
+    this.queuedBytes += frame.payload.byteLength;
+  }
+
+  take(): Promise<Frame> {
+    const frame = this.frames.shift();
+    if (frame !== undefined) {
+      this.queuedBytes -= frame.payload.byteLength;
+      this.onDrained();
+      return Promise.resolve(frame);
+    }
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.waiter !== null)
+      return Promise.reject(new Error(`mailbox ${this.describePeer}: concurrent take`));
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(
+          new JclError(
+            'peer_lost',
+            `peer ${this.describePeer} sent nothing for ${this.timeoutMs} ms (dead or hung)`,
+          ),
+        );
+      }, this.timeoutMs);
+      this.waiter = { resolve, reject, timer };
+    });
+  }
+
+  /** Fail the pending and every later take; frames already queued are dropped. */
+  fail(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.frames.length = 0;
+    this.queuedBytes = 0;
+    const w = this.waiter;
+    this.waiter = null;
+    if (w !== null) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+}
