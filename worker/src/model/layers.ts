@@ -1,0 +1,78 @@
+/**
+ * Functional layers over a ParamStore: they create their parameters at build time and return a
+ * forward function. Tensors are NHWC; kernels HWIO [kh, kw, cin, cout].
+ */
+import * as tf from '../tf.ts';
+import { Rng } from '../util/rng.ts';
+import { ParamStore, filled, kaimingNormal, uniformFanIn } from './params.ts';
+
+/** What a forward pass needs to know, and where BN puts its batch statistics in training mode. */
+export interface ForwardContext {
+  training: boolean;
+  /** Filled in training mode: the caller applies them to the running statistics after the step. */
+  bnUpdates?: BnUpdate[];
+}
+
+export interface BnUpdate {
+  runningMean: tf.Variable;
+  runningVar: tf.Variable;
+  /** Kept tensors: [C]; the caller disposes them. */
+  batchMean: tf.Tensor1D;
+  batchVar: tf.Tensor1D;
+  count: number;
+}
+
+export type Layer = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+
+/** Conv without bias (a BN always follows in a ResNet), PyTorch-style symmetric padding. */
+export function conv2d(ps: ParamStore, rng: Rng, name: string, cin: number, cout: number, k: number, stride: number): Layer {
+  const w = ps.add(`${name}.weight`, kaimingNormal(rng, [k, k, cin, cout], k * k * cout), [k, k, cin, cout]);
+  const p = Math.floor(k / 2);
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+  return (x) => tf.conv2d(x, w as tf.Tensor4D, stride, p === 0 ? 'valid' : pad);
+}
+
+/** BatchNorm with PyTorch semantics: momentum 0.1, eps 1e-5, unbiased variance in the running estimate. */
+export function batchNorm(ps: ParamStore, name: string, c: number, opts: { zeroInit?: boolean } = {}): Layer {
+  const gamma = ps.add(`${name}.weight`, filled(c, opts.zeroInit ? 0 : 1), [c]);
+  const beta = ps.add(`${name}.bias`, filled(c, 0), [c]);
+  const runningMean = ps.add(`${name}.running_mean`, filled(c, 0), [c], { trainable: false });
+  const runningVar = ps.add(`${name}.running_var`, filled(c, 1), [c], { trainable: false });
+  return (x, ctx) => {
+    if (!ctx.training) return tf.batchNorm4d(x, runningMean as tf.Tensor1D, runningVar as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, 1e-5);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]); // [C] each
+    if (ctx.bnUpdates) {
+      ctx.bnUpdates.push({
+        runningMean,
+        runningVar,
+        batchMean: tf.keep(mean as tf.Tensor1D),
+        batchVar: tf.keep(variance as tf.Tensor1D),
+        count: x.shape[0] * x.shape[1] * x.shape[2],
+      });
+    }
+    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, 1e-5);
+  };
+}
+
+/** Applies and disposes collected BN batch statistics: running = 0.9 running + 0.1 batch. */
+export function applyBnUpdates(updates: BnUpdate[], momentum = 0.1): void {
+  tf.tidy(() => {
+    for (const u of updates) {
+      const unbiased = u.count > 1 ? u.count / (u.count - 1) : 1;
+      u.runningMean.assign(tf.add(tf.mul(u.runningMean, 1 - momentum), tf.mul(u.batchMean, momentum)));
+      u.runningVar.assign(tf.add(tf.mul(u.runningVar, 1 - momentum), tf.mul(u.batchVar, momentum * unbiased)));
+    }
+  });
+  for (const u of updates) {
+    u.batchMean.dispose();
+    u.batchVar.dispose();
+  }
+  updates.length = 0;
+}
+
+/** Fully connected layer [in] -> [out] with bias, PyTorch default init. */
+export function dense(ps: ParamStore, rng: Rng, name: string, din: number, dout: number): (x: tf.Tensor2D) => tf.Tensor2D {
+  const w = ps.add(`${name}.weight`, uniformFanIn(rng, din * dout, din), [din, dout]);
+  const b = ps.add(`${name}.bias`, uniformFanIn(rng, dout, din), [dout]);
+  return (x) => tf.add(tf.matMul(x, w), b);
+}
