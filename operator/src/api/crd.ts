@@ -1,0 +1,136 @@
+/**
+ * The JCLTrainingJob CustomResourceDefinition, built from the TypeBox schemas (pure: no I/O). Written to
+ * manifests/crd/ by `npm run generate:crd`; `npm run check:crd` and crd.test.ts fail when the checked-in
+ * file drifts from this function's output.
+ *
+ * Cross-field rules are CEL (x-kubernetes-validations) so that `kubectl apply` rejects a bad spec with the
+ * field named, instead of the job failing later with exit code 64; they mirror crossFieldProblems() in
+ * worker/src/config/parse-config.ts.
+ */
+import { JobSpecSchema } from './job-schema.ts';
+import { JobStatusSchema } from './status-schema.ts';
+import { toStructuralSchema, type SchemaNode } from './openapi.ts';
+import { CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './constants.ts';
+
+/** One CEL rule as the CRD carries it. */
+export interface CelRule {
+  rule: string;
+  message: string;
+  messageExpression?: string;
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+const immutable = (field: string): CelRule => ({
+  rule: 'self == oldSelf',
+  message: `spec.${field} is immutable once the job is created; create a new job (checkpoints.resumeFrom continues training)`,
+  reason: 'FieldValueForbidden',
+});
+
+/** CEL rules keyed by the dotted path (below spec) of the schema node that carries them. */
+export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
+  '': [
+    {
+      rule: 'self.training.optim.batchSize % self.workers == 0',
+      message: 'spec.training.optim.batchSize must be divisible by spec.workers',
+      messageExpression:
+        "'spec.training.optim.batchSize: must be divisible by spec.workers ' + string(self.workers) + ', got ' + string(self.training.optim.batchSize)",
+      fieldPath: '.training.optim.batchSize',
+      reason: 'FieldValueInvalid',
+    },
+    {
+      rule: 'self.training.jcl.queueSize % self.training.optim.batchSize == 0',
+      message: 'spec.training.jcl.queueSize must be a multiple of spec.training.optim.batchSize',
+      messageExpression:
+        "'spec.training.jcl.queueSize: must be a multiple of the global batch size ' + string(self.training.optim.batchSize) + ', got ' + string(self.training.jcl.queueSize)",
+      fieldPath: '.training.jcl.queueSize',
+      reason: 'FieldValueInvalid',
+    },
+    {
+      rule: "self.dataset.format in ['synthetic', 'fashion-mnist'] || self.dataset.path != ''",
+      message: 'spec.dataset.path is required for formats other than synthetic and fashion-mnist',
+      fieldPath: '.dataset.path',
+      reason: 'FieldValueRequired',
+    },
+  ],
+  workers: [immutable('workers')],
+  training: [immutable('training')],
+  dataset: [immutable('dataset')],
+  checkpoints: [immutable('checkpoints')],
+  'training.jcl': [
+    { rule: 'self.positives >= 1', message: 'spec.training.jcl.positives must be >= 1', fieldPath: '.positives', reason: 'FieldValueInvalid' },
+    { rule: 'self.temperature > 0.0', message: 'spec.training.jcl.temperature must be > 0', fieldPath: '.temperature', reason: 'FieldValueInvalid' },
+  ],
+  'training.optim': [
+    { rule: 'self.warmupEpochs <= double(self.epochs)', message: 'spec.training.optim.warmupEpochs must be <= epochs', fieldPath: '.warmupEpochs', reason: 'FieldValueInvalid' },
+  ],
+  'training.data.augment': [
+    { rule: 'self.cropScaleMin <= self.cropScaleMax', message: 'spec.training.data.augment.cropScaleMin must be <= cropScaleMax', fieldPath: '.cropScaleMin', reason: 'FieldValueInvalid' },
+    { rule: 'self.blurSigmaMin <= self.blurSigmaMax', message: 'spec.training.data.augment.blurSigmaMin must be <= blurSigmaMax', fieldPath: '.blurSigmaMin', reason: 'FieldValueInvalid' },
+  ],
+};
+
+/** The spec's structural schema with the CEL rules attached. */
+export function buildSpecSchema(): SchemaNode {
+  const spec = toStructuralSchema(JobSpecSchema);
+  for (const [path, rules] of Object.entries(CEL_RULES)) {
+    const node = path === '' ? spec : nodeAt(spec, path);
+    node['x-kubernetes-validations'] = rules.map((r) => ({ ...r }));
+  }
+  return spec;
+}
+
+function nodeAt(root: SchemaNode, dotted: string): SchemaNode {
+  let node = root;
+  for (const key of dotted.split('.')) {
+    const next = (node.properties as Record<string, SchemaNode> | undefined)?.[key];
+    if (!next) throw new Error(`CEL_RULES: no schema node at spec.${dotted} (missing ${key})`);
+    node = next;
+  }
+  return node;
+}
+
+/** The whole CRD object (apiextensions.k8s.io/v1). */
+export function buildCrd(): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/name': 'jcl-operator', 'app.kubernetes.io/part-of': 'jcl' } },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: [...SHORT_NAMES], categories: ['all', 'jcl'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'ready/total workers' },
+            { name: 'Epoch', type: 'integer', jsonPath: '.status.progress.epoch' },
+            { name: 'Loss', type: 'number', jsonPath: '.status.progress.loss' },
+            { name: 'Top1', type: 'number', jsonPath: '.status.evaluation.top1', description: 'best top-1 of the evaluation follow-ups' },
+            { name: 'Restarts', type: 'integer', jsonPath: '.status.restarts' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'A data-parallel Joint Contrastive Learning training run (one pod per rank) and its evaluation follow-ups.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: buildSpecSchema(),
+                status: toStructuralSchema(JobStatusSchema),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}

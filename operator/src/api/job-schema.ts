@@ -1,0 +1,137 @@
+/**
+ * The JCLTrainingJob API as TypeBox schemas: the source of the CRD's OpenAPI schema (api/crd.ts) and of
+ * the TypeScript types the operator works with. `spec.training` IS the worker's TrainingConfig schema
+ * (worker/src/config/schema.ts), so the apiserver validates exactly what `jcl worker` accepts.
+ *
+ * Pod-level Kubernetes fields whose upstream schema is huge (affinity, env valueFrom, volume sources) are
+ * kept as preserve-unknown objects and validated by the apiserver when the pods are created; the fields we
+ * own (counts, policies, names, enums) are validated here.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { V1Affinity, V1EnvVar, V1ResourceRequirements, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { DATASET_FORMATS, TrainingConfigSchema } from '../../../worker/src/config/schema.ts';
+
+/** An object the apiserver stores as-is (upstream Kubernetes types we do not re-validate). */
+const preserved = <T>(description: string) =>
+  Type.Unsafe<T>({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
+
+const quantity = Type.Unsafe<string | number>({
+  'x-kubernetes-int-or-string': true,
+  anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9.]+([eE][-+]?[0-9]+|[numkMGTPE]i?)?$' }],
+});
+
+const ResourcesSchema = Type.Unsafe<V1ResourceRequirements>(
+  Type.Object(
+    {
+      limits: Type.Optional(Type.Record(Type.String(), quantity, { description: 'e.g. {"nvidia.com/gpu": 1, memory: "8Gi"}' })),
+      requests: Type.Optional(Type.Record(Type.String(), quantity)),
+    },
+    { description: 'Worker container resources (cpu, memory, nvidia.com/gpu, ...).' },
+  ),
+);
+
+const EnvVarSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  value: Type.Optional(Type.String({ maxLength: 32768 })),
+  valueFrom: Type.Optional(preserved<NonNullable<V1EnvVar['valueFrom']>>('Upstream EnvVarSource.')),
+});
+
+const TolerationSchema = Type.Object({
+  key: Type.Optional(Type.String({ maxLength: 317 })),
+  operator: Type.Optional(Type.Union([Type.Literal('Exists'), Type.Literal('Equal')])),
+  value: Type.Optional(Type.String({ maxLength: 63 })),
+  effect: Type.Optional(Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')])),
+  tolerationSeconds: Type.Optional(Type.Integer()),
+});
+
+const VolumeSchema = Type.Unsafe<V1Volume>({
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
+  'x-kubernetes-preserve-unknown-fields': true,
+  description: 'An upstream Volume (e.g. the dataset PVC).',
+});
+
+const VolumeMountSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 63 }),
+  mountPath: Type.String({ minLength: 1, maxLength: 4096 }),
+  readOnly: Type.Optional(Type.Boolean()),
+  subPath: Type.Optional(Type.String({ maxLength: 4096 })),
+});
+
+export const TemplateSchema = Type.Object(
+  {
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Worker image; default: the operator --worker-image.' })),
+    imagePullPolicy: Type.Optional(Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')])),
+    command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 32, description: 'Entrypoint before "worker"; default node /app/bin/jcl.js.' })),
+    resources: Type.Optional(ResourcesSchema),
+    env: Type.Optional(Type.Unsafe<V1EnvVar[]>(Type.Array(EnvVarSchema, { maxItems: 256 }))),
+    nodeSelector: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }))),
+    tolerations: Type.Optional(Type.Unsafe<V1Toleration[]>(Type.Array(TolerationSchema, { maxItems: 64 }))),
+    affinity: Type.Optional(preserved<V1Affinity>('Upstream Affinity.')),
+    priorityClassName: Type.Optional(Type.String({ maxLength: 253 })),
+    serviceAccountName: Type.Optional(Type.String({ maxLength: 253 })),
+    volumes: Type.Optional(Type.Array(VolumeSchema, { maxItems: 64 })),
+    volumeMounts: Type.Optional(Type.Unsafe<V1VolumeMount[]>(Type.Array(VolumeMountSchema, { maxItems: 64 }))),
+  },
+  { default: {} },
+);
+
+export const DatasetSchema = Type.Object(
+  {
+    format: Type.Union(
+      DATASET_FORMATS.map((f) => Type.Literal(f)),
+      { default: 'synthetic', description: 'Dataset format (training.data.format).' },
+    ),
+    path: Type.String({ default: '', maxLength: 4096, description: 'File or directory, relative to mountPath unless absolute.' }),
+    claimName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'PVC mounted read-only at mountPath; else mount it through template.volumes.' })),
+    mountPath: Type.String({ default: '/data', minLength: 1, maxLength: 4096 }),
+  },
+  { default: {} },
+);
+
+export const CheckpointsSchema = Type.Object(
+  {
+    claimName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'PVC for run directories; without it an emptyDir (restarts begin again).' })),
+    everyEpochs: Type.Integer({ minimum: 0, default: 1 }),
+    everySteps: Type.Integer({ minimum: 0, default: 0 }),
+    keepLast: Type.Integer({ minimum: 1, default: 3 }),
+    resumeFrom: Type.String({ default: '', maxLength: 4096, description: 'An earlier job name on the same claim, or an absolute checkpoint path.' }),
+  },
+  { default: {} },
+);
+
+export const EVALUATION_KINDS = ['knn', 'linear', 'features'] as const;
+export const EvaluationSchema = Type.Object({
+  kind: Type.Union(EVALUATION_KINDS.map((k) => Type.Literal(k))),
+  params: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })),
+});
+
+export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
+export const RunPolicySchema = Type.Object(
+  {
+    backoffLimit: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Gang restarts before the job fails.' }),
+    activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0 })),
+    cleanPodPolicy: Type.Union(
+      CLEAN_POD_POLICIES.map((p) => Type.Literal(p)),
+      { default: 'Running', description: 'Which pods to delete when the job finishes.' },
+    ),
+    suspend: Type.Boolean({ default: false, description: 'true deletes the workers and keeps the checkpoints; false resumes.' }),
+  },
+  { default: {} },
+);
+
+export const JobSpecSchema = Type.Object({
+  workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of data-parallel workers (one pod per rank).' }),
+  template: TemplateSchema,
+  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>({ ...(TrainingConfigSchema as TSchema), default: {} }),
+  dataset: DatasetSchema,
+  checkpoints: CheckpointsSchema,
+  evaluation: Type.Array(EvaluationSchema, { maxItems: 16, default: [] }),
+  runPolicy: RunPolicySchema,
+});
+
+export type JobSpec = Static<typeof JobSpecSchema>;
+export type EvaluationKind = (typeof EVALUATION_KINDS)[number];
+export type CleanPodPolicy = (typeof CLEAN_POD_POLICIES)[number];

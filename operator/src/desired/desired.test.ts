@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { makeJob } from '../testing/make-job.ts';
+import { buildWorkerPod } from './worker-pod.ts';
+import { buildService } from './service.ts';
+import { buildSecret } from './secret.ts';
+import { buildNetworkPolicy } from './network-policy.ts';
+import { buildEvalJob } from './eval-job.ts';
+import { buildConfigMap } from './config-map.ts';
+import { buildTrainingConfig } from './training-config.ts';
+import { DEFAULT_BUILD_OPTIONS as opts } from './options.ts';
+
+const labels = (component: string) => ({
+  'app.kubernetes.io/name': 'jcl',
+  'app.kubernetes.io/instance': 'demo',
+  'app.kubernetes.io/component': component,
+  'app.kubernetes.io/part-of': 'jcl',
+  'app.kubernetes.io/managed-by': 'jcl-operator',
+  'training.jcl.dev/job-name': 'demo',
+});
+const owner = [{ apiVersion: 'training.jcl.dev/v1alpha1', kind: 'JCLTrainingJob', name: 'demo', uid: 'uid-demo', controller: true, blockOwnerDeletion: true }];
+const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+
+describe('buildWorkerPod', () => {
+  it('builds the whole pod of rank 1 of a 2-worker job', () => {
+    const job = makeJob().workers(2).image('jcl:test').training({ optim: { batchSize: 8 } }).obj();
+    expect(buildWorkerPod(job, 1, 0, opts)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'demo-worker-1',
+        namespace: 'ns',
+        labels: { ...labels('worker'), 'training.jcl.dev/rank': '1', 'training.jcl.dev/restart-generation': '0' },
+        ownerReferences: owner,
+      },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        hostname: 'demo-worker-1',
+        subdomain: 'demo-workers',
+        containers: [
+          {
+            name: 'worker',
+            image: 'jcl:test',
+            command: ['node', '/app/bin/jcl.js', 'worker'],
+            env: [
+              { name: 'JCL_RANK', value: '1' },
+              { name: 'JCL_WORLD_SIZE', value: '2' },
+              { name: 'JCL_COORDINATOR', value: 'demo-worker-0.demo-workers.ns.svc:29500' },
+              { name: 'JCL_PORT', value: '29500' },
+              { name: 'JCL_STATUS_PORT', value: '29501' },
+              { name: 'JCL_CONFIG_FILE', value: '/etc/jcl/config/training.json' },
+              { name: 'JCL_RUN_DIR', value: '/checkpoints/demo' },
+              { name: 'JCL_TOKEN_FILE', value: '/etc/jcl/token/token' },
+              { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
+              { name: 'JCL_JOB_NAME', value: 'demo' },
+              { name: 'JCL_RESTART_GENERATION', value: '0' },
+            ],
+            ports: [
+              { name: 'grpc', containerPort: 29500, protocol: 'TCP' },
+              { name: 'status', containerPort: 29501, protocol: 'TCP' },
+            ],
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/jcl/config', readOnly: true },
+              { name: 'token', mountPath: '/etc/jcl/token', readOnly: true },
+              { name: 'checkpoints', mountPath: '/checkpoints' },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+            securityContext: restricted,
+            terminationMessagePath: '/dev/termination-log',
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          },
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: 'demo-config' } },
+          { name: 'token', secret: { secretName: 'demo-token', defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } },
+          { name: 'checkpoints', emptyDir: {} },
+          { name: 'tmp', emptyDir: {} },
+        ],
+      },
+    });
+  });
+
+  // Each row changes one input and names the part of the pod it must change.
+  const rows = [
+    {
+      name: 'a gang restart reads the restart config (resume from the run dir)',
+      job: makeJob().obj(),
+      generation: 2,
+      pick: (p: ReturnType<typeof buildWorkerPod>) => [p.metadata?.labels?.['training.jcl.dev/restart-generation'], p.spec?.containers[0].env?.find((e) => e.name === 'JCL_CONFIG_FILE')?.value],
+      want: ['2', '/etc/jcl/config/training-restart.json'],
+    },
+    {
+      name: 'checkpoint and dataset claims become volumes, the dataset read-only',
+      job: makeJob().checkpoints({ claimName: 'ckpt' }).dataset({ format: 'cifar10', path: 'cifar', claimName: 'data' }).obj(),
+      generation: 0,
+      pick: (p: ReturnType<typeof buildWorkerPod>) => [p.spec?.volumes?.filter((v) => v.persistentVolumeClaim), p.spec?.containers[0].volumeMounts?.at(-1)],
+      want: [
+        [
+          { name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } },
+          { name: 'dataset', persistentVolumeClaim: { claimName: 'data', readOnly: true } },
+        ],
+        { name: 'dataset', mountPath: '/data', readOnly: true },
+      ],
+    },
+    {
+      name: 'scheduling fields and resources are copied from the template; user env cannot override the contract',
+      job: makeJob()
+        .template({
+          resources: { limits: { 'nvidia.com/gpu': 1 } as never },
+          nodeSelector: { gpu: 'a100' },
+          tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
+          priorityClassName: 'train',
+          env: [{ name: 'JCL_RANK', value: '9' }, { name: 'JCL_BACKEND', value: 'cpu' }],
+          imagePullPolicy: 'IfNotPresent',
+        })
+        .obj(),
+      generation: 0,
+      pick: (p: ReturnType<typeof buildWorkerPod>) => {
+        const env = p.spec?.containers[0].env ?? [];
+        return [p.spec?.nodeSelector, p.spec?.tolerations, p.spec?.priorityClassName, p.spec?.containers[0].resources, p.spec?.containers[0].imagePullPolicy, env.slice(0, 2), env.filter((e) => e.name === 'JCL_RANK').at(-1)];
+      },
+      want: [{ gpu: 'a100' }, [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }], 'train', { limits: { 'nvidia.com/gpu': 1 } }, 'IfNotPresent', [{ name: 'JCL_RANK', value: '9' }, { name: 'JCL_BACKEND', value: 'cpu' }], { name: 'JCL_RANK', value: '0' }],
+    },
+  ];
+  it.each(rows)('$name', ({ job, generation, pick, want }) => {
+    expect(pick(buildWorkerPod(job, 0, generation, opts))).toEqual(want);
+  });
+});
+
+describe('the other owned objects', () => {
+  const job = makeJob().workers(2).obj();
+  it.each([
+    {
+      name: 'headless service',
+      got: () => buildService(job),
+      want: {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'demo-workers', namespace: 'ns', labels: labels('worker'), ownerReferences: owner },
+        spec: {
+          clusterIP: 'None',
+          selector: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' },
+          publishNotReadyAddresses: true,
+          ports: [
+            { name: 'grpc', port: 29500, targetPort: 29500, protocol: 'TCP' },
+            { name: 'status', port: 29501, targetPort: 29501, protocol: 'TCP' },
+          ],
+        },
+      },
+    },
+    {
+      name: 'token secret',
+      got: () => buildSecret(job, 'tok'),
+      want: {
+        apiVersion: 'v1', kind: 'Secret',
+        metadata: { name: 'demo-token', namespace: 'ns', labels: labels('token'), ownerReferences: owner },
+        type: 'Opaque', immutable: true, stringData: { token: 'tok' },
+      },
+    },
+    {
+      name: 'network policy',
+      got: () => buildNetworkPolicy(job, { ...opts, operatorNamespace: 'jcl-system' }),
+      want: {
+        apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+        metadata: { name: 'demo-workers', namespace: 'ns', labels: labels('network'), ownerReferences: owner },
+        spec: {
+          podSelector: { matchLabels: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' } },
+          policyTypes: ['Ingress'],
+          ingress: [
+            {
+              _from: [{ podSelector: { matchLabels: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' } } }],
+              ports: [{ protocol: 'TCP', port: 29500 }, { protocol: 'TCP', port: 29501 }],
+            },
+            {
+              _from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'jcl-system' } } }],
+              ports: [{ protocol: 'TCP', port: 29501 }],
+            },
+          ],
+        },
+      },
+    },
+  ])('$name', ({ got, want }) => {
+    expect(got()).toEqual(want);
+  });
+
+  it('builds the evaluation Job of spec.evaluation[0]', () => {
+    const j = makeJob().evaluation('knn', { k: 20 }).obj();
+    const built = buildEvalJob(j, 0, opts);
+    const evalLabels = { ...labels('eval'), 'training.jcl.dev/eval-kind': 'knn' };
+    expect(built.metadata).toEqual({ name: 'demo-eval-0', namespace: 'ns', labels: evalLabels, ownerReferences: owner });
+    expect(built.spec?.backoffLimit).toBe(0);
+    expect(built.spec?.template.spec?.containers[0]).toMatchObject({
+      name: 'eval',
+      command: ['node', '/app/bin/jcl.js', 'eval', 'knn'],
+      args: ['--checkpoint', '/checkpoints/demo', '--config', '/etc/jcl/config/training-restart.json', '--params', '{"k":20}'],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+      securityContext: restricted,
+    });
+    expect(built.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['config', 'checkpoints', 'tmp']);
+    expect(() => buildEvalJob(j, 3, opts)).toThrow('spec.evaluation[3]: no such evaluation, the job has 1');
+  });
+});
+
+describe('buildTrainingConfig', () => {
+  it('maps dataset, checkpoints and the run dir into the worker config; restarts resume from the run dir', () => {
+    const job = makeJob().dataset({ format: 'image-folder', path: 'imagenet/train' }).checkpoints({ resumeFrom: 'older-job', everySteps: 50 }).obj();
+    const first = buildTrainingConfig(job, false);
+    const again = buildTrainingConfig(job, true);
+    expect([first.data.format, first.data.path, first.checkpoint.resumeFrom, first.checkpoint.everySteps, first.runtime.outDir]).toEqual([
+      'image-folder', '/data/imagenet/train', '/checkpoints/older-job', 50, '/checkpoints/demo',
+    ]);
+    expect(again.checkpoint.resumeFrom).toBe('');
+    const cm = buildConfigMap(job, first, again);
+    expect(JSON.parse(cm.data?.['training.json'] ?? '')).toEqual(first);
+    expect(Object.keys(cm.data ?? {})).toEqual(['training.json', 'training-restart.json']);
+  });
+
+  it('names every invalid field with its spec path', () => {
+    const job = makeJob().workers(3).training({ optim: { batchSize: 8 }, jcl: { queueSize: 12 } }).obj();
+    expect(() => buildTrainingConfig(job, false)).toThrow(/spec\.training\.optim\.batchSize: must be divisible by the number of workers 3, got 8/);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Evaluation follow-ups (spec.evaluation[i]) as batch/v1 Jobs, created after the training Succeeded:
+ *   <command> eval <kind> --checkpoint <run dir> --config <config file> --params <json>
+ * The evaluator writes its JSON result to the termination message, which computeStatus copies into
+ * status.evaluation. backoffLimit 0: a failed evaluation is reported, not retried.
+ */
+import type { V1Job } from '@kubernetes/client-node';
+import { CHECKPOINT_MOUNT_PATH, CONFIG_KEY_RESTART, CONFIG_MOUNT_PATH, LABEL_EVAL_KIND } from '../api/constants.ts';
+import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { jobLabels, ownerReference } from './labels.ts';
+import { evalJobName, runDir } from './names.ts';
+import type { BuildOptions } from './options.ts';
+import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
+
+export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
+  const name = job.metadata?.name ?? '';
+  const follow = job.spec.evaluation[index];
+  if (!follow) throw new Error(`spec.evaluation[${index}]: no such evaluation, the job has ${job.spec.evaluation.length}`);
+  const labels = { ...jobLabels(job, 'eval'), [LABEL_EVAL_KIND]: follow.kind };
+  const dir = runDir(CHECKPOINT_MOUNT_PATH, name);
+  const configFile = `${CONFIG_MOUNT_PATH}/${CONFIG_KEY_RESTART}`;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: evalJobName(name, index), namespace: job.metadata?.namespace, labels, ownerReferences: [ownerReference(job)] },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels },
+        spec: {
+          ...basePodSpec(job, opts),
+          containers: [
+            {
+              ...baseContainer(job, opts, false),
+              name: 'eval',
+              command: [...(job.spec.template.command ?? opts.workerCommand), 'eval', follow.kind],
+              args: ['--checkpoint', dir, '--config', configFile, '--params', JSON.stringify(follow.params ?? {})],
+              env: [
+                ...(job.spec.template.env ?? []),
+                { name: 'JCL_CONFIG_FILE', value: configFile },
+                { name: 'JCL_RUN_DIR', value: dir },
+                { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
+              ],
+            },
+          ],
+          volumes: jclVolumes(job, false),
+        },
+      },
+    },
+  };
+}

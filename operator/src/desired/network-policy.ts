@@ -1,0 +1,37 @@
+/**
+ * Only this job's workers may reach its gRPC and status ports; the operator's pods may reach the status
+ * port (it polls rank 0's progress). Everything else is denied by selecting the pods for Ingress.
+ */
+import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import { GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
+import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { jobLabels, ownerReference, workerSelector } from './labels.ts';
+import { networkPolicyName } from './names.ts';
+import type { BuildOptions } from './options.ts';
+
+export function buildNetworkPolicy(job: JCLTrainingJob, opts: BuildOptions): V1NetworkPolicy {
+  const name = job.metadata?.name ?? '';
+  const operatorPeer: V1NetworkPolicyPeer = {
+    podSelector: { matchLabels: { ...opts.operatorPodLabels } },
+    namespaceSelector: opts.operatorNamespace === '' ? {} : { matchLabels: { 'kubernetes.io/metadata.name': opts.operatorNamespace } },
+  };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: networkPolicyName(name), namespace: job.metadata?.namespace, labels: jobLabels(job, 'network'), ownerReferences: [ownerReference(job)] },
+    spec: {
+      podSelector: { matchLabels: workerSelector(name) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          _from: [{ podSelector: { matchLabels: workerSelector(name) } }],
+          ports: [
+            { protocol: 'TCP', port: GRPC_PORT },
+            { protocol: 'TCP', port: STATUS_PORT },
+          ],
+        },
+        { _from: [operatorPeer], ports: [{ protocol: 'TCP', port: STATUS_PORT }] },
+      ],
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Pieces shared by worker pods and evaluation Jobs: the Pod Security "restricted" contexts, the volumes
+ * every JCL container mounts, and the container fields copied from spec.template.
+ */
+import type { V1Container, V1PodSecurityContext, V1PodSpec, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { CHECKPOINT_MOUNT_PATH, CONFIG_MOUNT_PATH, TMP_MOUNT_PATH, TOKEN_KEY, TOKEN_MOUNT_PATH } from '../api/constants.ts';
+import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { configMapName, secretName } from './names.ts';
+import type { BuildOptions } from './options.ts';
+
+/** Pod-level "restricted" profile (kubernetes.io/docs/concepts/security/pod-security-standards). */
+export function podSecurityContext(opts: BuildOptions): V1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: opts.runAsUser,
+    runAsGroup: opts.runAsUser,
+    // fsGroup makes a fresh checkpoint PVC writable by the non-root user.
+    fsGroup: opts.runAsUser,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Container-level "restricted" profile; the root filesystem is read-only, /tmp is an emptyDir. */
+export function containerSecurityContext(): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Volumes: config, token (workers only), checkpoints, /tmp, the dataset claim, then the template's own. */
+export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] {
+  const name = job.metadata?.name ?? '';
+  const { checkpoints, dataset, template } = job.spec;
+  const volumes: V1Volume[] = [{ name: 'config', configMap: { name: configMapName(name) } }];
+  if (withToken) {
+    volumes.push({ name: 'token', secret: { secretName: secretName(name), defaultMode: 0o440, items: [{ key: TOKEN_KEY, path: TOKEN_KEY }] } });
+  }
+  volumes.push(
+    checkpoints.claimName
+      ? { name: 'checkpoints', persistentVolumeClaim: { claimName: checkpoints.claimName } }
+      : { name: 'checkpoints', emptyDir: {} },
+    { name: 'tmp', emptyDir: {} },
+  );
+  if (dataset.claimName) {
+    volumes.push({ name: 'dataset', persistentVolumeClaim: { claimName: dataset.claimName, readOnly: true } });
+  }
+  return [...volumes, ...(template.volumes ?? [])];
+}
+
+export function jclVolumeMounts(job: JCLTrainingJob, withToken: boolean): V1VolumeMount[] {
+  const mounts: V1VolumeMount[] = [{ name: 'config', mountPath: CONFIG_MOUNT_PATH, readOnly: true }];
+  if (withToken) mounts.push({ name: 'token', mountPath: TOKEN_MOUNT_PATH, readOnly: true });
+  mounts.push({ name: 'checkpoints', mountPath: CHECKPOINT_MOUNT_PATH }, { name: 'tmp', mountPath: TMP_MOUNT_PATH });
+  if (job.spec.dataset.claimName) mounts.push({ name: 'dataset', mountPath: job.spec.dataset.mountPath, readOnly: true });
+  return [...mounts, ...(job.spec.template.volumeMounts ?? [])];
+}
+
+/** Container fields common to workers and evaluators (the caller adds name, command, env, ports). */
+export function baseContainer(job: JCLTrainingJob, opts: BuildOptions, withToken: boolean): V1Container {
+  const t = job.spec.template;
+  const c: V1Container = {
+    name: 'jcl',
+    image: t.image ?? opts.workerImage,
+    volumeMounts: jclVolumeMounts(job, withToken),
+    securityContext: containerSecurityContext(),
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+  if (t.imagePullPolicy) c.imagePullPolicy = t.imagePullPolicy;
+  if (t.resources) c.resources = structuredClone(t.resources);
+  return c;
+}
+
+/** Pod-spec fields copied from the template (scheduling) plus the fixed hardening. */
+export function basePodSpec(job: JCLTrainingJob, opts: BuildOptions): Omit<V1PodSpec, 'containers'> {
+  const t = job.spec.template;
+  const spec: Omit<V1PodSpec, 'containers'> = {
+    restartPolicy: 'Never',
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(opts),
+  };
+  if (t.serviceAccountName) spec.serviceAccountName = t.serviceAccountName;
+  if (t.priorityClassName) spec.priorityClassName = t.priorityClassName;
+  if (t.nodeSelector) spec.nodeSelector = { ...t.nodeSelector };
+  if (t.tolerations) spec.tolerations = structuredClone(t.tolerations);
+  if (t.affinity) spec.affinity = structuredClone(t.affinity);
+  return spec;
+}

@@ -1,0 +1,46 @@
+/**
+ * spec → the TrainingConfig the workers read (the ConfigMap's JSON). spec.dataset and spec.checkpoints
+ * win over the matching spec.training fields; the run directory is the job's own directory on the
+ * checkpoint volume. Validation is the worker's own parseTrainingConfig, so a spec the operator accepts
+ * is a config the worker accepts (and a rejected one fails the job at once, like exit code 64 would).
+ */
+import { parseTrainingConfig } from '../../../worker/src/config/parse-config.ts';
+import type { TrainingConfig } from '../../../worker/src/config/schema.ts';
+import { CHECKPOINT_MOUNT_PATH } from '../api/constants.ts';
+import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { runDir } from './names.ts';
+
+/** Where the dataset is inside the pod: absolute paths are kept, relative ones live under mountPath. */
+export function datasetPath(job: JCLTrainingJob): string {
+  const { path, mountPath } = job.spec.dataset;
+  if (path === '' || path.startsWith('/')) return path;
+  return `${mountPath.replace(/\/$/, '')}/${path}`;
+}
+
+/** checkpoints.resumeFrom: an absolute path as is, else the run directory of that earlier job. */
+export function resumePath(job: JCLTrainingJob): string {
+  const from = job.spec.checkpoints.resumeFrom;
+  if (from === '' || from.startsWith('/')) return from;
+  return runDir(CHECKPOINT_MOUNT_PATH, from);
+}
+
+/**
+ * The validated config. `restart` = a gang restart: resume from this job's own latest checkpoint (an
+ * empty resumeFrom), never again from checkpoints.resumeFrom. Throws JclError('invalid_config') listing
+ * every problem with its spec.training.* path.
+ */
+export function buildTrainingConfig(job: JCLTrainingJob, restart: boolean): TrainingConfig {
+  const name = job.metadata?.name ?? '';
+  const t = structuredClone(job.spec.training ?? {}) as Record<string, Record<string, unknown>>;
+  t.data = { ...(t.data ?? {}), format: job.spec.dataset.format, path: datasetPath(job) };
+  const ck = job.spec.checkpoints;
+  t.checkpoint = {
+    ...(t.checkpoint ?? {}),
+    everyEpochs: ck.everyEpochs,
+    everySteps: ck.everySteps,
+    keepLast: ck.keepLast,
+    resumeFrom: restart ? '' : resumePath(job),
+  };
+  t.runtime = { ...(t.runtime ?? {}), outDir: runDir(CHECKPOINT_MOUNT_PATH, name) };
+  return parseTrainingConfig(t, { worldSize: job.spec.workers, fieldPrefix: 'spec.training.' });
+}

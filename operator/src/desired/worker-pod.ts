@@ -1,0 +1,69 @@
+/**
+ * One worker pod per rank (like jobset's constructJob: spec in, object out, no I/O). The pod is the
+ * worker contract of docs/ARCHITECTURE.md made concrete: env, mounted config and token, stable DNS name.
+ */
+import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import {
+  CONFIG_KEY_INITIAL, CONFIG_KEY_RESTART, CONFIG_MOUNT_PATH, CHECKPOINT_MOUNT_PATH, GRPC_PORT, LABEL_RANK,
+  LABEL_RESTART_GENERATION, STATUS_PORT, TOKEN_KEY, TOKEN_MOUNT_PATH,
+} from '../api/constants.ts';
+import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { jobLabels, ownerReference } from './labels.ts';
+import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
+import type { BuildOptions } from './options.ts';
+import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
+
+/** The contract's env; user env from the template comes first so that these always win. */
+export function workerEnv(job: JCLTrainingJob, rank: number, generation: number): V1EnvVar[] {
+  const name = job.metadata?.name ?? '';
+  const ns = job.metadata?.namespace ?? 'default';
+  const configKey = generation === 0 ? CONFIG_KEY_INITIAL : CONFIG_KEY_RESTART;
+  return [
+    ...(job.spec.template.env ?? []),
+    { name: 'JCL_RANK', value: String(rank) },
+    { name: 'JCL_WORLD_SIZE', value: String(job.spec.workers) },
+    { name: 'JCL_COORDINATOR', value: coordinatorAddress(name, ns, GRPC_PORT) },
+    { name: 'JCL_PORT', value: String(GRPC_PORT) },
+    { name: 'JCL_STATUS_PORT', value: String(STATUS_PORT) },
+    { name: 'JCL_CONFIG_FILE', value: `${CONFIG_MOUNT_PATH}/${configKey}` },
+    { name: 'JCL_RUN_DIR', value: runDir(CHECKPOINT_MOUNT_PATH, name) },
+    { name: 'JCL_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/${TOKEN_KEY}` },
+    { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
+    { name: 'JCL_JOB_NAME', value: name },
+    { name: 'JCL_RESTART_GENERATION', value: String(generation) },
+  ];
+}
+
+/** The pod of `rank` in gang generation `generation` (0 = first start, +1 per gang restart). */
+export function buildWorkerPod(job: JCLTrainingJob, rank: number, generation: number, opts: BuildOptions): V1Pod {
+  const name = job.metadata?.name ?? '';
+  const podName = workerPodName(name, rank);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: podName,
+      namespace: job.metadata?.namespace,
+      labels: { ...jobLabels(job, 'worker'), [LABEL_RANK]: String(rank), [LABEL_RESTART_GENERATION]: String(generation) },
+      ownerReferences: [ownerReference(job)],
+    },
+    spec: {
+      ...basePodSpec(job, opts),
+      hostname: podName,
+      subdomain: serviceName(name),
+      containers: [
+        {
+          ...baseContainer(job, opts, true),
+          name: 'worker',
+          command: [...(job.spec.template.command ?? opts.workerCommand), 'worker'],
+          env: workerEnv(job, rank, generation),
+          ports: [
+            { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+            { name: 'status', containerPort: STATUS_PORT, protocol: 'TCP' },
+          ],
+        },
+      ],
+      volumes: jclVolumes(job, true),
+    },
+  };
+}
