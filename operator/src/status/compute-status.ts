@@ -1,0 +1,189 @@
+/**
+ * computeStatus(job, observed, now) → the next status and the Events that explain it. Pure: the reconcile
+ * loop does the reads before and the one status write after.
+ *
+ * The decision order (first match wins):
+ *  1. a terminal job (Succeeded/Failed) stays terminal; only counters and evaluation results move;
+ *  2. a spec the worker would reject (exit 64 on start) fails the job at once (reason InvalidSpec);
+ *  3. suspend → Suspended (the reconciler deletes the workers; checkpoints stay on the volume);
+ *     leaving Suspended starts a new gang generation that resumes from the latest checkpoint;
+ *  4. activeDeadlineSeconds after startTime → Failed, reason DeadlineExceeded;
+ *  5. a failed worker (or a fault reported by rank 0's status endpoint): a permanent exit code fails the
+ *     job (reason PermanentError, the termination message in status.message); otherwise the whole gang
+ *     is restarted with restartGeneration + 1, up to runPolicy.backoffLimit (then BackoffLimitExceeded);
+ *  6. pods of an earlier generation still exist → Restarting (the new gang waits for them to go);
+ *  7. every rank Succeeded → Succeeded; every rank Running → Running; else Pending (or still Restarting).
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { ConditionType, JCLTrainingJob, JobStatus, Phase } from '../api/status-schema.ts';
+import { setCondition } from './conditions.ts';
+import { computeEvaluation } from './evaluation.ts';
+import { describeFailure, summarizeWorkers, type WorkerSummary } from './observe-pods.ts';
+
+/** What rank 0's status endpoint reported (the poller is injected into the reconciler). */
+export interface ProgressReport {
+  epoch?: number;
+  step?: number;
+  loss?: number;
+  imagesPerSec?: number;
+  lastCheckpoint?: string;
+  /** A fault the workers detected (e.g. a lost peer); treated like a failed worker. */
+  fault?: string;
+}
+
+/** Everything the reconciler read for one job. */
+export interface Observed {
+  /** This job's worker pods, every generation. */
+  workerPods: readonly V1Pod[];
+  evalJobs: readonly V1Job[];
+  evalPods: readonly V1Pod[];
+  /** undefined when rank 0 was not polled (not running) or did not answer. */
+  progress?: ProgressReport;
+  /** Why buildTrainingConfig rejected the spec, if it did. */
+  specProblem?: string;
+}
+
+export interface JobEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface StatusResult {
+  status: JobStatus;
+  events: JobEvent[];
+}
+
+const TERMINAL: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Succeeded', 'Failed']);
+
+export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): StatusResult {
+  const nowIso = now.toISOString();
+  const prev: JobStatus = job.status ?? {};
+  const s: JobStatus = structuredClone(prev);
+  const events: JobEvent[] = [];
+  const { workers, runPolicy } = job.spec;
+  let generation = prev.restartGeneration ?? 0;
+  let restarts = prev.restarts ?? 0;
+  let conditions = s.conditions ?? [];
+  const cond = (type: ConditionType, status: 'True' | 'False', reason: string, message: string) => {
+    conditions = setCondition(conditions, type, status, reason, message, nowIso);
+  };
+
+  if (!conditions.some((c) => c.type === 'Created')) {
+    cond('Created', 'True', 'JobCreated', `JCLTrainingJob ${job.metadata?.name} with ${workers} workers is created`);
+    events.push({ type: 'Normal', reason: 'Created', message: `created with ${workers} workers` });
+  }
+
+  let phase: Phase;
+  let reason = '';
+  let message = '';
+  let summary = summarizeWorkers(obs.workerPods, generation);
+  const elapsedSec = prev.startTime ? (now.getTime() - Date.parse(prev.startTime)) / 1000 : 0;
+
+  if (TERMINAL.has(prev.phase)) {
+    phase = prev.phase as Phase;
+    message = prev.message ?? '';
+  } else if (obs.specProblem) {
+    [phase, reason, message] = ['Failed', 'InvalidSpec', obs.specProblem];
+  } else if (runPolicy.suspend) {
+    [phase, reason, message] = ['Suspended', 'JobSuspended', 'suspended: workers removed, checkpoints kept'];
+  } else if (prev.startTime && runPolicy.activeDeadlineSeconds !== undefined && elapsedSec >= runPolicy.activeDeadlineSeconds) {
+    [phase, reason, message] = ['Failed', 'DeadlineExceeded', `running for ${Math.floor(elapsedSec)}s exceeds activeDeadlineSeconds ${runPolicy.activeDeadlineSeconds}`];
+  } else {
+    if (prev.phase === 'Suspended' && prev.startTime) {
+      // Resume: a fresh gang that reads the restart config (latest checkpoint of the run directory).
+      generation++;
+      summary = summarizeWorkers(obs.workerPods, generation);
+      events.push({ type: 'Normal', reason: 'Resumed', message: `resumed as restart generation ${generation}` });
+      s.startTime = nowIso;
+    }
+    ({ phase, reason, message, generation, restarts } = decideRunning(job, summary, obs, prev.phase, generation, restarts, events));
+  }
+
+  if (phase !== 'Suspended' && !TERMINAL.has(phase) && !s.startTime) s.startTime = nowIso;
+  if (TERMINAL.has(phase) && !s.completionTime) s.completionTime = nowIso;
+  if (!TERMINAL.has(prev.phase)) conditions = phaseConditions(conditions, prev.phase, phase, reason, message, nowIso);
+
+  if (phase !== prev.phase) {
+    events.push({ type: phase === 'Failed' || phase === 'Restarting' ? 'Warning' : 'Normal', reason: reason || phase, message: message || `phase ${phase}` });
+  }
+  s.phase = phase;
+  s.message = message;
+  s.conditions = conditions;
+  s.workers = workers;
+  s.workersReady = summary.ready;
+  s.ready = `${summary.ready}/${workers}`;
+  s.restarts = restarts;
+  s.restartGeneration = generation;
+  s.observedGeneration = job.metadata?.generation;
+  if (obs.progress) s.progress = { ...progressFields(obs.progress), updateTime: nowIso };
+  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods);
+  return { status: s, events };
+}
+
+interface RunningDecision {
+  phase: Phase;
+  reason: string;
+  message: string;
+  generation: number;
+  restarts: number;
+}
+
+/** Rules 5-7 of the file comment. */
+function decideRunning(
+  job: JCLTrainingJob,
+  w: WorkerSummary,
+  obs: Observed,
+  prevPhase: Phase | undefined,
+  generation: number,
+  restarts: number,
+  events: JobEvent[],
+): RunningDecision {
+  const { workers, runPolicy } = job.spec;
+  const failure = w.failures[0];
+  const fault = w.current === workers && w.running === workers ? obs.progress?.fault : undefined;
+  if (failure || fault) {
+    const why = failure ? describeFailure(failure) : `rank 0 reported a fault: ${fault}`;
+    if (failure?.permanent) return { phase: 'Failed', reason: 'PermanentError', message: why, generation, restarts };
+    if (restarts >= runPolicy.backoffLimit) {
+      return { phase: 'Failed', reason: 'BackoffLimitExceeded', message: `${why}; backoffLimit ${runPolicy.backoffLimit} reached after ${restarts} restarts`, generation, restarts };
+    }
+    events.push({ type: 'Warning', reason: 'GangRestart', message: `${why}; restarting all ${workers} workers (restart ${restarts + 1} of ${runPolicy.backoffLimit})` });
+    return { phase: 'Restarting', reason: 'WorkerFailed', message: why, generation: generation + 1, restarts: restarts + 1 };
+  }
+  if (w.stale > 0) return { phase: 'Restarting', reason: 'GangRestarting', message: `waiting for ${w.stale} pods of earlier generations to terminate`, generation, restarts };
+  if (w.succeeded === workers) return { phase: 'Succeeded', reason: 'TrainingSucceeded', message: `all ${workers} workers succeeded`, generation, restarts };
+  if (w.running + w.succeeded === workers && w.running > 0) return { phase: 'Running', reason: 'AllWorkersRunning', message: `${workers} workers running`, generation, restarts };
+  const waiting = prevPhase === 'Restarting' ? 'Restarting' : 'Pending';
+  return { phase: waiting, reason: waiting === 'Restarting' ? 'GangRestarting' : 'WorkersStarting', message: `${w.running}/${workers} workers running`, generation, restarts };
+}
+
+/** The condition set that mirrors the phase (Running/Restarting/Suspended are exclusive, terminal ones stick). */
+function phaseConditions(
+  conditions: JobStatus['conditions'] & object,
+  prevPhase: Phase | undefined,
+  phase: Phase,
+  reason: string,
+  message: string,
+  nowIso: string,
+) {
+  let c = conditions;
+  const set = (type: ConditionType, on: boolean, r: string, m: string) => (c = setCondition(c, type, on ? 'True' : 'False', r, m, nowIso));
+  for (const type of ['Running', 'Restarting', 'Suspended'] as const) {
+    if (type === phase) set(type, true, reason, message);
+    else if (c.some((x) => x.type === type && x.status === 'True')) set(type, false, reason || phase, `phase is ${phase}`);
+  }
+  if (phase === 'Succeeded' || phase === 'Failed') set(phase, true, reason, message);
+  if (prevPhase === 'Suspended' && phase !== 'Suspended') set('Suspended', false, 'JobResumed', 'resumed');
+  return c;
+}
+
+function progressFields(p: ProgressReport) {
+  const out: NonNullable<JobStatus['progress']> = {};
+  if (p.epoch !== undefined) out.epoch = p.epoch;
+  if (p.step !== undefined) out.step = p.step;
+  if (p.loss !== undefined && Number.isFinite(p.loss)) out.loss = p.loss;
+  if (p.imagesPerSec !== undefined && Number.isFinite(p.imagesPerSec)) out.imagesPerSec = p.imagesPerSec;
+  if (p.lastCheckpoint !== undefined) out.lastCheckpoint = p.lastCheckpoint;
+  return out;
+}

@@ -1,0 +1,46 @@
+/**
+ * status.evaluation from the follow-up Jobs. The evaluator writes a JSON object to its termination
+ * message ({"top1": 0.71, ...}); a failure is reported here and never changes the training's phase.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { JCLTrainingJob, EvaluationResult, JobStatus } from '../api/status-schema.ts';
+import { evalJobName } from '../desired/names.ts';
+
+const conditionTrue = (job: V1Job, type: string): boolean => (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+
+function terminationMessage(pods: readonly V1Pod[], jobName: string): string {
+  const pod = pods.find((p) => p.metadata?.labels?.['job-name'] === jobName || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName);
+  const terminated = pod?.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
+  return (terminated?.message ?? '').trim();
+}
+
+function parseResult(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One entry per spec.evaluation item, in order; top1 is the best finished top-1. */
+export function computeEvaluation(job: JCLTrainingJob, evalJobs: readonly V1Job[], evalPods: readonly V1Pod[]): NonNullable<JobStatus['evaluation']> {
+  const name = job.metadata?.name ?? '';
+  const results: EvaluationResult[] = job.spec.evaluation.map((follow, i) => {
+    const jobName = evalJobName(name, i);
+    const k8sJob = evalJobs.find((j) => j.metadata?.name === jobName);
+    if (!k8sJob) return { kind: follow.kind, phase: 'Pending', jobName };
+    const text = terminationMessage(evalPods, jobName);
+    if (conditionTrue(k8sJob, 'Complete')) {
+      const result = parseResult(text);
+      return result ? { kind: follow.kind, phase: 'Succeeded', jobName, result } : { kind: follow.kind, phase: 'Succeeded', jobName, message: text || 'no result in the termination message' };
+    }
+    if (conditionTrue(k8sJob, 'Failed')) return { kind: follow.kind, phase: 'Failed', jobName, message: text || 'evaluation job failed' };
+    return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
+  });
+  const top1s = results.map((r) => r.result?.top1).filter((v): v is number => typeof v === 'number');
+  return top1s.length > 0 ? { top1: Math.max(...top1s), results } : { results };
+}
+
+/** Whether every follow-up has finished (succeeded or failed). */
+export const evaluationDone = (e: JobStatus['evaluation']): boolean => (e?.results ?? []).every((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
