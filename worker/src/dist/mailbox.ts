@@ -65,12 +65,13 @@ export class Mailbox {
     });
   }
 
-  /** Fail the pending and every later take; frames already queued are dropped. */
+  /**
+   * Fail the pending take and every take after the frames already queued: frames that arrived before a
+   * peer's connection broke are still valid and may be all this rank needed.
+   */
   fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
-    this.frames.length = 0;
-    this.queuedBytes = 0;
     const w = this.waiter;
     this.waiter = null;
     if (w !== null) {

@@ -23,6 +23,8 @@ export interface RingOptions {
   chunkBytes?: number;
   /** Bytes per fused gradient bucket. */
   bucketBytes?: number;
+  /** Called once with the error that broke the ring (logging, status). */
+  onFailure?: (err: JclError) => void;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -40,10 +42,13 @@ export class RingCollective implements Collective {
   private readonly alignScratch = { buf: new Float32Array(0) };
   private failure: JclError | null = null;
 
+  private readonly onFailure: (err: JclError) => void;
+
   constructor(
     private readonly transport: Transport,
     opts: RingOptions = {},
   ) {
+    this.onFailure = opts.onFailure ?? (() => {});
     this.rank = transport.rank;
     this.worldSize = transport.worldSize;
     const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -116,8 +121,11 @@ export class RingCollective implements Collective {
     } catch (err) {
       const jcl =
         err instanceof JclError ? err : new JclError('internal', 'collective failed', { cause: err });
-      this.failure = jcl;
-      this.transport.abort(jcl);
+      if (this.failure === null) {
+        this.failure = jcl;
+        this.onFailure(jcl);
+        this.transport.abort(jcl);
+      }
       throw jcl;
     }
   }
@@ -190,17 +198,18 @@ export class RingCollective implements Collective {
     const { receives, forwards } = broadcastRoles(this.rank, this.worldSize, root);
     const sends: Promise<void>[] = [];
     const chunkBytes = this.chunkElems * 4;
-    // Step 0 carries the byte length (as float64) so receivers can allocate; step 1 the chunks.
+    // Step 0 carries the byte length (little-endian float64) so receivers can allocate; step 1 the chunks.
     let header: Uint8Array;
     if (receives) {
       const frame = await this.transport.recv(this.prev);
       this.checkFrame(frame, opId, 0, 0, 8);
-      header = frame.payload.slice();
+      header = frame.payload;
     } else {
-      header = new Uint8Array(new Float64Array([(data as Uint8Array).byteLength]).buffer);
+      header = new Uint8Array(8);
+      new DataView(header.buffer).setFloat64(0, (data as Uint8Array).byteLength, true);
     }
     if (forwards) track(sends, this.transport.send(this.next, { opId, step: 0, chunk: 0, payload: header }));
-    const length = new Float64Array(header.buffer, header.byteOffset, 1)[0];
+    const length = new DataView(header.buffer, header.byteOffset, 8).getFloat64(0, true);
     const out = receives ? new Uint8Array(length) : (data as Uint8Array);
     for (let k = 0, off = 0; off < length; k++, off += chunkBytes) {
       const end = Math.min(length, off + chunkBytes);
@@ -238,6 +247,11 @@ export class RingCollective implements Collective {
   private nextOpId(): number {
     this.opId = (this.opId + 1) >>> 0;
     return this.opId;
+  }
+
+  /** The error that broke the ring, if any. */
+  get failed(): JclError | null {
+    return this.failure;
   }
 
   async close(): Promise<void> {

@@ -47,7 +47,8 @@ export function floatsOf(payload: Uint8Array, scratch?: { buf: Float32Array }): 
   }
   const n = payload.byteLength / 4;
   if (payload.byteOffset % 4 === 0) return new Float32Array(payload.buffer, payload.byteOffset, n);
-  if (scratch === undefined) return new Float32Array(payload.slice().buffer, 0, n);
+  // Uint8Array's slice copies; a Buffer's would return a view.
+  if (scratch === undefined) return new Float32Array(Uint8Array.prototype.slice.call(payload).buffer, 0, n);
   if (scratch.buf.length < n) scratch.buf = new Float32Array(n);
   const out = scratch.buf.subarray(0, n);
   bytesOf(out).set(payload);

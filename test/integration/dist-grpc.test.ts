@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
+import { silentLogger } from '../../worker/src/dist/log.ts';
+import { fetchStatus } from '../../worker/src/dist/status-server.ts';
+import { freePort, gangConfigs } from './dist-helpers.ts';
+
+const TOKEN = 'test-token-0123456789';
+let open: DistributedCollective[] = [];
+
+async function startGang(n: number, chunkBytes = 64 * 1024): Promise<DistributedCollective[]> {
+  const cfgs = gangConfigs(n, await freePort(), { chunkBytes });
+  open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN }, silentLogger)));
+  return open;
+}
+
+afterEach(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  open = [];
+});
+
+describe('ring collectives over gRPC on loopback', () => {
+  it.each([2, 3, 4])('allReduceMean, allGather and broadcast are exact (n=%i)', async (n) => {
+    const gang = await startGang(n, 4096);
+    // 100_003 elements: odd, several chunks per segment, and buckets split across buffers.
+    const lengths = [100_003, 17, 1];
+    const inputs = gang.map((_, r) =>
+      lengths.map((len) => Float32Array.from({ length: len }, (_, i) => (r * 13 + i) % 251)),
+    );
+    const expected = lengths.map((len, b) =>
+      Float32Array.from({ length: len }, (_, i) => inputs.reduce((acc, bufs) => acc + bufs[b][i], 0) / n),
+    );
+    await Promise.all(gang.map((c, r) => c.allReduceMean(inputs[r])));
+    for (const got of inputs) expect(got).toEqual(expected);
+
+    const gathered = await Promise.all(gang.map((c, r) => c.allGather(new Float32Array([r, r + 0.5]))));
+    const wantGather = Float32Array.from({ length: 2 * n }, (_, j) => Math.floor(j / 2) + (j % 2) * 0.5);
+    for (const g of gathered) expect(g).toEqual(wantGather);
+
+    const msg = Uint8Array.from({ length: 10_001 }, (_, i) => i & 255);
+    const got = await Promise.all(gang.map((c, r) => c.broadcast(r === n - 1 ? msg : null, n - 1)));
+    for (const g of got) expect(g).toEqual(msg);
+    await Promise.all(gang.map((c) => c.barrier()));
+  });
+
+  it('serves the status of rank 0 to a client with the token and refuses a wrong token', async () => {
+    const gang = await startGang(2);
+    gang[0].status.update({
+      phase: 'training',
+      epoch: 3,
+      step: 120,
+      lossTotal: 4.5,
+      contrastAcc: 0.25,
+      lastCheckpoint: 'ckpt-120',
+    });
+    const status = await fetchStatus(`127.0.0.1:${gang[0].statusPort}`, TOKEN, 2_000);
+    expect(status).toMatchObject({
+      phase: 'training',
+      epoch: 3,
+      step: 120,
+      lossTotal: 4.5,
+      contrastAcc: 0.25,
+      lastCheckpoint: 'ckpt-120',
+      worldSize: 2,
+    });
+    expect(status.lossCls).toBeUndefined();
+    await expect(fetchStatus(`127.0.0.1:${gang[0].statusPort}`, 'wrong', 2_000)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+  });
+});

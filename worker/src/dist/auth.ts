@@ -1,0 +1,63 @@
+/**
+ * The per-job shared secret and optional TLS: metadata for outgoing calls, a constant-time check for
+ * incoming ones, and grpc-js credentials. The token is compared as SHA-256 digests with timingSafeEqual so
+ * neither its content nor its length leaks through timing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+
+const AUTH_KEY = 'authorization';
+const BEARER = 'Bearer ';
+
+/** PEM contents for mutual TLS between workers (and the operator's status calls). */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+  /** Name the peers' certificate is issued for, when workers are dialled by IP. */
+  serverName?: string;
+}
+
+/** Metadata carrying the token, for every outgoing call. */
+export function createAuthMetadata(token: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(AUTH_KEY, BEARER + token);
+  return md;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** A checker bound to the expected token: true only when the call's metadata carries exactly that token. */
+export function createTokenChecker(token: string): (md: grpc.Metadata) => boolean {
+  if (token.length === 0) throw new RangeError('token must not be empty');
+  const expected = digest(token);
+  return (md) => {
+    const values = md.get(AUTH_KEY);
+    const got = values.length === 1 && typeof values[0] === 'string' ? values[0] : '';
+    const presented = got.startsWith(BEARER) ? got.slice(BEARER.length) : '';
+    // Always compare, even for an empty token, so a missing header costs the same as a wrong one.
+    return timingSafeEqual(digest(presented), expected) && presented.length > 0;
+  };
+}
+
+/** The status object to fail a call with when the token check fails. */
+export function unauthenticated(): Partial<grpc.StatusObject> {
+  return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong job token' };
+}
+
+export function createServerCredentials(tls: TlsMaterial | undefined): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true);
+}
+
+export function createChannelCredentials(tls: TlsMaterial | undefined): grpc.ChannelCredentials {
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
+}
+
+/** Channel options TLS needs on top of the transport's own. */
+export function tlsChannelOptions(tls: TlsMaterial | undefined): grpc.ChannelOptions {
+  return tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {};
+}

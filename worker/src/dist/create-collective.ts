@@ -1,0 +1,235 @@
+/**
+ * Start-up of the distributed runtime (the I/O edge): read the token and TLS files, start this worker's
+ * gRPC server, rendezvous with rank 0, connect the ring and pass the start barrier. Returns the ring
+ * collective, or LocalCollective when the world is one process.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import { JclError } from '../util/errors.ts';
+import {
+  createChannelCredentials,
+  createServerCredentials,
+  createTokenChecker,
+  tlsChannelOptions,
+  type TlsMaterial,
+} from './auth.ts';
+import { LocalCollective, type Collective } from './collective.ts';
+import { parseDistEnv, type DistConfig, type Env } from './dist-config.ts';
+import { GrpcTransport, workerServerOptions } from './grpc-transport.ts';
+import type { DistLogger } from './log.ts';
+import { RendezvousCoordinator } from './rendezvous-coordinator.ts';
+import { addRendezvousService, createRendezvousClient, type RendezvousClient } from './rendezvous-service.ts';
+import { RingCollective } from './ring-collective.ts';
+import { ringNeighbours } from './ring-schedule.ts';
+import { StatusReporter } from './status-reporter.ts';
+import { bindServer, shutdownServer, startStatusServer, type StatusServer } from './status-server.ts';
+import { MAX_CONTROL_MESSAGE_BYTES } from './wire.ts';
+
+/** A collective plus what the worker needs around it. */
+export type DistributedCollective = Collective & {
+  /** host:port of every rank (one entry when local). */
+  readonly peers: readonly string[];
+  /** Training progress; served to the operator by rank 0, kept locally elsewhere. */
+  readonly status: StatusReporter;
+  /** Port of rank 0's status endpoint (undefined elsewhere or when not served). */
+  readonly statusPort?: number;
+};
+
+/** Secrets loaded from files or env. */
+export interface DistSecrets {
+  token: string;
+  tls?: TlsMaterial;
+}
+
+/** Read the JCL_* environment, rendezvous, and return the collective for this worker. */
+export async function createCollectiveFromEnv(env: Env, log: DistLogger): Promise<DistributedCollective> {
+  const cfg = parseDistEnv(env);
+  return startDistributed(cfg, await loadSecrets(cfg), log);
+}
+
+/** Read the token file and TLS PEM files named by `cfg`. */
+export async function loadSecrets(cfg: DistConfig): Promise<DistSecrets> {
+  const read = async (path: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      throw new JclError('invalid_config', `${what}: cannot read ${path}`, { cause: err });
+    }
+  };
+  const token =
+    'file' in cfg.token
+      ? (await read(cfg.token.file, 'JCL_TOKEN_FILE')).toString('utf8').trim()
+      : cfg.token.value;
+  if (cfg.worldSize > 1 && token.length === 0) throw new JclError('invalid_config', 'job token: empty');
+  if (cfg.tls === undefined) return { token };
+  const [cert, key, ca] = await Promise.all([
+    read(cfg.tls.certFile, 'JCL_TLS_CERT'),
+    read(cfg.tls.keyFile, 'JCL_TLS_KEY'),
+    read(cfg.tls.caFile, 'JCL_TLS_CA'),
+  ]);
+  return { token, tls: { cert, key, ca, serverName: cfg.tls.serverName } };
+}
+
+/** Start the runtime from a parsed config (tests call this with port 0 and short timeouts). */
+export async function startDistributed(
+  cfg: DistConfig,
+  secrets: DistSecrets,
+  log: DistLogger,
+): Promise<DistributedCollective> {
+  const status = new StatusReporter(cfg.worldSize);
+  let statusServer: StatusServer | undefined;
+  if (cfg.rank === 0 && secrets.token.length > 0) {
+    statusServer = await startStatusServer({
+      reporter: status,
+      token: secrets.token,
+      port: cfg.statusPort,
+      bindHost: cfg.bindHost,
+      tls: secrets.tls,
+    });
+    log.info({ port: statusServer.port }, 'status endpoint listening');
+  }
+  if (cfg.worldSize === 1) {
+    const local = new LocalCollective();
+    return Object.assign(local, {
+      peers: ['local'],
+      status,
+      statusPort: statusServer?.port,
+      close: async () => statusServer?.close(),
+    });
+  }
+  try {
+    return await startRing(cfg, secrets, status, statusServer, log);
+  } catch (err) {
+    await statusServer?.close();
+    throw err;
+  }
+}
+
+async function startRing(
+  cfg: DistConfig,
+  secrets: DistSecrets,
+  status: StatusReporter,
+  statusServer: StatusServer | undefined,
+  log: DistLogger,
+): Promise<DistributedCollective> {
+  status.update({ phase: 'rendezvous' });
+  const checkToken = createTokenChecker(secrets.token);
+  const server = new grpc.Server(workerServerOptions(cfg));
+  // Frames can arrive as soon as peers know our address, before our transport exists: route late.
+  let transport: GrpcTransport | null = null;
+  let coordinator: RendezvousCoordinator | null = null;
+  let client: RendezvousClient | null = null;
+  const cleanup = async () => {
+    await transport?.close();
+    coordinator?.close();
+    client?.close();
+    await shutdownServer(server, 2_000);
+  };
+  try {
+    const port = await bindServer(
+      server,
+      `${cfg.bindHost}:${cfg.port}`,
+      createServerCredentials(secrets.tls),
+    );
+    const startDeadline = Date.now() + cfg.startupTimeoutMs;
+    let peers: string[];
+    let sessionId: string;
+    if (cfg.rank === 0) {
+      coordinator = new RendezvousCoordinator(
+        cfg.worldSize,
+        cfg.coordinator,
+        randomUUID(),
+        cfg.startupTimeoutMs,
+      );
+      addRendezvousService(server, coordinator, checkToken);
+      log.info({ port, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
+      const res = await coordinator.whenComplete();
+      ({ peers, sessionId } = { peers: res.peers.map((p) => p.address), sessionId: res.sessionId });
+    } else {
+      const channelOptions = {
+        'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+        ...tlsChannelOptions(secrets.tls),
+      };
+      client = createRendezvousClient(
+        cfg.coordinator,
+        secrets.token,
+        createChannelCredentials(secrets.tls),
+        channelOptions,
+        startDeadline,
+      );
+      log.info({ coordinator: cfg.coordinator, port }, 'rendezvous: joining');
+      const res = await client.join({
+        rank: cfg.rank,
+        worldSize: cfg.worldSize,
+        host: cfg.advertiseHost,
+        port,
+      });
+      ({ peers, sessionId } = { peers: res.peers.map((p) => p.address), sessionId: res.sessionId });
+    }
+    transport = new GrpcTransport({
+      rank: cfg.rank,
+      peers,
+      token: secrets.token,
+      sessionId,
+      tls: secrets.tls,
+      peerTimeoutMs: cfg.peerTimeoutMs,
+      chunkBytes: cfg.chunkBytes,
+      windowBytes: cfg.windowBytes,
+      subscribeTo: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
+      log,
+    });
+    const svc = transport.serviceImplementation(checkToken);
+    server.addService(svc.definition, svc.implementation);
+    const barrier = (name: string, timeoutMs: number): Promise<void> =>
+      coordinator !== null
+        ? withDeadline(
+            coordinator.barrier(name, cfg.rank),
+            timeoutMs,
+            `barrier ${name}: not every rank arrived`,
+          )
+        : (client as RendezvousClient).barrier(name, cfg.rank, timeoutMs);
+    await barrier('start', Math.max(1_000, startDeadline - Date.now()));
+    log.info({ rank: cfg.rank, peers }, 'rendezvous: gang formed');
+    status.update({ phase: 'training' });
+    const ring = new RingCollective(transport, {
+      chunkBytes: cfg.chunkBytes,
+      bucketBytes: cfg.bucketBytes,
+      onFailure: (err) => {
+        log.error({ code: err.code, err: err.message }, `collective failed: ${err.message}`);
+        const peer = /rank (\d+)/.exec(err.message);
+        status.reportFault({
+          code: err.code,
+          message: err.message,
+          peerRank: peer ? Number(peer[1]) : undefined,
+        });
+      },
+    });
+    return Object.assign(ring, {
+      peers,
+      status,
+      statusPort: statusServer?.port,
+      close: async () => {
+        // Leave together: no rank may tear down sockets a peer is still reading from.
+        if (ring.failed === null) await barrier('close', cfg.peerTimeoutMs).catch(() => {});
+        await cleanup();
+        await statusServer?.close();
+      },
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Reject with deadline_exceeded when `p` has not settled after `timeoutMs`. */
+function withDeadline<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new JclError('deadline_exceeded', `${what} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,109 @@
+/**
+ * The Rendezvous service over gRPC: rank 0's handlers around RendezvousCoordinator, and the calls the other
+ * ranks make (join with retries until the startup deadline, named barriers).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { JclError } from '../util/errors.ts';
+import { createAuthMetadata, unauthenticated } from './auth.ts';
+import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
+import type { RendezvousCoordinator } from './rendezvous-coordinator.ts';
+import { RendezvousService, type BarrierRequest, type JoinRequest, type JoinResponse } from './wire.ts';
+
+/** Add the Rendezvous service, answering from `coordinator`, to rank 0's server. */
+export function addRendezvousService(
+  server: grpc.Server,
+  coordinator: RendezvousCoordinator,
+  checkToken: (md: grpc.Metadata) => boolean,
+): void {
+  server.addService(RendezvousService, {
+    join: (call: grpc.ServerUnaryCall<JoinRequest, JoinResponse>, cb: grpc.sendUnaryData<JoinResponse>) => {
+      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      const req = call.request;
+      const host = req.host || hostOfPeer(call.getPeer());
+      coordinator.join(req, `${host}:${req.port}`).then(
+        (res) => cb(null, res),
+        (err) => cb(toGrpcStatus(err)),
+      );
+    },
+    barrier: (call: grpc.ServerUnaryCall<BarrierRequest, object>, cb: grpc.sendUnaryData<object>) => {
+      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      coordinator.barrier(call.request.name, call.request.rank).then(
+        () => cb(null, {}),
+        (err) => cb(toGrpcStatus(err)),
+      );
+    },
+  });
+}
+
+/**
+ * The host part of a grpc-js peer string ("10.0.0.7:5123", "[::1]:5123", "::ffff:10.0.0.7:5123"), in a form
+ * that can be dialled again.
+ */
+export function hostOfPeer(peer: string): string {
+  let host = peer.replace(/^ipv[46]:/, '');
+  const m = /^\[(.*)\]:\d+$/.exec(host) ?? /^(.*):\d+$/.exec(host);
+  if (m) host = m[1];
+  host = host.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export interface RendezvousClient {
+  join(req: JoinRequest): Promise<JoinResponse>;
+  barrier(name: string, rank: number, timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+/** Calls to the coordinator at `address`; `joinDeadlineMs` (absolute, Date.now() clock) bounds the join. */
+export function createRendezvousClient(
+  address: string,
+  token: string,
+  creds: grpc.ChannelCredentials,
+  channelOptions: grpc.ChannelOptions,
+  joinDeadlineMs: number,
+): RendezvousClient {
+  const client = new grpc.Client(address, creds, channelOptions);
+  const unary = <Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req, deadlineMs: number): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        req,
+        createAuthMetadata(token),
+        { deadline: deadlineMs },
+        (err, res) => (err ? reject(err) : resolve(res as Res)),
+      );
+    });
+  return {
+    async join(req) {
+      // Rank 0 may not be listening yet (pods start in any order): retry "unavailable" until the deadline.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await unary(RendezvousService.join, req, joinDeadlineMs);
+        } catch (err) {
+          const e = err as grpc.ServiceError;
+          if (e.code === grpc.status.UNAVAILABLE && Date.now() + 250 < joinDeadlineMs) {
+            await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5))));
+            continue;
+          }
+          if (e.code === grpc.status.DEADLINE_EXCEEDED || e.code === grpc.status.UNAVAILABLE) {
+            throw new JclError(
+              'deadline_exceeded',
+              `rendezvous: coordinator ${address} did not form the gang in time (${e.details})`,
+              { cause: e },
+            );
+          }
+          throw fromGrpcError(e, `join ${address} as rank ${req.rank}`);
+        }
+      }
+    },
+    async barrier(name, rank, timeoutMs) {
+      try {
+        await unary(RendezvousService.barrier, { name, rank }, Date.now() + timeoutMs);
+      } catch (err) {
+        throw fromGrpcError(err as grpc.ServiceError, `barrier ${name} at ${address}`);
+      }
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Rank 0's Status endpoint (proto Status service) and the client the operator calls. Both sides use the
+ * job token; the server is read-only, so a status poll can never disturb training.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  createAuthMetadata,
+  createChannelCredentials,
+  createServerCredentials,
+  createTokenChecker,
+  tlsChannelOptions,
+  unauthenticated,
+  type TlsMaterial,
+} from './auth.ts';
+import { fromGrpcError } from './grpc-status.ts';
+import type { StatusReporter } from './status-reporter.ts';
+import { MAX_CONTROL_MESSAGE_BYTES, StatusService, type StatusResponse } from './wire.ts';
+
+export interface StatusServerOptions {
+  reporter: StatusReporter;
+  token: string;
+  /** 0 picks a free port. */
+  port: number;
+  bindHost?: string;
+  tls?: TlsMaterial;
+}
+
+export interface StatusServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serve `reporter` snapshots on `bindHost:port`. */
+export async function startStatusServer(o: StatusServerOptions): Promise<StatusServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_CONTROL_MESSAGE_BYTES,
+  });
+  const checkToken = createTokenChecker(o.token);
+  server.addService(StatusService, {
+    getStatus: (
+      call: grpc.ServerUnaryCall<object, StatusResponse>,
+      cb: grpc.sendUnaryData<StatusResponse>,
+    ) => {
+      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      cb(null, o.reporter.snapshot());
+    },
+  });
+  const port = await bindServer(
+    server,
+    `${o.bindHost ?? '0.0.0.0'}:${o.port}`,
+    createServerCredentials(o.tls),
+  );
+  return { port, close: () => shutdownServer(server, 2_000) };
+}
+
+/**
+ * Fetch rank 0's status; used by the operator. Throws JclError (`unauthenticated` for a wrong token,
+ * `deadline_exceeded` after `timeoutMs`, `peer_lost` when unreachable).
+ */
+export async function fetchStatus(
+  address: string,
+  token: string,
+  timeoutMs: number,
+  tls?: TlsMaterial,
+): Promise<StatusResponse> {
+  const client = new grpc.Client(address, createChannelCredentials(tls), {
+    'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+    ...tlsChannelOptions(tls),
+  });
+  const m = StatusService.getStatus;
+  try {
+    return await new Promise<StatusResponse>((resolve, reject) => {
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        {},
+        createAuthMetadata(token),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) =>
+          err ? reject(fromGrpcError(err, `status from ${address}`)) : resolve(res as StatusResponse),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** Bind and return the actual port (useful with port 0). */
+export function bindServer(
+  server: grpc.Server,
+  address: string,
+  creds: grpc.ServerCredentials,
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (err, port) =>
+      err ? reject(new Error(`cannot listen on ${address}`, { cause: err })) : resolve(port),
+    ),
+  );
+}
+
+/** Graceful shutdown, forced after `graceMs` (open streams would otherwise keep it waiting). */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
