@@ -1,0 +1,417 @@
+/**
+ * The node harness plays the kubelet (and, as there is no scheduler, the scheduler's binding step) for the
+ * e2e tests: it registers a Ready Node, binds pending pods to it, runs their containers as local processes
+ * (pod-runner.ts), reports status like a kubelet, serves cluster DNS through a hosts file (hosts-file.ts,
+ * pod-preload.cjs) and finishes graceful deletions. Fault injection: kill a pod's process, keep pods from
+ * ever starting, pause all status updates (a node that stopped reporting).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { buildHostsEntries, renderHosts, writeHostsFile, type DnsPod } from './hosts-file.ts';
+import { type ReferencedData } from './pod-env.ts';
+import { PodRunner } from './pod-runner.ts';
+import { buildPodStatus, type PodRecord } from './pod-status.ts';
+import { resolveCacheDir, RunRecordFile } from './run-registry.ts';
+import { buildNodeObject, buildReadyNodeStatus, DEFAULT_ALLOCATABLE } from './node-object.ts';
+import { describeError, sleep } from './wait.ts';
+import { appendFileSync } from 'node:fs';
+
+/** Options of {@link NodeHarness.start}. */
+export interface NodeHarnessOptions {
+  kubeConfig: KubeConfig;
+  nodeName?: string;
+  /** Only bind and run pods of these namespaces (lets several harnesses share a plane). Default: all. */
+  namespaces?: string[];
+  /** Default: a fresh dir under the OS temp dir, removed by stop(). */
+  rootDir?: string;
+  cacheDir?: string;
+  /** Node allocatable/capacity. Default: cpu 8, memory 32Gi, pods 110, nvidia.com/gpu 4. */
+  allocatable?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** image -> argv for containers without `command` (the image's ENTRYPOINT). */
+  entrypoints?: Record<string, string[]>;
+  /** argv[0] -> replacement prefix, e.g. `{ jcl: ['node', '/repo/bin/jcl.js'] }`. */
+  commandMap?: Record<string, string[]>;
+  /** Extra environment for every pod process (below the pod's own env). */
+  extraEnv?: Record<string, string>;
+  /** Upper bound on a deleted pod's grace period. Default 10 s. */
+  maxGraceMs?: number;
+  pollIntervalMs?: number;
+  restartBackoffMs?: number;
+}
+
+/** Fault: pods matching are bound but never start (stay Pending, container waiting with `reason`). */
+export interface NeverStartRule {
+  match: (pod: V1Pod) => boolean;
+  reason: string;
+}
+
+const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pod-preload.cjs');
+const OUR_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+
+/** A running fake kubelet. */
+export class NodeHarness {
+  readonly nodeName: string;
+  readonly rootDir: string;
+  readonly hostsFile: string;
+  readonly logFile: string;
+  private readonly core: CoreV1Api;
+  private readonly runners = new Map<string, PodRunner>();
+  private readonly deleting = new Set<string>();
+  private readonly neverStart: NeverStartRule[] = [];
+  private readonly statusChains = new Map<string, Promise<void>>();
+  private readonly pendingWhilePaused = new Map<string, { pod: V1Pod; record: PodRecord }>();
+  private readonly registry: RunRecordFile;
+  private readonly ipPrefix = `127.${2 + Math.floor(Math.random() * 250)}`;
+  private nextIp = 0;
+  private paused = false;
+  private stopped = false;
+  private loop: Promise<void> = Promise.resolve();
+  private lastHosts = '';
+  private lastHeartbeat = 0;
+  private services: V1Service[] = [];
+  private lastServiceList = 0;
+
+  private constructor(private readonly opts: NodeHarnessOptions, rootDir: string) {
+    this.nodeName = opts.nodeName ?? 'jcl-e2e-node';
+    this.rootDir = rootDir;
+    this.hostsFile = path.join(rootDir, 'hosts');
+    this.logFile = path.join(rootDir, 'node-harness.log');
+    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.registry = new RunRecordFile(opts.cacheDir ?? resolveCacheDir(), `node-${path.basename(rootDir)}`, { rootDir: opts.rootDir ? undefined : rootDir });
+  }
+
+  /** Registers the Node and starts the sync loop. */
+  static async start(opts: NodeHarnessOptions): Promise<NodeHarness> {
+    const rootDir = opts.rootDir ?? (await mkdtemp(path.join(os.tmpdir(), 'jcl-node-')));
+    await mkdir(path.join(rootDir, 'pods'), { recursive: true });
+    await mkdir(path.join(rootDir, 'shared'), { recursive: true });
+    const harness = new NodeHarness(opts, rootDir);
+    writeHostsFile(harness.hostsFile, renderHosts(new Map()));
+    await harness.registerNode();
+    harness.loop = harness.runLoop();
+    return harness;
+  }
+
+  /** Local directory of a pod (volumes under volumes/, logs under logs/, termination-log-<container>). */
+  podDir(namespace: string, name: string): string {
+    return path.join(this.rootDir, 'pods', namespace, name);
+  }
+
+  /** The loopback address given to a pod, once it runs. */
+  podIP(namespace: string, name: string): string | undefined {
+    return this.findRunner(namespace, name)?.record.podIP;
+  }
+
+  /** Captured output files of a pod's container (first container by default), for debugging. */
+  podLogFiles(namespace: string, name: string, container?: string): { stdout: string; stderr: string } {
+    const runner = this.findRunner(namespace, name);
+    const c = container ?? runner?.pod.spec?.containers[0]?.name ?? 'main';
+    const restarts = runner?.record.containers.find((r) => r.name === c)?.restartCount ?? 0;
+    const base = path.join(this.podDir(namespace, name), 'logs', `${c}-${restarts}`);
+    return { stdout: `${base}.stdout.log`, stderr: `${base}.stderr.log` };
+  }
+
+  /** Fault: kills a pod's container process. `reason` overrides the reported reason (e.g. 'OOMKilled'). */
+  killPod(namespace: string, name: string, opts: { signal?: NodeJS.Signals; container?: string; reason?: string } = {}): void {
+    const runner = this.findRunner(namespace, name);
+    if (!runner || !runner.kill(opts.signal ?? 'SIGKILL', opts.container, opts.reason)) {
+      throw new Error(`killPod: pod ${namespace}/${name} has no running process on node ${this.nodeName}`);
+    }
+  }
+
+  /** Fault: pods matching `match` (a pod name or a predicate) are bound but never start. */
+  preventStart(match: string | ((pod: V1Pod) => boolean), reason = 'ImagePullBackOff'): void {
+    this.neverStart.push({ match: typeof match === 'string' ? (p) => p.metadata?.name === match : match, reason });
+  }
+
+  /** Fault: the node stops reporting (no pod status writes, no heartbeats) until resume(). Processes keep running. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Ends pause(): the latest status of every pod is written. */
+  resume(): void {
+    this.paused = false;
+    for (const [key, { pod, record }] of this.pendingWhilePaused) this.enqueueStatus(key, pod, record);
+    this.pendingWhilePaused.clear();
+  }
+
+  /** Stops every pod process, deletes the Node and removes the temp root (unless it was given). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.loop;
+    await Promise.all([...this.runners.values()].map((r) => r.terminate(Math.min(this.opts.maxGraceMs ?? 10_000, 2_000))));
+    await Promise.all(this.statusChains.values());
+    await this.core.deleteNode({ name: this.nodeName }).catch(() => undefined);
+    this.registry.close();
+    if (!this.opts.rootDir) await rm(this.rootDir, { recursive: true, force: true });
+  }
+
+  private findRunner(namespace: string, name: string): PodRunner | undefined {
+    return [...this.runners.values()].find((r) => r.pod.metadata?.namespace === namespace && r.pod.metadata?.name === name);
+  }
+
+  private log(message: string): void {
+    appendFileSync(this.logFile, `${new Date().toISOString()} ${message}\n`);
+  }
+
+  private async registerNode(): Promise<void> {
+    const allocatable = { ...DEFAULT_ALLOCATABLE, ...this.opts.allocatable };
+    await this.core.deleteNode({ name: this.nodeName }).catch(() => undefined);
+    await this.core.createNode({ body: buildNodeObject(this.nodeName, allocatable, this.opts.labels ?? {}) });
+    await this.writeNodeStatus();
+  }
+
+  private async writeNodeStatus(): Promise<void> {
+    const node: V1Node = await this.core.readNode({ name: this.nodeName });
+    // TaintNodesByCondition admission adds not-ready taints at creation; no node-lifecycle controller lifts them.
+    if (node.spec?.taints?.length) {
+      node.spec.taints = node.spec.taints.filter((t) => !t.key.startsWith('node.kubernetes.io/'));
+      const updated = await this.core.replaceNode({ name: this.nodeName, body: node });
+      node.metadata = updated.metadata;
+    }
+    node.status = buildReadyNodeStatus({ ...DEFAULT_ALLOCATABLE, ...this.opts.allocatable }, new Date());
+    await this.core.replaceNodeStatus({ name: this.nodeName, body: node });
+    this.lastHeartbeat = Date.now();
+  }
+
+  private async runLoop(): Promise<void> {
+    const interval = this.opts.pollIntervalMs ?? 250;
+    while (!this.stopped) {
+      try {
+        await this.syncOnce();
+      } catch (err) {
+        this.log(`sync failed: ${describeError(err)}`);
+      }
+      await sleep(interval);
+    }
+  }
+
+  private async listPods(): Promise<V1Pod[]> {
+    if (!this.opts.namespaces) return (await this.core.listPodForAllNamespaces()).items;
+    const lists = await Promise.all(this.opts.namespaces.map((namespace) => this.core.listNamespacedPod({ namespace })));
+    return lists.flatMap((l) => l.items);
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) await this.writeNodeStatus();
+    const pods = await this.listPods();
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      const uid = pod.metadata?.uid ?? '';
+      seen.add(uid);
+      if (pod.metadata?.deletionTimestamp) {
+        if (pod.spec?.nodeName === this.nodeName) this.finishDeletion(pod);
+      } else if (!pod.spec?.nodeName) {
+        await this.bind(pod);
+      } else if (pod.spec.nodeName === this.nodeName && !this.runners.has(uid)) {
+        const phase = pod.status?.phase;
+        if (phase !== 'Succeeded' && phase !== 'Failed') this.startPod(pod);
+      }
+    }
+    // Pods removed without a graceful deletion (force delete, namespace purge) lose their processes at once.
+    for (const [uid, runner] of this.runners) {
+      if (!seen.has(uid) && !this.deleting.has(uid)) {
+        this.deleting.add(uid);
+        void runner.terminate(0).finally(() => this.runners.delete(uid));
+      }
+    }
+    await this.refreshHosts();
+  }
+
+  private async bind(pod: V1Pod): Promise<void> {
+    const scheduler = pod.spec?.schedulerName ?? 'default-scheduler';
+    if (scheduler !== 'default-scheduler') return;
+    const name = pod.metadata?.name ?? '';
+    const namespace = pod.metadata?.namespace ?? 'default';
+    try {
+      await this.core.createNamespacedPodBinding({
+        name,
+        namespace,
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
+      });
+      this.log(`bound ${namespace}/${name}`);
+    } catch (err) {
+      // 409: another harness (or a user) bound it first.
+      this.log(`bind ${namespace}/${name}: ${describeError(err)}`);
+    }
+  }
+
+  private startPod(pod: V1Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const ns = pod.metadata?.namespace ?? 'default';
+    const name = pod.metadata?.name ?? '';
+    const n = this.nextIp++;
+    const podIP = `${this.ipPrefix}.${Math.floor(n / 250)}.${2 + (n % 250)}`;
+    const podDir = this.podDir(ns, name);
+    const runner = new PodRunner(pod, {
+      podDir,
+      sharedDir: path.join(this.rootDir, 'shared'),
+      podIP,
+      hostIP: '127.0.0.1',
+      sources: this.volumeSources(),
+      loadReferencedData: (p) => this.loadReferencedData(p),
+      baseEnv: this.baseEnv(pod, podIP, podDir),
+      entrypoints: this.opts.entrypoints ?? {},
+      commandMap: this.opts.commandMap ?? {},
+      restartBackoffMs: this.opts.restartBackoffMs ?? 1_000,
+      registry: this.registry,
+      publish: (p, record) => this.publish(p, record),
+    });
+    this.runners.set(uid, runner);
+    const rule = this.neverStart.find((r) => r.match(pod));
+    if (rule) {
+      runner.holdWaiting(rule.reason, `node harness: pod held by preventStart (${rule.reason})`);
+      return;
+    }
+    this.log(`starting ${ns}/${name} as ${podIP}`);
+    runner.run().catch((err) => this.log(`pod ${ns}/${name} runner failed: ${describeError(err)}`));
+  }
+
+  private finishDeletion(pod: V1Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    if (this.deleting.has(uid)) return;
+    this.deleting.add(uid);
+    const graceMs = Math.min((pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000, this.opts.maxGraceMs ?? 10_000);
+    const runner = this.runners.get(uid);
+    const name = pod.metadata?.name ?? '';
+    const namespace = pod.metadata?.namespace ?? 'default';
+    void (async () => {
+      if (runner) {
+        await runner.terminate(graceMs);
+        await this.statusChains.get(uid);
+      }
+      // The kubelet's final delete (grace 0) removes the object once containers are gone.
+      await this.core
+        .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
+        .catch((err) => this.log(`final delete ${namespace}/${name}: ${describeError(err)}`));
+      this.runners.delete(uid);
+      this.log(`deleted ${namespace}/${name}`);
+    })();
+  }
+
+  private baseEnv(pod: V1Pod, podIP: string, podDir: string): Record<string, string> {
+    const server = new URL(this.opts.kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
+    const hostname = pod.spec?.hostname ?? pod.metadata?.name ?? '';
+    return {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: path.join(podDir, 'tmp'),
+      TMPDIR: path.join(podDir, 'tmp'),
+      LANG: 'C.UTF-8',
+      HOSTNAME: hostname,
+      KUBERNETES_SERVICE_HOST: server.hostname,
+      KUBERNETES_SERVICE_PORT: server.port || '443',
+      NODE_OPTIONS: `--require=${PRELOAD}`,
+      ...this.opts.extraEnv,
+      JCL_HARNESS_HOSTS_FILE: this.hostsFile,
+      JCL_HARNESS_POD_IP: podIP,
+      JCL_HARNESS_NAMESPACE: pod.metadata?.namespace ?? 'default',
+      JCL_HARNESS_HOSTNAME: hostname,
+      JCL_HARNESS_POD_DIR: podDir,
+    };
+  }
+
+  private volumeSources(): PodRunnerSources {
+    return {
+      configMap: async (namespace, name) => (await this.core.readNamespacedConfigMap({ name, namespace }).catch(() => undefined))?.data ?? undefined,
+      secret: async (namespace, name) => decodeSecret((await this.core.readNamespacedSecret({ name, namespace }).catch(() => undefined))?.data),
+      serviceAccountToken: async (namespace, serviceAccount, audience, expirationSeconds, pod) => {
+        const tr = await this.core.createNamespacedServiceAccountToken({
+          name: serviceAccount,
+          namespace,
+          body: {
+            spec: {
+              audiences: audience ? [audience] : [],
+              expirationSeconds,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+            },
+          },
+        });
+        return tr.status?.token ?? '';
+      },
+    };
+  }
+
+  private async loadReferencedData(pod: V1Pod): Promise<ReferencedData> {
+    const ns = pod.metadata?.namespace ?? 'default';
+    const data: ReferencedData = { configMaps: new Map(), secrets: new Map() };
+    const sources = this.volumeSources();
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      const cms = [...(c.env ?? []).map((e) => e.valueFrom?.configMapKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.configMapRef?.name)];
+      const secrets = [...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.secretRef?.name)];
+      for (const name of cms) if (name && !data.configMaps.has(name)) await sources.configMap(ns, name).then((d) => d && data.configMaps.set(name, d));
+      for (const name of secrets) if (name && !data.secrets.has(name)) await sources.secret(ns, name).then((d) => d && data.secrets.set(name, d));
+    }
+    return data;
+  }
+
+  private publish(pod: V1Pod, record: PodRecord): void {
+    const key = pod.metadata?.uid ?? '';
+    if (this.paused) {
+      this.pendingWhilePaused.set(key, { pod, record });
+      return;
+    }
+    this.enqueueStatus(key, pod, record);
+  }
+
+  private enqueueStatus(key: string, pod: V1Pod, record: PodRecord): void {
+    const status = buildPodStatus(record, new Date());
+    const previous = this.statusChains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.writePodStatus(pod, status)).catch((err) => this.log(`status ${pod.metadata?.name}: ${describeError(err)}`));
+    this.statusChains.set(key, next);
+  }
+
+  private async writePodStatus(pod: V1Pod, status: ReturnType<typeof buildPodStatus>): Promise<void> {
+    const name = pod.metadata?.name ?? '';
+    const namespace = pod.metadata?.namespace ?? 'default';
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      let current: V1Pod;
+      try {
+        current = await this.core.readNamespacedPodStatus({ name, namespace });
+      } catch {
+        return; // gone
+      }
+      if (current.metadata?.uid !== pod.metadata?.uid) return;
+      const foreign = (current.status?.conditions ?? []).filter((c) => !OUR_CONDITIONS.has(c.type));
+      current.status = { ...status, conditions: [...(status.conditions ?? []), ...foreign] };
+      try {
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: current });
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    throw new Error(`status of ${namespace}/${name}: still conflicting after 10 attempts`);
+  }
+
+  private async refreshHosts(): Promise<void> {
+    if (Date.now() - this.lastServiceList > 1_000) {
+      const namespaces = this.opts.namespaces;
+      this.services = namespaces
+        ? (await Promise.all(namespaces.map((namespace) => this.core.listNamespacedService({ namespace })))).flatMap((l) => l.items)
+        : (await this.core.listServiceForAllNamespaces()).items;
+      this.lastServiceList = Date.now();
+    }
+    const pods: DnsPod[] = [...this.runners.values()]
+      .filter((r) => r.record.podIP && (r.record.phase === 'Running' || r.record.phase === 'Pending'))
+      .map((r) => ({ pod: r.pod, ip: r.record.podIP as string }));
+    const content = renderHosts(buildHostsEntries(pods, this.services));
+    if (content !== this.lastHosts && existsSync(this.rootDir)) {
+      writeHostsFile(this.hostsFile, content);
+      this.lastHosts = content;
+    }
+  }
+}
+
+type PodRunnerSources = import('./pod-volumes.ts').VolumeSources;
+
+function decodeSecret(data: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!data) return undefined;
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}

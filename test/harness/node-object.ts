@@ -1,0 +1,73 @@
+/**
+ * The fake Node the harness registers: pure builders for the object and for a Ready status with the
+ * allocatable resources tests schedule against (cpu, memory, pods and nvidia.com/gpu).
+ */
+import type { V1Node, V1NodeStatus } from '@kubernetes/client-node';
+
+/** Default capacity = allocatable of the fake node. */
+export const DEFAULT_ALLOCATABLE: Readonly<Record<string, string>> = {
+  cpu: '8',
+  memory: '32Gi',
+  pods: '110',
+  'ephemeral-storage': '100Gi',
+  'nvidia.com/gpu': '4',
+};
+
+/** The Node object as registered (status is written separately through the status subresource). */
+export function buildNodeObject(name: string, allocatable: Record<string, string>, labels: Record<string, string>): V1Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'node.jcl.dev/harness': 'true',
+        ...labels,
+      },
+    },
+    spec: {},
+    status: buildReadyNodeStatus(allocatable, new Date()),
+  };
+}
+
+/** A Ready node status with a fresh heartbeat. */
+export function buildReadyNodeStatus(allocatable: Record<string, string>, now: Date): V1NodeStatus {
+  const ok = (type: string, reason: string, message: string) => ({
+    type,
+    status: 'False',
+    reason,
+    message,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  });
+  return {
+    capacity: { ...allocatable },
+    allocatable: { ...allocatable },
+    conditions: [
+      ok('MemoryPressure', 'KubeletHasSufficientMemory', 'node harness'),
+      ok('DiskPressure', 'KubeletHasNoDiskPressure', 'node harness'),
+      ok('PIDPressure', 'KubeletHasSufficientPID', 'node harness'),
+      { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'node harness is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+    ],
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: 'localhost' },
+    ],
+    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    nodeInfo: {
+      architecture: 'amd64',
+      bootID: 'jcl-node-harness',
+      containerRuntimeVersion: 'harness://local-processes',
+      kernelVersion: 'n/a',
+      kubeProxyVersion: 'n/a',
+      kubeletVersion: 'v1.34.4',
+      machineID: 'jcl-node-harness',
+      operatingSystem: 'linux',
+      osImage: 'jcl-operator node harness',
+      systemUUID: 'jcl-node-harness',
+    },
+  };
+}
