@@ -1,0 +1,82 @@
+/**
+ * `jcl bench allreduce`: ring all-reduce bandwidth between worker processes on loopback, next to the raw
+ * TCP ceiling measured in the same run. Bandwidths follow nccl-tests (PERFORMANCE.md there):
+ *   algbw = bytes / time;  busbw = algbw * 2(n-1)/n,
+ * busbw being what each link carries, so it compares directly with the single-link TCP ceiling.
+ */
+import { fileURLToPath } from 'node:url';
+import { launchLocalWorkers } from './launch-local.ts';
+import { silentLogger } from './log.ts';
+import { measureTcpCeiling } from './tcp-ceiling.ts';
+
+export interface AllReduceBenchOptions {
+  workers: number;
+  /** Buffer size in MB (10^6 bytes): 11 ~ a small ResNet's gradients, 45 ~ ResNet-18's. */
+  mb: number;
+  iters: number;
+  /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES). */
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface AllReduceBenchResult {
+  workers: number;
+  bytes: number;
+  iters: number;
+  timesMs: number[];
+  /** Median over iterations, GB/s (10^9 bytes). */
+  algbwGBps: number;
+  busbwGBps: number;
+  bestBusbwGBps: number;
+  tcpCeilingGBps: number;
+  /** busbw / ceiling. */
+  busbwOfCeiling: number;
+  env: Readonly<Record<string, string>>;
+}
+
+const PROBE = fileURLToPath(new URL('./collective-probe.ts', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Run the benchmark; resolves with a JSON-able result. */
+export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllReduceBenchResult> {
+  const elems = Math.floor((o.mb * 1e6) / 4);
+  const bytes = elems * 4;
+  let report: { timesMs: number[] } | null = null;
+  const stderr: string[] = [];
+  const code = await launchLocalWorkers({
+    workers: o.workers,
+    command: [process.execPath, '--import', 'tsx', PROBE],
+    args: ['bench', String(elems), String(o.iters)],
+    env: { JCL_PEER_TIMEOUT_MS: '60000', ...o.env },
+    log: silentLogger,
+    onLine: (rank, line, stream) => {
+      if (stream === 'stdout' && rank === 0 && line.includes('"bench":true')) report = JSON.parse(line);
+      else if (stream === 'stderr') stderr.push(`[rank ${rank}] ${line}`);
+    },
+  });
+  if (code !== 0 || report === null) {
+    throw new Error(`all-reduce benchmark workers exited with ${code}:\n${stderr.slice(-20).join('\n')}`);
+  }
+  const { timesMs } = report as { timesMs: number[] };
+  // Ceiling: as many bytes as one link carries in an iteration, at least 256 MB for a stable figure.
+  const ceiling = await measureTcpCeiling(Math.max(256e6, 2 * bytes));
+  const factor = (2 * (o.workers - 1)) / o.workers;
+  const algbw = bytes / (median(timesMs) / 1e3);
+  const best = bytes / (Math.min(...timesMs) / 1e3);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    workers: o.workers,
+    bytes,
+    iters: o.iters,
+    timesMs: timesMs.map(round),
+    algbwGBps: round(algbw / 1e9),
+    busbwGBps: round((algbw * factor) / 1e9),
+    bestBusbwGBps: round((best * factor) / 1e9),
+    tcpCeilingGBps: round(ceiling / 1e9),
+    busbwOfCeiling: round((algbw * factor) / ceiling),
+    env: o.env ?? {},
+  };
+}
