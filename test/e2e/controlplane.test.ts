@@ -1,0 +1,338 @@
+/**
+ * The real control plane and node harness (issue 5): what the operator's e2e tests rely on. Each test
+ * states one behaviour of the real apiserver/controllers or of the harness acting as kubelet.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ApiextensionsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  VersionApi,
+  type KubeConfig,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
+import { NodeHarness } from '../harness/node-harness.ts';
+import { createServiceAccountIdentity } from '../harness/restricted-identity.ts';
+import { describeError, pollUntil } from '../harness/wait.ts';
+import { tailFile } from '../harness/managed-process.ts';
+
+const plane = useControlPlane();
+const kc: KubeConfig = plane.kubeConfig;
+const core = kc.makeApiClient(CoreV1Api);
+const namespaces: string[] = [];
+
+async function namespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const ns = await createTestNamespace(kc, prefix, labels);
+  namespaces.push(ns);
+  return ns;
+}
+
+/** The error a rejected API call carries: HTTP code and the Status message. */
+async function rejection(call: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    const body = (err as { body?: unknown }).body;
+    const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string } | undefined);
+    return { code: (err as { code?: number }).code ?? 0, message: parsed?.message ?? describeError(err) };
+  }
+  throw new Error('expected the API call to be rejected, but it succeeded');
+}
+
+/** A pod (or Job template) container that runs `node -e script`. */
+function nodeContainer(script: string, extra: Record<string, unknown> = {}) {
+  return { name: 'main', image: 'jcl-e2e/node:local', command: ['node', '-e', script], ...extra };
+}
+
+afterAll(async () => {
+  await Promise.all(namespaces.map((ns) => deleteTestNamespace(kc, ns)));
+});
+
+describe('control plane', () => {
+  it('serves the pinned Kubernetes release, started from the cache within the deadline', async () => {
+    const version = await kc.makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe('v1.34.4');
+    if (plane.startupMs > 0) expect(plane.startupMs).toBeLessThan(180_000);
+  });
+
+  it('rejects a custom resource with an invalid field and names the field', async () => {
+    const ext = kc.makeApiClient(ApiextensionsV1Api);
+    const group = 'e2e.jcl.dev';
+    await ext.createCustomResourceDefinition({
+      body: {
+        metadata: { name: `widgets.${group}` },
+        spec: {
+          group,
+          scope: 'Namespaced',
+          names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  properties: {
+                    spec: { type: 'object', properties: { replicas: { type: 'integer', minimum: 1 }, mode: { type: 'string', _enum: ['fast', 'slow'] } } },
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    await pollUntil(
+      async () => {
+        const crd = await ext.readCustomResourceDefinition({ name: `widgets.${group}` });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+      },
+      { timeoutMs: 60_000, description: 'CRD widgets Established' },
+    );
+    const ns = await namespace('crd');
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    // A fresh CRD's endpoint is served a moment after Established.
+    await pollUntil(() => objects.listNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets' }), {
+      timeoutMs: 30_000,
+      description: 'widgets endpoint served',
+    });
+    const create = (spec: Record<string, unknown>) =>
+      objects.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec } });
+    const bad = await rejection(create({ replicas: 0, mode: 'warp' }));
+    expect(bad.code).toBe(422);
+    expect(bad.message).toContain('spec.replicas');
+    expect(bad.message).toContain('spec.mode');
+    await create({ replicas: 2, mode: 'fast' });
+  });
+
+  it('enforces PodSecurity restricted: a privileged pod is rejected, a compliant one admitted', async () => {
+    const ns = await namespace('psa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const privileged: V1Pod = {
+      metadata: { name: 'privileged' },
+      spec: { containers: [{ name: 'main', image: 'busybox', securityContext: { privileged: true } }] },
+    };
+    const refused = await rejection(core.createNamespacedPod({ namespace: ns, body: privileged }));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain('violates PodSecurity "restricted:latest"');
+    expect(refused.message).toContain('privileged');
+    const compliant: V1Pod = {
+      metadata: { name: 'compliant' },
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'main', image: 'busybox', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+      },
+    };
+    const admitted = await core.createNamespacedPod({ namespace: ns, body: compliant });
+    expect(admitted.metadata?.uid).toBeTruthy();
+  });
+
+  it('garbage-collects dependents when their owner is deleted', async () => {
+    const ns = await namespace('gc');
+    const owner = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'owner' }, data: { a: '1' } } });
+    const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid ?? '', blockOwnerDeletion: true }];
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'child-1', ownerReferences }, data: {} } });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'child-2', ownerReferences }, stringData: { k: 'v' } } });
+    await core.deleteNamespacedConfigMap({ name: 'owner', namespace: ns, propagationPolicy: 'Background' });
+    await pollUntil(
+      async () => {
+        const cms = await core.listNamespacedConfigMap({ namespace: ns });
+        const secrets = await core.listNamespacedSecret({ namespace: ns });
+        const left = [...cms.items, ...secrets.items].map((o) => o.metadata?.name).filter((n) => n?.startsWith('child-'));
+        return left.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 90_000, description: 'garbage collector deleting child-1 and child-2', diagnose: () => plane.logTails() },
+    );
+  });
+
+  it('refuses a restricted ServiceAccount what RBAC does not grant', async () => {
+    const ns = await namespace('rbac');
+    const reader = await createServiceAccountIdentity(kc, {
+      namespace: ns,
+      name: 'reader',
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+    });
+    const asReader = reader.kubeConfig.makeApiClient(CoreV1Api);
+    const listed = await pollUntil(() => asReader.listNamespacedConfigMap({ namespace: ns }), { timeoutMs: 30_000, description: 'reader can list configmaps' });
+    expect(listed.items.some((c) => c.metadata?.name === 'kube-root-ca.crt')).toBe(true);
+    const secrets = await rejection(asReader.listNamespacedSecret({ namespace: ns }));
+    expect(secrets.code).toBe(403);
+    expect(secrets.message).toContain(`User "${reader.username}" cannot list resource "secrets"`);
+    const write = await rejection(asReader.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }));
+    expect(write.code).toBe(403);
+    const otherNs = await rejection(asReader.listNamespacedConfigMap({ namespace: 'default' }));
+    expect(otherNs.code).toBe(403);
+  });
+});
+
+describe('node harness', () => {
+  let ns: string;
+  let node: NodeHarness;
+
+  beforeAll(async () => {
+    ns = await namespace('node');
+    node = await NodeHarness.start({ kubeConfig: kc, namespaces: [ns], nodeName: `node-${ns}`, maxGraceMs: 5_000, restartBackoffMs: 200 });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  function podDiagnostics(name: string): string {
+    const files = node.podLogFiles(ns, name);
+    return `--- ${name} stdout ---\n${tailFile(files.stdout)}\n--- ${name} stderr ---\n${tailFile(files.stderr)}\n--- node harness ---\n${tailFile(node.logFile)}`;
+  }
+
+  async function waitForPod(name: string, description: string, done: (pod: V1Pod) => boolean, timeoutMs = 120_000): Promise<V1Pod> {
+    return pollUntil(
+      async () => {
+        const pod = await core.readNamespacedPod({ name, namespace: ns });
+        return done(pod) ? pod : undefined;
+      },
+      { timeoutMs, description: `pod ${ns}/${name} ${description}`, diagnose: () => podDiagnostics(name) },
+    );
+  }
+
+  it('registers a Ready node with cpu, memory, pods and nvidia.com/gpu', async () => {
+    const n = await core.readNode({ name: node.nodeName });
+    expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(n.status?.allocatable).toMatchObject({ cpu: '8', memory: '32Gi', pods: '110', 'nvidia.com/gpu': '4' });
+  });
+
+  it('runs a Job pod to completion and the Job controller marks the Job Complete', async () => {
+    const batch = kc.makeApiClient(BatchV1Api);
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'settings' }, data: { greeting: 'hello', 'config.json': '{"lr":0.1}' } } });
+    const script = [
+      "const fs = require('node:fs');",
+      "const cfg = fs.readFileSync('/etc/jcl/config.json', 'utf8');",
+      "fs.writeFileSync('/run/out/result.txt', 'ok');",
+      'fs.writeFileSync(process.env.JCL_TERMINATION_LOG, JSON.stringify({ pod: process.env.POD_NAME, ns: process.env.POD_NAMESPACE, ip: process.env.POD_IP, greeting: process.env.GREETING, rank: process.env.RANK, cfg, msg: process.env.MSG }));',
+    ].join('\n');
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'hello' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels: { rank: '0' } },
+            spec: {
+              restartPolicy: 'Never',
+              volumes: [{ name: 'config', configMap: { name: 'settings' } }, { name: 'out', emptyDir: {} }],
+              containers: [
+                nodeContainer(script, {
+                  volumeMounts: [{ name: 'config', mountPath: '/etc/jcl' }, { name: 'out', mountPath: '/run/out' }],
+                  env: [
+                    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                    { name: 'RANK', valueFrom: { fieldRef: { fieldPath: "metadata.labels['rank']" } } },
+                    { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } } },
+                    { name: 'MSG', value: '$(GREETING) from $(POD_NAMESPACE)' },
+                  ],
+                }),
+              ],
+            },
+          },
+        },
+      },
+    });
+    const job = await pollUntil(
+      async () => {
+        const j = await batch.readNamespacedJob({ name: 'hello', namespace: ns });
+        if (j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) throw new FatalJobError(`Job failed: ${JSON.stringify(j.status)}`);
+        return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+      },
+      { timeoutMs: 180_000, description: 'Job hello Complete', diagnose: () => `${tailFile(node.logFile)}\n${plane.logTails(20)}`, fatal: (e) => e instanceof FatalJobError },
+    );
+    expect(job.status?.succeeded).toBe(1);
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=hello' });
+    expect(pods.items).toHaveLength(1);
+    const pod = pods.items[0];
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(JSON.parse(terminated?.message ?? '{}')).toEqual({
+      pod: pod.metadata?.name,
+      ns,
+      ip: pod.status?.podIP,
+      greeting: 'hello',
+      rank: '0',
+      cfg: '{"lr":0.1}',
+      msg: `hello from ${ns}`,
+    });
+    expect(pod.status?.podIP).toMatch(/^127\.\d+\.\d+\.\d+$/);
+    expect(pod.status?.phase).toBe('Succeeded');
+  });
+
+  it('resolves headless-service pod hostnames to pod IPs and gives each pod its own listen address', async () => {
+    await core.createNamespacedService({ namespace: ns, body: { metadata: { name: 'ring' }, spec: { clusterIP: 'None', selector: { app: 'ring' }, ports: [{ port: 29500 }] } } });
+    const server = "require('node:net').createServer((s) => s.end(require('node:os').hostname())).listen(29500, () => console.log('listening'));";
+    const client = [
+      "const net = require('node:net'); const fs = require('node:fs');",
+      'const names = ["ring-0.ring", "ring-1.ring", `ring-0.ring.${process.env.NS}.svc`, `ring-1.ring.${process.env.NS}.svc.cluster.local`];',
+      'const ask = (host) => new Promise((ok, fail) => { const s = net.connect(29500, host); let d = ""; s.on("data", (c) => (d += c)); s.on("end", () => ok(d)); s.on("error", fail); });',
+      'const retry = async (host) => { for (let i = 0; ; i++) { try { return await ask(host); } catch (e) { if (i > 100) throw e; await new Promise((r) => setTimeout(r, 200)); } } };',
+      'Promise.all(names.map(retry)).then((r) => fs.writeFileSync(process.env.JCL_TERMINATION_LOG, r.join(",")), (e) => { console.error(e); process.exit(3); });',
+    ].join('\n');
+    const mk = (name: string, script: string, labels: Record<string, string>, restartPolicy = 'Always'): V1Pod => ({
+      metadata: { name, labels },
+      spec: { hostname: name, subdomain: 'ring', restartPolicy, containers: [nodeContainer(script, { env: [{ name: 'NS', value: ns }] })] },
+    });
+    for (const name of ['ring-0', 'ring-1']) await core.createNamespacedPod({ namespace: ns, body: mk(name, server, { app: 'ring' }) });
+    await core.createNamespacedPod({ namespace: ns, body: mk('dialer', client, { app: 'dialer' }, 'Never') });
+    const done = await waitForPod('dialer', 'Succeeded', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    expect(done.status?.phase, podDiagnostics('dialer')).toBe('Succeeded');
+    expect(done.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('ring-0,ring-1,ring-0,ring-1');
+    expect(node.podIP(ns, 'ring-0')).not.toBe(node.podIP(ns, 'ring-1'));
+  });
+
+  it('reports an injected kill, restarts under OnFailure, and holds a pod that never starts', async () => {
+    const sleeper = 'setInterval(() => undefined, 1000);';
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'victim' }, spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] } } });
+    await waitForPod('victim', 'Running', (p) => p.status?.phase === 'Running');
+    node.killPod(ns, 'victim', { reason: 'OOMKilled' });
+    const killed = await waitForPod('victim', 'Failed', (p) => p.status?.phase === 'Failed');
+    expect(killed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+
+    const flaky = "const fs = require('node:fs'); const f = '/data/attempted'; if (!fs.existsSync(f)) { fs.writeFileSync(f, '1'); console.error('first attempt fails'); process.exit(75); }";
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'flaky' },
+        spec: {
+          restartPolicy: 'OnFailure',
+          volumes: [{ name: 'data', emptyDir: {} }],
+          containers: [nodeContainer(flaky, { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
+        },
+      },
+    });
+    const recovered = await waitForPod('flaky', 'Succeeded', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    expect(recovered.status?.phase).toBe('Succeeded');
+    expect(recovered.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 75, reason: 'Error' } } });
+
+    node.preventStart('stuck');
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'stuck' }, spec: { containers: [nodeContainer(sleeper)] } } });
+    const stuck = await waitForPod('stuck', 'waiting ImagePullBackOff', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
+    expect(stuck.status?.phase).toBe('Pending');
+  });
+
+  it('stops a deleted pod with SIGTERM and removes it', async () => {
+    const graceful = "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); }); setInterval(() => undefined, 1000);";
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'graceful' }, spec: { restartPolicy: 'Never', containers: [nodeContainer(graceful)] } } });
+    await waitForPod('graceful', 'Running', (p) => p.status?.phase === 'Running');
+    const logs = node.podLogFiles(ns, 'graceful');
+    await core.deleteNamespacedPod({ name: 'graceful', namespace: ns });
+    await pollUntil(
+      () =>
+        core.readNamespacedPod({ name: 'graceful', namespace: ns }).then(
+          () => undefined,
+          (err) => ((err as { code?: number }).code === 404 ? true : undefined),
+        ),
+      { timeoutMs: 60_000, description: 'pod graceful deleted', diagnose: () => tailFile(node.logFile) },
+    );
+    expect(tailFile(logs.stdout)).toContain('got SIGTERM');
+  });
+});
+
+class FatalJobError extends Error {}

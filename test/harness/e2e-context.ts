@@ -1,0 +1,67 @@
+/**
+ * What an e2e test file uses to reach the shared control plane: the admin KubeConfig, a fresh namespace per
+ * test (deleted afterwards), and the component logs to attach to failures.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { loadKubeconfig } from './kubeconfig.ts';
+import { tailFile } from './managed-process.ts';
+import { pollUntil } from './wait.ts';
+
+/** Coordinates of the plane started by global-setup.ts (serializable: it crosses into the test workers). */
+export interface ControlPlaneInfo {
+  kubeconfigPath: string;
+  startupMs: number;
+  /** Component logs; empty when the plane was adopted from JCL_E2E_KUBECONFIG. */
+  logsDir: string;
+}
+
+/** The plane of this test run with an admin KubeConfig. */
+export function useControlPlane(): ControlPlaneInfo & { kubeConfig: KubeConfig; logTails: (maxLines?: number) => string } {
+  const info = inject('controlPlane');
+  if (!info) throw new Error('controlPlane was not provided: run e2e tests with vitest.e2e.config.ts (npm run test:e2e)');
+  return { ...info, kubeConfig: loadKubeconfig(info.kubeconfigPath), logTails: (maxLines = 30) => logTails(info.logsDir, maxLines) };
+}
+
+/** Last lines of every component log in `logsDir`. */
+export function logTails(logsDir: string, maxLines = 30): string {
+  if (!logsDir) return '(plane adopted from JCL_E2E_KUBECONFIG: no local logs)';
+  return readdirSync(logsDir)
+    .map((f) => `--- ${f} ---\n${tailFile(path.join(logsDir, f), maxLines)}`)
+    .join('\n');
+}
+
+/**
+ * Creates a namespace named `<prefix>-<random>` with `labels` and waits for its default ServiceAccount
+ * (ServiceAccount admission rejects pods until the controller creates it).
+ */
+export async function createTestNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  const body: V1Namespace = { metadata: { name, labels } };
+  await core.createNamespace({ body });
+  await pollUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: name }).then(() => true), {
+    timeoutMs: 60_000,
+    description: `ServiceAccount ${name}/default (serviceaccount controller)`,
+  });
+  return name;
+}
+
+/** Deletes a namespace without waiting for the namespace controller to finish. */
+export async function deleteTestNamespace(kc: KubeConfig, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name })
+    .catch(() => undefined);
+}
+
+/** Reads a small text file, or '' when it does not exist (pod output files in assertions). */
+export function readIfExists(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
