@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { registerFastWasmKernels } from './wasm-kernels/register-fast-kernels.ts';
+import { registerFastWasmKernels, restoreStockWasmKernels } from './wasm-kernels/register-fast-kernels.ts';
 
 /** What the wasm backend turned out to be. */
 export interface WasmBackendDetail {
@@ -40,7 +40,9 @@ export async function loadWasmBackend(options: { fastKernels?: boolean } = {}): 
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error(`tfjs-backend-wasm failed to initialise (binaries looked up in ${wasmDir})`);
   await tf.ready();
-  const fastKernels = options.fastKernels === false ? [] : registerFastWasmKernels();
+  let fastKernels: string[] = [];
+  if (options.fastKernels === false) restoreStockWasmKernels();
+  else fastKernels = registerFastWasmKernels();
   return {
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
     threads: getThreadsCount(),

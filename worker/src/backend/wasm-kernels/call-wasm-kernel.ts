@@ -10,7 +10,7 @@
 import { getKernel, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The wasm backend's kernel functions take and return plain `TensorInfo`s. */
-export type WasmInputs = Record<string, TensorInfo>;
+export type WasmInputs = Record<string, TensorInfo> | TensorInfo[];
 
 /**
  * Run the kernel registered as `kernelName` for the 'wasm' backend on `inputs`.
@@ -26,7 +26,7 @@ export function callWasmKernel(
   if (config === undefined) {
     throw new Error(`wasm kernel ${kernelName} is not registered; expected the wasm backend to be loaded`);
   }
-  const out = config.kernelFunc({ inputs, attrs, backend });
+  const out = config.kernelFunc({ inputs: inputs as Record<string, TensorInfo>, attrs, backend });
   return Array.isArray(out) ? out[0] : out;
 }
 
@@ -53,4 +53,30 @@ export function padInfo(backend: KernelBackend, x: TensorInfo, paddings: Array<[
 /** Contiguous slice `x[begin : begin + size]` per dimension. */
 export function sliceInfo(backend: KernelBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
   return callWasmKernel('Slice', backend, { x }, { begin, size });
+}
+
+/** Strided slice `x[begin : end : strides]` per dimension (end exclusive, no masks). */
+export function stridedSliceInfo(
+  backend: KernelBackend,
+  x: TensorInfo,
+  begin: number[],
+  end: number[],
+  strides: number[],
+): TensorInfo {
+  return callWasmKernel(
+    'StridedSlice',
+    backend,
+    { x },
+    { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+  );
+}
+
+/** Concatenate along `axis`. */
+export function concatInfo(backend: KernelBackend, xs: TensorInfo[], axis: number): TensorInfo {
+  return callWasmKernel('Concat', backend, xs, { axis });
+}
+
+/** Matrix product a @ b of rank-2 (or batched) operands, no transposes (the fast wasm path). */
+export function matMulInfo(backend: KernelBackend, a: TensorInfo, b: TensorInfo): TensorInfo {
+  return callWasmKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
 }

@@ -111,3 +111,43 @@ export function planInputGrad(g: ConvGeometry): InputGradPlan | null {
     ],
   };
 }
+
+/**
+ * One axis of the polyphase input gradient for stride s > 1. Writing the padded input coordinate as
+ * h' = s*q + r, each residue r only meets the taps i = r + s*m:
+ *
+ *   dxPad_r[q] = sum_m dy[q - m] * w[r + s*m]
+ *
+ * a stride-1 correlation of dy (padded by taps-1 before) with the flipped sub-filter. The s phases
+ * together cost one forward convolution, where zero-upsampling dy would cost s*s of them.
+ */
+export interface PolyphaseAxis {
+  stride: number;
+  /** Rows each phase produces; the phases interleave to stride * phaseLen padded rows. */
+  phaseLen: number;
+  /** First real input row in the padded coordinate (the forward pad before). */
+  cropBegin: number;
+  /** Per residue r: the filter taps in convolution order (r + s*(M-1-m) for m = 0..M-1); may be empty. */
+  taps: number[][];
+  /** dy rows used (a prefix) and zero rows appended, so that every phase yields phaseLen rows. */
+  keep: number;
+  padAfter: number;
+}
+
+/** Plan one axis of the polyphase input gradient (see {@link PolyphaseAxis}). */
+export function planPolyphaseAxis(
+  inSize: number,
+  outSize: number,
+  filterSize: number,
+  stride: number,
+  padBefore: number,
+): PolyphaseAxis {
+  const phaseLen = Math.ceil((padBefore + inSize) / stride);
+  const taps: number[][] = [];
+  for (let r = 0; r < stride; r++) {
+    const count = r < filterSize ? Math.ceil((filterSize - r) / stride) : 0;
+    taps.push(Array.from({ length: count }, (_, m) => r + stride * (count - 1 - m)));
+  }
+  const keep = Math.min(outSize, phaseLen);
+  return { stride, phaseLen, cropBegin: padBefore, taps, keep, padAfter: phaseLen - keep };
+}

@@ -27,6 +27,7 @@ const CASES: Case[] = [
   { name: '3x3 s2 same odd', x: [1, 9, 7, 3], k: [3, 3], cout: 6, stride: 2, pad: 'same' },
   { name: '3x3 s1 valid odd', x: [1, 7, 9, 2], k: [3, 3], cout: 3, stride: 1, pad: 'valid' },
   { name: '3x3 s2 valid even', x: [2, 10, 8, 3], k: [3, 3], cout: 2, stride: 2, pad: 'valid' },
+  { name: '3x3 s1 same, 32 channels (conv form)', x: [2, 5, 6, 32], k: [3, 3], cout: 4, stride: 1, pad: 'same' },
   { name: '1x1 s1', x: [3, 5, 5, 6], k: [1, 1], cout: 7, stride: 1, pad: 'valid' },
   { name: '1x1 s2 shortcut', x: [2, 8, 8, 4], k: [1, 1], cout: 8, stride: 2, pad: 'valid' },
   { name: '1x1 s2 odd', x: [1, 7, 7, 3], k: [1, 1], cout: 2, stride: 2, pad: 'same' },

@@ -5,28 +5,51 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
 import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
+import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
+import { makeTileWasm } from './tile-broadcast.ts';
 
 const MARK = Symbol.for('jcl.fastWasmKernel');
-type MarkedConfig = KernelConfig & { [MARK]?: true };
+type MarkedConfig = KernelConfig & { [MARK]?: true; stock?: KernelConfig };
 
-function install(config: KernelConfig): void {
-  const existing = getKernel(config.kernelName, 'wasm') as MarkedConfig | undefined;
-  if (existing?.[MARK]) return;
-  if (existing !== undefined) unregisterKernel(config.kernelName, 'wasm');
-  registerKernel({ ...config, [MARK]: true } as MarkedConfig);
+/** The kernel tfjs-backend-wasm itself registered under `kernelName`, even after we replaced it. */
+export function getStockWasmKernel(kernelName: string): KernelConfig | undefined {
+  const current = getKernel(kernelName, 'wasm') as MarkedConfig | undefined;
+  return current?.[MARK] ? current.stock : current;
 }
 
-/** Register Conv2DBackpropFilter (missing on wasm) and replace Conv2DBackpropInput (slow on wasm). */
+/** Replace (or add) `kernelName` on wasm with the kernel `make` builds around the stock one. */
+function install(kernelName: string, make: (stock: KernelFunc | undefined) => KernelFunc): void {
+  const current = getKernel(kernelName, 'wasm') as MarkedConfig | undefined;
+  if (current?.[MARK]) return;
+  if (current !== undefined) unregisterKernel(kernelName, 'wasm');
+  const config: MarkedConfig = { kernelName, backendName: 'wasm', kernelFunc: make(current?.kernelFunc), [MARK]: true, stock: current };
+  registerKernel(config);
+}
+
+const required = (name: string, stock: KernelFunc | undefined): KernelFunc => {
+  if (stock === undefined) throw new Error(`tfjs-backend-wasm registers no ${name}; expected it to wrap the stock kernel`);
+  return stock;
+};
+
+/**
+ * Register Conv2DBackpropFilter (missing on wasm) and replace Conv2DBackpropInput, Tile, Sum and Mean
+ * (slow on the training path; each falls back to the stock kernel outside its fast case).
+ */
 export function registerFastWasmKernels(): string[] {
-  const stockInput = getKernel('Conv2DBackpropInput', 'wasm') as MarkedConfig | undefined;
-  const fallback: KernelFunc | undefined = stockInput?.[MARK] ? undefined : stockInput?.kernelFunc;
-  install(conv2dBackpropFilterWasmConfig);
-  if (!stockInput?.[MARK]) {
-    install({
-      kernelName: 'Conv2DBackpropInput',
-      backendName: 'wasm',
-      kernelFunc: makeConv2dBackpropInputWasm(fallback) as unknown as KernelFunc,
-    });
+  install('Conv2DBackpropFilter', () => conv2dBackpropFilterWasmConfig.kernelFunc);
+  install('Conv2DBackpropInput', (stock) => makeConv2dBackpropInputWasm(stock) as unknown as KernelFunc);
+  install('Tile', (stock) => makeTileWasm(required('Tile', stock)) as unknown as KernelFunc);
+  install('Sum', (stock) => makeLeadingReduceWasm(required('Sum', stock), false) as unknown as KernelFunc);
+  install('Mean', (stock) => makeLeadingReduceWasm(required('Mean', stock), true) as unknown as KernelFunc);
+  return ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'];
+}
+
+/** Put back the kernels tfjs-backend-wasm ships (benchmarks compare both); Conv2DBackpropFilter goes away. */
+export function restoreStockWasmKernels(): void {
+  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean']) {
+    const current = getKernel(name, 'wasm') as MarkedConfig | undefined;
+    if (!current?.[MARK]) continue;
+    unregisterKernel(name, 'wasm');
+    if (current.stock !== undefined) registerKernel(current.stock);
   }
-  return ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
 }
