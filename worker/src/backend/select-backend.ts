@@ -1,81 +1,145 @@
 /**
- * Chooses and activates the TensorFlow.js backend (issue 3):
- * auto = tensorflow-gpu (when @tensorflow/tfjs-node-gpu is installed and a GPU is visible), else
- * tensorflow (@tensorflow/tfjs-node), else the fast wasm path, else cpu. The native packages are
- * optional: GPU images install them; a requested but missing one is a configuration error.
+ * Choose and initialise the TensorFlow.js backend the trainer runs on (issue 3). This is an I/O edge:
+ * it imports packages, looks at device files and the environment (all injectable for tests).
+ *
+ *   auto: tfjs-node-gpu when importable and a GPU is visible, else tfjs-node, else the fast wasm path
+ *         (tfjs-backend-wasm + worker/src/backend/wasm-kernels), else tfjs-backend-cpu.
+ *   an explicit name: that backend or a JclError('invalid_config') saying what to install.
  */
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import type { BackendName } from '../config/schema.ts';
-import { JclError } from '../util/errors.ts';
+import { describeError, JclError } from '../util/errors.ts';
+import { detectGpu } from './detect-gpu.ts';
+import { loadNativeBackend, NATIVE_PACKAGES, type ImportModule, type NativeBackendName } from './load-native-backend.ts';
 import { loadWasmBackend } from './load-wasm-backend.ts';
 
+/** The backend in use after {@link initBackend}. */
 export interface BackendInfo {
   requested: BackendName;
+  /** tf.getBackend(): 'tensorflow', 'wasm' or 'cpu'. */
   name: string;
-  detail: Record<string, unknown>;
+  /** Facts for logs and benchmarks: simd, threads, fast kernels, native package and version, GPU reason. */
+  detail: Record<string, string | number | boolean | string[]>;
 }
 
-interface LogLike {
+/** The part of a pino logger this module uses. */
+export interface BackendLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
 }
 
-const NATIVE: Record<'tensorflow-gpu' | 'tensorflow', { pkg: string; backend: string }> = {
-  'tensorflow-gpu': { pkg: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow' },
-  tensorflow: { pkg: '@tensorflow/tfjs-node', backend: 'tensorflow' },
-};
-
-/** True when a CUDA device is plausibly visible to this process. */
-export function gpuVisible(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  if (env.CUDA_VISIBLE_DEVICES !== undefined && (env.CUDA_VISIBLE_DEVICES === '' || env.CUDA_VISIBLE_DEVICES === '-1')) return false;
-  return existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl');
+/** Injectable edges; the defaults are the real ones. */
+export interface BackendDeps {
+  importModule?: ImportModule;
+  env?: Readonly<Record<string, string | undefined>>;
+  fileExists?: (path: string) => boolean;
 }
 
-async function tryNative(kind: 'tensorflow-gpu' | 'tensorflow'): Promise<BackendInfo | { error: unknown }> {
-  const { pkg, backend } = NATIVE[kind];
+const TFJS_VERSION = tf.version_core;
+
+function installHint(name: NativeBackendName): string {
+  const gpu = name === 'tensorflow-gpu' ? ' on an image with CUDA 11.x / cuDNN 8 and an NVIDIA device' : '';
+  return `npm install ${NATIVE_PACKAGES[name]}@${TFJS_VERSION}${gpu} (an optional peer dependency; its install script downloads libtensorflow)`;
+}
+
+async function initNative(
+  requested: BackendName,
+  name: NativeBackendName,
+  deps: Required<BackendDeps>,
+  gpuReason?: string,
+): Promise<BackendInfo> {
+  const result = await loadNativeBackend(name, deps.importModule);
+  if (!result.ok) {
+    const why = result.missing ? 'is not installed' : `failed to load: ${describeError(result.error)}`;
+    throw new JclError('invalid_config', `backend '${name}' requested but ${result.packageName} ${why}; ${installHint(name)}`, {
+      cause: result.error,
+    });
+  }
+  const detail: BackendInfo['detail'] = { package: result.packageName, nativeVersion: result.version };
+  if (gpuReason !== undefined) detail.gpu = gpuReason;
+  return { requested, name: tf.getBackend(), detail };
+}
+
+async function initWasm(requested: BackendName): Promise<BackendInfo> {
   try {
-    await import(pkg);
-    if (!(await tf.setBackend(backend))) return { error: new Error(`${pkg} loaded but backend '${backend}' failed to initialise`) };
-    await tf.ready();
-    return { requested: kind, name: tf.getBackend(), detail: { package: pkg } };
-  } catch (error) {
-    return { error };
+    const d = await loadWasmBackend();
+    return {
+      requested,
+      name: tf.getBackend(),
+      detail: { simd: d.simd, threads: d.threads, fastKernels: d.fastKernels, wasmVersion: d.version, wasmDir: d.wasmDir },
+    };
+  } catch (err) {
+    throw new JclError('invalid_config', `backend 'wasm' requested but tfjs-backend-wasm failed to initialise: ${describeError(err)}`, {
+      cause: err,
+    });
   }
 }
 
-/** Activates the requested backend and returns what was chosen; throws a JclError if impossible. */
-export async function initBackend(requested: BackendName, log?: LogLike): Promise<BackendInfo> {
-  const chosen = await choose(requested, log);
-  log?.info({ backend: chosen.name, requested, ...chosen.detail }, 'TensorFlow.js backend selected');
-  return chosen;
-}
-
-async function choose(requested: BackendName, log?: LogLike): Promise<BackendInfo> {
-  if (requested === 'tensorflow-gpu' || requested === 'tensorflow') {
-    const r = await tryNative(requested);
-    if ('error' in r) {
-      throw new JclError('invalid_config', `runtime.backend: ${requested} is not available (npm install ${NATIVE[requested].pkg}@4.22.0; the GPU build needs CUDA 11.2 + cuDNN 8.1), got ${requested}`, { cause: r.error });
-    }
-    return r;
-  }
-  if (requested === 'auto') {
-    for (const kind of gpuVisible() ? (['tensorflow-gpu', 'tensorflow'] as const) : (['tensorflow'] as const)) {
-      const r = await tryNative(kind);
-      if (!('error' in r)) return { ...r, requested };
-    }
-  }
-  if (requested === 'wasm' || requested === 'auto') {
-    try {
-      const detail = await loadWasmBackend();
-      return { requested, name: 'wasm', detail: { ...detail } };
-    } catch (err) {
-      if (requested === 'wasm') throw new JclError('invalid_config', 'runtime.backend: wasm failed to initialise, got wasm', { cause: err });
-      log?.warn({ err: String(err) }, 'wasm backend unavailable, falling back to cpu');
-    }
-  }
-  await import('@tensorflow/tfjs-backend-cpu');
+async function initCpu(requested: BackendName): Promise<BackendInfo> {
   await tf.setBackend('cpu');
   await tf.ready();
-  return { requested, name: 'cpu', detail: {} };
+  return { requested, name: tf.getBackend(), detail: {} };
+}
+
+/** `auto`: try each candidate in order of speed, logging why each one was passed over. */
+async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promise<BackendInfo> {
+  const gpu = detectGpu({ env: deps.env, fileExists: deps.fileExists });
+  const candidates: Array<() => Promise<BackendInfo>> = [];
+  if (gpu.visible) candidates.push(() => initNative('auto', 'tensorflow-gpu', deps, gpu.reason));
+  else log?.info({ gpu: gpu.reason }, 'backend auto: no GPU visible, skipping tensorflow-gpu');
+  candidates.push(
+    () => initNative('auto', 'tensorflow', deps),
+    () => initWasm('auto'),
+    () => initCpu('auto'),
+  );
+  for (const candidate of candidates) {
+    try {
+      return await candidate();
+    } catch (err) {
+      log?.info({ reason: describeError(err) }, 'backend auto: candidate unavailable, trying the next');
+    }
+  }
+  throw new JclError('internal', 'no TensorFlow.js backend could be initialised');
+}
+
+/**
+ * Initialise the backend for `requested` (the `runtime.backend` / JCL_BACKEND setting) and log the
+ * choice. Throws JclError('invalid_config') when an explicitly requested backend is unavailable.
+ * Call once at start-up, before any tensor is created.
+ */
+export async function initBackend(requested: BackendName, log?: BackendLogger, deps: BackendDeps = {}): Promise<BackendInfo> {
+  const full: Required<BackendDeps> = {
+    importModule: deps.importModule ?? ((specifier) => import(specifier)),
+    env: deps.env ?? process.env,
+    fileExists: deps.fileExists ?? existsSync,
+  };
+  let info: BackendInfo;
+  switch (requested) {
+    case 'auto':
+      info = await initAuto(full, log);
+      break;
+    case 'tensorflow-gpu': {
+      const gpu = detectGpu({ env: full.env, fileExists: full.fileExists });
+      if (!gpu.visible) {
+        throw new JclError('invalid_config', `backend 'tensorflow-gpu' requested but no GPU is visible (${gpu.reason}); use 'tensorflow' or 'auto' on CPU nodes`);
+      }
+      info = await initNative(requested, 'tensorflow-gpu', full, gpu.reason);
+      break;
+    }
+    case 'tensorflow':
+      info = await initNative(requested, 'tensorflow', full);
+      break;
+    case 'wasm':
+      info = await initWasm(requested);
+      break;
+    case 'cpu':
+      info = await initCpu(requested);
+      break;
+    default:
+      throw new JclError('invalid_config', `runtime.backend: expected auto|tensorflow-gpu|tensorflow|wasm|cpu, got ${JSON.stringify(requested)}`);
+  }
+  log?.info({ backend: info.name, requested: info.requested, ...info.detail }, 'TensorFlow.js backend initialised');
+  return info;
 }

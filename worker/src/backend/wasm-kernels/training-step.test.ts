@@ -22,7 +22,7 @@ const PARAM_SHAPES: Shapes = {
 /** Training-mode batch norm: the fused tf.batchNorm with an affine part, else the plain formula. */
 function batchNorm(x: tf.Tensor4D, gamma?: tf.Tensor, beta?: tf.Tensor): tf.Tensor4D {
   const { mean, variance } = tf.moments(x, [0, 1, 2]); // [C]
-  if (gamma !== undefined && beta !== undefined) return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5);
+  if (gamma !== undefined && beta !== undefined) return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as tf.Tensor4D;
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))) as tf.Tensor4D;
 }
 
