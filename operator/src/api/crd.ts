@@ -10,13 +10,13 @@
 import { JobSpecSchema } from './job-schema.ts';
 import { JobStatusSchema } from './status-schema.ts';
 import { toStructuralSchema, type SchemaNode } from './openapi.ts';
+import { MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
 import { CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './constants.ts';
 
 /** One CEL rule as the CRD carries it. */
 export interface CelRule {
   rule: string;
   message: string;
-  messageExpression?: string;
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
@@ -33,16 +33,12 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     {
       rule: 'self.training.optim.batchSize % self.workers == 0',
       message: 'spec.training.optim.batchSize must be divisible by spec.workers',
-      messageExpression:
-        "'spec.training.optim.batchSize: must be divisible by spec.workers ' + string(self.workers) + ', got ' + string(self.training.optim.batchSize)",
       fieldPath: '.training.optim.batchSize',
       reason: 'FieldValueInvalid',
     },
     {
       rule: 'self.training.jcl.queueSize % self.training.optim.batchSize == 0',
       message: 'spec.training.jcl.queueSize must be a multiple of spec.training.optim.batchSize',
-      messageExpression:
-        "'spec.training.jcl.queueSize: must be a multiple of the global batch size ' + string(self.training.optim.batchSize) + ', got ' + string(self.training.jcl.queueSize)",
       fieldPath: '.training.jcl.queueSize',
       reason: 'FieldValueInvalid',
     },
@@ -120,6 +116,13 @@ export function buildCrd(): Record<string, unknown> {
               type: 'object',
               description: 'A data-parallel Joint Contrastive Learning training run (one pod per rank) and its evaluation follow-ups.',
               required: ['spec'],
+              'x-kubernetes-validations': [
+                {
+                  rule: `size(self.metadata.name) <= ${MAX_JOB_NAME_LENGTH}`,
+                  message: `metadata.name must be at most ${MAX_JOB_NAME_LENGTH} characters: worker hostnames <name>-worker-<rank> must stay DNS labels`,
+                  reason: 'FieldValueInvalid',
+                },
+              ],
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

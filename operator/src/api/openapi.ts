@@ -8,7 +8,9 @@
  *  4. properties with a `default` leave `required` (the apiserver defaults them before validating);
  *  5. strings without a bound get `maxLength` so that CEL rules over them (e.g. `self == oldSelf`) stay
  *     within the apiserver's cost budget;
- *  6. `additionalProperties` of a TypeBox Record becomes the CRD map form; `patternProperties` goes away.
+ *  6. `additionalProperties` of a TypeBox Record becomes the CRD map form; `patternProperties` goes away;
+ *  7. an object's `default` is completed with its children's defaults (`{}` → the full default object):
+ *     the apiserver checks a default against the node's CEL rules without defaulting inside it.
  * `default` values are kept: CRDs allow them and they make `kubectl get -o yaml` show the effective config.
  */
 
@@ -59,6 +61,9 @@ function convert(node: SchemaNode, path: string): SchemaNode {
       out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, convert(v, `${path}.${k}`)]));
       const required = ((node.required as string[] | undefined) ?? []).filter((k) => props[k]?.default === undefined);
       if (required.length > 0) out.required = required;
+      if (out.default !== null && typeof out.default === 'object' && !Array.isArray(out.default)) {
+        out.default = completeDefault(out.default as Record<string, unknown>, out.properties as Record<string, SchemaNode>);
+      }
     }
     const pattern = node.patternProperties as Record<string, SchemaNode> | undefined;
     const additional = node.additionalProperties;
@@ -70,6 +75,16 @@ function convert(node: SchemaNode, path: string): SchemaNode {
   }
   if (out.type === 'array' && node.items) {
     out.items = convert(node.items as SchemaNode, `${path}[]`);
+  }
+  return out;
+}
+
+/** Rule 7: fill in the defaults of the children that the given default leaves out. */
+function completeDefault(given: Record<string, unknown>, props: Record<string, SchemaNode>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, child] of Object.entries(props)) {
+    if (k in given) out[k] = given[k];
+    else if (child.default !== undefined) out[k] = structuredClone(child.default);
   }
   return out;
 }
