@@ -14,7 +14,7 @@ export interface Backbone {
   forward(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
 }
 
-interface ArchSpec {
+export interface ArchSpec {
   block: 'basic' | 'bottleneck';
   layers: number[];
   widths: number[];
@@ -22,7 +22,7 @@ interface ArchSpec {
   stemWidth: number;
 }
 
-const ARCHS: Record<ModelArch, ArchSpec> = {
+export const ARCHS: Record<ModelArch, ArchSpec> = {
   resnet18: { block: 'basic', layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: 'imagenet', stemWidth: 64 },
   resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: 'imagenet', stemWidth: 64 },
   'resnet18-cifar': { block: 'basic', layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: 'cifar', stemWidth: 64 },

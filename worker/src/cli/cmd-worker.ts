@@ -1,0 +1,71 @@
+/**
+ * `jcl worker`: the pod entrypoint (docs/ARCHITECTURE.md, "The worker contract"). Reads the config
+ * file and JCL_* env, joins the gang, trains its share, serves status on rank 0, and writes a
+ * one-line JSON result (or the failure) to the termination log the operator reads.
+ */
+import { writeFileSync } from 'node:fs';
+import { createCollectiveFromEnv } from '../dist/create-collective.ts';
+import { createLogger } from '../util/logger.ts';
+import { describeError, JclError } from '../util/errors.ts';
+import { resolveConfig } from './config-sources.ts';
+import { parseFlags } from './parse-flags.ts';
+import { runJob } from './run-job.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { 'stop-after-step': { type: 'string' } });
+  if (values.help) {
+    process.stdout.write('usage: jcl worker   (configured by JCL_CONFIG_FILE, JCL_RANK, JCL_WORLD_SIZE, JCL_COORDINATOR, ... see docs/ARCHITECTURE.md)\n');
+    return 0;
+  }
+  const env = process.env;
+  const terminationLog = env.JCL_TERMINATION_LOG ?? '/dev/termination-log';
+  const worldSize = Number(env.JCL_WORLD_SIZE ?? '1');
+  const log = createLogger({ base: { rank: Number(env.JCL_RANK ?? '0') }, pretty: false });
+  try {
+    if (!env.JCL_CONFIG_FILE) throw new JclError('invalid_config', 'JCL_CONFIG_FILE: required (path of the training config), got nothing');
+    const cfg = resolveConfig({ preset: 'none', configFile: env.JCL_CONFIG_FILE, env, flags: {}, worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1 });
+    const collective = await createCollectiveFromEnv(env, log);
+    try {
+      collective.status.update({ phase: 'training' });
+      const result = await runJob(cfg, {
+        collective,
+        log,
+        progress: false,
+        onStatus: (s) =>
+          collective.status.update({
+            phase: 'training',
+            epoch: s.epoch as number,
+            step: s.globalStep as number,
+            lossTotal: s.loss as number,
+            lossCls: s.lossCls as number,
+            lossJcl: s.lossJcl as number,
+            contrastAcc: s.contrastAcc as number,
+            imagesPerSec: s.imagesPerSec as number,
+            lastCheckpoint: (s.lastCheckpoint as string | null) ?? undefined,
+          }),
+        stopAfterGlobalStep: values['stop-after-step'] ? Number(values['stop-after-step']) : undefined,
+      });
+      collective.status.update({ phase: 'done' });
+      const knn = result.summary.knn;
+      writeTermination(terminationLog, JSON.stringify({ ok: true, steps: result.summary.globalStep, loss: result.summary.final?.loss, knnTop1: knn?.top1, knnTop5: knn?.top5, checkpoint: result.summary.lastCheckpoint }));
+      log.info({ steps: result.summary.globalStep, knnTop1: knn?.top1 }, 'worker finished');
+      return 0;
+    } finally {
+      await collective.close();
+    }
+  } catch (err) {
+    const code = err instanceof JclError ? err.exitCode : 1;
+    const reason = err instanceof JclError ? err.code : 'internal';
+    log.error({ code, reason, err: describeError(err) }, 'worker failed');
+    writeTermination(terminationLog, JSON.stringify({ ok: false, reason, exitCode: code, message: describeError(err).slice(0, 3000) }));
+    return code;
+  }
+}
+
+function writeTermination(path: string, line: string): void {
+  try {
+    writeFileSync(path, line.slice(0, 4000)); // the kubelet keeps at most 4096 bytes
+  } catch {
+    /* not on Kubernetes: nothing to write to */
+  }
+}

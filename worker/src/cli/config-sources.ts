@@ -1,0 +1,114 @@
+/**
+ * Where a run's configuration comes from, lowest priority first: preset, config file (JSON or YAML),
+ * environment (JCL_*), command-line flags. Returns one validated, frozen TrainingConfig.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { mergeConfigInputs, parseTrainingConfig } from '../config/parse-config.ts';
+import type { TrainingConfig, TrainingConfigInput } from '../config/schema.ts';
+import { JclError } from '../util/errors.ts';
+import { PRESETS } from './presets.ts';
+
+/** Flags of `jcl train` and the config field each sets. */
+export const FLAG_FIELDS: Readonly<Record<string, { path: string; type: 'string' | 'int' | 'number' | 'bool' }>> = Object.freeze({
+  model: { path: 'model.arch', type: 'string' },
+  'embed-dim': { path: 'model.embedDim', type: 'int' },
+  method: { path: 'jcl.method', type: 'string' },
+  positives: { path: 'jcl.positives', type: 'int' },
+  lambda: { path: 'jcl.lambda', type: 'number' },
+  'lambda-schedule': { path: 'jcl.lambdaSchedule', type: 'string' },
+  tau: { path: 'jcl.temperature', type: 'number' },
+  queue: { path: 'jcl.queueSize', type: 'int' },
+  'key-momentum': { path: 'jcl.keyMomentum', type: 'number' },
+  batch: { path: 'optim.batchSize', type: 'int' },
+  epochs: { path: 'optim.epochs', type: 'int' },
+  lr: { path: 'optim.lr', type: 'number' },
+  'warmup-epochs': { path: 'optim.warmupEpochs', type: 'number' },
+  'steps-per-epoch': { path: 'optim.stepsPerEpoch', type: 'int' },
+  dataset: { path: 'data.format', type: 'string' },
+  'data-path': { path: 'data.path', type: 'string' },
+  'image-size': { path: 'data.imageSize', type: 'int' },
+  'skip-bad-images': { path: 'data.skipBadImages', type: 'bool' },
+  'checkpoint-every-steps': { path: 'checkpoint.everySteps', type: 'int' },
+  'keep-last': { path: 'checkpoint.keepLast', type: 'int' },
+  'resume-from': { path: 'checkpoint.resumeFrom', type: 'string' },
+  'knn-every': { path: 'eval.knnEveryEpochs', type: 'int' },
+  backend: { path: 'runtime.backend', type: 'string' },
+  seed: { path: 'runtime.seed', type: 'int' },
+  out: { path: 'runtime.outDir', type: 'string' },
+  'log-level': { path: 'runtime.logLevel', type: 'string' },
+});
+
+/** Parses one flag value into the layer; bad numbers are reported with the flag and the value. */
+export function flagLayer(flags: Record<string, string | boolean | undefined>): TrainingConfigInput {
+  const layer: Record<string, Record<string, unknown>> = {};
+  for (const [flag, raw] of Object.entries(flags)) {
+    const spec = FLAG_FIELDS[flag];
+    if (!spec || raw === undefined) continue;
+    let value: unknown = raw;
+    if (spec.type === 'int' || spec.type === 'number') {
+      value = Number(raw);
+      if (raw === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value))) {
+        throw new JclError('invalid_config', `--${flag} (${spec.path}): expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
+      }
+    } else if (spec.type === 'bool') {
+      value = raw === true || raw === 'true';
+    }
+    const [section, key] = spec.path.split('.');
+    (layer[section] ??= {})[key] = value;
+  }
+  return layer as TrainingConfigInput;
+}
+
+/** `--set a.b=c` overrides (values parsed as JSON when they parse, else strings). */
+export function setLayer(assignments: readonly string[]): TrainingConfigInput {
+  const layer: Record<string, Record<string, unknown>> = {};
+  for (const a of assignments) {
+    const eq = a.indexOf('=');
+    const path = a.slice(0, eq).split('.');
+    if (eq < 0 || path.length < 2) throw new JclError('invalid_config', `--set: expected section.field=value, got ${JSON.stringify(a)}`);
+    const raw = a.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a plain string */
+    }
+    let node = (layer[path[0]] ??= {}) as Record<string, unknown>;
+    for (const key of path.slice(1, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1]] = value;
+  }
+  return layer as TrainingConfigInput;
+}
+
+export function readConfigFile(path: string): TrainingConfigInput {
+  if (!existsSync(path)) throw new JclError('not_found', `--config: file not found, got ${path}`);
+  const text = readFileSync(path, 'utf8');
+  try {
+    return (path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) ?? {};
+  } catch (cause) {
+    throw new JclError('invalid_config', `--config: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, { cause });
+  }
+}
+
+export function presetLayer(name: string | undefined): TrainingConfigInput {
+  if (name === undefined || name === 'none') return {};
+  const p = PRESETS[name];
+  if (!p) throw new JclError('invalid_config', `--preset: expected one of ${Object.keys(PRESETS).join(', ')}, none; got ${JSON.stringify(name)}`);
+  return p;
+}
+
+export function resolveConfig(o: {
+  preset?: string;
+  configFile?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  flags: Record<string, string | boolean | undefined>;
+  sets?: readonly string[];
+  worldSize: number;
+}): TrainingConfig {
+  const envLayer: TrainingConfigInput = {};
+  if (o.env.JCL_BACKEND) envLayer.runtime = { backend: o.env.JCL_BACKEND as TrainingConfig['runtime']['backend'] };
+  if (o.env.JCL_RUN_DIR) envLayer.runtime = { ...envLayer.runtime, outDir: o.env.JCL_RUN_DIR };
+  const merged = mergeConfigInputs(presetLayer(o.preset), o.configFile ? readConfigFile(o.configFile) : {}, envLayer, flagLayer(o.flags), setLayer(o.sets ?? []));
+  return parseTrainingConfig(merged, { worldSize: o.worldSize });
+}

@@ -1,0 +1,53 @@
+/**
+ * Runs one worker's share of a training job end to end: backend, datasets, training, final k-NN,
+ * backbone export and a summary file. Shared by `jcl train` (local) and `jcl worker` (pods).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, type BackendInfo } from '../backend/select-backend.ts';
+import type { TrainingConfig } from '../config/schema.ts';
+import type { Collective } from '../dist/collective.ts';
+import { openDataset } from '../data/open-dataset.ts';
+import { exportBackbone } from '../model/export-layers-model.ts';
+import { disposeTrainState } from '../train/train-state.ts';
+import { runTraining, type TrainSummary } from '../train/trainer.ts';
+import type { Logger } from '../util/logger.ts';
+import { createProgressBar } from './progress-bar.ts';
+
+export interface JobResult {
+  summary: Omit<TrainSummary, 'state'>;
+  backend: BackendInfo;
+  exportDir: string | null;
+  summaryPath: string | null;
+}
+
+export async function runJob(cfg: TrainingConfig, o: { collective: Collective; log: Logger; progress: boolean; onStatus?: (s: Record<string, unknown>) => void; stopAfterGlobalStep?: number }): Promise<JobResult> {
+  const { log, collective } = o;
+  const backend = await initBackend(cfg.runtime.backend, log);
+  const runDir = cfg.runtime.outDir;
+  const skipLog = (msg: string) => log.warn(msg);
+  const train = openDataset(cfg.data, 'train', cfg.runtime.seed, skipLog);
+  const test = collective.rank === 0 ? openDataset(cfg.data, 'test', cfg.runtime.seed, skipLog) : undefined;
+  log.info({ dataset: train.name, images: train.size, classes: train.numClasses, skipped: train.skipped, model: cfg.model.arch, method: cfg.jcl.method, M: cfg.jcl.positives, lambda: cfg.jcl.lambda, tau: cfg.jcl.temperature, K: cfg.jcl.queueSize, batch: cfg.optim.batchSize, epochs: cfg.optim.epochs, rank: collective.rank, worldSize: collective.worldSize, runDir }, 'training starts');
+  const bar = o.progress ? createProgressBar(process.stderr) : null;
+  let summary: TrainSummary;
+  try {
+    summary = await runTraining(cfg, { collective, log, runDir, train, test, onProgress: bar ? (p) => bar.update(p) : undefined, onStatus: o.onStatus, stopAfterGlobalStep: o.stopAfterGlobalStep });
+  } finally {
+    bar?.done();
+  }
+  const { state, ...rest } = summary;
+  let exportDir: string | null = null;
+  let summaryPath: string | null = null;
+  try {
+    if (collective.rank === 0) {
+      exportDir = join(runDir, 'backbone');
+      await exportBackbone(state.query, cfg, train.channels, exportDir);
+      summaryPath = join(runDir, 'summary.json');
+      writeFileSync(summaryPath, JSON.stringify({ ...rest, backend, exportDir, config: cfg }, null, 2));
+    }
+  } finally {
+    disposeTrainState(state);
+  }
+  return { summary: rest, backend, exportDir, summaryPath };
+}

@@ -1,0 +1,34 @@
+/**
+ * Frozen backbone features for evaluation: BN in inference mode, global average pooled, evaluation
+ * transform (centre crop + resize + normalise), in batches so memory stays bounded.
+ */
+import * as tf from '../tf.ts';
+import type { ImageDataset } from '../data/dataset.ts';
+import { centerInto } from '../data/augment.ts';
+import type { Encoder } from '../model/encoder.ts';
+
+/** Returns features [n, D] (l2-normalised when `normalize`) and labels [n]. */
+export function extractFeatures(enc: Encoder, ds: ImageDataset, opts: { size: number; batch?: number; limit?: number; normalize?: boolean }): { features: Float32Array; labels: Int32Array; dim: number } {
+  const n = Math.min(ds.size, opts.limit ?? Infinity);
+  const batch = opts.batch ?? 128;
+  const c = ds.channels;
+  const pix = opts.size * opts.size * c;
+  const dim = enc.featureDim;
+  const features = new Float32Array(n * dim);
+  const labels = new Int32Array(n);
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const x = new Float32Array(count * pix);
+    for (let i = 0; i < count; i++) {
+      centerInto(ds.image(start + i), c, opts.size, { mean: ds.mean, std: ds.std }, x, i * pix);
+      labels[start + i] = ds.label(start + i);
+    }
+    const f = tf.tidy(() => {
+      const h = enc.features(tf.tensor4d(x, [count, opts.size, opts.size, c]), { training: false }); // [count, D]
+      return opts.normalize === false ? h : tf.div(h, tf.maximum(tf.norm(h, 'euclidean', 1, true), 1e-12));
+    });
+    features.set(f.dataSync() as Float32Array, start * dim);
+    f.dispose();
+  }
+  return { features, labels, dim };
+}
