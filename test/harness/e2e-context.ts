@@ -8,6 +8,7 @@ import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client
 import { inject } from 'vitest';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { tailFile } from './managed-process.ts';
+import { installExitHooks } from './run-registry.ts';
 import { pollUntil } from './wait.ts';
 
 /** Coordinates of the plane started by global-setup.ts (serializable: it crosses into the test workers). */
@@ -22,6 +23,7 @@ export interface ControlPlaneInfo {
 export function useControlPlane(): ControlPlaneInfo & { kubeConfig: KubeConfig; logTails: (maxLines?: number) => string } {
   const info = inject('controlPlane');
   if (!info) throw new Error('controlPlane was not provided: run e2e tests with vitest.e2e.config.ts (npm run test:e2e)');
+  installExitHooks();
   return { ...info, kubeConfig: loadKubeconfig(info.kubeconfigPath), logTails: (maxLines = 30) => logTails(info.logsDir, maxLines) };
 }
 

@@ -36,7 +36,15 @@ export function runDir(cacheDir: string = resolveCacheDir()): string {
 }
 
 const liveGroups = new Map<number, RecordedGroup>();
+const liveRecords = new Set<RunRecordFile>();
 let hooksInstalled = false;
+
+/** Synchronous last-resort cleanup: every live group is killed, every live record's files removed. */
+function killEverythingSync(): void {
+  for (const pgid of liveGroups.keys()) killGroupSync(pgid, 'SIGKILL');
+  liveGroups.clear();
+  for (const record of liveRecords) record.discardSync();
+}
 
 function killGroupSync(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -46,16 +54,22 @@ function killGroupSync(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function installExitHooks(): void {
+/** Kills recorded groups on exit, on SIGINT/SIGTERM/SIGHUP and, in a forked worker, when the parent goes away. Idempotent. */
+export function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', () => {
-    for (const pgid of liveGroups.keys()) killGroupSync(pgid, 'SIGKILL');
-  });
+  process.on('exit', killEverythingSync);
+  // A forked test worker (vitest pool 'forks') whose parent died is orphaned, not signalled: when the IPC
+  // channel closes, take our groups down and leave instead of polling a dead apiserver forever.
+  if (typeof process.send === 'function') {
+    process.once('disconnect', () => {
+      killEverythingSync();
+      process.exit(1);
+    });
+  }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = (): void => {
-      for (const pgid of liveGroups.keys()) killGroupSync(pgid, 'SIGKILL');
-      liveGroups.clear();
+      killEverythingSync();
       process.removeListener(signal, handler);
       // Let other listeners (vitest's) run; with none left, re-raising gives the default exit status.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -73,7 +87,10 @@ export class RunRecordFile {
     mkdirSync(runDir(cacheDir), { recursive: true });
     this.file = path.join(runDir(cacheDir), `${id}.json`);
     this.record = { ownerPid: process.pid, persistent: opts.persistent ?? false, rootDir: opts.rootDir, groups: [] };
-    if (!this.record.persistent) installExitHooks();
+    if (!this.record.persistent) {
+      installExitHooks();
+      liveRecords.add(this);
+    }
     this.flush();
   }
 
@@ -94,7 +111,19 @@ export class RunRecordFile {
   /** Deletes the pid file (after every group stopped). */
   close(): void {
     for (const g of this.record.groups) liveGroups.delete(g.pgid);
+    liveRecords.delete(this);
     rmSync(this.file, { force: true });
+  }
+
+  /** Exit-time cleanup (groups already killed): removes the root dir and the pid file. */
+  discardSync(): void {
+    liveRecords.delete(this);
+    try {
+      if (this.record.rootDir) rmSync(this.record.rootDir, { recursive: true, force: true });
+      rmSync(this.file, { force: true });
+    } catch {
+      // the next start's cleanStaleRuns() retries
+    }
   }
 
   private flush(): void {
