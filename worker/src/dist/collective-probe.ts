@@ -52,7 +52,10 @@ async function main(): Promise<number> {
       }
       if (c.rank === 0) console.log(JSON.stringify({ bench: true, elems, worldSize: n, timesMs: times }));
     } else {
-      throw new JclError('invalid_config', `collective-probe: mode must be check, loop or bench, got ${mode}`);
+      throw new JclError(
+        'invalid_config',
+        `collective-probe: mode must be check, loop or bench, got ${mode}`,
+      );
     }
     await c.close();
     return 0;

@@ -57,8 +57,12 @@ export async function launchLocalWorkers(o: LaunchLocalOptions): Promise<number>
   const argv = [...(o.command ?? [process.execPath, JCL_BIN, 'worker']), ...(o.args ?? [])];
   const onLine =
     o.onLine ??
-    ((rank, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank ${rank}] ${line}\n`));
-  o.log.info({ workers: o.workers, coordinator: `127.0.0.1:${coordPort}`, statusPort }, 'launching local workers');
+    ((rank, line, stream) =>
+      (stream === 'stdout' ? process.stdout : process.stderr).write(`[rank ${rank}] ${line}\n`));
+  o.log.info(
+    { workers: o.workers, coordinator: `127.0.0.1:${coordPort}`, statusPort },
+    'launching local workers',
+  );
 
   const children: ChildProcess[] = [];
   let result: number | null = null;
@@ -107,7 +111,10 @@ export async function launchLocalWorkers(o: LaunchLocalOptions): Promise<number>
         const exit = exitCodeOf(code, signal);
         if (exit !== 0 && result === null) {
           result = exit;
-          o.log.error({ rank, exitCode: exit, signal }, `worker ${rank} exited with ${exit}; stopping the others`);
+          o.log.error(
+            { rank, exitCode: exit, signal },
+            `worker ${rank} exited with ${exit}; stopping the others`,
+          );
           tearDown();
         }
         resolve();

@@ -79,9 +79,10 @@ export class RingCollective implements Collective {
           data,
           segmentRanges(data.length, this.worldSize),
           allReduceSchedule(this.rank, this.worldSize),
+          scale,
         ),
       );
-      this.unpackBucket(buffers, bucket, data, scale);
+      this.unpackBucket(buffers, bucket, data);
     }
   }
 
@@ -142,18 +143,26 @@ export class RingCollective implements Collective {
     return data;
   }
 
-  private unpackBucket(buffers: Float32Array[], bucket: Bucket, data: Float32Array, scale: number): void {
+  private unpackBucket(buffers: Float32Array[], bucket: Bucket, data: Float32Array): void {
+    // A single piece is a view of the caller's buffer (packBucket): the result is already in place.
+    if (bucket.pieces.length === 1) return;
     for (const p of bucket.pieces) {
-      const dst = buffers[p.buffer];
-      for (let i = 0; i < p.length; i++) dst[p.srcOffset + i] = data[p.bucketOffset + i] * scale;
+      buffers[p.buffer].set(data.subarray(p.bucketOffset, p.bucketOffset + p.length), p.srcOffset);
     }
   }
 
   /**
    * Run ring steps over `data` split into `segments`. The segment received at step t is the one sent at
    * t+1 (ring-schedule.ts), so each chunk is forwarded the moment it has been received and combined.
+   * `finalScale` multiplies each segment once, by its owner at its last reduce step, so the mean costs no
+   * extra pass over the buffer and every rank receives the same scaled bits in the all-gather.
    */
-  private async runRing(data: Float32Array, segments: Range[], steps: RingStep[]): Promise<void> {
+  private async runRing(
+    data: Float32Array,
+    segments: Range[],
+    steps: RingStep[],
+    finalScale = 1,
+  ): Promise<void> {
     const opId = this.nextOpId();
     const sends: Promise<void>[] = [];
     const sendChunks = (t: number, chunkIndex?: number): void => {
@@ -182,7 +191,11 @@ export class RingCollective implements Collective {
         this.checkFrame(frame, opId, t, k, (c.end - c.start) * 4);
         const incoming = floatsOf(frame.payload, this.alignScratch);
         const dst = data.subarray(c.start, c.end);
-        if (op === 'reduce') {
+        const lastReduce = op === 'reduce' && (t + 1 === steps.length || steps[t + 1].op !== 'reduce');
+        if (lastReduce && finalScale !== 1) {
+          // fround: round the float32 sum before scaling, exactly as a separate pass would.
+          for (let i = 0; i < dst.length; i++) dst[i] = Math.fround(dst[i] + incoming[i]) * finalScale;
+        } else if (op === 'reduce') {
           for (let i = 0; i < dst.length; i++) dst[i] += incoming[i];
         } else {
           dst.set(incoming);

@@ -49,7 +49,9 @@ export async function measureTcpCeiling(bytes: number): Promise<number> {
     });
     const child = spawn(process.execPath, ['-e', SENDER, String(port), String(bytes)], { stdio: 'inherit' });
     const exited = new Promise<void>((resolve, reject) =>
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tcp ceiling sender exited ${code}`)))),
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`tcp ceiling sender exited ${code}`)),
+      ),
     );
     const [rate] = await Promise.all([received, exited]);
     return rate;

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { createFrameEncoder } from './frame-codec.ts';
 
 const PROTO_PATH = fileURLToPath(new URL('../../../proto/jcl/v1/worker.proto', import.meta.url));
 
@@ -115,13 +116,7 @@ function frameMethod(maxFrameBytes: number): MethodDefinition<SubscribeRequest, 
   const frameType = messageType('Frame');
   return {
     ...base,
-    responseSerialize: (f: WireFrame) => {
-      const p = f.payload;
-      // A Buffer view lets protobufjs copy with one memcpy instead of a byte loop.
-      const payload = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-      const bytes = frameType.encode({ ...f, payload }).finish();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    },
+    responseSerialize: createFrameEncoder(frameType),
     responseDeserialize: (buf: Buffer) => {
       if (buf.byteLength > maxFrameBytes) {
         throw new RangeError(`Frame: message of ${buf.byteLength} B exceeds the limit of ${maxFrameBytes} B`);

@@ -1,0 +1,61 @@
+/**
+ * The hot path of the wire: encoding `Frame` (proto/jcl/v1/worker.proto) straight into one Buffer. Data
+ * frames are written field by field, header first, in the standard protobuf wire format (any protobuf
+ * decoder reads them; frame-codec.test.ts checks protobufjs does), which saves the protobufjs Writer's
+ * intermediate buffer per chunk. Decoding stays with protobufjs, which validates untrusted input and returns
+ * the payload as a view into the received message.
+ *
+ * Layout of a data frame (offsets within the gRPC message, which itself sits after a 5-byte gRPC prefix):
+ *   0: 0x15 op_id(fixed32)   5: 0x1d step(fixed32)   10: 0x25 chunk(fixed32)   15: 0x0a len(varint) payload
+ * With a 3-byte length varint (payloads of 16 KiB .. 2 MiB) the payload starts at 5 + 19 = 24: 4-byte aligned.
+ */
+import type protobuf from 'protobufjs';
+import type { WireFrame } from './wire.ts';
+
+const TAG_PAYLOAD = 0x0a; // field 1, length-delimited
+const TAG_OP_ID = 0x15; // field 2, fixed32
+const TAG_STEP = 0x1d; // field 3, fixed32
+const TAG_CHUNK = 0x25; // field 4, fixed32
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/** Encode a data frame (no abort) into a fresh Buffer. */
+export function encodeDataFrame(f: WireFrame): Buffer {
+  const p = f.payload;
+  const len = p.byteLength;
+  const out = Buffer.allocUnsafe(15 + 1 + varintLength(len) + len);
+  out[0] = TAG_OP_ID;
+  out.writeUInt32LE(f.opId >>> 0, 1);
+  out[5] = TAG_STEP;
+  out.writeUInt32LE(f.step >>> 0, 6);
+  out[10] = TAG_CHUNK;
+  out.writeUInt32LE(f.chunk >>> 0, 11);
+  let pos = 15;
+  out[pos++] = TAG_PAYLOAD;
+  for (let n = len; ;) {
+    if (n < 0x80) {
+      out[pos++] = n;
+      break;
+    }
+    out[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out.set(p, pos);
+  return out;
+}
+
+/** Encode any frame: the fast path for data, protobufjs for the rare abort frame. */
+export function createFrameEncoder(frameType: protobuf.Type): (f: WireFrame) => Buffer {
+  return (f) => {
+    if (!f.abort) return encodeDataFrame(f);
+    const bytes = frameType.encode(f).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
