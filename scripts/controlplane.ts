@@ -30,9 +30,15 @@ async function up(): Promise<void> {
   }
   const started = Date.now();
   const plane = await startControlPlane({ persistent: true });
-  const state: DevPlaneState = { kubeconfigPath: plane.kubeconfigPath, server: plane.server, rootDir: plane.rootDir };
+  const state: DevPlaneState = {
+    kubeconfigPath: plane.kubeconfigPath,
+    server: plane.server,
+    rootDir: plane.rootDir,
+  };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  console.error(`control plane ready at ${plane.server} in ${((Date.now() - started) / 1000).toFixed(1)}s (logs: ${plane.rootDir}/logs)`);
+  console.error(
+    `control plane ready at ${plane.server} in ${((Date.now() - started) / 1000).toFixed(1)}s (logs: ${plane.rootDir}/logs)`,
+  );
   console.log(`export KUBECONFIG=${plane.kubeconfigPath}`);
   console.error(`kubectl: ${plane.binDir}/kubectl`);
 }

@@ -35,7 +35,10 @@ async function rejection(call: Promise<unknown>): Promise<{ code: number; messag
     await call;
   } catch (err) {
     const body = (err as { body?: unknown }).body;
-    const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string } | undefined);
+    const parsed =
+      typeof body === 'string'
+        ? (JSON.parse(body) as { message?: string })
+        : (body as { message?: string } | undefined);
     return { code: (err as { code?: number }).code ?? 0, message: parsed?.message ?? describeError(err) };
   }
   throw new Error('expected the API call to be rejected, but it succeeded');
@@ -76,7 +79,13 @@ describe('control plane', () => {
                 openAPIV3Schema: {
                   type: 'object',
                   properties: {
-                    spec: { type: 'object', properties: { replicas: { type: 'integer', minimum: 1 }, mode: { type: 'string', _enum: ['fast', 'slow'] } } },
+                    spec: {
+                      type: 'object',
+                      properties: {
+                        replicas: { type: 'integer', minimum: 1 },
+                        mode: { type: 'string', _enum: ['fast', 'slow'] },
+                      },
+                    },
                   },
                 },
               },
@@ -88,19 +97,30 @@ describe('control plane', () => {
     await pollUntil(
       async () => {
         const crd = await ext.readCustomResourceDefinition({ name: `widgets.${group}` });
-        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+          ? true
+          : undefined;
       },
       { timeoutMs: 60_000, description: 'CRD widgets Established' },
     );
     const ns = await namespace('crd');
     const objects = kc.makeApiClient(CustomObjectsApi);
     // A fresh CRD's endpoint is served a moment after Established.
-    await pollUntil(() => objects.listNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets' }), {
-      timeoutMs: 30_000,
-      description: 'widgets endpoint served',
-    });
+    await pollUntil(
+      () => objects.listNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets' }),
+      {
+        timeoutMs: 30_000,
+        description: 'widgets endpoint served',
+      },
+    );
     const create = (spec: Record<string, unknown>) =>
-      objects.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec } });
+      objects.createNamespacedCustomObject({
+        group,
+        version: 'v1',
+        namespace: ns,
+        plural: 'widgets',
+        body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w' }, spec },
+      });
     const bad = await rejection(create({ replicas: 0, mode: 'warp' }));
     expect(bad.code).toBe(422);
     expect(bad.message).toContain('spec.replicas');
@@ -122,7 +142,13 @@ describe('control plane', () => {
       metadata: { name: 'compliant' },
       spec: {
         securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{ name: 'main', image: 'busybox', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
       },
     };
     const admitted = await core.createNamespacedPod({ namespace: ns, body: compliant });
@@ -131,19 +157,42 @@ describe('control plane', () => {
 
   it('garbage-collects dependents when their owner is deleted', async () => {
     const ns = await namespace('gc');
-    const owner = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'owner' }, data: { a: '1' } } });
-    const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid ?? '', blockOwnerDeletion: true }];
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'child-1', ownerReferences }, data: {} } });
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'child-2', ownerReferences }, stringData: { k: 'v' } } });
+    const owner = await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'owner' }, data: { a: '1' } },
+    });
+    const ownerReferences = [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        name: 'owner',
+        uid: owner.metadata?.uid ?? '',
+        blockOwnerDeletion: true,
+      },
+    ];
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'child-1', ownerReferences }, data: {} },
+    });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'child-2', ownerReferences }, stringData: { k: 'v' } },
+    });
     await core.deleteNamespacedConfigMap({ name: 'owner', namespace: ns, propagationPolicy: 'Background' });
     await pollUntil(
       async () => {
         const cms = await core.listNamespacedConfigMap({ namespace: ns });
         const secrets = await core.listNamespacedSecret({ namespace: ns });
-        const left = [...cms.items, ...secrets.items].map((o) => o.metadata?.name).filter((n) => n?.startsWith('child-'));
+        const left = [...cms.items, ...secrets.items]
+          .map((o) => o.metadata?.name)
+          .filter((n) => n?.startsWith('child-'));
         return left.length === 0 ? true : undefined;
       },
-      { timeoutMs: 90_000, description: 'garbage collector deleting child-1 and child-2', diagnose: () => plane.logTails() },
+      {
+        timeoutMs: 90_000,
+        description: 'garbage collector deleting child-1 and child-2',
+        diagnose: () => plane.logTails(),
+      },
     );
   });
 
@@ -155,12 +204,17 @@ describe('control plane', () => {
       rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
     });
     const asReader = reader.kubeConfig.makeApiClient(CoreV1Api);
-    const listed = await pollUntil(() => asReader.listNamespacedConfigMap({ namespace: ns }), { timeoutMs: 30_000, description: 'reader can list configmaps' });
+    const listed = await pollUntil(() => asReader.listNamespacedConfigMap({ namespace: ns }), {
+      timeoutMs: 30_000,
+      description: 'reader can list configmaps',
+    });
     expect(listed.items.some((c) => c.metadata?.name === 'kube-root-ca.crt')).toBe(true);
     const secrets = await rejection(asReader.listNamespacedSecret({ namespace: ns }));
     expect(secrets.code).toBe(403);
     expect(secrets.message).toContain(`User "${reader.username}" cannot list resource "secrets"`);
-    const write = await rejection(asReader.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }));
+    const write = await rejection(
+      asReader.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }),
+    );
     expect(write.code).toBe(403);
     const otherNs = await rejection(asReader.listNamespacedConfigMap({ namespace: 'default' }));
     expect(otherNs.code).toBe(403);
@@ -173,7 +227,13 @@ describe('node harness', () => {
 
   beforeAll(async () => {
     ns = await namespace('node');
-    node = await NodeHarness.start({ kubeConfig: kc, namespaces: [ns], nodeName: `node-${ns}`, maxGraceMs: 5_000, restartBackoffMs: 200 });
+    node = await NodeHarness.start({
+      kubeConfig: kc,
+      namespaces: [ns],
+      nodeName: `node-${ns}`,
+      maxGraceMs: 5_000,
+      restartBackoffMs: 200,
+    });
   });
   afterAll(async () => {
     await node?.stop();
@@ -184,7 +244,12 @@ describe('node harness', () => {
     return `--- ${name} stdout ---\n${tailFile(files.stdout)}\n--- ${name} stderr ---\n${tailFile(files.stderr)}\n--- node harness ---\n${tailFile(node.logFile)}`;
   }
 
-  async function waitForPod(name: string, description: string, done: (pod: V1Pod) => boolean, timeoutMs = 120_000): Promise<V1Pod> {
+  async function waitForPod(
+    name: string,
+    description: string,
+    done: (pod: V1Pod) => boolean,
+    timeoutMs = 120_000,
+  ): Promise<V1Pod> {
     return pollUntil(
       async () => {
         const pod = await core.readNamespacedPod({ name, namespace: ns });
@@ -197,12 +262,20 @@ describe('node harness', () => {
   it('registers a Ready node with cpu, memory, pods and nvidia.com/gpu', async () => {
     const n = await core.readNode({ name: node.nodeName });
     expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect(n.status?.allocatable).toMatchObject({ cpu: '8', memory: '32Gi', pods: '110', 'nvidia.com/gpu': '4' });
+    expect(n.status?.allocatable).toMatchObject({
+      cpu: '8',
+      memory: '32Gi',
+      pods: '110',
+      'nvidia.com/gpu': '4',
+    });
   });
 
   it('runs a Job pod to completion and the Job controller marks the Job Complete', async () => {
     const batch = kc.makeApiClient(BatchV1Api);
-    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'settings' }, data: { greeting: 'hello', 'config.json': '{"lr":0.1}' } } });
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'settings' }, data: { greeting: 'hello', 'config.json': '{"lr":0.1}' } },
+    });
     const script = [
       "const fs = require('node:fs');",
       "const cfg = fs.readFileSync('/etc/jcl/config.json', 'utf8');",
@@ -219,16 +292,25 @@ describe('node harness', () => {
             metadata: { labels: { rank: '0' } },
             spec: {
               restartPolicy: 'Never',
-              volumes: [{ name: 'config', configMap: { name: 'settings' } }, { name: 'out', emptyDir: {} }],
+              volumes: [
+                { name: 'config', configMap: { name: 'settings' } },
+                { name: 'out', emptyDir: {} },
+              ],
               containers: [
                 nodeContainer(script, {
-                  volumeMounts: [{ name: 'config', mountPath: '/etc/jcl' }, { name: 'out', mountPath: '/run/out' }],
+                  volumeMounts: [
+                    { name: 'config', mountPath: '/etc/jcl' },
+                    { name: 'out', mountPath: '/run/out' },
+                  ],
                   env: [
                     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                     { name: 'RANK', valueFrom: { fieldRef: { fieldPath: "metadata.labels['rank']" } } },
-                    { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } } },
+                    {
+                      name: 'GREETING',
+                      valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } },
+                    },
                     { name: 'MSG', value: '$(GREETING) from $(POD_NAMESPACE)' },
                   ],
                 }),
@@ -241,10 +323,18 @@ describe('node harness', () => {
     const job = await pollUntil(
       async () => {
         const j = await batch.readNamespacedJob({ name: 'hello', namespace: ns });
-        if (j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) throw new FatalJobError(`Job failed: ${JSON.stringify(j.status)}`);
-        return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+        if (j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True'))
+          throw new FatalJobError(`Job failed: ${JSON.stringify(j.status)}`);
+        return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')
+          ? j
+          : undefined;
       },
-      { timeoutMs: 180_000, description: 'Job hello Complete', diagnose: () => `${tailFile(node.logFile)}\n${plane.logTails(20)}`, fatal: (e) => e instanceof FatalJobError },
+      {
+        timeoutMs: 180_000,
+        description: 'Job hello Complete',
+        diagnose: () => `${tailFile(node.logFile)}\n${plane.logTails(20)}`,
+        fatal: (e) => e instanceof FatalJobError,
+      },
     );
     expect(job.status?.succeeded).toBe(1);
     const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=hello' });
@@ -266,8 +356,15 @@ describe('node harness', () => {
   });
 
   it('resolves headless-service pod hostnames to pod IPs and gives each pod its own listen address', async () => {
-    await core.createNamespacedService({ namespace: ns, body: { metadata: { name: 'ring' }, spec: { clusterIP: 'None', selector: { app: 'ring' }, ports: [{ port: 29500 }] } } });
-    const server = "require('node:net').createServer((s) => s.end(require('node:os').hostname())).listen(29500, () => console.log('listening'));";
+    await core.createNamespacedService({
+      namespace: ns,
+      body: {
+        metadata: { name: 'ring' },
+        spec: { clusterIP: 'None', selector: { app: 'ring' }, ports: [{ port: 29500 }] },
+      },
+    });
+    const server =
+      "require('node:net').createServer((s) => s.end(require('node:os').hostname())).listen(29500, () => console.log('listening'));";
     const client = [
       "const net = require('node:net'); const fs = require('node:fs');",
       'const names = ["ring-0.ring", "ring-1.ring", `ring-0.ring.${process.env.NS}.svc`, `ring-1.ring.${process.env.NS}.svc.cluster.local`];',
@@ -275,27 +372,54 @@ describe('node harness', () => {
       'const retry = async (host) => { for (let i = 0; ; i++) { try { return await ask(host); } catch (e) { if (i > 100) throw e; await new Promise((r) => setTimeout(r, 200)); } } };',
       'Promise.all(names.map(retry)).then((r) => fs.writeFileSync(process.env.JCL_TERMINATION_LOG, r.join(",")), (e) => { console.error(e); process.exit(3); });',
     ].join('\n');
-    const mk = (name: string, script: string, labels: Record<string, string>, restartPolicy = 'Always'): V1Pod => ({
+    const mk = (
+      name: string,
+      script: string,
+      labels: Record<string, string>,
+      restartPolicy = 'Always',
+    ): V1Pod => ({
       metadata: { name, labels },
-      spec: { hostname: name, subdomain: 'ring', restartPolicy, containers: [nodeContainer(script, { env: [{ name: 'NS', value: ns }] })] },
+      spec: {
+        hostname: name,
+        subdomain: 'ring',
+        restartPolicy,
+        containers: [nodeContainer(script, { env: [{ name: 'NS', value: ns }] })],
+      },
     });
-    for (const name of ['ring-0', 'ring-1']) await core.createNamespacedPod({ namespace: ns, body: mk(name, server, { app: 'ring' }) });
+    for (const name of ['ring-0', 'ring-1'])
+      await core.createNamespacedPod({ namespace: ns, body: mk(name, server, { app: 'ring' }) });
     await core.createNamespacedPod({ namespace: ns, body: mk('dialer', client, { app: 'dialer' }, 'Never') });
-    const done = await waitForPod('dialer', 'Succeeded', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    const done = await waitForPod(
+      'dialer',
+      'Succeeded',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
     expect(done.status?.phase, podDiagnostics('dialer')).toBe('Succeeded');
-    expect(done.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('ring-0,ring-1,ring-0,ring-1');
+    expect(done.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe(
+      'ring-0,ring-1,ring-0,ring-1',
+    );
     expect(node.podIP(ns, 'ring-0')).not.toBe(node.podIP(ns, 'ring-1'));
   });
 
   it('reports an injected kill, restarts under OnFailure, and holds a pod that never starts', async () => {
     const sleeper = 'setInterval(() => undefined, 1000);';
-    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'victim' }, spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] } } });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'victim' },
+        spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] },
+      },
+    });
     await waitForPod('victim', 'Running', (p) => p.status?.phase === 'Running');
     node.killPod(ns, 'victim', { reason: 'OOMKilled' });
     const killed = await waitForPod('victim', 'Failed', (p) => p.status?.phase === 'Failed');
-    expect(killed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    expect(killed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 137,
+      reason: 'OOMKilled',
+    });
 
-    const flaky = "const fs = require('node:fs'); const f = '/data/attempted'; if (!fs.existsSync(f)) { fs.writeFileSync(f, '1'); console.error('first attempt fails'); process.exit(75); }";
+    const flaky =
+      "const fs = require('node:fs'); const f = '/data/attempted'; if (!fs.existsSync(f)) { fs.writeFileSync(f, '1'); console.error('first attempt fails'); process.exit(75); }";
     await core.createNamespacedPod({
       namespace: ns,
       body: {
@@ -307,19 +431,40 @@ describe('node harness', () => {
         },
       },
     });
-    const recovered = await waitForPod('flaky', 'Succeeded', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    const recovered = await waitForPod(
+      'flaky',
+      'Succeeded',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
     expect(recovered.status?.phase).toBe('Succeeded');
-    expect(recovered.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 75, reason: 'Error' } } });
+    expect(recovered.status?.containerStatuses?.[0]).toMatchObject({
+      restartCount: 1,
+      lastState: { terminated: { exitCode: 75, reason: 'Error' } },
+    });
 
     node.preventStart('stuck');
-    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'stuck' }, spec: { containers: [nodeContainer(sleeper)] } } });
-    const stuck = await waitForPod('stuck', 'waiting ImagePullBackOff', (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff');
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'stuck' }, spec: { containers: [nodeContainer(sleeper)] } },
+    });
+    const stuck = await waitForPod(
+      'stuck',
+      'waiting ImagePullBackOff',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff',
+    );
     expect(stuck.status?.phase).toBe('Pending');
   });
 
   it('stops a deleted pod with SIGTERM and removes it', async () => {
-    const graceful = "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); }); setInterval(() => undefined, 1000);";
-    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'graceful' }, spec: { restartPolicy: 'Never', containers: [nodeContainer(graceful)] } } });
+    const graceful =
+      "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); }); setInterval(() => undefined, 1000);";
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'graceful' },
+        spec: { restartPolicy: 'Never', containers: [nodeContainer(graceful)] },
+      },
+    });
     await waitForPod('graceful', 'Running', (p) => p.status?.phase === 'Running');
     const logs = node.podLogFiles(ns, 'graceful');
     await core.deleteNamespacedPod({ name: 'graceful', namespace: ns });

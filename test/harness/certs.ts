@@ -44,7 +44,12 @@ async function generateEcKey(file: string): Promise<void> {
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file]);
 }
 
-async function signCert(dir: string, req: CertRequest, caCert: string, caKey: string): Promise<[string, string]> {
+async function signCert(
+  dir: string,
+  req: CertRequest,
+  caCert: string,
+  caKey: string,
+): Promise<[string, string]> {
   const key = path.join(dir, `${req.name}.key`);
   const csr = path.join(dir, `${req.name}.csr`);
   const crt = path.join(dir, `${req.name}.crt`);
@@ -52,7 +57,24 @@ async function signCert(dir: string, req: CertRequest, caCert: string, caKey: st
   await generateEcKey(key);
   await openssl(['req', '-new', '-key', key, '-subj', req.subject, '-out', csr]);
   await writeFile(ext, req.extensions);
-  await openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '30', '-sha256', '-extfile', ext, '-out', crt]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caCert,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    crt,
+  ]);
   return [crt, key];
 }
 
@@ -61,7 +83,20 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
   const caKey = path.join(dir, 'ca.key');
   const caCert = path.join(dir, 'ca.crt');
   await generateEcKey(caKey);
-  await openssl(['req', '-x509', '-new', '-key', caKey, '-subj', '/CN=jcl-e2e-ca', '-days', '30', '-sha256', '-out', caCert]);
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-subj',
+    '/CN=jcl-e2e-ca',
+    '-days',
+    '30',
+    '-sha256',
+    '-out',
+    caCert,
+  ]);
 
   const serverSans = [
     'DNS:localhost',
@@ -73,11 +108,22 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
     'IP:10.0.0.1',
   ].join(',');
   const serverExt = `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${serverSans}\n`;
-  const clientExt = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
+  const clientExt =
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n';
 
-  const [apiserverCert, apiserverKey] = await signCert(dir, { name: 'apiserver', subject: '/CN=kube-apiserver', extensions: serverExt }, caCert, caKey);
+  const [apiserverCert, apiserverKey] = await signCert(
+    dir,
+    { name: 'apiserver', subject: '/CN=kube-apiserver', extensions: serverExt },
+    caCert,
+    caKey,
+  );
   // O=system:masters is the built-in cluster-admin group; the tests' "admin" identity.
-  const [adminCert, adminKey] = await signCert(dir, { name: 'admin', subject: '/O=system:masters/CN=jcl-e2e-admin', extensions: clientExt }, caCert, caKey);
+  const [adminCert, adminKey] = await signCert(
+    dir,
+    { name: 'admin', subject: '/O=system:masters/CN=jcl-e2e-admin', extensions: clientExt },
+    caCert,
+    caKey,
+  );
   // The bootstrap RBAC policy grants this user what it needs to run controllers with per-controller service accounts.
   const [controllerManagerCert, controllerManagerKey] = await signCert(
     dir,
@@ -88,7 +134,15 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
 
   const serviceAccountKey = path.join(dir, 'sa.key');
   const serviceAccountPub = path.join(dir, 'sa.pub');
-  await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', serviceAccountKey]);
+  await openssl([
+    'genpkey',
+    '-algorithm',
+    'RSA',
+    '-pkeyopt',
+    'rsa_keygen_bits:2048',
+    '-out',
+    serviceAccountKey,
+  ]);
   await openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
 
   return {

@@ -75,7 +75,12 @@ export function buildEtcdArgs(dataDir: string, ports: PlanePorts): string[] {
 }
 
 /** kube-apiserver with RBAC, the admission chain above, client-cert auth and the TokenRequest API. */
-export function buildApiserverArgs(pki: ControlPlanePki, ports: PlanePorts, certDir: string, extra: string[] = []): string[] {
+export function buildApiserverArgs(
+  pki: ControlPlanePki,
+  ports: PlanePorts,
+  certDir: string,
+  extra: string[] = [],
+): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',

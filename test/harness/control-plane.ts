@@ -12,7 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { generatePki, type ControlPlanePki } from './certs.ts';
-import { buildApiserverArgs, buildControllerManagerArgs, buildEtcdArgs, DEFAULT_CONTROLLERS, type PlanePorts } from './component-args.ts';
+import {
+  buildApiserverArgs,
+  buildControllerManagerArgs,
+  buildEtcdArgs,
+  DEFAULT_CONTROLLERS,
+  type PlanePorts,
+} from './component-args.ts';
 import { findFreePorts } from './free-port.ts';
 import { probe } from './http-probe.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
@@ -65,10 +71,14 @@ export function resolveBinDir(explicit?: string): string {
   const dir =
     explicit ??
     process.env.JCL_CONTROLPLANE_BIN_DIR ??
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'controlplane-build.sh'), '--print-bin-dir'], { encoding: 'utf8' }).trim();
+    execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'controlplane-build.sh'), '--print-bin-dir'], {
+      encoding: 'utf8',
+    }).trim();
   const missing = PLANE_BINARIES.filter((b) => !existsSync(path.join(dir, b)));
   if (missing.length > 0) {
-    throw new Error(`control plane binaries missing in ${dir}: ${missing.join(', ')}; run scripts/controlplane-build.sh first`);
+    throw new Error(
+      `control plane binaries missing in ${dir}: ${missing.join(', ')}; run scripts/controlplane-build.sh first`,
+    );
   }
   return dir;
 }
@@ -83,9 +93,17 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   cleanStaleRuns(cacheDir);
 
   const rootDir = await mkdtemp(path.join(os.tmpdir(), 'jcl-controlplane-'));
-  const dirs = { pki: path.join(rootDir, 'pki'), etcd: path.join(rootDir, 'etcd'), logs: path.join(rootDir, 'logs'), certs: path.join(rootDir, 'serving-certs') };
+  const dirs = {
+    pki: path.join(rootDir, 'pki'),
+    etcd: path.join(rootDir, 'etcd'),
+    logs: path.join(rootDir, 'logs'),
+    certs: path.join(rootDir, 'serving-certs'),
+  };
   await Promise.all(Object.values(dirs).map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
-  const registry = new RunRecordFile(cacheDir, `controlplane-${path.basename(rootDir)}`, { persistent: opts.persistent, rootDir });
+  const registry = new RunRecordFile(cacheDir, `controlplane-${path.basename(rootDir)}`, {
+    persistent: opts.persistent,
+    rootDir,
+  });
   const started: ManagedProcess[] = [];
   const launch = (name: string, binary: string, args: string[]): ManagedProcess => {
     const proc = new ManagedProcess({
@@ -102,7 +120,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     started.push(proc);
     return proc;
   };
-  const tails = (maxLines = 30): string => started.map((p) => `--- ${p.name} (${p.stdoutFile}) ---\n${p.tail(maxLines)}`).join('\n');
+  const tails = (maxLines = 30): string =>
+    started.map((p) => `--- ${p.name} (${p.stdoutFile}) ---\n${p.tail(maxLines)}`).join('\n');
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -115,7 +134,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
   try {
     const [etcdClient, etcdPeer, apiserverPort, controllerManagerPort] = await findFreePorts(4);
-    const ports: PlanePorts = { etcdClient, etcdPeer, apiserver: apiserverPort, controllerManager: controllerManagerPort };
+    const ports: PlanePorts = {
+      etcdClient,
+      etcdPeer,
+      apiserver: apiserverPort,
+      controllerManager: controllerManagerPort,
+    };
     const pki = await generatePki(dirs.pki);
 
     const etcd = launch('etcd', 'etcd', buildEtcdArgs(dirs.etcd, ports));
@@ -124,9 +148,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       return r.status === 200 && r.body.includes('"true"') ? true : undefined;
     });
 
-    const apiserver = launch('kube-apiserver', 'kube-apiserver', buildApiserverArgs(pki, ports, dirs.certs, opts.extraApiserverArgs));
+    const apiserver = launch(
+      'kube-apiserver',
+      'kube-apiserver',
+      buildApiserverArgs(pki, ports, dirs.certs, opts.extraApiserverArgs),
+    );
     const server = `https://127.0.0.1:${ports.apiserver}`;
-    const [ca, cert, key] = await Promise.all([pki.caCert, pki.adminCert, pki.adminKey].map((f) => readFile(f, 'utf8')));
+    const [ca, cert, key] = await Promise.all(
+      [pki.caCert, pki.adminCert, pki.adminKey].map((f) => readFile(f, 'utf8')),
+    );
     await waitForComponent(apiserver, 'kube-apiserver /readyz', remaining(), tails, async () => {
       const r = await probe(`${server}/readyz`, { ca, cert, key });
       return r.status === 200 ? true : undefined;
@@ -149,18 +179,37 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const controllerManager = launch(
       'kube-controller-manager',
       'kube-controller-manager',
-      buildControllerManagerArgs(pki, ports, kcmKubeconfig, dirs.certs, opts.controllers ?? DEFAULT_CONTROLLERS, opts.extraControllerManagerArgs),
+      buildControllerManagerArgs(
+        pki,
+        ports,
+        kcmKubeconfig,
+        dirs.certs,
+        opts.controllers ?? DEFAULT_CONTROLLERS,
+        opts.extraControllerManagerArgs,
+      ),
     );
-    await waitForComponent(controllerManager, 'kube-controller-manager /healthz', remaining(), tails, async () => {
-      const r = await probe(`https://127.0.0.1:${ports.controllerManager}/healthz`, { insecure: true });
-      return r.status === 200 ? true : undefined;
-    });
+    await waitForComponent(
+      controllerManager,
+      'kube-controller-manager /healthz',
+      remaining(),
+      tails,
+      async () => {
+        const r = await probe(`https://127.0.0.1:${ports.controllerManager}/healthz`, { insecure: true });
+        return r.status === 200 ? true : undefined;
+      },
+    );
     // Pods cannot be admitted before the serviceaccount controller creates "default" (ServiceAccount admission).
     const core = kubeConfig.makeApiClient(CoreV1Api);
-    await waitForComponent(controllerManager, 'ServiceAccount default/default', remaining(), tails, async () => {
-      await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
-      return true;
-    });
+    await waitForComponent(
+      controllerManager,
+      'ServiceAccount default/default',
+      remaining(),
+      tails,
+      async () => {
+        await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+        return true;
+      },
+    );
 
     const plane: ControlPlane = {
       kubeconfigPath,
@@ -175,7 +224,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       logTails: tails,
       stop,
     };
-    await writeFile(path.join(rootDir, 'plane.json'), JSON.stringify({ kubeconfigPath, server, ports, binDir, registry: registry.file }, null, 2));
+    await writeFile(
+      path.join(rootDir, 'plane.json'),
+      JSON.stringify({ kubeconfigPath, server, ports, binDir, registry: registry.file }, null, 2),
+    );
     return plane;
   } catch (err) {
     await stop().catch(() => undefined);
@@ -195,11 +247,19 @@ async function waitForComponent(
     async () => {
       if (!proc.running) {
         const exit = proc.exitInfo;
-        throw new ExitedError(`${proc.name} exited (code ${exit?.code}, signal ${exit?.signal}) before ${description} was ready\n${tails(60)}`);
+        throw new ExitedError(
+          `${proc.name} exited (code ${exit?.code}, signal ${exit?.signal}) before ${description} was ready\n${tails(60)}`,
+        );
       }
       return ready();
     },
-    { timeoutMs, intervalMs: 200, description, diagnose: () => tails(60), fatal: (e) => e instanceof ExitedError },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      description,
+      diagnose: () => tails(60),
+      fatal: (e) => e instanceof ExitedError,
+    },
   );
 }
 

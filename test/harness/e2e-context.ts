@@ -20,11 +20,21 @@ export interface ControlPlaneInfo {
 }
 
 /** The plane of this test run with an admin KubeConfig. */
-export function useControlPlane(): ControlPlaneInfo & { kubeConfig: KubeConfig; logTails: (maxLines?: number) => string } {
+export function useControlPlane(): ControlPlaneInfo & {
+  kubeConfig: KubeConfig;
+  logTails: (maxLines?: number) => string;
+} {
   const info = inject('controlPlane');
-  if (!info) throw new Error('controlPlane was not provided: run e2e tests with vitest.e2e.config.ts (npm run test:e2e)');
+  if (!info)
+    throw new Error(
+      'controlPlane was not provided: run e2e tests with vitest.e2e.config.ts (npm run test:e2e)',
+    );
   installExitHooks();
-  return { ...info, kubeConfig: loadKubeconfig(info.kubeconfigPath), logTails: (maxLines = 30) => logTails(info.logsDir, maxLines) };
+  return {
+    ...info,
+    kubeConfig: loadKubeconfig(info.kubeconfigPath),
+    logTails: (maxLines = 30) => logTails(info.logsDir, maxLines),
+  };
 }
 
 /** Last lines of every component log in `logsDir`. */
@@ -39,15 +49,22 @@ export function logTails(logsDir: string, maxLines = 30): string {
  * Creates a namespace named `<prefix>-<random>` with `labels` and waits for its default ServiceAccount
  * (ServiceAccount admission rejects pods until the controller creates it).
  */
-export async function createTestNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createTestNamespace(
+  kc: KubeConfig,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   const body: V1Namespace = { metadata: { name, labels } };
   await core.createNamespace({ body });
-  await pollUntil(() => core.readNamespacedServiceAccount({ name: 'default', namespace: name }).then(() => true), {
-    timeoutMs: 60_000,
-    description: `ServiceAccount ${name}/default (serviceaccount controller)`,
-  });
+  await pollUntil(
+    () => core.readNamespacedServiceAccount({ name: 'default', namespace: name }).then(() => true),
+    {
+      timeoutMs: 60_000,
+      description: `ServiceAccount ${name}/default (serviceaccount controller)`,
+    },
+  );
   return name;
 }
 

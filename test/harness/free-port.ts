@@ -6,7 +6,8 @@ import net from 'node:net';
 
 /** Returns `count` distinct TCP ports that are free on 127.0.0.1 at the time of the call. */
 export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`findFreePorts: count must be an integer >= 1, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`findFreePorts: count must be an integer >= 1, got ${count}`);
   const servers: net.Server[] = [];
   try {
     const ports: number[] = [];
@@ -18,7 +19,8 @@ export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<
         server.listen(0, host, () => resolve());
       });
       const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error(`findFreePorts: unexpected address ${String(address)}`);
+      if (address === null || typeof address === 'string')
+        throw new Error(`findFreePorts: unexpected address ${String(address)}`);
       ports.push(address.port);
     }
     return ports;

@@ -24,8 +24,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const plane = await startControlPlane();
   const startupMs = Date.now() - started;
-  console.log(`[e2e] control plane ${plane.server} ready in ${(startupMs / 1000).toFixed(1)}s (logs: ${plane.rootDir}/logs)`);
-  project.provide('controlPlane', { kubeconfigPath: plane.kubeconfigPath, startupMs, logsDir: `${plane.rootDir}/logs` });
+  console.log(
+    `[e2e] control plane ${plane.server} ready in ${(startupMs / 1000).toFixed(1)}s (logs: ${plane.rootDir}/logs)`,
+  );
+  project.provide('controlPlane', {
+    kubeconfigPath: plane.kubeconfigPath,
+    startupMs,
+    logsDir: `${plane.rootDir}/logs`,
+  });
   return async () => {
     await plane.stop();
   };

@@ -22,7 +22,10 @@ function matchesSelector(pod: V1Pod, selector: Record<string, string> | undefine
  * with a selector resolves to the addresses of its selected running pods (a headless Service's A records;
  * for ClusterIP Services this assumes port == targetPort, as there is no kube-proxy).
  */
-export function buildHostsEntries(pods: readonly DnsPod[], services: readonly V1Service[]): Map<string, Set<string>> {
+export function buildHostsEntries(
+  pods: readonly DnsPod[],
+  services: readonly V1Service[],
+): Map<string, Set<string>> {
   const entries = new Map<string, Set<string>>();
   const add = (ip: string, name: string): void => {
     if (!entries.has(ip)) entries.set(ip, new Set());
@@ -37,7 +40,8 @@ export function buildHostsEntries(pods: readonly DnsPod[], services: readonly V1
   for (const svc of services) {
     const ns = svc.metadata?.namespace ?? 'default';
     for (const { pod, ip } of pods) {
-      if ((pod.metadata?.namespace ?? 'default') === ns && matchesSelector(pod, svc.spec?.selector)) add(ip, `${svc.metadata?.name}.${ns}.svc.cluster.local`);
+      if ((pod.metadata?.namespace ?? 'default') === ns && matchesSelector(pod, svc.spec?.selector))
+        add(ip, `${svc.metadata?.name}.${ns}.svc.cluster.local`);
     }
   }
   return entries;
@@ -45,7 +49,9 @@ export function buildHostsEntries(pods: readonly DnsPod[], services: readonly V1
 
 /** Renders entries in /etc/hosts format, sorted for stable output. */
 export function renderHosts(entries: ReadonlyMap<string, ReadonlySet<string>>): string {
-  const lines = [...entries.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([ip, names]) => `${ip} ${[...names].sort().join(' ')}`);
+  const lines = [...entries.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([ip, names]) => `${ip} ${[...names].sort().join(' ')}`);
   return `# written by test/harness/node-harness.ts\n${lines.join('\n')}\n`;
 }
 

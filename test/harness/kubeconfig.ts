@@ -26,13 +26,27 @@ export function buildKubeconfig(spec: KubeconfigSpec): Record<string, unknown> {
   const user =
     'token' in spec.credentials
       ? { token: spec.credentials.token }
-      : { 'client-certificate': spec.credentials.clientCertFile, 'client-key': spec.credentials.clientKeyFile };
+      : {
+          'client-certificate': spec.credentials.clientCertFile,
+          'client-key': spec.credentials.clientKeyFile,
+        };
   return {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'jcl-e2e', cluster: { server: spec.server, 'certificate-authority': spec.caCertFile } }],
+    clusters: [
+      { name: 'jcl-e2e', cluster: { server: spec.server, 'certificate-authority': spec.caCertFile } },
+    ],
     users: [{ name: spec.userName, user }],
-    contexts: [{ name: contextName, context: { cluster: 'jcl-e2e', user: spec.userName, ...(spec.namespace ? { namespace: spec.namespace } : {}) } }],
+    contexts: [
+      {
+        name: contextName,
+        context: {
+          cluster: 'jcl-e2e',
+          user: spec.userName,
+          ...(spec.namespace ? { namespace: spec.namespace } : {}),
+        },
+      },
+    ],
     'current-context': contextName,
   };
 }

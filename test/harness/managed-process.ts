@@ -34,7 +34,16 @@ export interface ManagedProcessSpec {
   detachFromParent?: boolean;
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+};
 
 /** Returns the last `maxLines` lines (at most 64 KiB) of a log file, or a note when it cannot be read. */
 export function tailFile(file: string, maxLines = 40): string {
@@ -45,7 +54,12 @@ export function tailFile(file: string, maxLines = 40): string {
       const length = Math.min(size, 65_536);
       const buf = Buffer.alloc(length);
       readSync(fd, buf, 0, length, size - length);
-      return buf.toString('utf8').split('\n').slice(-maxLines - 1).join('\n').trimEnd();
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .slice(-maxLines - 1)
+        .join('\n')
+        .trimEnd();
     } finally {
       closeSync(fd);
     }
@@ -83,7 +97,12 @@ export class ManagedProcess {
     const out = openSync(this.stdoutFile, 'a');
     const err = this.stderrFile === this.stdoutFile ? out : openSync(this.stderrFile, 'a');
     try {
-      this.child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', out, err] });
+      this.child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env,
+        detached: true,
+        stdio: ['ignore', out, err],
+      });
     } finally {
       closeSync(out);
       if (err !== out) closeSync(err);
@@ -106,7 +125,8 @@ export class ManagedProcess {
     });
     this.pid = this.child.pid ?? -1;
     this.registry = spec.registry;
-    if (this.pid > 0) spec.registry?.add({ pgid: this.pid, name: spec.name, marker: spec.marker ?? spec.command });
+    if (this.pid > 0)
+      spec.registry?.add({ pgid: this.pid, name: spec.name, marker: spec.marker ?? spec.command });
     if (spec.detachFromParent) this.child.unref();
   }
 
@@ -147,7 +167,9 @@ export class ManagedProcess {
   /** The last lines of the captured output. */
   tail(maxLines = 40): string {
     const out = tailFile(this.stdoutFile, maxLines);
-    return this.stderrFile === this.stdoutFile ? out : `${out}\n--- stderr ---\n${tailFile(this.stderrFile, maxLines)}`;
+    return this.stderrFile === this.stdoutFile
+      ? out
+      : `${out}\n--- stderr ---\n${tailFile(this.stderrFile, maxLines)}`;
   }
 
   /** Whole captured stdout (for small logs). */

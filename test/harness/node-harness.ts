@@ -5,20 +5,28 @@
  * pod-preload.cjs) and finishes graceful deletions. Fault injection: kill a pod's process, keep pods from
  * ever starting, pause all status updates (a node that stopped reporting).
  */
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { buildHostsEntries, renderHosts, writeHostsFile, type DnsPod } from './hosts-file.ts';
-import { type ReferencedData } from './pod-env.ts';
+import {
+  bindPod,
+  buildVolumeSources,
+  confirmPodDeletion,
+  loadReferencedData,
+  postNodeStatus,
+  registerNode,
+  writePodStatus,
+} from './kubelet-api.ts';
+import { DEFAULT_ALLOCATABLE } from './node-object.ts';
 import { PodRunner } from './pod-runner.ts';
 import { buildPodStatus, type PodRecord } from './pod-status.ts';
+import type { VolumeSources } from './pod-volumes.ts';
 import { resolveCacheDir, RunRecordFile } from './run-registry.ts';
-import { buildNodeObject, buildReadyNodeStatus, DEFAULT_ALLOCATABLE } from './node-object.ts';
 import { describeError, sleep } from './wait.ts';
-import { appendFileSync } from 'node:fs';
 
 /** Options of {@link NodeHarness.start}. */
 export interface NodeHarnessOptions {
@@ -51,7 +59,6 @@ export interface NeverStartRule {
 }
 
 const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pod-preload.cjs');
-const OUR_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
 
 /** A running fake kubelet. */
 export class NodeHarness {
@@ -60,6 +67,8 @@ export class NodeHarness {
   readonly hostsFile: string;
   readonly logFile: string;
   private readonly core: CoreV1Api;
+  private readonly sources: VolumeSources;
+  private readonly allocatable: Record<string, string>;
   private readonly runners = new Map<string, PodRunner>();
   private readonly deleting = new Set<string>();
   private readonly neverStart: NeverStartRule[] = [];
@@ -76,13 +85,20 @@ export class NodeHarness {
   private services: V1Service[] = [];
   private lastServiceList = 0;
 
-  private constructor(private readonly opts: NodeHarnessOptions, rootDir: string) {
+  private constructor(
+    private readonly opts: NodeHarnessOptions,
+    rootDir: string,
+  ) {
     this.nodeName = opts.nodeName ?? 'jcl-e2e-node';
     this.rootDir = rootDir;
     this.hostsFile = path.join(rootDir, 'hosts');
     this.logFile = path.join(rootDir, 'node-harness.log');
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
-    this.registry = new RunRecordFile(opts.cacheDir ?? resolveCacheDir(), `node-${path.basename(rootDir)}`, { rootDir: opts.rootDir ? undefined : rootDir });
+    this.sources = buildVolumeSources(this.core);
+    this.allocatable = { ...DEFAULT_ALLOCATABLE, ...opts.allocatable };
+    this.registry = new RunRecordFile(opts.cacheDir ?? resolveCacheDir(), `node-${path.basename(rootDir)}`, {
+      rootDir: opts.rootDir ? undefined : rootDir,
+    });
   }
 
   /** Registers the Node and starts the sync loop. */
@@ -92,7 +108,8 @@ export class NodeHarness {
     await mkdir(path.join(rootDir, 'shared'), { recursive: true });
     const harness = new NodeHarness(opts, rootDir);
     writeHostsFile(harness.hostsFile, renderHosts(new Map()));
-    await harness.registerNode();
+    await registerNode(harness.core, harness.nodeName, harness.allocatable, opts.labels ?? {});
+    harness.lastHeartbeat = Date.now();
     harness.loop = harness.runLoop();
     return harness;
   }
@@ -117,7 +134,11 @@ export class NodeHarness {
   }
 
   /** Fault: kills a pod's container process. `reason` overrides the reported reason (e.g. 'OOMKilled'). */
-  killPod(namespace: string, name: string, opts: { signal?: NodeJS.Signals; container?: string; reason?: string } = {}): void {
+  killPod(
+    namespace: string,
+    name: string,
+    opts: { signal?: NodeJS.Signals; container?: string; reason?: string } = {},
+  ): void {
     const runner = this.findRunner(namespace, name);
     if (!runner || !runner.kill(opts.signal ?? 'SIGKILL', opts.container, opts.reason)) {
       throw new Error(`killPod: pod ${namespace}/${name} has no running process on node ${this.nodeName}`);
@@ -126,7 +147,10 @@ export class NodeHarness {
 
   /** Fault: pods matching `match` (a pod name or a predicate) are bound but never start. */
   preventStart(match: string | ((pod: V1Pod) => boolean), reason = 'ImagePullBackOff'): void {
-    this.neverStart.push({ match: typeof match === 'string' ? (p) => p.metadata?.name === match : match, reason });
+    this.neverStart.push({
+      match: typeof match === 'string' ? (p) => p.metadata?.name === match : match,
+      reason,
+    });
   }
 
   /** Fault: the node stops reporting (no pod status writes, no heartbeats) until resume(). Processes keep running. */
@@ -146,7 +170,9 @@ export class NodeHarness {
     if (this.stopped) return;
     this.stopped = true;
     await this.loop;
-    await Promise.all([...this.runners.values()].map((r) => r.terminate(Math.min(this.opts.maxGraceMs ?? 10_000, 2_000))));
+    await Promise.all(
+      [...this.runners.values()].map((r) => r.terminate(Math.min(this.opts.maxGraceMs ?? 10_000, 2_000))),
+    );
     await Promise.all(this.statusChains.values());
     await this.core.deleteNode({ name: this.nodeName }).catch(() => undefined);
     this.registry.close();
@@ -154,31 +180,13 @@ export class NodeHarness {
   }
 
   private findRunner(namespace: string, name: string): PodRunner | undefined {
-    return [...this.runners.values()].find((r) => r.pod.metadata?.namespace === namespace && r.pod.metadata?.name === name);
+    return [...this.runners.values()].find(
+      (r) => r.pod.metadata?.namespace === namespace && r.pod.metadata?.name === name,
+    );
   }
 
   private log(message: string): void {
     appendFileSync(this.logFile, `${new Date().toISOString()} ${message}\n`);
-  }
-
-  private async registerNode(): Promise<void> {
-    const allocatable = { ...DEFAULT_ALLOCATABLE, ...this.opts.allocatable };
-    await this.core.deleteNode({ name: this.nodeName }).catch(() => undefined);
-    await this.core.createNode({ body: buildNodeObject(this.nodeName, allocatable, this.opts.labels ?? {}) });
-    await this.writeNodeStatus();
-  }
-
-  private async writeNodeStatus(): Promise<void> {
-    const node: V1Node = await this.core.readNode({ name: this.nodeName });
-    // TaintNodesByCondition admission adds not-ready taints at creation; no node-lifecycle controller lifts them.
-    if (node.spec?.taints?.length) {
-      node.spec.taints = node.spec.taints.filter((t) => !t.key.startsWith('node.kubernetes.io/'));
-      const updated = await this.core.replaceNode({ name: this.nodeName, body: node });
-      node.metadata = updated.metadata;
-    }
-    node.status = buildReadyNodeStatus({ ...DEFAULT_ALLOCATABLE, ...this.opts.allocatable }, new Date());
-    await this.core.replaceNodeStatus({ name: this.nodeName, body: node });
-    this.lastHeartbeat = Date.now();
   }
 
   private async runLoop(): Promise<void> {
@@ -195,12 +203,17 @@ export class NodeHarness {
 
   private async listPods(): Promise<V1Pod[]> {
     if (!this.opts.namespaces) return (await this.core.listPodForAllNamespaces()).items;
-    const lists = await Promise.all(this.opts.namespaces.map((namespace) => this.core.listNamespacedPod({ namespace })));
+    const lists = await Promise.all(
+      this.opts.namespaces.map((namespace) => this.core.listNamespacedPod({ namespace })),
+    );
     return lists.flatMap((l) => l.items);
   }
 
   private async syncOnce(): Promise<void> {
-    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) await this.writeNodeStatus();
+    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) {
+      await postNodeStatus(this.core, this.nodeName, this.allocatable);
+      this.lastHeartbeat = Date.now();
+    }
     const pods = await this.listPods();
     const seen = new Set<string>();
     for (const pod of pods) {
@@ -209,7 +222,13 @@ export class NodeHarness {
       if (pod.metadata?.deletionTimestamp) {
         if (pod.spec?.nodeName === this.nodeName) this.finishDeletion(pod);
       } else if (!pod.spec?.nodeName) {
-        await this.bind(pod);
+        if ((pod.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler') {
+          // 409: another harness (or a user) bound it first.
+          await bindPod(this.core, pod, this.nodeName).then(
+            () => this.log(`bound ${pod.metadata?.namespace}/${pod.metadata?.name}`),
+            (err) => this.log(`bind ${pod.metadata?.name}: ${describeError(err)}`),
+          );
+        }
       } else if (pod.spec.nodeName === this.nodeName && !this.runners.has(uid)) {
         const phase = pod.status?.phase;
         if (phase !== 'Succeeded' && phase !== 'Failed') this.startPod(pod);
@@ -225,24 +244,6 @@ export class NodeHarness {
     await this.refreshHosts();
   }
 
-  private async bind(pod: V1Pod): Promise<void> {
-    const scheduler = pod.spec?.schedulerName ?? 'default-scheduler';
-    if (scheduler !== 'default-scheduler') return;
-    const name = pod.metadata?.name ?? '';
-    const namespace = pod.metadata?.namespace ?? 'default';
-    try {
-      await this.core.createNamespacedPodBinding({
-        name,
-        namespace,
-        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
-      });
-      this.log(`bound ${namespace}/${name}`);
-    } catch (err) {
-      // 409: another harness (or a user) bound it first.
-      this.log(`bind ${namespace}/${name}: ${describeError(err)}`);
-    }
-  }
-
   private startPod(pod: V1Pod): void {
     const uid = pod.metadata?.uid ?? '';
     const ns = pod.metadata?.namespace ?? 'default';
@@ -255,8 +256,8 @@ export class NodeHarness {
       sharedDir: path.join(this.rootDir, 'shared'),
       podIP,
       hostIP: '127.0.0.1',
-      sources: this.volumeSources(),
-      loadReferencedData: (p) => this.loadReferencedData(p),
+      sources: this.sources,
+      loadReferencedData: (p) => loadReferencedData(this.sources, p),
       baseEnv: this.baseEnv(pod, podIP, podDir),
       entrypoints: this.opts.entrypoints ?? {},
       commandMap: this.opts.commandMap ?? {},
@@ -278,7 +279,10 @@ export class NodeHarness {
     const uid = pod.metadata?.uid ?? '';
     if (this.deleting.has(uid)) return;
     this.deleting.add(uid);
-    const graceMs = Math.min((pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000, this.opts.maxGraceMs ?? 10_000);
+    const graceMs = Math.min(
+      (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000,
+      this.opts.maxGraceMs ?? 10_000,
+    );
     const runner = this.runners.get(uid);
     const name = pod.metadata?.name ?? '';
     const namespace = pod.metadata?.namespace ?? 'default';
@@ -288,9 +292,9 @@ export class NodeHarness {
         await this.statusChains.get(uid);
       }
       // The kubelet's final delete (grace 0) removes the object once containers are gone.
-      await this.core
-        .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
-        .catch((err) => this.log(`final delete ${namespace}/${name}: ${describeError(err)}`));
+      await confirmPodDeletion(this.core, pod).catch((err) =>
+        this.log(`final delete ${namespace}/${name}: ${describeError(err)}`),
+      );
       this.runners.delete(uid);
       this.log(`deleted ${namespace}/${name}`);
     })();
@@ -317,40 +321,6 @@ export class NodeHarness {
     };
   }
 
-  private volumeSources(): PodRunnerSources {
-    return {
-      configMap: async (namespace, name) => (await this.core.readNamespacedConfigMap({ name, namespace }).catch(() => undefined))?.data ?? undefined,
-      secret: async (namespace, name) => decodeSecret((await this.core.readNamespacedSecret({ name, namespace }).catch(() => undefined))?.data),
-      serviceAccountToken: async (namespace, serviceAccount, audience, expirationSeconds, pod) => {
-        const tr = await this.core.createNamespacedServiceAccountToken({
-          name: serviceAccount,
-          namespace,
-          body: {
-            spec: {
-              audiences: audience ? [audience] : [],
-              expirationSeconds,
-              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
-            },
-          },
-        });
-        return tr.status?.token ?? '';
-      },
-    };
-  }
-
-  private async loadReferencedData(pod: V1Pod): Promise<ReferencedData> {
-    const ns = pod.metadata?.namespace ?? 'default';
-    const data: ReferencedData = { configMaps: new Map(), secrets: new Map() };
-    const sources = this.volumeSources();
-    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-      const cms = [...(c.env ?? []).map((e) => e.valueFrom?.configMapKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.configMapRef?.name)];
-      const secrets = [...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e) => e.secretRef?.name)];
-      for (const name of cms) if (name && !data.configMaps.has(name)) await sources.configMap(ns, name).then((d) => d && data.configMaps.set(name, d));
-      for (const name of secrets) if (name && !data.secrets.has(name)) await sources.secret(ns, name).then((d) => d && data.secrets.set(name, d));
-    }
-    return data;
-  }
-
   private publish(pod: V1Pod, record: PodRecord): void {
     const key = pod.metadata?.uid ?? '';
     if (this.paused) {
@@ -363,38 +333,19 @@ export class NodeHarness {
   private enqueueStatus(key: string, pod: V1Pod, record: PodRecord): void {
     const status = buildPodStatus(record, new Date());
     const previous = this.statusChains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.writePodStatus(pod, status)).catch((err) => this.log(`status ${pod.metadata?.name}: ${describeError(err)}`));
+    const next = previous
+      .then(() => writePodStatus(this.core, pod, status))
+      .catch((err) => this.log(`status ${pod.metadata?.name}: ${describeError(err)}`));
     this.statusChains.set(key, next);
-  }
-
-  private async writePodStatus(pod: V1Pod, status: ReturnType<typeof buildPodStatus>): Promise<void> {
-    const name = pod.metadata?.name ?? '';
-    const namespace = pod.metadata?.namespace ?? 'default';
-    for (let attempt = 0; attempt < 10; attempt += 1) {
-      let current: V1Pod;
-      try {
-        current = await this.core.readNamespacedPodStatus({ name, namespace });
-      } catch {
-        return; // gone
-      }
-      if (current.metadata?.uid !== pod.metadata?.uid) return;
-      const foreign = (current.status?.conditions ?? []).filter((c) => !OUR_CONDITIONS.has(c.type));
-      current.status = { ...status, conditions: [...(status.conditions ?? []), ...foreign] };
-      try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: current });
-        return;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
-      }
-    }
-    throw new Error(`status of ${namespace}/${name}: still conflicting after 10 attempts`);
   }
 
   private async refreshHosts(): Promise<void> {
     if (Date.now() - this.lastServiceList > 1_000) {
       const namespaces = this.opts.namespaces;
       this.services = namespaces
-        ? (await Promise.all(namespaces.map((namespace) => this.core.listNamespacedService({ namespace })))).flatMap((l) => l.items)
+        ? (
+            await Promise.all(namespaces.map((namespace) => this.core.listNamespacedService({ namespace })))
+          ).flatMap((l) => l.items)
         : (await this.core.listServiceForAllNamespaces()).items;
       this.lastServiceList = Date.now();
     }
@@ -407,11 +358,4 @@ export class NodeHarness {
       this.lastHosts = content;
     }
   }
-}
-
-type PodRunnerSources = import('./pod-volumes.ts').VolumeSources;
-
-function decodeSecret(data: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!data) return undefined;
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }

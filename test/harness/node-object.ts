@@ -14,7 +14,11 @@ export const DEFAULT_ALLOCATABLE: Readonly<Record<string, string>> = {
 };
 
 /** The Node object as registered (status is written separately through the status subresource). */
-export function buildNodeObject(name: string, allocatable: Record<string, string>, labels: Record<string, string>): V1Node {
+export function buildNodeObject(
+  name: string,
+  allocatable: Record<string, string>,
+  labels: Record<string, string>,
+): V1Node {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -50,7 +54,14 @@ export function buildReadyNodeStatus(allocatable: Record<string, string>, now: D
       ok('MemoryPressure', 'KubeletHasSufficientMemory', 'node harness'),
       ok('DiskPressure', 'KubeletHasNoDiskPressure', 'node harness'),
       ok('PIDPressure', 'KubeletHasSufficientPID', 'node harness'),
-      { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'node harness is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'node harness is posting ready status',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
     ],
     addresses: [
       { type: 'InternalIP', address: '127.0.0.1' },

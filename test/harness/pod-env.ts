@@ -36,7 +36,10 @@ export function rewritePaths(value: string, mapping: PathMapping): string {
   for (const { containerPath, localPath } of sorted) {
     const escaped = containerPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     // Match only at a path boundary on both sides: /data must not rewrite /database or /x/data.
-    out = out.replace(new RegExp(`(^|[=:,\\s"'])${escaped}(?=$|[/:,\\s"'])`, 'g'), (_m, lead: string) => `${lead}${localPath}`);
+    out = out.replace(
+      new RegExp(`(^|[=:,\\s"'])${escaped}(?=$|[/:,\\s"'])`, 'g'),
+      (_m, lead: string) => `${lead}${localPath}`,
+    );
   }
   return out;
 }
@@ -81,7 +84,13 @@ function formatMap(map: Record<string, string> | undefined): string {
     .join('\n');
 }
 
-function lookup(kind: 'configMap' | 'secret', store: Map<string, Record<string, string>>, name: string, key: string, optional: boolean | undefined): string | undefined {
+function lookup(
+  kind: 'configMap' | 'secret',
+  store: Map<string, Record<string, string>>,
+  name: string,
+  key: string,
+  optional: boolean | undefined,
+): string | undefined {
   const data = store.get(name);
   const value = data?.[key];
   if (value === undefined && !optional) {
@@ -94,7 +103,13 @@ function lookup(kind: 'configMap' | 'secret', store: Map<string, Record<string, 
  * The container's environment in declaration order with `$(VAR)` references expanded against earlier
  * entries, and mapped paths rewritten. Throws, naming the variable, when a required reference is missing.
  */
-export function resolveContainerEnv(pod: V1Pod, container: V1Container, data: ReferencedData, runtime: RuntimeFields, mapping: PathMapping): Record<string, string> {
+export function resolveContainerEnv(
+  pod: V1Pod,
+  container: V1Container,
+  data: ReferencedData,
+  runtime: RuntimeFields,
+  mapping: PathMapping,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {
     const prefix = source.prefix ?? '';
@@ -105,7 +120,9 @@ export function resolveContainerEnv(pod: V1Pod, container: V1Container, data: Re
         : undefined;
     const optional = source.configMapRef?.optional ?? source.secretRef?.optional;
     if (entries === undefined && !optional) {
-      throw new Error(`envFrom: ${source.configMapRef ? `configMap '${source.configMapRef.name}'` : `secret '${source.secretRef?.name}'`} not found`);
+      throw new Error(
+        `envFrom: ${source.configMapRef ? `configMap '${source.configMapRef.name}'` : `secret '${source.secretRef?.name}'`} not found`,
+      );
     }
     for (const [k, v] of Object.entries(entries ?? {})) env[`${prefix}${k}`] = rewritePaths(v, mapping);
   }
@@ -114,9 +131,22 @@ export function resolveContainerEnv(pod: V1Pod, container: V1Container, data: Re
     const from = entry.valueFrom;
     if (!from) value = expandVarRefs(entry.value ?? '', env);
     else if (from.fieldRef) value = resolveFieldRef(pod, from.fieldRef.fieldPath, runtime);
-    else if (from.secretKeyRef) value = lookup('secret', data.secrets, from.secretKeyRef.name ?? '', from.secretKeyRef.key, from.secretKeyRef.optional);
+    else if (from.secretKeyRef)
+      value = lookup(
+        'secret',
+        data.secrets,
+        from.secretKeyRef.name ?? '',
+        from.secretKeyRef.key,
+        from.secretKeyRef.optional,
+      );
     else if (from.configMapKeyRef) {
-      value = lookup('configMap', data.configMaps, from.configMapKeyRef.name ?? '', from.configMapKeyRef.key, from.configMapKeyRef.optional);
+      value = lookup(
+        'configMap',
+        data.configMaps,
+        from.configMapKeyRef.name ?? '',
+        from.configMapKeyRef.key,
+        from.configMapKeyRef.optional,
+      );
     } else if (from.resourceFieldRef) {
       const [kind, resource] = from.resourceFieldRef.resource.split('.') as ['limits' | 'requests', string];
       value = String(container.resources?.[kind]?.[resource] ?? '');
@@ -127,9 +157,19 @@ export function resolveContainerEnv(pod: V1Pod, container: V1Container, data: Re
 }
 
 /** The argv (command + args, `$(VAR)`-expanded, paths rewritten) a container runs. */
-export function resolveContainerArgv(container: V1Container, env: Readonly<Record<string, string>>, mapping: PathMapping, entrypoint: string[] = []): string[] {
+export function resolveContainerArgv(
+  container: V1Container,
+  env: Readonly<Record<string, string>>,
+  mapping: PathMapping,
+  entrypoint: string[] = [],
+): string[] {
   const command = container.command && container.command.length > 0 ? container.command : entrypoint;
-  const argv = [...command, ...(container.args ?? [])].map((a) => rewritePaths(expandVarRefs(a, env), mapping));
-  if (argv.length === 0) throw new Error(`container '${container.name}': no command and no entrypoint known for image '${container.image}'`);
+  const argv = [...command, ...(container.args ?? [])].map((a) =>
+    rewritePaths(expandVarRefs(a, env), mapping),
+  );
+  if (argv.length === 0)
+    throw new Error(
+      `container '${container.name}': no command and no entrypoint known for image '${container.image}'`,
+    );
   return argv;
 }

@@ -10,6 +10,8 @@
  *  3. os.hostname() returns the pod's hostname, as in a container.
  * Plain CommonJS on purpose: it must load in any Node process, before tsx or the app's ESM loader.
  */
+/* global require, process */
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS preload, see above */
 'use strict';
 const dns = require('node:dns');
 const fs = require('node:fs');
@@ -54,7 +56,9 @@ function resolveFromHosts(hostname) {
   const name = hostname.toLowerCase().replace(/\.$/, '');
   const table = readHosts();
   if (podHostname && name === podHostname.toLowerCase() && podIP) return [podIP];
-  const candidates = name.endsWith('.cluster.local') ? [name] : [name, ...searchDomains.map((d) => `${name}.${d}`)];
+  const candidates = name.endsWith('.cluster.local')
+    ? [name]
+    : [name, ...searchDomains.map((d) => `${name}.${d}`)];
   for (const candidate of candidates) {
     const hit = table.get(candidate);
     if (hit && hit.length > 0) return hit;
@@ -105,10 +109,17 @@ dns.promises.lookup = promisesLookup;
 
 if (podIP) {
   const originalListen = net.Server.prototype.listen;
-  const anyHost = (host) => host === undefined || host === null || host === '' || host === '0.0.0.0' || host === '::';
+  const anyHost = (host) =>
+    host === undefined || host === null || host === '' || host === '0.0.0.0' || host === '::';
   net.Server.prototype.listen = function patchedListen(...args) {
     const first = args[0];
-    if (first !== null && typeof first === 'object' && !Array.isArray(first) && first.path === undefined && first.port !== undefined) {
+    if (
+      first !== null &&
+      typeof first === 'object' &&
+      !Array.isArray(first) &&
+      first.path === undefined &&
+      first.port !== undefined
+    ) {
       if (anyHost(first.host)) args[0] = { ...first, host: podIP, ipv6Only: false };
     } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
       if (typeof args[1] !== 'string' || anyHost(args[1])) {

@@ -9,7 +9,15 @@ import path from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ManagedProcess, tailFile } from './managed-process.ts';
 import { resolveContainerArgv, resolveContainerEnv, rewritePaths, type ReferencedData } from './pod-env.ts';
-import { buildPodStatus, shouldRestart, terminalPhase, terminationReason, type ContainerRecord, type PodRecord, type RestartPolicy } from './pod-status.ts';
+import {
+  buildPodStatus,
+  shouldRestart,
+  terminalPhase,
+  terminationReason,
+  type ContainerRecord,
+  type PodRecord,
+  type RestartPolicy,
+} from './pod-status.ts';
 import { buildPathMapping, materializeVolumes, type VolumeSources } from './pod-volumes.ts';
 import type { RunRecordFile } from './run-registry.ts';
 import { sleep } from './wait.ts';
@@ -49,7 +57,13 @@ export class PodRunner {
     readonly pod: V1Pod,
     private readonly ctx: PodRunnerContext,
   ) {
-    const waiting = (c: V1Container): ContainerRecord => ({ name: c.name, image: c.image ?? '', state: 'waiting', reason: 'PodInitializing', restartCount: 0 });
+    const waiting = (c: V1Container): ContainerRecord => ({
+      name: c.name,
+      image: c.image ?? '',
+      state: 'waiting',
+      reason: 'PodInitializing',
+      restartCount: 0,
+    });
     this.record = {
       phase: 'Pending',
       hostIP: ctx.hostIP,
@@ -77,7 +91,12 @@ export class PodRunner {
     let data: ReferencedData;
     try {
       await mkdir(path.join(this.ctx.podDir, 'tmp'), { recursive: true });
-      volumeDirs = await materializeVolumes(this.pod, { podDir: this.ctx.podDir, sharedDir: this.ctx.sharedDir }, this.ctx.sources, this.runtime());
+      volumeDirs = await materializeVolumes(
+        this.pod,
+        { podDir: this.ctx.podDir, sharedDir: this.ctx.sharedDir },
+        this.ctx.sources,
+        this.runtime(),
+      );
       data = await this.ctx.loadReferencedData(this.pod);
     } catch (err) {
       // The kubelet keeps such pods Pending with a waiting reason and retries; tests want to see why.
@@ -136,9 +155,16 @@ export class PodRunner {
     this.stopping = true;
     await Promise.all([...this.processes.values()].map((p) => p.stop(graceMs)));
     for (const c of [...this.record.initContainers, ...this.record.containers]) {
-      if (c.state === 'waiting') Object.assign(c, { state: 'terminated', exitCode: 137, reason: 'ContainerStatusUnknown', finishedAt: new Date() });
+      if (c.state === 'waiting')
+        Object.assign(c, {
+          state: 'terminated',
+          exitCode: 137,
+          reason: 'ContainerStatusUnknown',
+          finishedAt: new Date(),
+        });
     }
-    if (this.record.phase === 'Running' || this.record.phase === 'Pending') this.record.phase = terminalPhase(this.record.containers);
+    if (this.record.phase === 'Running' || this.record.phase === 'Pending')
+      this.record.phase = terminalPhase(this.record.containers);
     this.publish();
   }
 
@@ -156,7 +182,12 @@ export class PodRunner {
   }
 
   /** Runs one container to exit; returns its exit code, or undefined when it cannot be configured (it then stays waiting). */
-  private async runContainer(container: V1Container, rec: ContainerRecord, volumeDirs: Map<string, string>, data: ReferencedData): Promise<number | undefined> {
+  private async runContainer(
+    container: V1Container,
+    rec: ContainerRecord,
+    volumeDirs: Map<string, string>,
+    data: ReferencedData,
+  ): Promise<number | undefined> {
     const logDir = path.join(this.ctx.podDir, 'logs');
     await mkdir(logDir, { recursive: true });
     const terminationLog = path.join(this.ctx.podDir, `termination-log-${container.name}`);
@@ -170,8 +201,15 @@ export class PodRunner {
       const mapped = this.ctx.commandMap[argv[0]];
       if (mapped) argv = [...mapped, ...argv.slice(1)];
       const nodeOptions = [podEnv.NODE_OPTIONS, this.ctx.baseEnv.NODE_OPTIONS].filter(Boolean).join(' ');
-      env = { ...this.ctx.baseEnv, JCL_TERMINATION_LOG: terminationLog, ...podEnv, NODE_OPTIONS: nodeOptions };
-      const cwd = container.workingDir ? rewritePaths(container.workingDir, mapping) : path.join(this.ctx.podDir, 'tmp');
+      env = {
+        ...this.ctx.baseEnv,
+        JCL_TERMINATION_LOG: terminationLog,
+        ...podEnv,
+        NODE_OPTIONS: nodeOptions,
+      };
+      const cwd = container.workingDir
+        ? rewritePaths(container.workingDir, mapping)
+        : path.join(this.ctx.podDir, 'tmp');
       await mkdir(cwd, { recursive: true });
       const proc = new ManagedProcess({
         name: `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}/${container.name}`,
@@ -186,27 +224,60 @@ export class PodRunner {
       });
       this.processes.set(container.name, proc);
       if (rec.state === 'terminated') {
-        rec.lastTerminated = { exitCode: rec.exitCode ?? 0, reason: rec.reason ?? '', message: rec.message, startedAt: rec.startedAt, finishedAt: rec.finishedAt, containerID: rec.containerID };
+        rec.lastTerminated = {
+          exitCode: rec.exitCode ?? 0,
+          reason: rec.reason ?? '',
+          message: rec.message,
+          startedAt: rec.startedAt,
+          finishedAt: rec.finishedAt,
+          containerID: rec.containerID,
+        };
       }
-      Object.assign(rec, { state: 'running', reason: undefined, message: undefined, startedAt: proc.startedAt, containerID: `harness://${proc.pid}` });
+      Object.assign(rec, {
+        state: 'running',
+        reason: undefined,
+        message: undefined,
+        startedAt: proc.startedAt,
+        containerID: `harness://${proc.pid}`,
+      });
       this.record.podIP = this.ctx.podIP;
-      if (this.record.phase === 'Pending' && this.record.initContainers.every((c) => c.state === 'terminated')) this.record.phase = 'Running';
+      if (
+        this.record.phase === 'Pending' &&
+        this.record.initContainers.every((c) => c.state === 'terminated')
+      )
+        this.record.phase = 'Running';
       this.publish();
       const exit = await proc.exited;
-      const reason = this.pendingKillReason ?? terminationReason(exit.exitCode, proc.killedByHarness, exit.signal);
+      const reason =
+        this.pendingKillReason ?? terminationReason(exit.exitCode, proc.killedByHarness, exit.signal);
       this.pendingKillReason = undefined;
       const message = await this.terminationMessage(container, terminationLog, proc, exit.exitCode);
-      Object.assign(rec, { state: 'terminated', exitCode: exit.exitCode, reason, message, finishedAt: exit.finishedAt });
+      Object.assign(rec, {
+        state: 'terminated',
+        exitCode: exit.exitCode,
+        reason,
+        message,
+        finishedAt: exit.finishedAt,
+      });
       this.publish();
       return exit.exitCode;
     } catch (err) {
-      Object.assign(rec, { state: 'waiting', reason: 'CreateContainerConfigError', message: (err as Error).message });
+      Object.assign(rec, {
+        state: 'waiting',
+        reason: 'CreateContainerConfigError',
+        message: (err as Error).message,
+      });
       this.publish();
       return undefined;
     }
   }
 
-  private async terminationMessage(container: V1Container, file: string, proc: ManagedProcess, exitCode: number): Promise<string | undefined> {
+  private async terminationMessage(
+    container: V1Container,
+    file: string,
+    proc: ManagedProcess,
+    exitCode: number,
+  ): Promise<string | undefined> {
     let message = '';
     try {
       message = (await readFile(file, 'utf8')).slice(0, MAX_TERMINATION_MESSAGE_BYTES);

@@ -19,7 +19,14 @@ export interface ContainerRecord {
   signal?: number;
   restartCount: number;
   containerID?: string;
-  lastTerminated?: { exitCode: number; reason: string; message?: string; startedAt?: Date; finishedAt?: Date; containerID?: string };
+  lastTerminated?: {
+    exitCode: number;
+    reason: string;
+    message?: string;
+    startedAt?: Date;
+    finishedAt?: Date;
+    containerID?: string;
+  };
 }
 
 /** What the harness knows about one pod. */
@@ -78,14 +85,25 @@ function containerStatus(c: ContainerRecord): V1ContainerStatus {
                 containerID: c.containerID,
               },
             }
-          : { waiting: { reason: c.reason ?? 'ContainerCreating', ...(c.message ? { message: c.message } : {}) } },
+          : {
+              waiting: {
+                reason: c.reason ?? 'ContainerCreating',
+                ...(c.message ? { message: c.message } : {}),
+              },
+            },
   };
   if (c.lastTerminated) status.lastState = { terminated: { ...c.lastTerminated } };
   return status;
 }
 
 function condition(type: string, ok: boolean, now: Date, reason?: string): V1PodCondition {
-  return { type, status: ok ? 'True' : 'False', lastTransitionTime: now, lastProbeTime: undefined, ...(!ok && reason ? { reason } : {}) };
+  return {
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: now,
+    lastProbeTime: undefined,
+    ...(!ok && reason ? { reason } : {}),
+  };
 }
 
 /** The full status subresource body for `record` at time `now`. */
@@ -110,7 +128,9 @@ export function buildPodStatus(record: PodRecord, now: Date): V1PodStatus {
       condition('ContainersReady', allRunning && !terminal, now, notReadyReason),
       condition('PodScheduled', true, now),
     ],
-    ...(record.initContainers.length > 0 ? { initContainerStatuses: record.initContainers.map(containerStatus) } : {}),
+    ...(record.initContainers.length > 0
+      ? { initContainerStatuses: record.initContainers.map(containerStatus) }
+      : {}),
     containerStatuses: record.containers.map(containerStatus),
   };
 }

@@ -14,7 +14,13 @@ export interface VolumeSources {
   configMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   secret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   /** A bound service-account token (TokenRequest API). */
-  serviceAccountToken(namespace: string, serviceAccount: string, audience: string | undefined, expirationSeconds: number, pod: V1Pod): Promise<string>;
+  serviceAccountToken(
+    namespace: string,
+    serviceAccount: string,
+    audience: string | undefined,
+    expirationSeconds: number,
+    pod: V1Pod,
+  ): Promise<string>;
 }
 
 /** Directories the volumes live in. */
@@ -25,7 +31,12 @@ export interface VolumeRoots {
 
 type KeyToPath = { key: string; path: string };
 
-async function writeItems(dir: string, data: Record<string, string>, items: KeyToPath[] | undefined, what: string): Promise<void> {
+async function writeItems(
+  dir: string,
+  data: Record<string, string>,
+  items: KeyToPath[] | undefined,
+  what: string,
+): Promise<void> {
   const selected = items && items.length > 0 ? items : Object.keys(data).map((key) => ({ key, path: key }));
   for (const item of selected) {
     const value = data[item.key];
@@ -36,14 +47,24 @@ async function writeItems(dir: string, data: Record<string, string>, items: KeyT
   }
 }
 
-async function required(value: Promise<Record<string, string> | undefined>, optional: boolean | undefined, what: string): Promise<Record<string, string>> {
+async function required(
+  value: Promise<Record<string, string> | undefined>,
+  optional: boolean | undefined,
+  what: string,
+): Promise<Record<string, string>> {
   const data = await value;
   if (data === undefined && !optional) throw new Error(`${what} not found`);
   return data ?? {};
 }
 
 /** Materializes one volume and returns its local directory. */
-async function materializeVolume(pod: V1Pod, volume: V1Volume, roots: VolumeRoots, sources: VolumeSources, runtime: RuntimeFields): Promise<string> {
+async function materializeVolume(
+  pod: V1Pod,
+  volume: V1Volume,
+  roots: VolumeRoots,
+  sources: VolumeSources,
+  runtime: RuntimeFields,
+): Promise<string> {
   const ns = pod.metadata?.namespace ?? 'default';
   if (volume.persistentVolumeClaim) {
     const dir = path.join(roots.sharedDir, 'pvc', ns, volume.persistentVolumeClaim.claimName);
@@ -52,7 +73,10 @@ async function materializeVolume(pod: V1Pod, volume: V1Volume, roots: VolumeRoot
   }
   if (volume.hostPath) {
     const dir = path.join(roots.sharedDir, 'hostpath', volume.hostPath.path);
-    await mkdir(volume.hostPath.type === 'File' || volume.hostPath.type === 'FileOrCreate' ? path.dirname(dir) : dir, { recursive: true });
+    await mkdir(
+      volume.hostPath.type === 'File' || volume.hostPath.type === 'FileOrCreate' ? path.dirname(dir) : dir,
+      { recursive: true },
+    );
     return dir;
   }
   const dir = path.join(roots.podDir, 'volumes', volume.name);
@@ -60,19 +84,33 @@ async function materializeVolume(pod: V1Pod, volume: V1Volume, roots: VolumeRoot
   if (volume.emptyDir) return dir;
   if (volume.configMap) {
     const name = volume.configMap.name ?? '';
-    const data = await required(sources.configMap(ns, name), volume.configMap.optional, `volume '${volume.name}': configMap '${name}'`);
+    const data = await required(
+      sources.configMap(ns, name),
+      volume.configMap.optional,
+      `volume '${volume.name}': configMap '${name}'`,
+    );
     await writeItems(dir, data, volume.configMap.items, `volume '${volume.name}' configMap '${name}'`);
     return dir;
   }
   if (volume.secret) {
     const name = volume.secret.secretName ?? '';
-    const data = await required(sources.secret(ns, name), volume.secret.optional, `volume '${volume.name}': secret '${name}'`);
+    const data = await required(
+      sources.secret(ns, name),
+      volume.secret.optional,
+      `volume '${volume.name}': secret '${name}'`,
+    );
     await writeItems(dir, data, volume.secret.items, `volume '${volume.name}' secret '${name}'`);
     return dir;
   }
   if (volume.downwardAPI) {
     for (const item of volume.downwardAPI.items ?? []) {
-      if (item.fieldRef) await writeItems(dir, { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) }, [{ key: 'v', path: item.path }], `volume '${volume.name}'`);
+      if (item.fieldRef)
+        await writeItems(
+          dir,
+          { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) },
+          [{ key: 'v', path: item.path }],
+          `volume '${volume.name}'`,
+        );
     }
     return dir;
   }
@@ -80,42 +118,86 @@ async function materializeVolume(pod: V1Pod, volume: V1Volume, roots: VolumeRoot
     for (const source of volume.projected.sources ?? []) {
       if (source.serviceAccountToken) {
         const sa = pod.spec?.serviceAccountName ?? 'default';
-        const token = await sources.serviceAccountToken(ns, sa, source.serviceAccountToken.audience, source.serviceAccountToken.expirationSeconds ?? 3607, pod);
-        await writeItems(dir, { token }, [{ key: 'token', path: source.serviceAccountToken.path }], `volume '${volume.name}'`);
+        const token = await sources.serviceAccountToken(
+          ns,
+          sa,
+          source.serviceAccountToken.audience,
+          source.serviceAccountToken.expirationSeconds ?? 3607,
+          pod,
+        );
+        await writeItems(
+          dir,
+          { token },
+          [{ key: 'token', path: source.serviceAccountToken.path }],
+          `volume '${volume.name}'`,
+        );
       } else if (source.configMap) {
         const name = source.configMap.name ?? '';
-        const data = await required(sources.configMap(ns, name), source.configMap.optional, `volume '${volume.name}': configMap '${name}'`);
+        const data = await required(
+          sources.configMap(ns, name),
+          source.configMap.optional,
+          `volume '${volume.name}': configMap '${name}'`,
+        );
         await writeItems(dir, data, source.configMap.items, `volume '${volume.name}' configMap '${name}'`);
       } else if (source.secret) {
         const name = source.secret.name ?? '';
-        const data = await required(sources.secret(ns, name), source.secret.optional, `volume '${volume.name}': secret '${name}'`);
+        const data = await required(
+          sources.secret(ns, name),
+          source.secret.optional,
+          `volume '${volume.name}': secret '${name}'`,
+        );
         await writeItems(dir, data, source.secret.items, `volume '${volume.name}' secret '${name}'`);
       } else if (source.downwardAPI) {
         for (const item of source.downwardAPI.items ?? []) {
-          if (item.fieldRef) await writeItems(dir, { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) }, [{ key: 'v', path: item.path }], `volume '${volume.name}'`);
+          if (item.fieldRef)
+            await writeItems(
+              dir,
+              { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) },
+              [{ key: 'v', path: item.path }],
+              `volume '${volume.name}'`,
+            );
         }
       }
     }
     return dir;
   }
-  throw new Error(`volume '${volume.name}': type not supported by the node harness (supported: emptyDir, configMap, secret, projected, downwardAPI, persistentVolumeClaim, hostPath)`);
+  throw new Error(
+    `volume '${volume.name}': type not supported by the node harness (supported: emptyDir, configMap, secret, projected, downwardAPI, persistentVolumeClaim, hostPath)`,
+  );
 }
 
 /** Materializes all pod volumes; returns volume name -> local directory. */
-export async function materializeVolumes(pod: V1Pod, roots: VolumeRoots, sources: VolumeSources, runtime: RuntimeFields): Promise<Map<string, string>> {
+export async function materializeVolumes(
+  pod: V1Pod,
+  roots: VolumeRoots,
+  sources: VolumeSources,
+  runtime: RuntimeFields,
+): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
-  for (const volume of pod.spec?.volumes ?? []) dirs.set(volume.name, await materializeVolume(pod, volume, roots, sources, runtime));
+  for (const volume of pod.spec?.volumes ?? [])
+    dirs.set(volume.name, await materializeVolume(pod, volume, roots, sources, runtime));
   return dirs;
 }
 
 /** The container's path mapping: each volumeMount (with subPath) and the termination message file. */
-export function buildPathMapping(container: V1Container, volumeDirs: ReadonlyMap<string, string>, terminationLogFile: string): PathMapping {
+export function buildPathMapping(
+  container: V1Container,
+  volumeDirs: ReadonlyMap<string, string>,
+  terminationLogFile: string,
+): PathMapping {
   const mapping: { containerPath: string; localPath: string }[] = [];
   for (const mount of container.volumeMounts ?? []) {
     const dir = volumeDirs.get(mount.name);
-    if (dir === undefined) throw new Error(`container '${container.name}' volumeMounts.name: no volume named '${mount.name}'`);
-    mapping.push({ containerPath: mount.mountPath.replace(/\/+$/, '') || '/', localPath: mount.subPath ? path.join(dir, mount.subPath) : dir });
+    if (dir === undefined)
+      throw new Error(`container '${container.name}' volumeMounts.name: no volume named '${mount.name}'`);
+    mapping.push({
+      containerPath: mount.mountPath.replace(/\/+$/, '') || '/',
+      localPath: mount.subPath ? path.join(dir, mount.subPath) : dir,
+    });
   }
-  mapping.push({ containerPath: container.terminationMessagePath ?? '/dev/termination-log', localPath: terminationLogFile });
+  mapping.push({
+    containerPath: container.terminationMessagePath ?? '/dev/termination-log',
+    localPath: terminationLogFile,
+  });
   return mapping;
 }

@@ -38,13 +38,21 @@ export async function createServiceAccountIdentity(admin: KubeConfig, spec: Iden
     await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules: spec.rules } });
     await rbac.createNamespacedRoleBinding({
       namespace,
-      body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects },
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects,
+      },
     });
   }
   if (spec.clusterRole) {
     await rbac.createNamespacedRoleBinding({
       namespace,
-      body: { metadata: { name: `${name}-${spec.clusterRole}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: spec.clusterRole }, subjects },
+      body: {
+        metadata: { name: `${name}-${spec.clusterRole}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: spec.clusterRole },
+        subjects,
+      },
     });
   }
   const request = await core.createNamespacedServiceAccountToken({
@@ -58,7 +66,13 @@ export async function createServiceAccountIdentity(admin: KubeConfig, spec: Iden
   if (!cluster) throw new Error('createServiceAccountIdentity: the admin KubeConfig has no current cluster');
   const caFile = cluster.caFile;
   if (spec.kubeconfigFile && caFile) {
-    const kubeConfig = await writeKubeconfig(spec.kubeconfigFile, { server: cluster.server, caCertFile: caFile, userName: name, credentials: { token }, namespace });
+    const kubeConfig = await writeKubeconfig(spec.kubeconfigFile, {
+      server: cluster.server,
+      caCertFile: caFile,
+      userName: name,
+      credentials: { token },
+      namespace,
+    });
     return { username, token, kubeConfig };
   }
   const kubeConfig = new KubeConfig();

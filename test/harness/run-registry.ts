@@ -86,7 +86,12 @@ export class RunRecordFile {
   constructor(cacheDir: string, id: string, opts: { persistent?: boolean; rootDir?: string } = {}) {
     mkdirSync(runDir(cacheDir), { recursive: true });
     this.file = path.join(runDir(cacheDir), `${id}.json`);
-    this.record = { ownerPid: process.pid, persistent: opts.persistent ?? false, rootDir: opts.rootDir, groups: [] };
+    this.record = {
+      ownerPid: process.pid,
+      persistent: opts.persistent ?? false,
+      rootDir: opts.rootDir,
+      groups: [],
+    };
     if (!this.record.persistent) {
       installExitHooks();
       liveRecords.add(this);

@@ -21,7 +21,10 @@ export interface PollOptions {
  * Calls `probe` until it returns a value other than `undefined`, and returns that value.
  * Errors thrown by `probe` count as "not yet" and the last one is reported on timeout.
  */
-export async function pollUntil<T>(probe: () => Promise<T | undefined> | T | undefined, opts: PollOptions): Promise<T> {
+export async function pollUntil<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  opts: PollOptions,
+): Promise<T> {
   const intervalMs = opts.intervalMs ?? 250;
   const deadline = Date.now() + opts.timeoutMs;
   let lastError: unknown;
@@ -39,11 +42,15 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined> | T | und
     if (Date.now() >= deadline) break;
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
-  const last = lastError === undefined ? 'the condition stayed false' : `last error: ${describeError(lastError)}`;
+  const last =
+    lastError === undefined ? 'the condition stayed false' : `last error: ${describeError(lastError)}`;
   const extra = opts.diagnose ? `\n${await opts.diagnose()}` : '';
-  throw new Error(`timed out after ${opts.timeoutMs}ms (${attempts} attempts) waiting for ${opts.description}; ${last}${extra}`, {
-    cause: lastError,
-  });
+  throw new Error(
+    `timed out after ${opts.timeoutMs}ms (${attempts} attempts) waiting for ${opts.description}; ${last}${extra}`,
+    {
+      cause: lastError,
+    },
+  );
 }
 
 /** Resolves after `ms` milliseconds. */
@@ -56,7 +63,8 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const body = (err as { body?: unknown }).body;
     const code = (err as { code?: unknown }).code;
-    if (body !== undefined) return `${err.message} (code ${String(code)}): ${typeof body === 'string' ? body : JSON.stringify(body)}`;
+    if (body !== undefined)
+      return `${err.message} (code ${String(code)}): ${typeof body === 'string' ? body : JSON.stringify(body)}`;
     return err.message;
   }
   return String(err);
