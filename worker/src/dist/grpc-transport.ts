@@ -269,9 +269,12 @@ export class GrpcTransport implements Transport {
     if (out.failure !== null) return;
     out.failure = this.lost(peer, why);
     out.call = null;
+    const owed = out.pending > 0;
     for (const wake of out.waiting.splice(0)) wake();
-    if (!this.closing)
+    // A peer leaving while nothing is owed to it is a normal shutdown; failing sends are logged by the caller.
+    if (!this.closing && owed) {
       this.o.log.warn({ peer, address: this.o.peers[peer], reason: why }, `lost rank ${peer}`);
+    }
   }
 
   private lost(peer: number, why: string): JclError {
