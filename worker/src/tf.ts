@@ -5,5 +5,10 @@
  * Backends are chosen at start-up by worker/src/backend.
  */
 import '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export * from '@tensorflow/tfjs-core';
+
+// Production mode: no debug checks, and no "install tfjs-node" banner on the cpu backend (we choose
+// backends deliberately, see worker/src/backend/select-backend.ts).
+tf.env().set('PROD', true);

@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`backend: ${backend.name} (requested ${backend.requested})  tolerance: rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}\n`);
     for (const r of reports) {
-      const worst = r.checks.reduce((a, b) => (b.worstExcess > a.worstExcess ? b : a));
+      const worst = r.checks.reduce((a, b) => (b.maxAbsErr > a.maxAbsErr ? b : a));
       const bad = r.checks.filter((c) => !c.ok).map((c) => c.name);
       process.stdout.write(`  case seed=${r.seed} (${r.shape}): ${r.ok ? 'ok' : 'MISMATCH in ' + bad.join(', ')}  largest error ${worst.maxAbsErr.toExponential(2)} (${worst.name})\n`);
     }
