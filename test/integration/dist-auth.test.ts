@@ -1,0 +1,183 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createAuthMetadata } from '../../worker/src/dist/auth.ts';
+import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
+import { silentLogger } from '../../worker/src/dist/log.ts';
+import { freePort, gangConfigs } from './dist-helpers.ts';
+
+const TOKEN = 'right-token-abcdef';
+let open: DistributedCollective[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  open = [];
+});
+
+/** A raw call with bytes we choose, to send what a well-behaved client never would. */
+function rawUnary(
+  address: string,
+  path: string,
+  body: Buffer,
+  md: grpc.Metadata,
+): Promise<grpc.ServiceError | null> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+  });
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      md,
+      { deadline: Date.now() + 3_000 },
+      (err) => {
+        client.close();
+        resolve(err);
+      },
+    );
+  });
+}
+
+describe('rendezvous authentication and input validation', () => {
+  it('refuses a worker with a wrong token (UNAUTHENTICATED, exit 77) and applies nothing', async () => {
+    const [c0, c1] = gangConfigs(2, await freePort(), { startupTimeoutMs: 2_000 });
+    const rank0 = startDistributed(c0, { token: TOKEN }, silentLogger);
+    await expect(startDistributed(c1, { token: 'wrong' }, silentLogger)).rejects.toMatchObject({
+      code: 'unauthenticated',
+      exitCode: 77,
+    });
+    // Rank 1 was never registered: rank 0 times out naming it.
+    await expect(rank0).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+      message: expect.stringMatching(/rank\(s\) 1 of 2 did not join within 2000 ms/),
+    });
+  });
+
+  it('answers missing tokens, garbage and oversized messages with errors and keeps serving', async () => {
+    const port = await freePort();
+    const [c0, c1] = gangConfigs(2, port);
+    const rank0 = startDistributed(c0, { token: TOKEN }, silentLogger);
+    const addr = `127.0.0.1:${port}`;
+    // Let rank 0 listen.
+    await new Promise((r) => setTimeout(r, 300));
+    const noToken = await rawUnary(addr, '/jcl.v1.Rendezvous/Join', Buffer.alloc(0), new grpc.Metadata());
+    expect(noToken?.code).toBe(grpc.status.UNAUTHENTICATED);
+    const badSub = await rawUnary(
+      addr,
+      '/jcl.v1.Collective/Subscribe',
+      Buffer.alloc(0),
+      createAuthMetadata('nope'),
+    );
+    expect(badSub?.code).not.toBe(grpc.status.OK);
+    const garbage = await rawUnary(
+      addr,
+      '/jcl.v1.Rendezvous/Join',
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      createAuthMetadata(TOKEN),
+    );
+    expect(garbage?.code).toBe(grpc.status.INTERNAL);
+    const oversized = await rawUnary(
+      addr,
+      '/jcl.v1.Rendezvous/Join',
+      Buffer.alloc(1 << 20),
+      createAuthMetadata(TOKEN),
+    );
+    expect(oversized?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    // An invalid but well-formed join is refused with the reason, and nothing is registered.
+    const wrongWorld = await rawUnary(
+      addr,
+      '/jcl.v1.Rendezvous/Join',
+      Buffer.from([0x08, 0x01, 0x10, 0x05, 0x20, 0x01]), // rank 1, world_size 5, port 1
+      createAuthMetadata(TOKEN),
+    );
+    expect(wrongWorld).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('world_size: expected 2, got 5'),
+    });
+    // Still alive: a proper worker completes the gang.
+    open = await Promise.all([rank0, startDistributed(c1, { token: TOKEN }, silentLogger)]);
+    const bufs = open.map((c) => [new Float32Array([c.rank + 1])]);
+    await Promise.all(open.map((c, r) => c.allReduceMean(bufs[r])));
+    expect(bufs.map((b) => b[0][0])).toEqual([1.5, 1.5]);
+  });
+});
+
+describe('TLS between workers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jcl-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function makeCerts(): { ca: Buffer; cert: Buffer; key: Buffer } {
+    const f = (n: string) => join(dir, n);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=jcl-test-ca',
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.crt'),
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=jcl-worker',
+      '-keyout',
+      f('w.key'),
+      '-out',
+      f('w.csr'),
+    );
+    writeFileSync(
+      f('ext.cnf'),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f('w.csr'),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      f('ext.cnf'),
+      '-out',
+      f('w.crt'),
+    );
+    return { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('w.crt')), key: readFileSync(f('w.key')) };
+  }
+
+  it('forms the gang and reduces over mutual TLS, and refuses a plaintext client', async () => {
+    const tls = makeCerts();
+    const port = await freePort();
+    const cfgs = gangConfigs(2, port);
+    open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN, tls }, silentLogger)));
+    const bufs = open.map((c) => [new Float32Array(1000).fill(c.rank * 2)]);
+    await Promise.all(open.map((c, r) => c.allReduceMean(bufs[r])));
+    expect(bufs[1][0]).toEqual(new Float32Array(1000).fill(1));
+    const plain = await rawUnary(
+      `127.0.0.1:${port}`,
+      '/jcl.v1.Rendezvous/Barrier',
+      Buffer.alloc(0),
+      createAuthMetadata(TOKEN),
+    );
+    expect(plain?.code).toBe(grpc.status.UNAVAILABLE);
+  });
+});
