@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { launchLocalWorkers } from '../../worker/src/dist/launch-local.ts';
+import { silentLogger } from '../../worker/src/dist/log.ts';
+import { freePort } from './dist-helpers.ts';
+
+const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
+const PEER_TIMEOUT_MS = 3_000;
+
+interface Worker {
+  child: ChildProcess;
+  lines: string[];
+  exit: Promise<{ code: number | null; atMs: number }>;
+  looping: Promise<void>;
+}
+
+let workers: Worker[] = [];
+afterEach(() => {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  workers = [];
+});
+
+/** Spawn a gang of probe processes directly (not via the launcher, which would tear survivors down itself). */
+async function spawnGang(n: number, mode: string, elems: number): Promise<Worker[]> {
+  const port = await freePort();
+  workers = Array.from({ length: n }, (_, rank) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', PROBE, mode, String(elems)], {
+      env: {
+        ...process.env,
+        JCL_RANK: String(rank),
+        JCL_WORLD_SIZE: String(n),
+        JCL_COORDINATOR: `127.0.0.1:${port}`,
+        JCL_PORT: String(rank === 0 ? port : 0),
+        JCL_STATUS_PORT: '0',
+        JCL_BIND_HOST: '127.0.0.1',
+        JCL_ADVERTISE_HOST: '127.0.0.1',
+        JCL_TOKEN: 'fault-test-token',
+        JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
+        JCL_CHUNK_BYTES: '65536',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let onLooping: () => void = () => {};
+    const looping = new Promise<void>((r) => (onLooping = r));
+    for (const s of [child.stdout!, child.stderr!]) {
+      createInterface({ input: s }).on('line', (l) => {
+        lines.push(l);
+        if (l.includes('"looping":true')) onLooping();
+      });
+    }
+    const exit = new Promise<{ code: number | null; atMs: number }>((r) =>
+      child.on('exit', (code) => r({ code, atMs: Date.now() })),
+    );
+    return { child, lines, exit, looping };
+  });
+  return workers;
+}
+
+describe('peer failure detection (child processes)', () => {
+  it.each([
+    ['killed (SIGKILL)', 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'SIGSTOP' as const],
+  ])(
+    'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer',
+    async (_, signal) => {
+      const gang = await spawnGang(3, 'loop', 200_000);
+      await Promise.all(gang.map((w) => w.looping));
+      const killedAt = Date.now();
+      gang[1].child.kill(signal);
+      const survivors = [gang[0], gang[2]];
+      const exits = await Promise.all(survivors.map((w) => w.exit));
+      for (const [i, e] of exits.entries()) {
+        expect(e.code, survivors[i].lines.join('\n')).toBe(75);
+        // Bound: the peer timeout plus start-up slack of a loaded CI machine.
+        expect(e.atMs - killedAt).toBeLessThan(PEER_TIMEOUT_MS + 4_000);
+        const failure = survivors[i].lines.find((l) => l.includes('collective failed'));
+        expect(failure).toMatch(/rank 1 \(127\.0\.0\.1:\d+\)/);
+      }
+    },
+  );
+});
+
+describe('launchLocalWorkers', () => {
+  it('runs a gang to success and returns 0', async () => {
+    const lines: string[] = [];
+    const code = await launchLocalWorkers({
+      workers: 3,
+      command: [process.execPath, '--import', 'tsx', PROBE],
+      args: ['check', '30001'],
+      log: silentLogger,
+      onLine: (rank, line) => lines.push(`${rank} ${line}`),
+    });
+    expect(code).toBe(0);
+    expect(lines).toContain('0 {"ok":true,"elems":30001,"worldSize":3}');
+  });
+
+  it('stops the gang when one worker fails and returns its exit code', async () => {
+    const started = Date.now();
+    // An unknown mode makes every worker fail with invalid_config (64) after rendezvous.
+    const code = await launchLocalWorkers({
+      workers: 2,
+      command: [process.execPath, '--import', 'tsx', PROBE],
+      args: ['no-such-mode'],
+      log: silentLogger,
+      onLine: () => {},
+      killGraceMs: 1_000,
+    });
+    expect(code).toBe(64);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
