@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerThreadedWasmBackend } from './load-wasm-threaded.ts';
 import { registerFastWasmKernels, restoreStockWasmKernels } from './wasm-kernels/register-fast-kernels.ts';
 
 /** What the wasm backend turned out to be. */
@@ -24,18 +25,33 @@ export function resolveWasmDir(): string {
 }
 
 let pathsSet = false;
+let threadedRegistered = false;
+
+/** Options of {@link loadWasmBackend}. */
+export interface WasmBackendOptions {
+  /** false keeps the stock kernels (benchmarks compare both). Default true. */
+  fastKernels?: boolean;
+  /**
+   * XNNPACK threads. 1 (default) loads the single-threaded SIMD build; > 1 loads the threaded SIMD
+   * build through load-wasm-threaded.ts (opt-in: see the findings there). Fixed at first load.
+   */
+  threads?: number;
+}
 
 /**
  * Activate the wasm backend (SIMD binary when the runtime validates SIMD, which Node 20 does).
- * `fastKernels: false` keeps the stock kernels (benchmarks compare both).
  * Throws when the backend cannot be initialised.
  */
-export async function loadWasmBackend(options: { fastKernels?: boolean } = {}): Promise<WasmBackendDetail> {
+export async function loadWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackendDetail> {
   const wasmDir = resolveWasmDir();
   if (!pathsSet) {
     // The trailing separator matters: tfjs concatenates prefix + file name.
     setWasmPaths(wasmDir + path.sep);
     pathsSet = true;
+  }
+  if ((options.threads ?? 1) > 1 && !threadedRegistered) {
+    registerThreadedWasmBackend(options.threads!, wasmDir);
+    threadedRegistered = true;
   }
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error(`tfjs-backend-wasm failed to initialise (binaries looked up in ${wasmDir})`);

@@ -1,0 +1,45 @@
+/**
+ * Per-kernel wall-time accounting for a backend: every registered kernel of `backendName` is
+ * wrapped with a timer (lighter than tf.profile, which also reads every output back). Kernels that
+ * call other kernels' functions (as ours do) are charged in full; their nested calls are not counted.
+ */
+import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+
+/** Accumulated milliseconds and calls per kernel name. */
+export type KernelTimes = Map<string, { ms: number; calls: number }>;
+
+/** Install timers; returns the live table and a function that restores the original kernels. */
+export function installKernelTimers(backendName: string): { times: KernelTimes; uninstall: () => void } {
+  const times: KernelTimes = new Map();
+  let depth = 0;
+  const originals: KernelConfig[] = getKernelsForBackend(backendName);
+  for (const config of originals) {
+    const inner = config.kernelFunc;
+    const timed: KernelFunc = (args) => {
+      const t0 = performance.now();
+      depth++;
+      try {
+        return inner(args);
+      } finally {
+        depth--;
+        if (depth === 0) {
+          const entry = times.get(config.kernelName) ?? { ms: 0, calls: 0 };
+          entry.ms += performance.now() - t0;
+          entry.calls += 1;
+          times.set(config.kernelName, entry);
+        }
+      }
+    };
+    unregisterKernel(config.kernelName, backendName);
+    registerKernel({ ...config, kernelFunc: timed });
+  }
+  return {
+    times,
+    uninstall: () => {
+      for (const config of originals) {
+        unregisterKernel(config.kernelName, backendName);
+        registerKernel(config);
+      }
+    },
+  };
+}

@@ -1,0 +1,124 @@
+"""PyTorch CPU reference for the resnet18-cifar kernels and training step (issue 3).
+
+Run with Debian's torch, not the pyenv python:
+
+    /usr/bin/python3 bench/kernels/torch_reference.py [--batch 32] [--reps 5] [--threads 1,2] [--what convs,step]
+
+Prints one JSON line per measurement: per convolution shape the forward, input-gradient and
+filter-gradient times (median ms, channels-last NHWC like tfjs), and the full SGD step (forward,
+backward, update) of a CIFAR ResNet-18 with the same layout as bench/kernels/resnet18-ops.ts.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SHAPES = [  # name, hw, cin, cout, k, stride, count  (mirrors resnet18ConvShapes in resnet18-ops.ts)
+    ("stem 3x3 3->64 @32", 32, 3, 64, 3, 1, 1),
+    ("3x3 64->64 @32", 32, 64, 64, 3, 1, 4),
+    ("3x3 64->128 s2 @32", 32, 64, 128, 3, 2, 1),
+    ("1x1 64->128 s2 @32", 32, 64, 128, 1, 2, 1),
+    ("3x3 128->128 @16", 16, 128, 128, 3, 1, 3),
+    ("3x3 128->256 s2 @16", 16, 128, 256, 3, 2, 1),
+    ("1x1 128->256 s2 @16", 16, 128, 256, 1, 2, 1),
+    ("3x3 256->256 @8", 8, 256, 256, 3, 1, 3),
+    ("3x3 256->512 s2 @8", 8, 256, 512, 3, 2, 1),
+    ("1x1 256->512 s2 @8", 8, 256, 512, 1, 2, 1),
+    ("3x3 512->512 @4", 4, 512, 512, 3, 1, 3),
+]
+
+
+def median_ms(fn, reps, warmup=1):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def bench_convs(batch, reps, threads):
+    for name, hw, cin, cout, k, stride, count in SHAPES:
+        pad = (k - 1) // 2
+        x = torch.randn(batch, cin, hw, hw).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(cout, cin, k, k).contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(x, w, stride=stride, padding=pad)
+        dy = torch.randn_like(y)
+        with torch.no_grad():
+            fwd = median_ms(lambda: F.conv2d(x, w, stride=stride, padding=pad), reps)
+        dgrad = median_ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=stride, padding=pad), reps)
+        wgrad = median_ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=stride, padding=pad), reps)
+        for kernel, ms in (("Conv2D", fwd), ("Conv2DBackpropInput", dgrad), ("Conv2DBackpropFilter", wgrad)):
+            print(json.dumps({"backend": f"pytorch-{threads}t", "shape": name, "kernel": kernel, "ms": ms}), flush=True)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout)
+        self.sc = None
+        if stride != 1 or cin != cout:
+            self.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.b1(self.c1(x)))
+        out = self.b2(self.c2(out))
+        return F.relu(out + (x if self.sc is None else self.sc(x)))
+
+
+def resnet18_cifar(classes=10):
+    layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for stage, cout in enumerate([64, 128, 256, 512]):
+        for block in range(2):
+            layers.append(Block(cin, cout, 2 if stage > 0 and block == 0 else 1))
+            cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
+def bench_step(batch, reps, threads):
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        model = resnet18_cifar().to(memory_format=fmt)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=fmt)
+        labels = torch.randint(0, 10, (batch,))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), labels).backward()
+            opt.step()
+
+        ms = median_ms(step, reps, warmup=2)
+        layout = "NHWC" if fmt == torch.channels_last else "NCHW"
+        print(json.dumps({"backend": f"pytorch-{threads}t", "what": "resnet18-cifar step", "layout": layout,
+                          "batch": batch, "ms": ms, "images_per_s": batch * 1000 / ms}), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--what", default="convs,step")
+    a = p.parse_args()
+    print(json.dumps({"torch": torch.__version__, "default_threads": torch.get_num_threads()}), flush=True)
+    for threads in [int(t) for t in a.threads.split(",")]:
+        torch.set_num_threads(threads)
+        if "convs" in a.what:
+            bench_convs(a.batch, a.reps, threads)
+        if "step" in a.what:
+            bench_step(a.batch, a.reps, threads)
+
+
+if __name__ == "__main__":
+    main()
