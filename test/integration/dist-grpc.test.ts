@@ -7,8 +7,12 @@ import { freePort, gangConfigs } from './dist-helpers.ts';
 const TOKEN = 'test-token-0123456789';
 let open: DistributedCollective[] = [];
 
-async function startGang(n: number, chunkBytes = 64 * 1024): Promise<DistributedCollective[]> {
-  const cfgs = gangConfigs(n, await freePort(), { chunkBytes });
+async function startGang(
+  n: number,
+  chunkBytes = 64 * 1024,
+  peerTimeoutMs = 3_000,
+): Promise<DistributedCollective[]> {
+  const cfgs = gangConfigs(n, await freePort(), { chunkBytes, peerTimeoutMs });
   open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN }, silentLogger)));
   return open;
 }
@@ -66,5 +70,13 @@ describe('ring collectives over gRPC on loopback', () => {
     await expect(fetchStatus(`127.0.0.1:${gang[0].statusPort}`, 'wrong', 2_000)).rejects.toMatchObject({
       code: 'unauthenticated',
     });
+  });
+
+  it('does not mistake a long pause between collectives (compute) for a lost peer', async () => {
+    const gang = await startGang(2, 4096, 500);
+    const run = () => Promise.all(gang.map((c) => c.allReduceMean([new Float32Array(10_000).fill(c.rank)])));
+    await run();
+    await new Promise((r) => setTimeout(r, 1_200));
+    await run();
   });
 });

@@ -150,7 +150,8 @@ export class GrpcTransport implements Transport {
     this.checkPeer(peer);
     const out = this.outbound[peer];
     if (out.failure !== null) return Promise.reject(out.failure);
-    out.pending++;
+    // The stall clock starts when something is owed, not at the last write of an earlier operation.
+    if (out.pending++ === 0) out.lastProgressMs = Date.now();
     return new Promise<void>((resolve, reject) => {
       const write = () => {
         if (out.failure !== null || out.call === null)
