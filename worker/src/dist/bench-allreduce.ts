@@ -4,6 +4,7 @@
  *   algbw = bytes / time;  busbw = algbw * 2(n-1)/n,
  * busbw being what each link carries, so it compares directly with the single-link TCP ceiling.
  */
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchLocalWorkers } from './launch-local.ts';
 import { silentLogger } from './log.ts';
@@ -30,6 +31,10 @@ export interface AllReduceBenchResult {
   tcpCeilingGBps: number;
   /** busbw / ceiling. */
   busbwOfCeiling: number;
+  /** CPU time (user + system) rank 0 spent per iteration, ms. */
+  cpuMsPerIter: number;
+  /** Load average when the run ended: figures from a busy machine are not comparable. */
+  loadAvg1m: number;
   env: Readonly<Record<string, string>>;
 }
 
@@ -44,7 +49,7 @@ function median(xs: number[]): number {
 export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllReduceBenchResult> {
   const elems = Math.floor((o.mb * 1e6) / 4);
   const bytes = elems * 4;
-  let report: { timesMs: number[] } | null = null;
+  let report: { timesMs: number[]; cpuMsPerIter: number } | null = null;
   const stderr: string[] = [];
   const code = await launchLocalWorkers({
     workers: o.workers,
@@ -60,7 +65,7 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
   if (code !== 0 || report === null) {
     throw new Error(`all-reduce benchmark workers exited with ${code}:\n${stderr.slice(-20).join('\n')}`);
   }
-  const { timesMs } = report as { timesMs: number[] };
+  const { timesMs, cpuMsPerIter } = report as { timesMs: number[]; cpuMsPerIter: number };
   // Ceiling: as many bytes as one link carries in an iteration, at least 256 MB for a stable figure.
   const ceiling = await measureTcpCeiling(Math.max(256e6, 2 * bytes));
   const factor = (2 * (o.workers - 1)) / o.workers;
@@ -77,6 +82,8 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
     bestBusbwGBps: round((best * factor) / 1e9),
     tcpCeilingGBps: round(ceiling / 1e9),
     busbwOfCeiling: round((algbw * factor) / ceiling),
+    cpuMsPerIter: round(cpuMsPerIter),
+    loadAvg1m: round(loadavg()[0]),
     env: o.env ?? {},
   };
 }
