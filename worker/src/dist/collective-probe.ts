@@ -55,7 +55,8 @@ async function main(): Promise<number> {
       // CPU time of this process per iteration: on a loaded machine, the figure that does not depend on
       // how much of a core the scheduler granted.
       const cpuMsPerIter = (cpu.user + cpu.system) / 1e3 / iters;
-      if (c.rank === 0) console.log(JSON.stringify({ bench: true, elems, worldSize: n, timesMs: times, cpuMsPerIter }));
+      if (c.rank === 0)
+        console.log(JSON.stringify({ bench: true, elems, worldSize: n, timesMs: times, cpuMsPerIter }));
     } else {
       throw new JclError(
         'invalid_config',

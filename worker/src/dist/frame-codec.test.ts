@@ -10,7 +10,7 @@ describe('encodeDataFrame', () => {
     (len) => {
       const payload = Uint8Array.from({ length: len }, (_, i) => (i * 7) & 255);
       const frame = { payload, opId: 4_000_000_000, step: 3, chunk: 129 };
-      const decoded = Frame.toObject(Frame.decode(encodeDataFrame(frame)), { defaults: true });
+      const decoded = Frame.toObject(Frame.decode(Buffer.from(encodeDataFrame(frame))), { defaults: true });
       expect(Buffer.compare(decoded.payload, payload)).toBe(0);
       expect({ ...decoded, payload: null }).toEqual({ ...frame, payload: null, abort: null });
     },

@@ -26,11 +26,22 @@ function varintLength(n: number): number {
   return len;
 }
 
-/** Encode a data frame (no abort) into a fresh Buffer. */
+// One encode buffer per process, reused: grpc-js calls the serializer synchronously inside sendMessage and
+// copies its result into the length-prefixed message it writes (server-interceptors.js serializeMessage),
+// so the returned view is dead before the next encode. This saves a fresh 1 MiB allocation (and its page
+// faults and GC) per chunk; the exact-result tests over gRPC would catch a grpc-js that deferred the copy.
+let scratch = Buffer.alloc(0);
+
+/**
+ * Encode a data frame (no abort). The result is a view of a shared buffer, valid until the next call: pass
+ * it only to a consumer that copies it synchronously (the gRPC serializer).
+ */
 export function encodeDataFrame(f: WireFrame): Buffer {
   const p = f.payload;
   const len = p.byteLength;
-  const out = Buffer.allocUnsafe(15 + 1 + varintLength(len) + len);
+  const size = 15 + 1 + varintLength(len) + len;
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
+  const out = scratch.subarray(0, size);
   out[0] = TAG_OP_ID;
   out.writeUInt32LE(f.opId >>> 0, 1);
   out[5] = TAG_STEP;
