@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Build the real Kubernetes control plane used by the e2e tests (issue 5):
 # etcd, kube-apiserver, kube-controller-manager and kubectl, from the pinned Go module in
-# test/controlplane/ (k8s.io/kubernetes + its staging modules + go.etcd.io/etcd/server/v3).
+# test/controlplane/ (k8s.io/kubernetes + its staging modules + go.etcd.io/etcd/server/v3), and helm
+# (for the chart tests) from its own module in test/controlplane/helm/.
 #
 # Everything lives outside the clone, under $JCL_CACHE_DIR (default ~/.cache/jcl-operator):
 #   go/mod, go/build          GOMODCACHE and GOCACHE (shared by every build; makes rebuilds incremental)
-#   bin/<key>/                static binaries, <key> = k8s version + etcd version + go.sum hash
-# A build whose binaries are already present is skipped, so the script is idempotent and cheap to re-run.
+#   bin/<key>/                static binaries, <key> = k8s version + etcd version + hash of go.mod/go.sum
+#   bin/current               symlink to the last complete bin/<key>
+# Binaries already present (helm: at the pinned version) are not rebuilt: the script is idempotent and a
+# warm run takes well under a second.
 #
 # Usage: scripts/controlplane-build.sh [--force] [--print-bin-dir]
 # Env:   JCL_CACHE_DIR, JCL_BUILD_PARALLELISM (go build -p, default 2)
@@ -38,6 +41,8 @@ k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$m
 etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
 [[ -n "$k8s_version" ]] || fail "could not read the k8s.io/kubernetes version from $module_dir/go.mod"
 [[ -n "$etcd_version" ]] || fail "could not read the go.etcd.io/etcd/server/v3 version from $module_dir/go.mod"
+helm_version="$(awk '$1 == "helm.sh/helm/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/helm/go.mod")"
+[[ -n "$helm_version" ]] || fail "could not read the helm.sh/helm/v3 version from $module_dir/helm/go.mod"
 sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
 key="k8s-${k8s_version}-etcd-${etcd_version}-${sum_hash}"
 bin_dir="$cache_dir/bin/$key"
@@ -48,12 +53,21 @@ if [[ "$print_only" == 1 ]]; then
 fi
 
 binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+needs_build() {
+  [[ "$force" == 1 ]] && return 0
+  if [[ "$1" == helm ]]; then
+    [[ -x "$bin_dir/helm" ]] && [[ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" == "$helm_version" ]] && return 1
+    return 0
+  fi
+  [[ ! -x "$bin_dir/$1" ]]
+}
 all_present() {
-  for b in "${binaries[@]}"; do [[ -x "$bin_dir/$b" ]] || return 1; done
+  for b in "${binaries[@]}" helm; do needs_build "$b" && return 1; done
+  return 0
 }
 
-if [[ "$force" == 0 ]] && all_present; then
-  echo "controlplane-build: up to date: $bin_dir (k8s $k8s_version, etcd $etcd_version)"
+if all_present; then
+  echo "controlplane-build: up to date: $bin_dir (k8s $k8s_version, etcd $etcd_version, helm $helm_version)"
   ln -sfn "$bin_dir" "$cache_dir/bin/current"
   exit 0
 fi
@@ -67,7 +81,7 @@ export GOFLAGS="-mod=readonly -buildvcs=false"
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$bin_dir"
 
 go_version="$(go env GOVERSION)"
-echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version with $go_version (-p $parallelism) into $bin_dir"
+echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version + helm $helm_version with $go_version (-p $parallelism) into $bin_dir"
 
 build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 minor="$(echo "$k8s_version" | cut -d. -f2)"
@@ -85,6 +99,10 @@ go mod download || fail "go mod download (check network access to the Go module 
 build_one() {
   local name="$1" pkg="$2" ldflags="$3"
   local start=$SECONDS
+  if ! needs_build "$name"; then
+    echo "controlplane-build: [$name] present"
+    return 0
+  fi
   echo "controlplane-build: [$name] go build $pkg"
   if ! go build -p "$parallelism" -trimpath -tags providerless -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "$pkg"; then
     rm -f "$bin_dir/$name.tmp"
@@ -99,6 +117,12 @@ build_one etcd ./cmd/etcd "-s -w"
 build_one kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build_one kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
 build_one kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+
+cd "$module_dir/helm"
+go mod download || fail "go mod download for helm (Go module proxy: $(go env GOPROXY))"
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitCommit=module-$sum_hash"
+build_one helm helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 
 "$bin_dir/kube-apiserver" --version >/dev/null || fail "the built kube-apiserver does not run"
 ln -sfn "$bin_dir" "$cache_dir/bin/current"

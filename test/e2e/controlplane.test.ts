@@ -455,6 +455,33 @@ describe('node harness', () => {
     expect(stuck.status?.phase).toBe('Pending');
   });
 
+  it('delays status while the node is paused and reports NotReady on demand', async () => {
+    const sleeper = 'setInterval(() => undefined, 1000);';
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'stalled' },
+        spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] },
+      },
+    });
+    await waitForPod('stalled', 'Running', (p) => p.status?.phase === 'Running');
+    node.pause();
+    node.killPod(ns, 'stalled', { signal: 'SIGTERM' });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect((await core.readNamespacedPod({ name: 'stalled', namespace: ns })).status?.phase).toBe('Running');
+    node.resume();
+    const failed = await waitForPod('stalled', 'Failed after resume', (p) => p.status?.phase === 'Failed');
+    expect(failed.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 143,
+      reason: 'Error',
+    });
+
+    await node.setNodeReady('False');
+    const notReady = await core.readNode({ name: node.nodeName });
+    expect(notReady.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await node.setNodeReady('True');
+  });
+
   it('stops a deleted pod with SIGTERM and removes it', async () => {
     const graceful =
       "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); }); setInterval(() => undefined, 1000);";

@@ -4,7 +4,7 @@
  * service-account tokens, write the pod status subresource, and confirm a deletion.
  */
 import type { CoreV1Api, V1Node, V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { buildNodeObject, buildReadyNodeStatus } from './node-object.ts';
+import { buildNodeObject, buildReadyNodeStatus, type NodeReadiness } from './node-object.ts';
 import type { ReferencedData } from './pod-env.ts';
 import type { VolumeSources } from './pod-volumes.ts';
 
@@ -29,11 +29,12 @@ export async function registerNode(
   await postNodeStatus(core, name, allocatable);
 }
 
-/** Posts a Ready status with a fresh heartbeat (and lifts the taints admission adds at creation). */
+/** Posts the node status with a fresh heartbeat (and lifts the taints admission adds at creation). */
 export async function postNodeStatus(
   core: CoreV1Api,
   name: string,
   allocatable: Record<string, string>,
+  ready: NodeReadiness = 'True',
 ): Promise<void> {
   const node: V1Node = await core.readNode({ name });
   // TaintNodesByCondition admission adds not-ready taints at creation; no node-lifecycle controller lifts them.
@@ -42,7 +43,7 @@ export async function postNodeStatus(
     const updated = await core.replaceNode({ name, body: node });
     node.metadata = updated.metadata;
   }
-  node.status = buildReadyNodeStatus(allocatable, new Date());
+  node.status = buildReadyNodeStatus(allocatable, new Date(), ready);
   await core.replaceNodeStatus({ name, body: node });
 }
 

@@ -21,7 +21,7 @@ import {
   registerNode,
   writePodStatus,
 } from './kubelet-api.ts';
-import { DEFAULT_ALLOCATABLE } from './node-object.ts';
+import { DEFAULT_ALLOCATABLE, type NodeReadiness } from './node-object.ts';
 import { PodRunner } from './pod-runner.ts';
 import { buildPodStatus, type PodRecord } from './pod-status.ts';
 import type { VolumeSources } from './pod-volumes.ts';
@@ -78,6 +78,7 @@ export class NodeHarness {
   private readonly ipPrefix = `127.${2 + Math.floor(Math.random() * 250)}`;
   private nextIp = 0;
   private paused = false;
+  private readiness: NodeReadiness = 'True';
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private lastHosts = '';
@@ -158,6 +159,16 @@ export class NodeHarness {
     this.paused = true;
   }
 
+  /**
+   * Fault: posts the Node's Ready condition as `ready` (False/Unknown: a failing node) right away and on every
+   * heartbeat until set back to 'True'. There is no node-lifecycle controller, so nothing is evicted.
+   */
+  async setNodeReady(ready: NodeReadiness): Promise<void> {
+    this.readiness = ready;
+    await postNodeStatus(this.core, this.nodeName, this.allocatable, ready);
+    this.lastHeartbeat = Date.now();
+  }
+
   /** Ends pause(): the latest status of every pod is written. */
   resume(): void {
     this.paused = false;
@@ -211,7 +222,7 @@ export class NodeHarness {
 
   private async syncOnce(): Promise<void> {
     if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) {
-      await postNodeStatus(this.core, this.nodeName, this.allocatable);
+      await postNodeStatus(this.core, this.nodeName, this.allocatable, this.readiness);
       this.lastHeartbeat = Date.now();
     }
     const pods = await this.listPods();

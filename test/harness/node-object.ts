@@ -37,8 +37,15 @@ export function buildNodeObject(
   };
 }
 
-/** A Ready node status with a fresh heartbeat. */
-export function buildReadyNodeStatus(allocatable: Record<string, string>, now: Date): V1NodeStatus {
+/** Value of the node's Ready condition: True, or False/Unknown to simulate a failing node. */
+export type NodeReadiness = 'True' | 'False' | 'Unknown';
+
+/** A node status (Ready unless `ready` says otherwise) with a fresh heartbeat. */
+export function buildReadyNodeStatus(
+  allocatable: Record<string, string>,
+  now: Date,
+  ready: NodeReadiness = 'True',
+): V1NodeStatus {
   const ok = (type: string, reason: string, message: string) => ({
     type,
     status: 'False',
@@ -56,9 +63,13 @@ export function buildReadyNodeStatus(allocatable: Record<string, string>, now: D
       ok('PIDPressure', 'KubeletHasSufficientPID', 'node harness'),
       {
         type: 'Ready',
-        status: 'True',
-        reason: 'KubeletReady',
-        message: 'node harness is posting ready status',
+        status: ready,
+        reason:
+          ready === 'True' ? 'KubeletReady' : ready === 'False' ? 'KubeletNotReady' : 'NodeStatusUnknown',
+        message:
+          ready === 'True'
+            ? 'node harness is posting ready status'
+            : 'node harness: readiness set by the test',
         lastHeartbeatTime: now,
         lastTransitionTime: now,
       },
