@@ -15,115 +15,122 @@
 # Env:   JCL_CACHE_DIR, JCL_BUILD_PARALLELISM (go build -p, default 2)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-module_dir="$(cd "$here/../test/controlplane" && pwd)"
-cache_dir="${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator}"
-parallelism="${JCL_BUILD_PARALLELISM:-2}"
-force=0
-print_only=0
-for arg in "$@"; do
-  case "$arg" in
-    --force) force=1 ;;
-    --print-bin-dir) print_only=1 ;;
-    *) echo "controlplane-build: unknown argument '$arg' (expected --force or --print-bin-dir)" >&2; exit 2 ;;
-  esac
-done
+# Everything runs inside main so bash parses the whole file first: editing the script while a long build runs
+# cannot change what the running build executes.
+main() {
 
-fail() {
-  echo "controlplane-build: FAILED: $*" >&2
-  exit 1
-}
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  module_dir="$(cd "$here/../test/controlplane" && pwd)"
+  cache_dir="${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator}"
+  parallelism="${JCL_BUILD_PARALLELISM:-2}"
+  force=0
+  print_only=0
+  for arg in "$@"; do
+    case "$arg" in
+      --force) force=1 ;;
+      --print-bin-dir) print_only=1 ;;
+      *) echo "controlplane-build: unknown argument '$arg' (expected --force or --print-bin-dir)" >&2; exit 2 ;;
+    esac
+  done
 
-command -v go >/dev/null 2>&1 || fail "go is not on PATH (need Go >= 1.24 to build k8s.io/kubernetes)"
+  fail() {
+    echo "controlplane-build: FAILED: $*" >&2
+    exit 1
+  }
 
-# Versions come from go.mod so there is one place to bump them.
-k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-[[ -n "$k8s_version" ]] || fail "could not read the k8s.io/kubernetes version from $module_dir/go.mod"
-[[ -n "$etcd_version" ]] || fail "could not read the go.etcd.io/etcd/server/v3 version from $module_dir/go.mod"
-helm_version="$(awk '$1 == "helm.sh/helm/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/helm/go.mod")"
-[[ -n "$helm_version" ]] || fail "could not read the helm.sh/helm/v3 version from $module_dir/helm/go.mod"
-sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
-key="k8s-${k8s_version}-etcd-${etcd_version}-${sum_hash}"
-bin_dir="$cache_dir/bin/$key"
+  command -v go >/dev/null 2>&1 || fail "go is not on PATH (need Go >= 1.24 to build k8s.io/kubernetes)"
 
-if [[ "$print_only" == 1 ]]; then
-  echo "$bin_dir"
-  exit 0
-fi
+  # Versions come from go.mod so there is one place to bump them.
+  k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
+  etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
+  [[ -n "$k8s_version" ]] || fail "could not read the k8s.io/kubernetes version from $module_dir/go.mod"
+  [[ -n "$etcd_version" ]] || fail "could not read the go.etcd.io/etcd/server/v3 version from $module_dir/go.mod"
+  helm_version="$(awk '$1 == "helm.sh/helm/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/helm/go.mod")"
+  [[ -n "$helm_version" ]] || fail "could not read the helm.sh/helm/v3 version from $module_dir/helm/go.mod"
+  sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
+  key="k8s-${k8s_version}-etcd-${etcd_version}-${sum_hash}"
+  bin_dir="$cache_dir/bin/$key"
 
-binaries=(etcd kube-apiserver kube-controller-manager kubectl)
-needs_build() {
-  [[ "$force" == 1 ]] && return 0
-  if [[ "$1" == helm ]]; then
-    [[ -x "$bin_dir/helm" ]] && [[ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" == "$helm_version" ]] && return 1
-    return 0
+  if [[ "$print_only" == 1 ]]; then
+    echo "$bin_dir"
+    exit 0
   fi
-  [[ ! -x "$bin_dir/$1" ]]
-}
-all_present() {
-  for b in "${binaries[@]}" helm; do needs_build "$b" && return 1; done
-  return 0
-}
 
-if all_present; then
-  echo "controlplane-build: up to date: $bin_dir (k8s $k8s_version, etcd $etcd_version, helm $helm_version)"
+  binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+  needs_build() {
+    [[ "$force" == 1 ]] && return 0
+    if [[ "$1" == helm ]]; then
+      [[ -x "$bin_dir/helm" ]] && [[ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" == "$helm_version" ]] && return 1
+      return 0
+    fi
+    [[ ! -x "$bin_dir/$1" ]]
+  }
+  all_present() {
+    for b in "${binaries[@]}" helm; do needs_build "$b" && return 1; done
+    return 0
+  }
+
+  if all_present; then
+    echo "controlplane-build: up to date: $bin_dir (k8s $k8s_version, etcd $etcd_version, helm $helm_version)"
+    ln -sfn "$bin_dir" "$cache_dir/bin/current"
+    exit 0
+  fi
+
+  export GOPATH="$cache_dir/go"
+  export GOMODCACHE="$cache_dir/go/mod"
+  export GOCACHE="$cache_dir/go/build"
+  export CGO_ENABLED=0
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+  export GOFLAGS="-mod=readonly -buildvcs=false"
+  mkdir -p "$GOMODCACHE" "$GOCACHE" "$bin_dir"
+
+  go_version="$(go env GOVERSION)"
+  echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version + helm $helm_version with $go_version (-p $parallelism) into $bin_dir"
+
+  build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  minor="$(echo "$k8s_version" | cut -d. -f2)"
+  # The same stamps hack/lib/version.sh sets, so `kubectl version` and /version report the real release.
+  k8s_ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    k8s_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date -X $pkg.gitCommit=module-$sum_hash"
+  done
+
+  cd "$module_dir"
+  echo "controlplane-build: downloading modules (GOMODCACHE=$GOMODCACHE)"
+  go mod download || fail "go mod download (check network access to the Go module proxy: $(go env GOPROXY))"
+
+  build_one() {
+    local name="$1" pkg="$2" ldflags="$3"
+    local start=$SECONDS
+    if ! needs_build "$name"; then
+      echo "controlplane-build: [$name] present"
+      return 0
+    fi
+    echo "controlplane-build: [$name] go build $pkg"
+    if ! go build -p "$parallelism" -trimpath -tags providerless -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "$pkg"; then
+      rm -f "$bin_dir/$name.tmp"
+      fail "go build of $name ($pkg); see the compiler output above"
+    fi
+    mv "$bin_dir/$name.tmp" "$bin_dir/$name"
+    echo "controlplane-build: [$name] done in $((SECONDS - start))s"
+  }
+
+  total_start=$SECONDS
+  build_one etcd ./cmd/etcd "-s -w"
+  build_one kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
+  build_one kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
+  build_one kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+
+  cd "$module_dir/helm"
+  go mod download || fail "go mod download for helm (Go module proxy: $(go env GOPROXY))"
+  helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitCommit=module-$sum_hash"
+  build_one helm helm.sh/helm/v3/cmd/helm "$helm_ldflags"
+
+  "$bin_dir/kube-apiserver" --version >/dev/null || fail "the built kube-apiserver does not run"
   ln -sfn "$bin_dir" "$cache_dir/bin/current"
-  exit 0
-fi
-
-export GOPATH="$cache_dir/go"
-export GOMODCACHE="$cache_dir/go/mod"
-export GOCACHE="$cache_dir/go/build"
-export CGO_ENABLED=0
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-export GOFLAGS="-mod=readonly -buildvcs=false"
-mkdir -p "$GOMODCACHE" "$GOCACHE" "$bin_dir"
-
-go_version="$(go env GOVERSION)"
-echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version + helm $helm_version with $go_version (-p $parallelism) into $bin_dir"
-
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-minor="$(echo "$k8s_version" | cut -d. -f2)"
-# The same stamps hack/lib/version.sh sets, so `kubectl version` and /version report the real release.
-k8s_ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  k8s_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date -X $pkg.gitCommit=module-$sum_hash"
-done
-
-cd "$module_dir"
-echo "controlplane-build: downloading modules (GOMODCACHE=$GOMODCACHE)"
-go mod download || fail "go mod download (check network access to the Go module proxy: $(go env GOPROXY))"
-
-build_one() {
-  local name="$1" pkg="$2" ldflags="$3"
-  local start=$SECONDS
-  if ! needs_build "$name"; then
-    echo "controlplane-build: [$name] present"
-    return 0
-  fi
-  echo "controlplane-build: [$name] go build $pkg"
-  if ! go build -p "$parallelism" -trimpath -tags providerless -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "$pkg"; then
-    rm -f "$bin_dir/$name.tmp"
-    fail "go build of $name ($pkg); see the compiler output above"
-  fi
-  mv "$bin_dir/$name.tmp" "$bin_dir/$name"
-  echo "controlplane-build: [$name] done in $((SECONDS - start))s"
+  echo "controlplane-build: all binaries built in $((SECONDS - total_start))s: $bin_dir"
 }
 
-total_start=$SECONDS
-build_one etcd ./cmd/etcd "-s -w"
-build_one kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
-build_one kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
-build_one kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
-
-cd "$module_dir/helm"
-go mod download || fail "go mod download for helm (Go module proxy: $(go env GOPROXY))"
-helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-helm_ldflags+=" -X helm.sh/helm/v3/internal/version.gitCommit=module-$sum_hash"
-build_one helm helm.sh/helm/v3/cmd/helm "$helm_ldflags"
-
-"$bin_dir/kube-apiserver" --version >/dev/null || fail "the built kube-apiserver does not run"
-ln -sfn "$bin_dir" "$cache_dir/bin/current"
-echo "controlplane-build: all binaries built in $((SECONDS - total_start))s: $bin_dir"
+main "$@"
