@@ -2,7 +2,7 @@
  * Per-kernel forward/backward timings of the resnet18-cifar convolutions (issue 3):
  *
  *   npx tsx bench/kernels/bench-conv-kernels.ts [--batch 32] [--reps 5] [--backends wasm-fast,wasm-stock,cpu]
- *                                               [--cpu-shapes 1] [--json out.json]
+ *                                               [--cpu-shapes 1] [--threads 1] [--json out.json]
  *
  * wasm-fast = tfjs-backend-wasm with worker/src/backend/wasm-kernels installed; wasm-stock = the
  * kernels tfjs-backend-wasm ships (it has no Conv2DBackpropFilter, reported as "missing");
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     backends: { type: 'string', default: 'wasm-fast,wasm-stock,cpu' },
     'cpu-shapes': { type: 'string', default: '1' },
+    threads: { type: 'string', default: '1' },
     json: { type: 'string' },
   },
 });
@@ -46,6 +47,8 @@ function macs(s: ConvSpec): number {
   const [k, , cin, cout] = s.filterShape;
   return (n * Math.ceil(h / s.stride) * Math.ceil(w / s.stride) * k * k * cin * cout) / 1e9;
 }
+
+const threadsTag = (backend: string) => (backend.startsWith('wasm') && Number(values.threads) > 1 ? `${backend}-${values.threads}t` : backend);
 
 function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
   const x = tf.randomNormal(s.inShape) as tf.Tensor4D;
@@ -71,7 +74,7 @@ function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
           )
         : null,
     },
-  ].map((row) => ({ backend, shape: s.name, gmacs: macs(s), ...row }) as Row);
+  ].map((row) => ({ backend: threadsTag(backend), shape: s.name, gmacs: macs(s), ...row }) as Row);
   tf.dispose([x, w, y, dy]);
   return rows;
 }
@@ -82,7 +85,7 @@ for (const backend of backends) {
   if (backend === 'cpu') {
     await tf.setBackend('cpu');
   } else {
-    await loadWasmBackend({ fastKernels: backend === 'wasm-fast' });
+    await loadWasmBackend({ fastKernels: backend === 'wasm-fast', threads: Number(values.threads) });
     // Put back the stock kernels so this run measures what tfjs-backend-wasm ships.
     if (backend === 'wasm-stock') restoreStockWasmKernels();
   }
@@ -100,7 +103,7 @@ console.log(['shape', 'kernel', 'GMAC', ...backends.map((b) => `${b} ms`)].join(
 for (const s of shapes) {
   for (const kernel of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const) {
     const cells = backends.map((b) => {
-      const row = rows.find((r) => r.backend === b && r.shape === s.name && r.kernel === kernel);
+      const row = rows.find((r) => r.backend === threadsTag(b) && r.shape === s.name && r.kernel === kernel);
       return row === undefined ? '-' : fmt(row.ms);
     });
     console.log([s.name, kernel, macs(s).toFixed(3), ...cells].join(' | '));

@@ -2,11 +2,12 @@
 
 Run with Debian's torch, not the pyenv python:
 
-    /usr/bin/python3 bench/kernels/torch_reference.py [--batch 32] [--reps 5] [--threads 1,2] [--what convs,step]
+    /usr/bin/python3 bench/kernels/torch_reference.py [--batch 32] [--reps 5] [--threads 1,2] [--what convs,step,jcl] [--keys 4]
 
 Prints one JSON line per measurement: per convolution shape the forward, input-gradient and
-filter-gradient times (median ms, channels-last NHWC like tfjs), and the full SGD step (forward,
-backward, update) of a CIFAR ResNet-18 with the same layout as bench/kernels/resnet18-ops.ts.
+filter-gradient times (median ms, channels-last NHWC like tfjs), the full SGD step (forward,
+backward, update) of a CIFAR ResNet-18 with the same layout as bench/kernels/resnet18-ops.ts, and
+the JCL step that `jcl bench step` times (query step plus the key encoder on keys*batch crops).
 """
 import argparse
 import json
@@ -104,20 +105,56 @@ def bench_step(batch, reps, threads):
                           "batch": batch, "ms": ms, "images_per_s": batch * 1000 / ms}), flush=True)
 
 
+def bench_jcl_step(batch, keys, reps, threads):
+    """The same work as `jcl bench step` (worker/src/train/train-step.ts): momentum update, key encoder
+    forward (train-mode BN, no grad) on keys*batch crops, query forward/backward, SGD. The JCL loss
+    itself is a few small matrix products; a contrastive loss over a 4096-key queue stands in for it."""
+    def encoder():
+        backbone = resnet18_cifar()
+        backbone[-1] = nn.Identity()  # drop the classifier: 512-d features
+        return nn.Sequential(backbone, nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 128))
+
+    q, k = encoder(), encoder()
+    k.load_state_dict(q.state_dict())
+    opt = torch.optim.SGD(q.parameters(), lr=0.03, momentum=0.9, weight_decay=1e-4)
+    xq = torch.randn(batch, 3, 32, 32)
+    xk = torch.randn(keys * batch, 3, 32, 32)
+    queue = F.normalize(torch.randn(4096, 128), dim=1)
+
+    def step():
+        with torch.no_grad():
+            for pk, pq in zip(k.parameters(), q.parameters()):
+                pk.mul_(0.999).add_(pq, alpha=0.001)
+            kk = F.normalize(k(xk), dim=1).view(keys, batch, 128).mean(0)
+        zq = F.normalize(q(xq), dim=1)
+        logits = torch.cat([(zq * kk).sum(1, keepdim=True), zq @ queue.t()], 1) / 0.2
+        loss = F.cross_entropy(logits, torch.zeros(batch, dtype=torch.long))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    ms = median_ms(step, reps, warmup=1)
+    print(json.dumps({"backend": f"pytorch-{threads}t", "what": f"resnet18-cifar JCL step (keys {keys})", "layout": "NCHW",
+                      "batch": batch, "ms": ms, "images_per_s": batch * 1000 / ms}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--what", default="convs,step")
+    p.add_argument("--what", default="convs,step,jcl")
+    p.add_argument("--keys", type=int, default=4)
     a = p.parse_args()
     print(json.dumps({"torch": torch.__version__, "default_threads": torch.get_num_threads()}), flush=True)
     for threads in [int(t) for t in a.threads.split(",")]:
         torch.set_num_threads(threads)
         if "convs" in a.what:
             bench_convs(a.batch, a.reps, threads)
-        if "step" in a.what:
+        if "step" in a.what.split(","):
             bench_step(a.batch, a.reps, threads)
+        if "jcl" in a.what.split(","):
+            bench_jcl_step(a.batch, a.keys, a.reps, threads)
 
 
 if __name__ == "__main__":
