@@ -33,6 +33,8 @@ export const EvaluationResultSchema = Type.Object({
   phase: Type.Union([Type.Literal('Pending'), Type.Literal('Running'), Type.Literal('Succeeded'), Type.Literal('Failed')]),
   jobName: Type.String(),
   message: Type.Optional(Type.String()),
+  /** When the follow-up finished (ttlSecondsAfterFinished counts from the last of these). */
+  completionTime: Type.Optional(Time),
   result: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })),
 });
 

@@ -53,7 +53,6 @@ describe('buildWorkerPod', () => {
               { name: 'JCL_CONFIG_FILE', value: '/etc/jcl/config/training.json' },
               { name: 'JCL_RUN_DIR', value: '/checkpoints/demo' },
               { name: 'JCL_TOKEN_FILE', value: '/etc/jcl/token/token' },
-              { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
               { name: 'JCL_JOB_NAME', value: 'demo' },
               { name: 'JCL_RESTART_GENERATION', value: '0' },
             ],

@@ -39,7 +39,6 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
                 ...(job.spec.template.env ?? []),
                 { name: 'JCL_CONFIG_FILE', value: configFile },
                 { name: 'JCL_RUN_DIR', value: dir },
-                { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
               ],
             },
           ],

@@ -13,7 +13,10 @@ import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.
 import type { BuildOptions } from './options.ts';
 import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
 
-/** The contract's env; user env from the template comes first so that these always win. */
+/**
+ * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
+ * is left to the worker's default (/dev/termination-log, the pod's terminationMessagePath).
+ */
 export function workerEnv(job: JCLTrainingJob, rank: number, generation: number): V1EnvVar[] {
   const name = job.metadata?.name ?? '';
   const ns = job.metadata?.namespace ?? 'default';
@@ -28,7 +31,6 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
     { name: 'JCL_CONFIG_FILE', value: `${CONFIG_MOUNT_PATH}/${configKey}` },
     { name: 'JCL_RUN_DIR', value: runDir(CHECKPOINT_MOUNT_PATH, name) },
     { name: 'JCL_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/${TOKEN_KEY}` },
-    { name: 'JCL_TERMINATION_LOG', value: '/dev/termination-log' },
     { name: 'JCL_JOB_NAME', value: name },
     { name: 'JCL_RESTART_GENERATION', value: String(generation) },
   ];

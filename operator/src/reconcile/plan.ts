@@ -12,7 +12,7 @@ import { buildWorkerPod } from '../desired/worker-pod.ts';
 import type { BuildOptions } from '../desired/options.ts';
 import { buildConfigMap } from '../desired/config-map.ts';
 import type { TrainingConfig } from '../../../worker/src/config/schema.ts';
-import { evaluationDone } from '../status/evaluation.ts';
+import { finishedAtMs } from '../status/evaluation.ts';
 import { podGeneration, podRank } from '../status/observe-pods.ts';
 
 /** The objects a job owns besides pods and evaluation Jobs. */
@@ -69,8 +69,10 @@ export function planActions(input: PlanInput): Plan {
       });
     }
     const ttl = job.spec.runPolicy.ttlSecondsAfterFinished;
-    if (ttl !== undefined && status.completionTime && (phase === 'Failed' || evaluationDone(status.evaluation))) {
-      const dueMs = Date.parse(status.completionTime) + ttl * 1000 - now.getTime();
+    // A failed training runs no follow-ups; a succeeded one waits for them (their results are the point).
+    const finishedAt = phase === 'Failed' ? (status.completionTime ? Date.parse(status.completionTime) : undefined) : finishedAtMs(status);
+    if (ttl !== undefined && finishedAt !== undefined) {
+      const dueMs = finishedAt + ttl * 1000 - now.getTime();
       if (dueMs <= 0) actions.push({ kind: 'deleteJob', reason: `ttlSecondsAfterFinished ${ttl} elapsed` });
       else requeueIn(dueMs);
     }

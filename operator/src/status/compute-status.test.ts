@@ -177,8 +177,8 @@ describe('computeStatus', () => {
     expect(status.evaluation).toEqual({
       top1: 0.42,
       results: [
-        { kind: 'knn', phase: 'Succeeded', jobName: 'demo-eval-0', result: { top1: 0.42, k: 200 } },
-        { kind: 'linear', phase: 'Failed', jobName: 'demo-eval-1', message: 'out of memory' },
+        { kind: 'knn', phase: 'Succeeded', jobName: 'demo-eval-0', result: { top1: 0.42, k: 200 }, completionTime: NOW.toISOString() },
+        { kind: 'linear', phase: 'Failed', jobName: 'demo-eval-1', message: 'out of memory', completionTime: NOW.toISOString() },
       ],
     });
   });

@@ -117,7 +117,7 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.restartGeneration = generation;
   s.observedGeneration = job.metadata?.generation;
   if (obs.progress) s.progress = { ...progressFields(obs.progress), updateTime: nowIso };
-  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods);
+  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);
   return { status: s, events };
 }
 

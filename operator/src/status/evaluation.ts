@@ -24,8 +24,18 @@ function parseResult(text: string): Record<string, unknown> | undefined {
 }
 
 /** One entry per spec.evaluation item, in order; top1 is the best finished top-1. */
-export function computeEvaluation(job: JCLTrainingJob, evalJobs: readonly V1Job[], evalPods: readonly V1Pod[]): NonNullable<JobStatus['evaluation']> {
+export function computeEvaluation(
+  job: JCLTrainingJob,
+  evalJobs: readonly V1Job[],
+  evalPods: readonly V1Pod[],
+  nowIso: string,
+): NonNullable<JobStatus['evaluation']> {
   const name = job.metadata?.name ?? '';
+  const prev = job.status?.evaluation?.results ?? [];
+  const finished = (r: EvaluationResult): EvaluationResult => ({
+    ...r,
+    completionTime: prev.find((p) => p.jobName === r.jobName && p.completionTime)?.completionTime ?? nowIso,
+  });
   const results: EvaluationResult[] = job.spec.evaluation.map((follow, i) => {
     const jobName = evalJobName(name, i);
     const k8sJob = evalJobs.find((j) => j.metadata?.name === jobName);
@@ -33,9 +43,9 @@ export function computeEvaluation(job: JCLTrainingJob, evalJobs: readonly V1Job[
     const text = terminationMessage(evalPods, jobName);
     if (conditionTrue(k8sJob, 'Complete')) {
       const result = parseResult(text);
-      return result ? { kind: follow.kind, phase: 'Succeeded', jobName, result } : { kind: follow.kind, phase: 'Succeeded', jobName, message: text || 'no result in the termination message' };
+      return finished(result ? { kind: follow.kind, phase: 'Succeeded', jobName, result } : { kind: follow.kind, phase: 'Succeeded', jobName, message: text || 'no result in the termination message' });
     }
-    if (conditionTrue(k8sJob, 'Failed')) return { kind: follow.kind, phase: 'Failed', jobName, message: text || 'evaluation job failed' };
+    if (conditionTrue(k8sJob, 'Failed')) return finished({ kind: follow.kind, phase: 'Failed', jobName, message: text || 'evaluation job failed' });
     return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
   });
   const top1s = results.map((r) => r.result?.top1).filter((v): v is number => typeof v === 'number');
@@ -44,3 +54,9 @@ export function computeEvaluation(job: JCLTrainingJob, evalJobs: readonly V1Job[
 
 /** Whether every follow-up has finished (succeeded or failed). */
 export const evaluationDone = (e: JobStatus['evaluation']): boolean => (e?.results ?? []).every((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
+
+/** When the job and all its follow-ups were done (ms since epoch), or undefined while any still runs. */
+export function finishedAtMs(status: JobStatus): number | undefined {
+  if (!status.completionTime || !evaluationDone(status.evaluation)) return undefined;
+  return Math.max(Date.parse(status.completionTime), ...(status.evaluation?.results ?? []).map((r) => (r.completionTime ? Date.parse(r.completionTime) : 0)));
+}
