@@ -8,6 +8,8 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchLocalWorkers } from './launch-local.ts';
 import { silentLogger } from './log.ts';
+import { DIST_DEFAULTS } from './dist-config.ts';
+import { measureGrpcStreamCeiling } from './grpc-ceiling.ts';
 import { measureTcpCeiling } from './tcp-ceiling.ts';
 
 export interface AllReduceBenchOptions {
@@ -31,6 +33,10 @@ export interface AllReduceBenchResult {
   tcpCeilingGBps: number;
   /** busbw / ceiling. */
   busbwOfCeiling: number;
+  /** One bare grpc-js stream with the same chunk and window sizes: what gRPC in Node allows per link. */
+  grpcStreamGBps: number;
+  /** busbw / grpcStreamGBps: the efficiency of the algorithm on top of its transport. */
+  busbwOfGrpcStream: number;
   /** CPU time (user + system) rank 0 spent per iteration, ms. */
   cpuMsPerIter: number;
   /** Load average when the run ended: figures from a busy machine are not comparable. */
@@ -67,7 +73,11 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
   }
   const { timesMs, cpuMsPerIter } = report as { timesMs: number[]; cpuMsPerIter: number };
   // Ceiling: as many bytes as one link carries in an iteration, at least 256 MB for a stable figure.
-  const ceiling = await measureTcpCeiling(Math.max(256e6, 2 * bytes));
+  const ceilingBytes = Math.max(256e6, 2 * bytes);
+  const ceiling = await measureTcpCeiling(ceilingBytes);
+  const chunkBytes = Number(o.env?.JCL_CHUNK_BYTES ?? DIST_DEFAULTS.chunkBytes);
+  const windowBytes = Number(o.env?.JCL_WINDOW_BYTES ?? DIST_DEFAULTS.windowBytes);
+  const grpcStream = await measureGrpcStreamCeiling(ceilingBytes, chunkBytes, windowBytes);
   const factor = (2 * (o.workers - 1)) / o.workers;
   const algbw = bytes / (median(timesMs) / 1e3);
   const best = bytes / (Math.min(...timesMs) / 1e3);
@@ -82,6 +92,8 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
     bestBusbwGBps: round((best * factor) / 1e9),
     tcpCeilingGBps: round(ceiling / 1e9),
     busbwOfCeiling: round((algbw * factor) / ceiling),
+    grpcStreamGBps: round(grpcStream / 1e9),
+    busbwOfGrpcStream: round((algbw * factor) / grpcStream),
     cpuMsPerIter: round(cpuMsPerIter),
     loadAvg1m: round(loadavg()[0]),
     env: o.env ?? {},
