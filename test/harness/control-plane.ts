@@ -83,8 +83,21 @@ export function resolveBinDir(explicit?: string): string {
   return dir;
 }
 
-/** Starts etcd, kube-apiserver and kube-controller-manager and waits until the plane serves requests. */
+/**
+ * Starts etcd, kube-apiserver and kube-controller-manager and waits until the plane serves requests.
+ * A start that loses a port race (another process took a chosen free port before our component bound it)
+ * is retried once on new ports.
+ */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  try {
+    return await startOnce(opts);
+  } catch (err) {
+    if (!(err instanceof ExitedError) || !/address already in use/i.test(err.message)) throw err;
+    return startOnce(opts);
+  }
+}
+
+async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const cacheDir = opts.cacheDir ?? resolveCacheDir();
   const binDir = resolveBinDir(opts.binDir);
   const timeoutMs = opts.startTimeoutMs ?? 180_000;
