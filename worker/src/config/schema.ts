@@ -21,6 +21,7 @@ export const ModelSchema = Type.Object(
     arch: literalUnion(MODEL_ARCHS, 'Backbone: ImageNet ResNets, CIFAR-style ResNet-18 (3x3 stem), or a tiny ResNet for tests.', 'resnet50'),
     embedDim: Type.Integer({ minimum: 1, maximum: 4096, default: 128, description: 'Projection head output d.' }),
     headHidden: Type.Integer({ minimum: 0, maximum: 8192, default: 0, description: 'MLP head hidden width; 0 = the backbone feature width (MoCo v2).' }),
+    headBatchNorm: Type.Boolean({ default: false, description: 'BatchNorm after the head\'s hidden layer (SimCLR/MoCo v3 style; MoCo v2 and the paper have none).' }),
   },
   { default: {} },
 );

@@ -6,7 +6,7 @@
 import * as tf from '../tf.ts';
 import type { TrainingConfig } from '../config/schema.ts';
 import { Rng } from '../util/rng.ts';
-import { dense, type ForwardContext } from './layers.ts';
+import { batchNorm, dense, type ForwardContext } from './layers.ts';
 import { ParamStore } from './params.ts';
 import { buildResNet } from './resnet.ts';
 
@@ -27,13 +27,18 @@ export function buildEncoder(model: TrainingConfig['model'], inChannels: number,
   const backbone = buildResNet(params, rng, model.arch, inChannels);
   const hidden = model.headHidden > 0 ? model.headHidden : backbone.featureDim;
   const fc1 = dense(params, rng, 'head.0', backbone.featureDim, hidden);
+  // Optional BN in the projection head (SimCLR / MoCo v3 style); MoCo v2, and so the paper, has none.
+  const bn = model.headBatchNorm ? batchNorm(params, 'head.1', hidden) : null;
   const fc2 = dense(params, rng, 'head.2', hidden, model.embedDim);
   return {
     params,
     featureDim: backbone.featureDim,
     embedDim: model.embedDim,
     features: (x, ctx) => backbone.forward(x, ctx),
-    embed: (x, ctx) => fc2(tf.relu(fc1(backbone.forward(x, ctx)))),
+    embed: (x, ctx) => {
+      const h = fc1(backbone.forward(x, ctx)); // [N, hidden]
+      return fc2(tf.relu(bn ? bn(h, ctx) : h));
+    },
   };
 }
 

@@ -13,18 +13,19 @@ import { ARCHS } from './resnet.ts';
 type SymbolicTensor = tfjs.SymbolicTensor;
 
 /** Builds the Keras-style graph and the ordered list of our parameter names for its weights. */
-export function buildLayersBackbone(arch: TrainingConfig['model']['arch'], size: number, channels: number): { model: tfjs.LayersModel; weightNames: string[] } {
+export function buildLayersBackbone(arch: TrainingConfig['model']['arch'], size: number, channels: number): { model: tfjs.LayersModel; layerWeights: Map<string, string[]> } {
   const spec = ARCHS[arch];
-  const names: string[] = [];
+  // Keras layer name -> our parameter names, in the layer's weight order.
+  const layerWeights = new Map<string, string[]>();
   const L = tfjs.layers;
   const conv = (x: SymbolicTensor, name: string, filters: number, k: number, stride: number): SymbolicTensor => {
     const p = Math.floor(k / 2);
     const padded = p > 0 ? (L.zeroPadding2d({ padding: [[p, p], [p, p]], name: `${name}.pad` }).apply(x) as SymbolicTensor) : x;
-    names.push(`${name}.weight`);
+    layerWeights.set(name, [`${name}.weight`]);
     return L.conv2d({ filters, kernelSize: k, strides: stride, padding: 'valid', useBias: false, name }).apply(padded) as SymbolicTensor;
   };
   const bn = (x: SymbolicTensor, name: string): SymbolicTensor => {
-    names.push(`${name}.weight`, `${name}.bias`, `${name}.running_mean`, `${name}.running_var`);
+    layerWeights.set(name, [`${name}.weight`, `${name}.bias`, `${name}.running_mean`, `${name}.running_var`]);
     return L.batchNormalization({ axis: -1, epsilon: 1e-5, momentum: 0.9, name }).apply(x) as SymbolicTensor;
   };
   const relu = (x: SymbolicTensor) => L.reLU().apply(x) as SymbolicTensor;
@@ -57,13 +58,13 @@ export function buildLayersBackbone(arch: TrainingConfig['model']['arch'], size:
     }
   });
   const features = L.globalAveragePooling2d({ name: 'features' }).apply(h) as SymbolicTensor;
-  return { model: tfjs.model({ inputs: input, outputs: features, name: `jcl-${arch}-backbone` }), weightNames: names };
+  return { model: tfjs.model({ inputs: input, outputs: features, name: `jcl-${arch}-backbone` }), layerWeights };
 }
 
 /** Copies the encoder's backbone weights into the Keras graph and writes model.json + weights.bin. */
 export async function exportBackbone(enc: Encoder, cfg: TrainingConfig, channels: number, dir: string): Promise<tfjs.LayersModel> {
-  const { model, weightNames } = buildLayersBackbone(cfg.model.arch, cfg.data.imageSize, channels);
-  model.setWeights(weightNames.map((n) => enc.params.get(n)));
+  const { model, layerWeights } = buildLayersBackbone(cfg.model.arch, cfg.data.imageSize, channels);
+  for (const [layer, names] of layerWeights) model.getLayer(layer).setWeights(names.map((n) => enc.params.get(n)));
   mkdirSync(dir, { recursive: true });
   await model.save(
     tfjs.io.withSaveHandler(async (artifacts) => {

@@ -23,6 +23,8 @@ export interface BnUpdate {
 }
 
 export type Layer = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+/** A layer over [N, C] or [N, H, W, C] tensors (batch norm serves both). */
+export type AnyRankLayer = <T extends tf.Tensor2D | tf.Tensor4D>(x: T, ctx: ForwardContext) => T;
 
 /** Conv without bias (a BN always follows in a ResNet), PyTorch-style symmetric padding. */
 export function conv2d(ps: ParamStore, rng: Rng, name: string, cin: number, cout: number, k: number, stride: number): Layer {
@@ -33,24 +35,25 @@ export function conv2d(ps: ParamStore, rng: Rng, name: string, cin: number, cout
 }
 
 /** BatchNorm with PyTorch semantics: momentum 0.1, eps 1e-5, unbiased variance in the running estimate. */
-export function batchNorm(ps: ParamStore, name: string, c: number, opts: { zeroInit?: boolean } = {}): Layer {
+export function batchNorm(ps: ParamStore, name: string, c: number, opts: { zeroInit?: boolean } = {}): AnyRankLayer {
   const gamma = ps.add(`${name}.weight`, filled(c, opts.zeroInit ? 0 : 1), [c]);
   const beta = ps.add(`${name}.bias`, filled(c, 0), [c]);
   const runningMean = ps.add(`${name}.running_mean`, filled(c, 0), [c], { trainable: false });
   const runningVar = ps.add(`${name}.running_var`, filled(c, 1), [c], { trainable: false });
-  return (x, ctx) => {
-    if (!ctx.training) return tf.batchNorm4d(x, runningMean as tf.Tensor1D, runningVar as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, 1e-5);
-    const { mean, variance } = tf.moments(x, [0, 1, 2]); // [C] each
+  return <T extends tf.Tensor2D | tf.Tensor4D>(x: T, ctx: ForwardContext): T => {
+    if (!ctx.training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, 1e-5) as T;
+    const axes = x.rank === 4 ? [0, 1, 2] : [0]; // every axis but channels
+    const { mean, variance } = tf.moments(x, axes); // [C] each
     if (ctx.bnUpdates) {
       ctx.bnUpdates.push({
         runningMean,
         runningVar,
         batchMean: tf.keep(mean as tf.Tensor1D),
         batchVar: tf.keep(variance as tf.Tensor1D),
-        count: x.shape[0] * x.shape[1] * x.shape[2],
+        count: x.size / c,
       });
     }
-    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, 1e-5);
+    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as T;
   };
 }
 
