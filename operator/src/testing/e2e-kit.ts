@@ -52,11 +52,13 @@ export interface OperatorProcess {
   logFile: string;
   /** Prometheus text from /metrics. */
   metrics(): Promise<string>;
+  /** /readyz: leading (or not electing) and caches synced. */
+  ready(): Promise<boolean>;
   stop(): Promise<ExitInfo>;
 }
 
-/** Run `operator/src/cli.ts` as a child process against the plane. */
-export async function startOperator(kubeconfigPath: string, args: string[]): Promise<OperatorProcess> {
+/** Run `operator/src/cli.ts` as a child process against the plane; by default wait until it is ready (leading, caches synced). */
+export async function startOperator(kubeconfigPath: string, args: string[], opts: { waitReady?: boolean } = {}): Promise<OperatorProcess> {
   const [metricsPort] = await findFreePorts(1);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jcl-operator-e2e-'));
   const logFile = path.join(dir, 'operator.log');
@@ -69,12 +71,14 @@ export async function startOperator(kubeconfigPath: string, args: string[]): Pro
     stdoutFile: logFile,
   });
   const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  await pollUntil(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok ? true : undefined), {
+  const probe = opts.waitReady === false ? 'healthz' : 'readyz';
+  await pollUntil(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/${probe}`)).ok ? true : undefined), {
     timeoutMs: 60_000,
-    description: 'operator /readyz (caches synced)',
+    description: `operator /${probe}`,
     diagnose: () => proc.tail(40),
   });
-  return { proc, metricsPort, logFile, metrics, stop: () => proc.stop(10_000) };
+  const ready = async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok;
+  return { proc, metricsPort, logFile, metrics, ready, stop: () => proc.stop(10_000) };
 }
 
 /** Sum of a Prometheus counter/gauge over its label sets, optionally filtered by a label substring. */
