@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { JclError } from '../util/errors.ts';
+import { DIST_DEFAULTS, parseDistEnv } from './dist-config.ts';
+
+describe('parseDistEnv', () => {
+  it('completes a worker environment with defaults', () => {
+    expect(
+      parseDistEnv({
+        JCL_RANK: '2',
+        JCL_WORLD_SIZE: '4',
+        JCL_COORDINATOR: 'job-0.job:29500',
+        JCL_TOKEN_FILE: '/etc/jcl/token',
+      }),
+    ).toEqual({
+      ...DIST_DEFAULTS,
+      rank: 2,
+      worldSize: 4,
+      coordinator: 'job-0.job:29500',
+      advertiseHost: '',
+      token: { file: '/etc/jcl/token' },
+    });
+  });
+
+  it('lets rank 0 listen on the coordinator port', () => {
+    const cfg = parseDistEnv({
+      JCL_RANK: '0',
+      JCL_WORLD_SIZE: '2',
+      JCL_COORDINATOR: '127.0.0.1:4100',
+      JCL_TOKEN: 't',
+    });
+    expect(cfg.port).toBe(4100);
+  });
+
+  it('is a single process with no environment at all', () => {
+    expect(parseDistEnv({})).toMatchObject({ rank: 0, worldSize: 1, token: { value: '' } });
+  });
+
+  it('collects every problem with the variable and the value', () => {
+    let err: unknown;
+    try {
+      parseDistEnv({
+        JCL_RANK: '1',
+        JCL_WORLD_SIZE: '3',
+        JCL_COORDINATOR: 'nohost',
+        JCL_PEER_TIMEOUT_MS: 'soon',
+        JCL_CHUNK_BYTES: '1001',
+        JCL_TLS_CERT: '/c.pem',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JclError);
+    expect((err as JclError).code).toBe('invalid_config');
+    expect((err as JclError).details).toEqual([
+      'JCL_COORDINATOR: expected host:port, got "nohost"',
+      'JCL_TOKEN_FILE or JCL_TOKEN: required when JCL_WORLD_SIZE > 1, got neither',
+      'JCL_TLS_CERT, JCL_TLS_KEY, JCL_TLS_CA: set all three or none, got only JCL_TLS_CERT',
+      `JCL_PEER_TIMEOUT_MS: expected an integer in [100, ${Number.MAX_SAFE_INTEGER}], got "soon"`,
+      'JCL_CHUNK_BYTES: expected a multiple of 4, got 1001',
+    ]);
+  });
+
+  it('refuses a rank outside the world', () => {
+    expect(() =>
+      parseDistEnv({ JCL_RANK: '3', JCL_WORLD_SIZE: '3', JCL_COORDINATOR: 'a:1', JCL_TOKEN: 't' }),
+    ).toThrow('JCL_RANK: expected < JCL_WORLD_SIZE (3), got 3');
+  });
+});

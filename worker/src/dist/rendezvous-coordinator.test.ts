@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RendezvousCoordinator } from './rendezvous-coordinator.ts';
+
+const join = (rank: number, over: Partial<{ worldSize: number; port: number }> = {}) => ({
+  rank,
+  worldSize: 3,
+  host: '',
+  port: 5000 + rank,
+  ...over,
+});
+
+let coords: RendezvousCoordinator[] = [];
+function coordinator(timeoutMs = 5_000): RendezvousCoordinator {
+  const c = new RendezvousCoordinator(3, 'r0:5000', 'sess', timeoutMs);
+  coords.push(c);
+  return c;
+}
+afterEach(() => {
+  for (const c of coords) c.close();
+  coords = [];
+});
+
+describe('RendezvousCoordinator', () => {
+  it('answers every join with the same table once all ranks are in; a rejoin replaces the address', async () => {
+    const c = coordinator();
+    const superseded = c.join(join(1), '10.0.0.9:5001');
+    const first = c.join(join(1), '10.0.0.1:5001');
+    const second = c.join(join(2), '10.0.0.2:5002');
+    const peers = [
+      { rank: 0, address: 'r0:5000' },
+      { rank: 1, address: '10.0.0.1:5001' },
+      { rank: 2, address: '10.0.0.2:5002' },
+    ];
+    await expect(first).resolves.toEqual({ peers, sessionId: 'sess' });
+    await expect(second).resolves.toEqual({ peers, sessionId: 'sess' });
+    await expect(superseded).rejects.toThrow('rank 1 joined again from 10.0.0.1:5001');
+    await expect(c.whenComplete()).resolves.toEqual({ peers, sessionId: 'sess' });
+    await expect(c.join(join(1), 'x:1')).rejects.toThrow('joined after the gang of 3 was formed');
+  });
+
+  it('refuses invalid joins without registering them', async () => {
+    const c = coordinator();
+    await expect(c.join(join(0), 'a:1')).rejects.toMatchObject({ code: 'invalid_config' });
+    await expect(c.join(join(1, { worldSize: 4, port: 0 }), 'a:1')).rejects.toThrow(
+      'world_size: expected 3, got 4; port: expected 1..65535, got 0',
+    );
+    expect(c.missingRanks()).toEqual([1, 2]);
+  });
+
+  it('names the missing ranks when the startup deadline passes', async () => {
+    const c = coordinator(50);
+    const pending = c.join(join(2), 'a:2');
+    const msg = 'rendezvous: rank(s) 1 of 3 did not join within 50 ms';
+    await expect(pending).rejects.toMatchObject({ code: 'deadline_exceeded', message: msg });
+    await expect(c.whenComplete()).rejects.toThrow(msg);
+  });
+
+  it('releases a named barrier only when every rank has entered it', async () => {
+    const c = coordinator();
+    const order: string[] = [];
+    const waits = [0, 1].map((r) => c.barrier('start', r).then(() => order.push(`released ${r}`)));
+    await new Promise((r) => setTimeout(r, 10));
+    order.push('last arrives');
+    await Promise.all([...waits, c.barrier('start', 2)]);
+    expect(order).toEqual(['last arrives', 'released 0', 'released 1']);
+  });
+});

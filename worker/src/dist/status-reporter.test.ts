@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { StatusReporter } from './status-reporter.ts';
+
+describe('StatusReporter', () => {
+  it('merges updates, drops non-finite numbers and records faults', () => {
+    let now = 1_000;
+    const r = new StatusReporter(4, () => now);
+    r.update({ phase: 'training', epoch: 1, step: 10, lossTotal: 5.5, lossCls: Number.NaN });
+    now = 2_000;
+    r.update({ step: 11, imagesPerSec: 120, lastCheckpoint: 'ckpt-10' });
+    expect(r.snapshot()).toEqual({
+      phase: 'training',
+      epoch: 1,
+      step: 11,
+      lossTotal: 5.5,
+      imagesPerSec: 120,
+      lastCheckpoint: 'ckpt-10',
+      worldSize: 4,
+      fault: null,
+      updatedAtUnixMs: 2_000,
+    });
+    r.reportFault({ code: 'peer_lost', message: 'lost rank 2', peerRank: 2 });
+    expect(r.snapshot()).toMatchObject({
+      phase: 'failed',
+      fault: { code: 'peer_lost', message: 'lost rank 2', peerRank: 2, atUnixMs: 2_000 },
+    });
+  });
+});
