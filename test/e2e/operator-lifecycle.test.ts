@@ -158,7 +158,7 @@ describe('JCLTrainingJob lifecycle', () => {
     expect(evaluated.status?.phase).toBe('Succeeded');
     expect(evaluated.status?.evaluation).toMatchObject({ top1: 0.5, results: [{ kind: 'knn', phase: 'Succeeded', jobName: 'done-eval-0', result: { top1: 0.5, kind: 'knn' } }] });
     const batch = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ namespace: ns, name: 'done-eval-0' });
-    expect(batch.spec?.template.spec?.containers[0].args).toEqual(['--checkpoint', '/checkpoints/done', '--config', '/etc/jcl/config/training-restart.json', '--params', '{"k":20}']);
+    expect(batch.spec?.template.spec?.containers[0].args).toEqual(['--checkpoint', '/checkpoints/done', '--k', '20']);
     await pollUntil(async () => jobs.get('done').then(() => undefined, () => true), { timeoutMs: 30_000, description: 'done deleted after its TTL', diagnose });
   });
 

@@ -192,7 +192,7 @@ describe('the other owned objects', () => {
     expect(built.spec?.template.spec?.containers[0]).toMatchObject({
       name: 'eval',
       command: ['node', '/app/bin/jcl.js', 'eval', 'knn'],
-      args: ['--checkpoint', '/checkpoints/demo', '--config', '/etc/jcl/config/training-restart.json', '--params', '{"k":20}'],
+      args: ['--checkpoint', '/checkpoints/demo', '--k', '20'],
       terminationMessagePolicy: 'FallbackToLogsOnError',
       securityContext: restricted,
     });

@@ -1,8 +1,9 @@
 /**
  * Evaluation follow-ups (spec.evaluation[i]) as batch/v1 Jobs, created after the training Succeeded:
- *   <command> eval <kind> --checkpoint <run dir> --config <config file> --params <json>
- * The evaluator writes its JSON result to the termination message, which computeStatus copies into
- * status.evaluation. backoffLimit 0: a failed evaluation is reported, not retried.
+ *   <command> eval <kind> --checkpoint <run dir> [--<param> <value> ...]   (params {k: 20} → --k 20)
+ * `jcl eval` reads the training config saved in the checkpoint and writes its JSON result to the
+ * termination message, which computeStatus copies into status.evaluation. backoffLimit 0: a failed
+ * evaluation is reported, not retried.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { CHECKPOINT_MOUNT_PATH, CONFIG_KEY_RESTART, CONFIG_MOUNT_PATH, LABEL_EVAL_KIND } from '../api/constants.ts';
@@ -11,6 +12,11 @@ import { jobLabels, ownerReference } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
 import type { BuildOptions } from './options.ts';
 import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
+
+/** {k: 20, limit: 1000} → ['--k', '20', '--limit', '1000'] (objects are passed as JSON). */
+export function paramFlags(params: Record<string, unknown>): string[] {
+  return Object.entries(params).flatMap(([k, v]) => [`--${k}`, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]);
+}
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -34,7 +40,7 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
               ...baseContainer(job, opts, false),
               name: 'eval',
               command: [...(job.spec.template.command ?? opts.workerCommand), 'eval', follow.kind],
-              args: ['--checkpoint', dir, '--config', configFile, '--params', JSON.stringify(follow.params ?? {})],
+              args: ['--checkpoint', dir, ...paramFlags(follow.params ?? {})],
               env: [
                 ...(job.spec.template.env ?? []),
                 { name: 'JCL_CONFIG_FILE', value: configFile },

@@ -170,14 +170,14 @@ describe('computeStatus', () => {
     });
     const { status } = computeStatus(
       job,
-      observed([], { evalJobs: [k8sJob('demo-eval-0', 'Complete'), k8sJob('demo-eval-1', 'Failed')], evalPods: [evalPod('demo-eval-0', '{"top1":0.42,"k":200}'), evalPod('demo-eval-1', 'out of memory')] }),
+      observed([], { evalJobs: [k8sJob('demo-eval-0', 'Complete'), k8sJob('demo-eval-1', 'Failed')], evalPods: [evalPod('demo-eval-0', '{"kind":"knn","metric":"top1","value":0.42,"k":200}'), evalPod('demo-eval-1', 'out of memory')] }),
       NOW,
     );
     expect(status.phase).toBe('Succeeded');
     expect(status.evaluation).toEqual({
       top1: 0.42,
       results: [
-        { kind: 'knn', phase: 'Succeeded', jobName: 'demo-eval-0', result: { top1: 0.42, k: 200 }, completionTime: NOW.toISOString() },
+        { kind: 'knn', phase: 'Succeeded', jobName: 'demo-eval-0', result: { kind: 'knn', metric: 'top1', value: 0.42, k: 200 }, completionTime: NOW.toISOString() },
         { kind: 'linear', phase: 'Failed', jobName: 'demo-eval-1', message: 'out of memory', completionTime: NOW.toISOString() },
       ],
     });

@@ -48,8 +48,15 @@ export function computeEvaluation(
     if (conditionTrue(k8sJob, 'Failed')) return finished({ kind: follow.kind, phase: 'Failed', jobName, message: text || 'evaluation job failed' });
     return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
   });
-  const top1s = results.map((r) => r.result?.top1).filter((v): v is number => typeof v === 'number');
+  const top1s = results.map((r) => top1Of(r.result)).filter((v): v is number => typeof v === 'number');
   return top1s.length > 0 ? { top1: Math.max(...top1s), results } : { results };
+}
+
+/** Top-1 of a result: `top1`, or `value` when `metric` is "top1" (the shape `jcl eval knn` prints). */
+export function top1Of(result: Record<string, unknown> | undefined): number | undefined {
+  if (!result) return undefined;
+  if (typeof result.top1 === 'number') return result.top1;
+  return result.metric === 'top1' && typeof result.value === 'number' ? result.value : undefined;
 }
 
 /** Whether every follow-up has finished (succeeded or failed). */
