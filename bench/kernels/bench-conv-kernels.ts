@@ -48,7 +48,8 @@ function macs(s: ConvSpec): number {
   return (n * Math.ceil(h / s.stride) * Math.ceil(w / s.stride) * k * k * cin * cout) / 1e9;
 }
 
-const threadsTag = (backend: string) => (backend.startsWith('wasm') && Number(values.threads) > 1 ? `${backend}-${values.threads}t` : backend);
+const threadsTag = (backend: string) =>
+  backend.startsWith('wasm') && Number(values.threads) > 1 ? `${backend}-${values.threads}t` : backend;
 
 function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
   const x = tf.randomNormal(s.inShape) as tf.Tensor4D;
@@ -58,7 +59,10 @@ function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
   const hasFilterGrad = getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
   const rows: Row[] = [
     { kernel: 'Conv2D', ms: timeMedianMs(() => tf.conv2d(x, w, s.stride, s.pad), r) },
-    { kernel: 'Conv2DBackpropInput', ms: timeMedianMs(() => tf.conv2dTranspose(dy, w, s.inShape, s.stride, s.pad), r) },
+    {
+      kernel: 'Conv2DBackpropInput',
+      ms: timeMedianMs(() => tf.conv2dTranspose(dy, w, s.inShape, s.stride, s.pad), r),
+    },
     {
       kernel: 'Conv2DBackpropFilter',
       ms: hasFilterGrad

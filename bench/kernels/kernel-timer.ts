@@ -3,7 +3,13 @@
  * wrapped with a timer (lighter than tf.profile, which also reads every output back). Kernels that
  * call other kernels' functions (as ours do) are charged in full; their nested calls are not counted.
  */
-import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import {
+  getKernelsForBackend,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+  type KernelFunc,
+} from '@tensorflow/tfjs-core';
 
 /** Accumulated milliseconds and calls per kernel name. */
 export type KernelTimes = Map<string, { ms: number; calls: number }>;

@@ -48,7 +48,11 @@ function plainStep(): void {
 /** The trainer's JCL step on synthetic crops (as worker/src/cli/cmd-bench.ts sets it up). */
 function makeJclStep(): () => Promise<void> {
   const m = Number(values.keys);
-  const cfg = parseTrainingConfig({ model: { arch: 'resnet18-cifar' }, jcl: { positives: m, queueSize: 4096 }, optim: { batchSize: batch } });
+  const cfg = parseTrainingConfig({
+    model: { arch: 'resnet18-cifar' },
+    jcl: { positives: m, queueSize: 4096 },
+    optim: { batchSize: batch },
+  });
   const st = createTrainState(cfg, 3, new LocalCollective());
   const pix = 32 * 32 * 3;
   const query = Float32Array.from({ length: batch * pix }, () => Math.random() * 2 - 1);
@@ -75,9 +79,24 @@ const best = Math.min(...stepMs);
 const mean = stepMs.reduce((a, b) => a + b, 0) / steps;
 const rows = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const kernelMs = rows.reduce((a, [, r]) => a + r.ms, 0) / steps;
-console.log(JSON.stringify({ what: values.jcl ? `resnet18-cifar JCL step (keys ${values.keys})` : 'resnet18-cifar step', backend: values.stock ? 'wasm-stock' : 'wasm-fast', threads: detail.threads, batch, stepMs, bestMs: best, imagesPerS: (batch * 1000) / best, leakedTensors: tf.memory().numTensors - tensorsBefore }));
+console.log(
+  JSON.stringify({
+    what: values.jcl ? `resnet18-cifar JCL step (keys ${values.keys})` : 'resnet18-cifar step',
+    backend: values.stock ? 'wasm-stock' : 'wasm-fast',
+    threads: detail.threads,
+    batch,
+    stepMs,
+    bestMs: best,
+    imagesPerS: (batch * 1000) / best,
+    leakedTensors: tf.memory().numTensors - tensorsBefore,
+  }),
+);
 console.log(`kernel | ms/step | calls/step | share of mean step (${mean.toFixed(0)} ms)`);
 for (const [name, r] of rows.slice(0, 16)) {
-  console.log(`${name} | ${(r.ms / steps).toFixed(1)} | ${r.calls / steps} | ${((100 * r.ms) / steps / mean).toFixed(1)}%`);
+  console.log(
+    `${name} | ${(r.ms / steps).toFixed(1)} | ${r.calls / steps} | ${((100 * r.ms) / steps / mean).toFixed(1)}%`,
+  );
 }
-console.log(`(outside kernels) | ${(mean - kernelMs).toFixed(1)} | - | ${((100 * (mean - kernelMs)) / mean).toFixed(1)}%`);
+console.log(
+  `(outside kernels) | ${(mean - kernelMs).toFixed(1)} | - | ${((100 * (mean - kernelMs)) / mean).toFixed(1)}%`,
+);

@@ -18,7 +18,15 @@ export interface ConvSpec {
 
 /** The distinct convolution shapes of resnet18-cifar at `batch`, with how often each occurs per step. */
 export function resnet18ConvShapes(batch: number): Array<ConvSpec & { count: number }> {
-  const c = (name: string, hw: number, cin: number, cout: number, k: number, stride: number, count: number) => ({
+  const c = (
+    name: string,
+    hw: number,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+    count: number,
+  ) => ({
     name,
     inShape: [batch, hw, hw, cin] as [number, number, number, number],
     filterShape: [k, k, cin, cout] as [number, number, number, number],
@@ -49,7 +57,11 @@ export function createResnet18Params(classes = 10, seed = 1): Params {
   const p: Params = {};
   let s = seed;
   const conv = (name: string, k: number, cin: number, cout: number) => {
-    p[name] = tf.variable(tf.randomNormal([k, k, cin, cout], 0, Math.sqrt(2 / (k * k * cin)), 'float32', s++), true, name);
+    p[name] = tf.variable(
+      tf.randomNormal([k, k, cin, cout], 0, Math.sqrt(2 / (k * k * cin)), 'float32', s++),
+      true,
+      name,
+    );
   };
   const bn = (name: string, ch: number) => {
     p[`${name}.gamma`] = tf.variable(tf.ones([ch]), true, `${name}.gamma`);
@@ -72,7 +84,11 @@ export function createResnet18Params(classes = 10, seed = 1): Params {
       cin = cout;
     }
   }
-  p['fc.w'] = tf.variable(tf.randomNormal([512, classes], 0, Math.sqrt(1 / 512), 'float32', s++), true, 'fc.w');
+  p['fc.w'] = tf.variable(
+    tf.randomNormal([512, classes], 0, Math.sqrt(1 / 512), 'float32', s++),
+    true,
+    'fc.w',
+  );
   p['fc.b'] = tf.variable(tf.zeros([classes]), true, 'fc.b');
   return p;
 }
@@ -87,7 +103,8 @@ function batchNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Te
 export function resnet18Forward(p: Params, x: tf.Tensor4D): tf.Tensor2D {
   const conv = (h: tf.Tensor4D, name: string, stride: number, pad: 'same' | 'valid' = 'same') =>
     tf.conv2d(h, p[name] as tf.Tensor4D, stride, pad);
-  const bn = (h: tf.Tensor4D, name: string) => batchNorm(h, p[`${name}.gamma`] as tf.Tensor1D, p[`${name}.beta`] as tf.Tensor1D);
+  const bn = (h: tf.Tensor4D, name: string) =>
+    batchNorm(h, p[`${name}.gamma`] as tf.Tensor1D, p[`${name}.beta`] as tf.Tensor1D);
   let h = tf.relu(bn(conv(x, 'stem', 1), 'stem.bn'));
   for (let stage = 0; stage < 4; stage++) {
     for (const block of [0, 1]) {

@@ -28,12 +28,20 @@ export function isModuleNotFound(err: unknown): boolean {
 }
 
 /** Import the native package for `name` and activate the 'tensorflow' backend it registers. */
-export async function loadNativeBackend(name: NativeBackendName, importModule: ImportModule): Promise<NativeLoadResult> {
+export async function loadNativeBackend(
+  name: NativeBackendName,
+  importModule: ImportModule,
+): Promise<NativeLoadResult> {
   const packageName = NATIVE_PACKAGES[name];
   try {
     const mod = (await importModule(packageName)) as { version?: Record<string, string> };
     if (!(await tf.setBackend('tensorflow'))) {
-      return { ok: false, packageName, missing: false, error: new Error(`${packageName} loaded but the 'tensorflow' backend did not initialise`) };
+      return {
+        ok: false,
+        packageName,
+        missing: false,
+        error: new Error(`${packageName} loaded but the 'tensorflow' backend did not initialise`),
+      };
     }
     await tf.ready();
     return { ok: true, packageName, version: mod.version?.['tfjs-node'] ?? mod.version?.tfjs ?? 'unknown' };

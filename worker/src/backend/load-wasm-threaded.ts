@@ -45,7 +45,9 @@ function attachTfjsApi(module: ThreadedModule): void {
 export function registerThreadedWasmBackend(threads: number, wasmDir: string): void {
   const require = createRequire(import.meta.url);
   const outDir = path.join(wasmDir, '..', 'wasm-out');
-  const factory = require(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js')) as (cfg: object) => Promise<ThreadedModule>;
+  const factory = require(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js')) as (
+    cfg: object,
+  ) => Promise<ThreadedModule>;
   const { wasmWorkerContents } = require(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) as {
     wasmWorkerContents: string;
   };
@@ -64,12 +66,15 @@ export function registerThreadedWasmBackend(threads: number, wasmDir: string): v
       try {
         module = await factory({
           locateFile: (file: string) =>
-            file.endsWith('.worker.js') ? workerFile : path.join(wasmDir, 'tfjs-backend-wasm-threaded-simd.wasm'),
+            file.endsWith('.worker.js')
+              ? workerFile
+              : path.join(wasmDir, 'tfjs-backend-wasm-threaded-simd.wasm'),
           mainScriptUrlOrBlob: path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js'),
         });
         attachTfjsApi(module);
         const backend = new BackendWasm(module as never);
-        for (const w of [...(module.PThread?.unusedWorkers ?? []), ...(module.PThread?.runningWorkers ?? [])]) w.unref?.();
+        for (const w of [...(module.PThread?.unusedWorkers ?? []), ...(module.PThread?.runningWorkers ?? [])])
+          w.unref?.();
         return backend;
       } finally {
         os.cpus = realCpus;

@@ -5,7 +5,9 @@ import { detectGpu } from './detect-gpu.ts';
 import { initBackend, type BackendDeps } from './select-backend.ts';
 
 const notInstalled = (specifier: string) =>
-  Promise.reject(Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' }));
+  Promise.reject(
+    Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' }),
+  );
 
 /** A machine without native packages; `gpu` adds /dev/nvidia0. */
 const machine = (gpu: boolean, env: Record<string, string> = {}): BackendDeps => ({
@@ -39,23 +41,43 @@ describe('initBackend', () => {
     const info = await initBackend('auto', log, machine(true));
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.detail).toMatchObject({ simd: true, fastKernels: expect.arrayContaining(['Conv2DBackpropFilter']) });
+    expect(info.detail).toMatchObject({
+      simd: true,
+      fastKernels: expect.arrayContaining(['Conv2DBackpropFilter']),
+    });
     expect(log.lines.map((l) => l.msg)).toContain('TensorFlow.js backend initialised');
   });
 
   it.each([
-    ['tensorflow', machine(false), /@tensorflow\/tfjs-node is not installed; npm install @tensorflow\/tfjs-node@\d+\.\d+\.\d+/],
-    ['tensorflow-gpu', machine(true), /@tensorflow\/tfjs-node-gpu is not installed; npm install @tensorflow\/tfjs-node-gpu@/],
+    [
+      'tensorflow',
+      machine(false),
+      /@tensorflow\/tfjs-node is not installed; npm install @tensorflow\/tfjs-node@\d+\.\d+\.\d+/,
+    ],
+    [
+      'tensorflow-gpu',
+      machine(true),
+      /@tensorflow\/tfjs-node-gpu is not installed; npm install @tensorflow\/tfjs-node-gpu@/,
+    ],
     ['tensorflow-gpu', machine(false), /no GPU is visible/],
-  ] as const)('explicit %s that is unavailable fails with invalid_config', async (requested, deps, message) => {
-    const err = await initBackend(requested, undefined, deps).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(JclError);
-    expect({ code: (err as JclError).code, exitCode: (err as JclError).exitCode }).toEqual({ code: 'invalid_config', exitCode: 64 });
-    expect((err as JclError).message).toMatch(message);
-  });
+  ] as const)(
+    'explicit %s that is unavailable fails with invalid_config',
+    async (requested, deps, message) => {
+      const err = await initBackend(requested, undefined, deps).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JclError);
+      expect({ code: (err as JclError).code, exitCode: (err as JclError).exitCode }).toEqual({
+        code: 'invalid_config',
+        exitCode: 64,
+      });
+      expect((err as JclError).message).toMatch(message);
+    },
+  );
 
   it('reports a native package that is installed but broken, not as missing', async () => {
-    const broken: BackendDeps = { ...machine(false), importModule: () => Promise.reject(new Error('libtensorflow.so.2: cannot open shared object file')) };
+    const broken: BackendDeps = {
+      ...machine(false),
+      importModule: () => Promise.reject(new Error('libtensorflow.so.2: cannot open shared object file')),
+    };
     const err = (await initBackend('tensorflow', undefined, broken).catch((e: unknown) => e)) as JclError;
     expect(err.message).toMatch(/@tensorflow\/tfjs-node failed to load: libtensorflow\.so\.2/);
   });

@@ -12,7 +12,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { BackendName } from '../config/schema.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { detectGpu } from './detect-gpu.ts';
-import { loadNativeBackend, NATIVE_PACKAGES, type ImportModule, type NativeBackendName } from './load-native-backend.ts';
+import {
+  loadNativeBackend,
+  NATIVE_PACKAGES,
+  type ImportModule,
+  type NativeBackendName,
+} from './load-native-backend.ts';
 import { loadWasmBackend } from './load-wasm-backend.ts';
 
 /** The backend in use after {@link initBackend}. */
@@ -53,27 +58,58 @@ async function initNative(
   const result = await loadNativeBackend(name, deps.importModule);
   if (!result.ok) {
     const why = result.missing ? 'is not installed' : `failed to load: ${describeError(result.error)}`;
-    throw new JclError('invalid_config', `backend '${name}' requested but ${result.packageName} ${why}; ${installHint(name)}`, {
-      cause: result.error,
-    });
+    throw new JclError(
+      'invalid_config',
+      `backend '${name}' requested but ${result.packageName} ${why}; ${installHint(name)}`,
+      {
+        cause: result.error,
+      },
+    );
   }
   const detail: BackendInfo['detail'] = { package: result.packageName, nativeVersion: result.version };
   if (gpuReason !== undefined) detail.gpu = gpuReason;
   return { requested, name: tf.getBackend(), detail };
 }
 
-async function initWasm(requested: BackendName): Promise<BackendInfo> {
+/**
+ * XNNPACK threads for the wasm backend from JCL_WASM_THREADS (default 1). More than one only pays
+ * on otherwise idle cores: with one worker process per core (the data-parallel default) or a busy
+ * node the pool's spin-waits make steps slower (docs/BENCHMARKS.md, "Fast CPU path").
+ */
+export function parseWasmThreads(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    throw new JclError(
+      'invalid_config',
+      `JCL_WASM_THREADS: expected an integer from 1 to 8, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
+}
+
+async function initWasm(requested: BackendName, threads: number): Promise<BackendInfo> {
   try {
-    const d = await loadWasmBackend();
+    const d = await loadWasmBackend({ threads });
     return {
       requested,
       name: tf.getBackend(),
-      detail: { simd: d.simd, threads: d.threads, fastKernels: d.fastKernels, wasmVersion: d.version, wasmDir: d.wasmDir },
+      detail: {
+        simd: d.simd,
+        threads: d.threads,
+        fastKernels: d.fastKernels,
+        wasmVersion: d.version,
+        wasmDir: d.wasmDir,
+      },
     };
   } catch (err) {
-    throw new JclError('invalid_config', `backend 'wasm' requested but tfjs-backend-wasm failed to initialise: ${describeError(err)}`, {
-      cause: err,
-    });
+    throw new JclError(
+      'invalid_config',
+      `backend 'wasm' requested but tfjs-backend-wasm failed to initialise: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -91,7 +127,7 @@ async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promi
   else log?.info({ gpu: gpu.reason }, 'backend auto: no GPU visible, skipping tensorflow-gpu');
   candidates.push(
     () => initNative('auto', 'tensorflow', deps),
-    () => initWasm('auto'),
+    () => initWasm('auto', parseWasmThreads(deps.env.JCL_WASM_THREADS)),
     () => initCpu('auto'),
   );
   for (const candidate of candidates) {
@@ -109,7 +145,11 @@ async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promi
  * choice. Throws JclError('invalid_config') when an explicitly requested backend is unavailable.
  * Call once at start-up, before any tensor is created.
  */
-export async function initBackend(requested: BackendName, log?: BackendLogger, deps: BackendDeps = {}): Promise<BackendInfo> {
+export async function initBackend(
+  requested: BackendName,
+  log?: BackendLogger,
+  deps: BackendDeps = {},
+): Promise<BackendInfo> {
   const full: Required<BackendDeps> = {
     importModule: deps.importModule ?? ((specifier) => import(specifier)),
     env: deps.env ?? process.env,
@@ -123,7 +163,10 @@ export async function initBackend(requested: BackendName, log?: BackendLogger, d
     case 'tensorflow-gpu': {
       const gpu = detectGpu({ env: full.env, fileExists: full.fileExists });
       if (!gpu.visible) {
-        throw new JclError('invalid_config', `backend 'tensorflow-gpu' requested but no GPU is visible (${gpu.reason}); use 'tensorflow' or 'auto' on CPU nodes`);
+        throw new JclError(
+          'invalid_config',
+          `backend 'tensorflow-gpu' requested but no GPU is visible (${gpu.reason}); use 'tensorflow' or 'auto' on CPU nodes`,
+        );
       }
       info = await initNative(requested, 'tensorflow-gpu', full, gpu.reason);
       break;
@@ -132,14 +175,20 @@ export async function initBackend(requested: BackendName, log?: BackendLogger, d
       info = await initNative(requested, 'tensorflow', full);
       break;
     case 'wasm':
-      info = await initWasm(requested);
+      info = await initWasm(requested, parseWasmThreads(full.env.JCL_WASM_THREADS));
       break;
     case 'cpu':
       info = await initCpu(requested);
       break;
     default:
-      throw new JclError('invalid_config', `runtime.backend: expected auto|tensorflow-gpu|tensorflow|wasm|cpu, got ${JSON.stringify(requested)}`);
+      throw new JclError(
+        'invalid_config',
+        `runtime.backend: expected auto|tensorflow-gpu|tensorflow|wasm|cpu, got ${JSON.stringify(requested)}`,
+      );
   }
-  log?.info({ backend: info.name, requested: info.requested, ...info.detail }, 'TensorFlow.js backend initialised');
+  log?.info(
+    { backend: info.name, requested: info.requested, ...info.detail },
+    'TensorFlow.js backend initialised',
+  );
   return info;
 }

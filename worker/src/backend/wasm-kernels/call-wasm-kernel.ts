@@ -46,12 +46,21 @@ export function transposeInfo(backend: KernelBackend, x: TensorInfo, perm: numbe
 }
 
 /** Zero padding; `paddings[d]` = [before, after] for dimension d, all >= 0. */
-export function padInfo(backend: KernelBackend, x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
+export function padInfo(
+  backend: KernelBackend,
+  x: TensorInfo,
+  paddings: Array<[number, number]>,
+): TensorInfo {
   return callWasmKernel('PadV2', backend, { x }, { paddings, constantValue: 0 });
 }
 
 /** Contiguous slice `x[begin : begin + size]` per dimension. */
-export function sliceInfo(backend: KernelBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+export function sliceInfo(
+  backend: KernelBackend,
+  x: TensorInfo,
+  begin: number[],
+  size: number[],
+): TensorInfo {
   return callWasmKernel('Slice', backend, { x }, { begin, size });
 }
 

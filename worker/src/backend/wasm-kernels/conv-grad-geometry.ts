@@ -49,7 +49,13 @@ export function planFilterGrad(g: ConvGeometry): FilterGradPlan {
     // conv output size = padded - dilated filter extent + 1 = padded - (outSize - 1) * s
     return [after, inSize + before + after - (outSize - 1) * s];
   };
-  const [bottom, convOutHeight] = axis(g.inHeight, g.outHeight, g.filterHeight, g.strideHeight, g.padInfo.top);
+  const [bottom, convOutHeight] = axis(
+    g.inHeight,
+    g.outHeight,
+    g.filterHeight,
+    g.strideHeight,
+    g.padInfo.top,
+  );
   const [right, convOutWidth] = axis(g.inWidth, g.outWidth, g.filterWidth, g.strideWidth, g.padInfo.left);
   return {
     pads: [

@@ -27,26 +27,51 @@ const CASES: Case[] = [
   { name: '3x3 s2 same odd', x: [1, 9, 7, 3], k: [3, 3], cout: 6, stride: 2, pad: 'same' },
   { name: '3x3 s1 valid odd', x: [1, 7, 9, 2], k: [3, 3], cout: 3, stride: 1, pad: 'valid' },
   { name: '3x3 s2 valid even', x: [2, 10, 8, 3], k: [3, 3], cout: 2, stride: 2, pad: 'valid' },
-  { name: '3x3 s1 same, 32 channels (conv form)', x: [2, 5, 6, 32], k: [3, 3], cout: 4, stride: 1, pad: 'same' },
+  {
+    name: '3x3 s1 same, 32 channels (conv form)',
+    x: [2, 5, 6, 32],
+    k: [3, 3],
+    cout: 4,
+    stride: 1,
+    pad: 'same',
+  },
   { name: '1x1 s1', x: [3, 5, 5, 6], k: [1, 1], cout: 7, stride: 1, pad: 'valid' },
   { name: '1x1 s2 shortcut', x: [2, 8, 8, 4], k: [1, 1], cout: 8, stride: 2, pad: 'valid' },
   { name: '1x1 s2 odd', x: [1, 7, 7, 3], k: [1, 1], cout: 2, stride: 2, pad: 'same' },
   { name: '7x7 s2 explicit 3', x: [1, 17, 15, 3], k: [7, 7], cout: 4, stride: 2, pad: explicit(3, 3, 3, 3) },
   { name: '3x3 s1 explicit asym', x: [2, 6, 7, 2], k: [3, 3], cout: 3, stride: 1, pad: explicit(1, 0, 2, 1) },
   { name: '3x3 mixed strides', x: [1, 9, 8, 2], k: [3, 2], cout: 3, stride: [2, 1], pad: 'same' },
-  { name: '3x3 s1 pad wider than filter (stock fallback)', x: [1, 6, 6, 2], k: [3, 3], cout: 2, stride: 1, pad: explicit(3, 1, 0, 0) },
+  {
+    name: '3x3 s1 pad wider than filter (stock fallback)',
+    x: [1, 6, 6, 2],
+    k: [3, 3],
+    cout: 2,
+    stride: 1,
+    pad: explicit(3, 1, 0, 0),
+  },
 ];
 
 /** Seeded inputs so both backends see the same numbers. */
 function inputsFor(c: Case, seed: number) {
   const ho = tf.tidy(() => {
-    const y = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros([...c.k, c.x[3], c.cout]) as tf.Tensor4D, c.stride, c.pad);
+    const y = tf.conv2d(
+      tf.zeros(c.x) as tf.Tensor4D,
+      tf.zeros([...c.k, c.x[3], c.cout]) as tf.Tensor4D,
+      c.stride,
+      c.pad,
+    );
     return y.shape;
   });
   return {
     x: tf.randomUniform(c.x, -1, 1, 'float32', seed).dataSync().slice(),
-    w: tf.randomUniform([...c.k, c.x[3], c.cout], -1, 1, 'float32', seed + 1).dataSync().slice(),
-    dy: tf.randomUniform(ho, -1, 1, 'float32', seed + 2).dataSync().slice(),
+    w: tf
+      .randomUniform([...c.k, c.x[3], c.cout], -1, 1, 'float32', seed + 1)
+      .dataSync()
+      .slice(),
+    dy: tf
+      .randomUniform(ho, -1, 1, 'float32', seed + 2)
+      .dataSync()
+      .slice(),
     yShape: ho as [number, number, number, number],
   };
 }

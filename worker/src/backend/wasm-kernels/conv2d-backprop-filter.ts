@@ -50,20 +50,36 @@ export function filterGradByTaps(
     const bottom = Math.max(0, needH - info.inHeight - top);
     const right = Math.max(0, needW - info.inWidth - left);
     if (top + bottom + left + right > 0) {
-      xT = keep(padInfo(backend, xT, [[0, 0], [0, 0], [top, bottom], [left, right]])); // [Ci, N, Hp, Wp]
+      xT = keep(
+        padInfo(backend, xT, [
+          [0, 0],
+          [0, 0],
+          [top, bottom],
+          [left, right],
+        ]),
+      ); // [Ci, N, Hp, Wp]
     }
     const dyM = keep(reshapeInfo(backend, dy, [n * ho * wo, co])); // dyM: [M, Co]
     const parts: TensorInfo[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const tap = keep(
-          stridedSliceInfo(backend, xT, [0, 0, i, j], [ci, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1], [1, 1, sh, sw]),
+          stridedSliceInfo(
+            backend,
+            xT,
+            [0, 0, i, j],
+            [ci, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1],
+            [1, 1, sh, sw],
+          ),
         ); // tap: [Ci, N, Ho, Wo]
         const tapM = keep(reshapeInfo(backend, tap, [ci, n * ho * wo]));
         parts.push(keep(matMulInfo(backend, tapM, dyM))); // [Ci, Co]
       }
     }
-    const dw = parts.length === 1 ? keep(callWasmKernel('Identity', backend, { x: parts[0] })) : keep(concatInfo(backend, parts, 0));
+    const dw =
+      parts.length === 1
+        ? keep(callWasmKernel('Identity', backend, { x: parts[0] }))
+        : keep(concatInfo(backend, parts, 0));
     return reshapeInfo(backend, dw, [kh, kw, ci, co]);
   } finally {
     releaseAll(backend, temps);

@@ -8,12 +8,11 @@ import {
   backend_util,
   type Conv2DBackpropInputAttrs,
   type KernelBackend,
-  type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callWasmKernel, concatInfo, padInfo, releaseAll, reshapeInfo, sliceInfo } from './call-wasm-kernel.ts';
+import { callWasmKernel, concatInfo, releaseAll, reshapeInfo, sliceInfo } from './call-wasm-kernel.ts';
 import { planInputGrad, planPolyphaseAxis, type ExplicitPads } from './conv-grad-geometry.ts';
 import { gatherSwappedTaps } from './filter-transforms.ts';
 
@@ -32,7 +31,13 @@ function subFilter(backend: KernelBackend, filter: TensorInfo, rows: number[], c
   const out = wasm.makeOutput([rows.length, cols.length, co, ci], 'float32');
   // Views are taken after the allocation: growing the heap detaches earlier ones.
   const w = wasm.typedArrayFromHeap(filter) as Float32Array;
-  gatherSwappedTaps(w, filter.shape as [number, number, number, number], rows, cols, wasm.typedArrayFromHeap(out) as Float32Array);
+  gatherSwappedTaps(
+    w,
+    filter.shape as [number, number, number, number],
+    rows,
+    cols,
+    wasm.typedArrayFromHeap(out) as Float32Array,
+  );
   return out;
 }
 
@@ -46,7 +51,12 @@ function conv(backend: KernelBackend, x: TensorInfo, filter: TensorInfo, pads: E
 }
 
 /** Stride 1: dx = conv(dy, flipped swapped filter) with the pads of {@link planInputGrad}. */
-function backpropStride1(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo) {
+function backpropStride1(
+  backend: KernelBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+) {
   const plan = planInputGrad(info);
   if (plan === null) return null;
   const temps: TensorInfo[] = [];
@@ -66,7 +76,12 @@ function backpropStride1(backend: KernelBackend, dy: TensorInfo, filter: TensorI
 }
 
 /** Stride s > 1: s*s polyphase convolutions interleaved into the padded dx, then cropped. */
-function backpropPolyphase(backend: KernelBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo) {
+function backpropPolyphase(
+  backend: KernelBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+) {
   const [n, ho, wo, co] = dy.shape;
   const [kh, kw, ci] = filter.shape;
   const ph = planPolyphaseAxis(info.inHeight, ho, kh, info.strideHeight, info.padInfo.top);
@@ -74,14 +89,24 @@ function backpropPolyphase(backend: KernelBackend, dy: TensorInfo, filter: Tenso
   const temps: TensorInfo[] = [];
   const keep = <T extends TensorInfo>(t: T): T => (temps.push(t), t);
   try {
-    const src = ph.keep === ho && pw.keep === wo ? dy : keep(sliceInfo(backend, dy, [0, 0, 0, 0], [n, ph.keep, pw.keep, co]));
+    const src =
+      ph.keep === ho && pw.keep === wo
+        ? dy
+        : keep(sliceInfo(backend, dy, [0, 0, 0, 0], [n, ph.keep, pw.keep, co]));
     const rowsOfPhases: TensorInfo[] = [];
     for (const rowTaps of ph.taps) {
       const phases: TensorInfo[] = [];
       for (const colTaps of pw.taps) {
         let part: TensorInfo; // part: [N, phaseLenH, phaseLenW, Ci]
         if (rowTaps.length === 0 || colTaps.length === 0) {
-          part = keep(callWasmKernel('Fill', backend, {}, { shape: [n, ph.phaseLen, pw.phaseLen, ci], value: 0, dtype: 'float32' }));
+          part = keep(
+            callWasmKernel(
+              'Fill',
+              backend,
+              {},
+              { shape: [n, ph.phaseLen, pw.phaseLen, ci], value: 0, dtype: 'float32' },
+            ),
+          );
         } else {
           const sub = keep(subFilter(backend, filter, rowTaps, colTaps));
           part = keep(
@@ -100,7 +125,12 @@ function backpropPolyphase(backend: KernelBackend, dy: TensorInfo, filter: Tenso
     }
     const all = keep(concatInfo(backend, rowsOfPhases, 2)); // all: [N, phaseLenH, sh, phaseLenW * sw * Ci]
     const padded = keep(reshapeInfo(backend, all, [n, ph.phaseLen * ph.stride, pw.phaseLen * pw.stride, ci]));
-    return sliceInfo(backend, padded, [0, ph.cropBegin, pw.cropBegin, 0], [n, info.inHeight, info.inWidth, ci]); // dx
+    return sliceInfo(
+      backend,
+      padded,
+      [0, ph.cropBegin, pw.cropBegin, 0],
+      [n, info.inHeight, info.inWidth, ci],
+    ); // dx
   } finally {
     releaseAll(backend, temps);
   }
@@ -111,7 +141,9 @@ function backpropPolyphase(backend: KernelBackend, dy: TensorInfo, filter: Tenso
  * (stride-1 explicit pads wider than the filter) and non-NHWC layouts.
  * dy: [N, Ho, Wo, Co], filter: [kh, kw, Ci, Co] -> dx: [N, H, W, Ci].
  */
-export function makeConv2dBackpropInputWasm(fallback: KernelFunc | undefined): (args: BackpropInputArgs) => TensorInfo {
+export function makeConv2dBackpropInputWasm(
+  fallback: KernelFunc | undefined,
+): (args: BackpropInputArgs) => TensorInfo {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
@@ -132,7 +164,8 @@ export function makeConv2dBackpropInputWasm(fallback: KernelFunc | undefined): (
           : backpropPolyphase(backend, dy, filter, info);
     }
     if (out !== null) return out;
-    if (fallback === undefined) throw new Error(`wasm Conv2DBackpropInput: unsupported geometry ${JSON.stringify(attrs)}`);
+    if (fallback === undefined)
+      throw new Error(`wasm Conv2DBackpropInput: unsupported geometry ${JSON.stringify(attrs)}`);
     return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   };
 }

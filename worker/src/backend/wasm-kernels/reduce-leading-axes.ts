@@ -35,7 +35,10 @@ export function sumRows(x: Float32Array, rows: number, cols: number, scale: numb
  * Build a Sum (`scaleByCount` false) or Mean (true) kernel; `fallback` (the stock kernel) handles
  * every other axis pattern and non-float dtypes.
  */
-export function makeLeadingReduceWasm(fallback: KernelFunc, scaleByCount: boolean): (args: ReduceArgs) => TensorInfo {
+export function makeLeadingReduceWasm(
+  fallback: KernelFunc,
+  scaleByCount: boolean,
+): (args: ReduceArgs) => TensorInfo {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
@@ -45,7 +48,10 @@ export function makeLeadingReduceWasm(fallback: KernelFunc, scaleByCount: boolea
     const rows = util.sizeFromShape(x.shape.slice(0, k));
     const rest = x.shape.slice(k);
     const cols = util.sizeFromShape(rest);
-    const out = wasm.makeOutput(attrs.keepDims ? [...new Array<number>(k).fill(1), ...rest] : rest, 'float32');
+    const out = wasm.makeOutput(
+      attrs.keepDims ? [...new Array<number>(k).fill(1), ...rest] : rest,
+      'float32',
+    );
     // Views are taken after the allocation: growing the heap detaches earlier ones.
     const xs = wasm.typedArrayFromHeap(x) as Float32Array;
     sumRows(xs, rows, cols, scaleByCount ? 1 / rows : 1, wasm.typedArrayFromHeap(out) as Float32Array);

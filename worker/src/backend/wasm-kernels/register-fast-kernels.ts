@@ -2,7 +2,13 @@
  * Install the fast training kernels on the wasm backend (issue 3). Idempotent; call after the wasm
  * backend is registered. Returns the names of the kernels it installed.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+  type KernelFunc,
+} from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
 import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
 import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
@@ -22,12 +28,19 @@ function install(kernelName: string, make: (stock: KernelFunc | undefined) => Ke
   const current = getKernel(kernelName, 'wasm') as MarkedConfig | undefined;
   if (current?.[MARK]) return;
   if (current !== undefined) unregisterKernel(kernelName, 'wasm');
-  const config: MarkedConfig = { kernelName, backendName: 'wasm', kernelFunc: make(current?.kernelFunc), [MARK]: true, stock: current };
+  const config: MarkedConfig = {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: make(current?.kernelFunc),
+    [MARK]: true,
+    stock: current,
+  };
   registerKernel(config);
 }
 
 const required = (name: string, stock: KernelFunc | undefined): KernelFunc => {
-  if (stock === undefined) throw new Error(`tfjs-backend-wasm registers no ${name}; expected it to wrap the stock kernel`);
+  if (stock === undefined)
+    throw new Error(`tfjs-backend-wasm registers no ${name}; expected it to wrap the stock kernel`);
   return stock;
 };
 

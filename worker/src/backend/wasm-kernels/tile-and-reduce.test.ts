@@ -55,9 +55,15 @@ describe('fast wasm Tile, Sum and Mean match tfjs-backend-cpu', () => {
   });
 
   it('classifies the fast cases', () => {
-    expect([isBroadcastTile([1, 1, 1, 8], [4, 2, 2, 1]), isBroadcastTile([2, 3], [2, 1])]).toEqual([true, false]);
-    expect([leadingAxesCount([0, 1, 2], 4), leadingAxesCount([1, 0], 3), leadingAxesCount([1, 2], 4), leadingAxesCount(-1, 2)]).toEqual([
-      3, 2, 0, 0,
+    expect([isBroadcastTile([1, 1, 1, 8], [4, 2, 2, 1]), isBroadcastTile([2, 3], [2, 1])]).toEqual([
+      true,
+      false,
     ]);
+    expect([
+      leadingAxesCount([0, 1, 2], 4),
+      leadingAxesCount([1, 0], 3),
+      leadingAxesCount([1, 2], 4),
+      leadingAxesCount(-1, 2),
+    ]).toEqual([3, 2, 0, 0]);
   });
 });
