@@ -8,7 +8,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.test.ts'],
+    // test/harness/*.test.ts: unit tests of the harness's pure parts, run with the tests that rely on them.
+    include: ['test/e2e/**/*.test.ts', 'test/harness/**/*.test.ts'],
     globalSetup: ['test/harness/global-setup.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
