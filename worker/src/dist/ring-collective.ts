@@ -165,33 +165,24 @@ export class RingCollective implements Collective {
   ): Promise<void> {
     const opId = this.nextOpId();
     const sends: Promise<void>[] = [];
-    const sendChunks = (t: number, chunkIndex?: number): void => {
-      const chunks = chunkRanges(segments[steps[t].send], this.chunkElems);
-      const which = chunkIndex === undefined ? chunks.keys() : [chunkIndex];
-      for (const k of which) {
-        const c = chunks[k];
-        track(
-          sends,
-          this.transport.send(this.next, {
-            opId,
-            step: t,
-            chunk: k,
-            payload: bytesOf(data.subarray(c.start, c.end)),
-          }),
-        );
-      }
+    const sendChunks = steps.map((s) => chunkRanges(segments[s.send], this.chunkElems));
+    const recvChunks = steps.map((s) => chunkRanges(segments[s.recv], this.chunkElems));
+    const sendChunk = (t: number, k: number): void => {
+      const c = sendChunks[t][k];
+      const payload = bytesOf(data.subarray(c.start, c.end));
+      track(sends, this.transport.send(this.next, { opId, step: t, chunk: k, payload }));
     };
-    if (steps.length > 0) sendChunks(0);
+    if (steps.length > 0) for (let k = 0; k < sendChunks[0].length; k++) sendChunk(0, k);
     for (let t = 0; t < steps.length; t++) {
-      const { recv, op } = steps[t];
-      const chunks = chunkRanges(segments[recv], this.chunkElems);
+      const { op } = steps[t];
+      const lastReduce = op === 'reduce' && (t + 1 === steps.length || steps[t + 1].op !== 'reduce');
+      const chunks = recvChunks[t];
       for (let k = 0; k < chunks.length; k++) {
         const frame = await this.transport.recv(this.prev);
         const c = chunks[k];
         this.checkFrame(frame, opId, t, k, (c.end - c.start) * 4);
         const incoming = floatsOf(frame.payload, this.alignScratch);
         const dst = data.subarray(c.start, c.end);
-        const lastReduce = op === 'reduce' && (t + 1 === steps.length || steps[t + 1].op !== 'reduce');
         if (lastReduce && finalScale !== 1) {
           // fround: round the float32 sum before scaling, exactly as a separate pass would.
           for (let i = 0; i < dst.length; i++) dst[i] = Math.fround(dst[i] + incoming[i]) * finalScale;
@@ -200,7 +191,7 @@ export class RingCollective implements Collective {
         } else {
           dst.set(incoming);
         }
-        if (t + 1 < steps.length) sendChunks(t + 1, k);
+        if (t + 1 < steps.length) sendChunk(t + 1, k);
       }
     }
     await Promise.all(sends);
