@@ -8,11 +8,32 @@ import { describe, expect, it } from 'vitest';
 const JCL = new URL('../../bin/jcl.js', import.meta.url).pathname;
 
 function jcl(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [JCL, ...args], { encoding: 'utf8', env: { ...process.env, JCL_LOG_FORMAT: 'json', ...env }, timeout: 240_000 });
+  const r = spawnSync(process.execPath, [JCL, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, JCL_LOG_FORMAT: 'json', ...env },
+    timeout: 240_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tiny = ['--preset', 'demo', '--epochs', '1', '--batch', '16', '--queue', '64', '--image-size', '8', '--set', 'data.syntheticPerClass=8', '--set', 'eval.knnK=5', '--backend', 'wasm'];
+const tiny = [
+  '--preset',
+  'demo',
+  '--epochs',
+  '1',
+  '--batch',
+  '16',
+  '--queue',
+  '64',
+  '--image-size',
+  '8',
+  '--set',
+  'data.syntheticPerClass=8',
+  '--set',
+  'eval.knnK=5',
+  '--backend',
+  'wasm',
+];
 
 describe('jcl CLI', () => {
   it('train writes checkpoints, metrics, summary and the exported backbone; eval knn reads the checkpoint', () => {
@@ -25,7 +46,10 @@ describe('jcl CLI', () => {
     expect(summary.globalStep).toBe(5); // 80 images / batch 16
     expect(summary.backend.name).toBe('wasm');
     expect(summary.config.jcl.queueSize).toBe(64);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.type === 'step').map((l) => l.globalStep)).toEqual([1, 2, 3, 4, 5]);
     expect(lines.find((l) => l.type === 'knn')).toMatchObject({ epoch: 1, k: 5 });
     expect(existsSync(join(out, 'backbone', 'model.json'))).toBe(true);
@@ -53,7 +77,9 @@ describe('jcl CLI', () => {
     const ok = jcl(['selftest', '--backend', 'wasm', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, backend: { name: 'wasm' } });
-    const cases = JSON.parse(readFileSync(new URL('../fixtures/jcl_loss_cases.json', import.meta.url), 'utf8'));
+    const cases = JSON.parse(
+      readFileSync(new URL('../fixtures/jcl_loss_cases.json', import.meta.url), 'utf8'),
+    );
     cases.cases[1].expected.loss *= 1.001;
     const bad = join(mkdtempSync(join(tmpdir(), 'st-')), 'cases.json');
     writeFileSync(bad, JSON.stringify(cases));

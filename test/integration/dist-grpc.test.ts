@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
+import { JclError } from '../../worker/src/util/errors.ts';
 import { fetchStatus } from '../../worker/src/dist/status-server.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
 
@@ -78,5 +79,19 @@ describe('ring collectives over gRPC on loopback', () => {
     await run();
     await new Promise((r) => setTimeout(r, 1_200));
     await run();
+  });
+
+  it("abort() tells waiting peers at once, with the failing worker's error code", async () => {
+    const gang = await startGang(3, 4096, 3_000);
+    const started = Date.now();
+    const waiting = [0, 2].map((r) => gang[r].allReduceMean([new Float32Array(1000)]));
+    await gang[1].abort(new JclError('invalid_data', 'image 17 is not a JPEG'));
+    for (const w of waiting) {
+      await expect(w).rejects.toMatchObject({
+        code: 'invalid_data',
+        message: expect.stringContaining('image 17 is not a JPEG'),
+      });
+    }
+    expect(Date.now() - started).toBeLessThan(1_500);
   });
 });

@@ -9,33 +9,57 @@ import { parseFlags } from './parse-flags.ts';
 const BUNDLED = new URL('../../../test/fixtures/jcl_loss_cases.json', import.meta.url);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { cases: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' } });
+  const { values } = parseFlags(argv, {
+    cases: { type: 'string' },
+    json: { type: 'boolean' },
+    backend: { type: 'string' },
+  });
   if (values.help) {
-    process.stdout.write('usage: jcl selftest [--cases FILE] [--json] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]\n');
+    process.stdout.write(
+      'usage: jcl selftest [--cases FILE] [--json] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]\n',
+    );
     return 0;
   }
   const requested = (values.backend ?? process.env.JCL_BACKEND ?? 'auto') as BackendName;
-  if (!BACKENDS.includes(requested)) throw new JclError('invalid_config', `--backend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(requested)}`);
+  if (!BACKENDS.includes(requested))
+    throw new JclError(
+      'invalid_config',
+      `--backend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(requested)}`,
+    );
   const backend = await initBackend(requested);
   const source = (values.cases as string | undefined) ?? BUNDLED.pathname;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(source, 'utf8'));
   } catch (cause) {
-    throw new JclError((cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'invalid_data', `--cases: cannot read ${source} as JSON`, { cause });
+    throw new JclError(
+      (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'invalid_data',
+      `--cases: cannot read ${source} as JSON`,
+      { cause },
+    );
   }
   const reports = parseGoldenCases(json, source).map((c) => checkGoldenCase(c));
   const ok = reports.every((r) => r.ok);
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ok, backend, tolerance: DEFAULT_TOLERANCE, cases: reports }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ok, backend, tolerance: DEFAULT_TOLERANCE, cases: reports }, null, 2) + '\n',
+    );
   } else {
-    process.stdout.write(`backend: ${backend.name} (requested ${backend.requested})  tolerance: rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}\n`);
+    process.stdout.write(
+      `backend: ${backend.name} (requested ${backend.requested})  tolerance: rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}\n`,
+    );
     for (const r of reports) {
       const worst = r.checks.reduce((a, b) => (b.maxAbsErr > a.maxAbsErr ? b : a));
       const bad = r.checks.filter((c) => !c.ok).map((c) => c.name);
-      process.stdout.write(`  case seed=${r.seed} (${r.shape}): ${r.ok ? 'ok' : 'MISMATCH in ' + bad.join(', ')}  largest error ${worst.maxAbsErr.toExponential(2)} (${worst.name})\n`);
+      process.stdout.write(
+        `  case seed=${r.seed} (${r.shape}): ${r.ok ? 'ok' : 'MISMATCH in ' + bad.join(', ')}  largest error ${worst.maxAbsErr.toExponential(2)} (${worst.name})\n`,
+      );
     }
-    process.stdout.write(ok ? `all ${reports.length} cases match\n` : 'numerics mismatch: this backend does not compute the JCL loss correctly\n');
+    process.stdout.write(
+      ok
+        ? `all ${reports.length} cases match\n`
+        : 'numerics mismatch: this backend does not compute the JCL loss correctly\n',
+    );
   }
   return ok ? 0 : 70;
 }

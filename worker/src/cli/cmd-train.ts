@@ -17,16 +17,38 @@ ${Object.entries(FLAG_FIELDS)
   .join('\n')}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const options = Object.fromEntries(Object.entries(FLAG_FIELDS).map(([f, s]) => [f, { type: s.type === 'bool' ? ('boolean' as const) : ('string' as const) }]));
-  const { values } = parseFlags(argv, { ...options, preset: { type: 'string' }, config: { type: 'string' }, workers: { type: 'string' }, set: { type: 'string', multiple: true } });
+  const options = Object.fromEntries(
+    Object.entries(FLAG_FIELDS).map(([f, s]) => [
+      f,
+      { type: s.type === 'bool' ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
+  const { values } = parseFlags(argv, {
+    ...options,
+    preset: { type: 'string' },
+    config: { type: 'string' },
+    workers: { type: 'string' },
+    set: { type: 'string', multiple: true },
+  });
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
   }
   const workers = values.workers === undefined ? 1 : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new JclError('invalid_config', `--workers: expected an integer from 1 to 64, got ${JSON.stringify(values.workers)}`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new JclError(
+      'invalid_config',
+      `--workers: expected an integer from 1 to 64, got ${JSON.stringify(values.workers)}`,
+    );
   const preset = (values.preset as string | undefined) ?? (values.config ? 'none' : 'demo');
-  const cfg = resolveConfig({ preset, configFile: values.config as string | undefined, env: process.env, flags: values as Record<string, string | boolean | undefined>, sets: values.set as string[] | undefined, worldSize: workers });
+  const cfg = resolveConfig({
+    preset,
+    configFile: values.config as string | undefined,
+    env: process.env,
+    flags: values as Record<string, string | boolean | undefined>,
+    sets: values.set as string[] | undefined,
+    worldSize: workers,
+  });
   const log = createLogger({ level: cfg.runtime.logLevel });
   if (workers > 1) {
     // Same code path as the pods: N `jcl worker` processes on loopback, config passed as a file.
@@ -36,15 +58,37 @@ export async function run(argv: string[]): Promise<number> {
     const cfgPath = resolve(join(cfg.runtime.outDir, 'config.json'));
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
     log.info({ workers, config: cfgPath }, 'launching local data-parallel workers');
-    return launchLocalWorkers({ workers, log, env: { JCL_CONFIG_FILE: cfgPath, JCL_RUN_DIR: resolve(cfg.runtime.outDir), JCL_LOG_FORMAT: 'json' } });
+    return launchLocalWorkers({
+      workers,
+      log,
+      env: { JCL_CONFIG_FILE: cfgPath, JCL_RUN_DIR: resolve(cfg.runtime.outDir), JCL_LOG_FORMAT: 'json' },
+    });
   }
-  const result = await runJob(cfg, { collective: new LocalCollective(), log, progress: Boolean(process.stderr.isTTY) });
+  const result = await runJob(cfg, {
+    collective: new LocalCollective(),
+    log,
+    progress: Boolean(process.stderr.isTTY),
+  });
   const { summary } = result;
   log.info(
-    { steps: summary.globalStep, loss: summary.final?.loss, contrastAcc: summary.final?.contrastAcc, knnTop1: summary.knn?.top1, knnTop5: summary.knn?.top5, checkpoint: summary.lastCheckpoint, backbone: result.exportDir, summary: result.summaryPath },
+    {
+      steps: summary.globalStep,
+      loss: summary.final?.loss,
+      contrastAcc: summary.final?.contrastAcc,
+      knnTop1: summary.knn?.top1,
+      knnTop5: summary.knn?.top5,
+      checkpoint: summary.lastCheckpoint,
+      backbone: result.exportDir,
+      summary: result.summaryPath,
+    },
     'training finished',
   );
-  if (summary.knn) process.stdout.write(`k-NN top-1 ${(summary.knn.top1 * 100).toFixed(1)}%  top-5 ${(summary.knn.top5 * 100).toFixed(1)}%  (k=${summary.knn.k}, ${summary.knn.testSize} test images)\n`);
-  process.stdout.write(`run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`);
+  if (summary.knn)
+    process.stdout.write(
+      `k-NN top-1 ${(summary.knn.top1 * 100).toFixed(1)}%  top-5 ${(summary.knn.top5 * 100).toFixed(1)}%  (k=${summary.knn.k}, ${summary.knn.testSize} test images)\n`,
+    );
+  process.stdout.write(
+    `run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`,
+  );
   return 0;
 }

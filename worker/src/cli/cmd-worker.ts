@@ -14,7 +14,9 @@ import { runJob } from './run-job.ts';
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { 'stop-after-step': { type: 'string' } });
   if (values.help) {
-    process.stdout.write('usage: jcl worker   (configured by JCL_CONFIG_FILE, JCL_RANK, JCL_WORLD_SIZE, JCL_COORDINATOR, ... see docs/ARCHITECTURE.md)\n');
+    process.stdout.write(
+      'usage: jcl worker   (configured by JCL_CONFIG_FILE, JCL_RANK, JCL_WORLD_SIZE, JCL_COORDINATOR, ... see docs/ARCHITECTURE.md)\n',
+    );
     return 0;
   }
   const env = process.env;
@@ -22,8 +24,18 @@ export async function run(argv: string[]): Promise<number> {
   const worldSize = Number(env.JCL_WORLD_SIZE ?? '1');
   const log = createLogger({ base: { rank: Number(env.JCL_RANK ?? '0') }, pretty: false });
   try {
-    if (!env.JCL_CONFIG_FILE) throw new JclError('invalid_config', 'JCL_CONFIG_FILE: required (path of the training config), got nothing');
-    const cfg = resolveConfig({ preset: 'none', configFile: env.JCL_CONFIG_FILE, env, flags: {}, worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1 });
+    if (!env.JCL_CONFIG_FILE)
+      throw new JclError(
+        'invalid_config',
+        'JCL_CONFIG_FILE: required (path of the training config), got nothing',
+      );
+    const cfg = resolveConfig({
+      preset: 'none',
+      configFile: env.JCL_CONFIG_FILE,
+      env,
+      flags: {},
+      worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1,
+    });
     const collective = await createCollectiveFromEnv(env, log);
     try {
       collective.status.update({ phase: 'training' });
@@ -47,7 +59,17 @@ export async function run(argv: string[]): Promise<number> {
       });
       collective.status.update({ phase: 'done' });
       const knn = result.summary.knn;
-      writeTermination(terminationLog, JSON.stringify({ ok: true, steps: result.summary.globalStep, loss: result.summary.final?.loss, knnTop1: knn?.top1, knnTop5: knn?.top5, checkpoint: result.summary.lastCheckpoint }));
+      writeTermination(
+        terminationLog,
+        JSON.stringify({
+          ok: true,
+          steps: result.summary.globalStep,
+          loss: result.summary.final?.loss,
+          knnTop1: knn?.top1,
+          knnTop5: knn?.top5,
+          checkpoint: result.summary.lastCheckpoint,
+        }),
+      );
       log.info({ steps: result.summary.globalStep, knnTop1: knn?.top1 }, 'worker finished');
       return 0;
     } finally {
@@ -57,7 +79,10 @@ export async function run(argv: string[]): Promise<number> {
     const code = err instanceof JclError ? err.exitCode : 1;
     const reason = err instanceof JclError ? err.code : 'internal';
     log.error({ code, reason, err: describeError(err) }, 'worker failed');
-    writeTermination(terminationLog, JSON.stringify({ ok: false, reason, exitCode: code, message: describeError(err).slice(0, 3000) }));
+    writeTermination(
+      terminationLog,
+      JSON.stringify({ ok: false, reason, exitCode: code, message: describeError(err).slice(0, 3000) }),
+    );
     return code;
   }
 }

@@ -10,7 +10,9 @@ import { JclError } from '../util/errors.ts';
 import { PRESETS } from './presets.ts';
 
 /** Flags of `jcl train` and the config field each sets. */
-export const FLAG_FIELDS: Readonly<Record<string, { path: string; type: 'string' | 'int' | 'number' | 'bool' }>> = Object.freeze({
+export const FLAG_FIELDS: Readonly<
+  Record<string, { path: string; type: 'string' | 'int' | 'number' | 'bool' }>
+> = Object.freeze({
   model: { path: 'model.arch', type: 'string' },
   'embed-dim': { path: 'model.embedDim', type: 'int' },
   method: { path: 'jcl.method', type: 'string' },
@@ -49,7 +51,10 @@ export function flagLayer(flags: Record<string, string | boolean | undefined>): 
     if (spec.type === 'int' || spec.type === 'number') {
       value = Number(raw);
       if (raw === '' || !Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value))) {
-        throw new JclError('invalid_config', `--${flag} (${spec.path}): expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
+        throw new JclError(
+          'invalid_config',
+          `--${flag} (${spec.path}): expected ${spec.type === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`,
+        );
       }
     } else if (spec.type === 'bool') {
       value = raw === true || raw === 'true';
@@ -66,7 +71,8 @@ export function setLayer(assignments: readonly string[]): TrainingConfigInput {
   for (const a of assignments) {
     const eq = a.indexOf('=');
     const path = a.slice(0, eq).split('.');
-    if (eq < 0 || path.length < 2) throw new JclError('invalid_config', `--set: expected section.field=value, got ${JSON.stringify(a)}`);
+    if (eq < 0 || path.length < 2)
+      throw new JclError('invalid_config', `--set: expected section.field=value, got ${JSON.stringify(a)}`);
     const raw = a.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -87,14 +93,22 @@ export function readConfigFile(path: string): TrainingConfigInput {
   try {
     return (path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) ?? {};
   } catch (cause) {
-    throw new JclError('invalid_config', `--config: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, { cause });
+    throw new JclError(
+      'invalid_config',
+      `--config: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`,
+      { cause },
+    );
   }
 }
 
 export function presetLayer(name: string | undefined): TrainingConfigInput {
   if (name === undefined || name === 'none') return {};
   const p = PRESETS[name];
-  if (!p) throw new JclError('invalid_config', `--preset: expected one of ${Object.keys(PRESETS).join(', ')}, none; got ${JSON.stringify(name)}`);
+  if (!p)
+    throw new JclError(
+      'invalid_config',
+      `--preset: expected one of ${Object.keys(PRESETS).join(', ')}, none; got ${JSON.stringify(name)}`,
+    );
   return p;
 }
 
@@ -107,8 +121,15 @@ export function resolveConfig(o: {
   worldSize: number;
 }): TrainingConfig {
   const envLayer: TrainingConfigInput = {};
-  if (o.env.JCL_BACKEND) envLayer.runtime = { backend: o.env.JCL_BACKEND as TrainingConfig['runtime']['backend'] };
+  if (o.env.JCL_BACKEND)
+    envLayer.runtime = { backend: o.env.JCL_BACKEND as TrainingConfig['runtime']['backend'] };
   if (o.env.JCL_RUN_DIR) envLayer.runtime = { ...envLayer.runtime, outDir: o.env.JCL_RUN_DIR };
-  const merged = mergeConfigInputs(presetLayer(o.preset), o.configFile ? readConfigFile(o.configFile) : {}, envLayer, flagLayer(o.flags), setLayer(o.sets ?? []));
+  const merged = mergeConfigInputs(
+    presetLayer(o.preset),
+    o.configFile ? readConfigFile(o.configFile) : {},
+    envLayer,
+    flagLayer(o.flags),
+    setLayer(o.sets ?? []),
+  );
   return parseTrainingConfig(merged, { worldSize: o.worldSize });
 }

@@ -4,12 +4,27 @@
  */
 import { describeError, JclError } from '../util/errors.ts';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  train: { summary: 'train locally (embedded demo by default; --workers N for data-parallel processes)', load: () => import('./cmd-train.ts') },
-  worker: { summary: 'the pod entrypoint: train as one rank of a job, configured from JCL_* env', load: () => import('./cmd-worker.ts') },
+const COMMANDS: Record<
+  string,
+  { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }
+> = {
+  train: {
+    summary: 'train locally (embedded demo by default; --workers N for data-parallel processes)',
+    load: () => import('./cmd-train.ts'),
+  },
+  worker: {
+    summary: 'the pod entrypoint: train as one rank of a job, configured from JCL_* env',
+    load: () => import('./cmd-worker.ts'),
+  },
   eval: { summary: 'evaluate a checkpoint: knn', load: () => import('./cmd-eval.ts') },
-  selftest: { summary: "check the active backend's numerics against the golden JCL vectors", load: () => import('./cmd-selftest.ts') },
-  bench: { summary: 'benchmarks: step (one JCL step), allreduce (collective bandwidth)', load: () => import('./cmd-bench.ts') },
+  selftest: {
+    summary: "check the active backend's numerics against the golden JCL vectors",
+    load: () => import('./cmd-selftest.ts'),
+  },
+  bench: {
+    summary: 'benchmarks: step (one JCL step), allreduce (collective bandwidth)',
+    load: () => import('./cmd-bench.ts'),
+  },
   operator: { summary: 'run the JCLTrainingJob operator', load: () => import('./cmd-operator.ts') },
 };
 
@@ -35,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const code = err instanceof JclError ? err.exitCode : 1;
     process.stderr.write(`jcl ${name}: ${describeError(err)}\n`);
-    if (!(err instanceof JclError) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (!(err instanceof JclError) && err instanceof Error && err.stack)
+      process.stderr.write(`${err.stack}\n`);
     return code;
   }
 }

@@ -22,7 +22,10 @@ export function formatDuration(sec: number): string {
 }
 
 /** Redraws the bar in place on a TTY stream. */
-export function createProgressBar(stream: NodeJS.WriteStream): { update(p: ProgressEvent): void; done(): void } {
+export function createProgressBar(stream: NodeJS.WriteStream): {
+  update(p: ProgressEvent): void;
+  done(): void;
+} {
   let last = 0;
   return {
     update(p) {

@@ -21,18 +21,55 @@ export interface JobResult {
   summaryPath: string | null;
 }
 
-export async function runJob(cfg: TrainingConfig, o: { collective: Collective; log: Logger; progress: boolean; onStatus?: (s: Record<string, unknown>) => void; stopAfterGlobalStep?: number }): Promise<JobResult> {
+export async function runJob(
+  cfg: TrainingConfig,
+  o: {
+    collective: Collective;
+    log: Logger;
+    progress: boolean;
+    onStatus?: (s: Record<string, unknown>) => void;
+    stopAfterGlobalStep?: number;
+  },
+): Promise<JobResult> {
   const { log, collective } = o;
   const backend = await initBackend(cfg.runtime.backend, log);
   const runDir = cfg.runtime.outDir;
   const skipLog = (msg: string) => log.warn(msg);
   const train = openDataset(cfg.data, 'train', cfg.runtime.seed, skipLog);
   const test = collective.rank === 0 ? openDataset(cfg.data, 'test', cfg.runtime.seed, skipLog) : undefined;
-  log.info({ dataset: train.name, images: train.size, classes: train.numClasses, skipped: train.skipped, model: cfg.model.arch, method: cfg.jcl.method, M: cfg.jcl.positives, lambda: cfg.jcl.lambda, tau: cfg.jcl.temperature, K: cfg.jcl.queueSize, batch: cfg.optim.batchSize, epochs: cfg.optim.epochs, rank: collective.rank, worldSize: collective.worldSize, runDir }, 'training starts');
+  log.info(
+    {
+      dataset: train.name,
+      images: train.size,
+      classes: train.numClasses,
+      skipped: train.skipped,
+      model: cfg.model.arch,
+      method: cfg.jcl.method,
+      M: cfg.jcl.positives,
+      lambda: cfg.jcl.lambda,
+      tau: cfg.jcl.temperature,
+      K: cfg.jcl.queueSize,
+      batch: cfg.optim.batchSize,
+      epochs: cfg.optim.epochs,
+      rank: collective.rank,
+      worldSize: collective.worldSize,
+      runDir,
+    },
+    'training starts',
+  );
   const bar = o.progress ? createProgressBar(process.stderr) : null;
   let summary: TrainSummary;
   try {
-    summary = await runTraining(cfg, { collective, log, runDir, train, test, onProgress: bar ? (p) => bar.update(p) : undefined, onStatus: o.onStatus, stopAfterGlobalStep: o.stopAfterGlobalStep });
+    summary = await runTraining(cfg, {
+      collective,
+      log,
+      runDir,
+      train,
+      test,
+      onProgress: bar ? (p) => bar.update(p) : undefined,
+      onStatus: o.onStatus,
+      stopAfterGlobalStep: o.stopAfterGlobalStep,
+    });
   } finally {
     bar?.done();
   }

@@ -7,12 +7,18 @@ import { JclError } from '../util/errors.ts';
 import { TrainingConfigSchema, type TrainingConfig, type TrainingConfigInput } from './schema.ts';
 
 /** Validate and complete a config; `worldSize` is the number of data-parallel workers. */
-export function parseTrainingConfig(input: unknown, opts: { worldSize?: number; fieldPrefix?: string } = {}): TrainingConfig {
+export function parseTrainingConfig(
+  input: unknown,
+  opts: { worldSize?: number; fieldPrefix?: string } = {},
+): TrainingConfig {
   const prefix = opts.fieldPrefix ?? '';
   const worldSize = opts.worldSize ?? 1;
   const problems: string[] = [];
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new JclError('invalid_config', `${prefix || 'config'}: expected an object, got ${JSON.stringify(input)}`);
+    throw new JclError(
+      'invalid_config',
+      `${prefix || 'config'}: expected an object, got ${JSON.stringify(input)}`,
+    );
   }
   const withDefaults = Value.Default(TrainingConfigSchema, structuredClone(input));
   for (const err of Value.Errors(TrainingConfigSchema, withDefaults)) {
@@ -48,19 +54,27 @@ export function crossFieldProblems(cfg: TrainingConfig, worldSize: number, prefi
     p.push(`${prefix}optim.batchSize: must be divisible by the number of workers ${worldSize}, got ${b}`);
   }
   if (cfg.jcl.queueSize % b !== 0) {
-    p.push(`${prefix}jcl.queueSize: must be a multiple of the global batch size ${b}, got ${cfg.jcl.queueSize}`);
+    p.push(
+      `${prefix}jcl.queueSize: must be a multiple of the global batch size ${b}, got ${cfg.jcl.queueSize}`,
+    );
   }
   if (cfg.data.augment.cropScaleMin > cfg.data.augment.cropScaleMax) {
-    p.push(`${prefix}data.augment.cropScaleMin: must be <= cropScaleMax ${cfg.data.augment.cropScaleMax}, got ${cfg.data.augment.cropScaleMin}`);
+    p.push(
+      `${prefix}data.augment.cropScaleMin: must be <= cropScaleMax ${cfg.data.augment.cropScaleMax}, got ${cfg.data.augment.cropScaleMin}`,
+    );
   }
   if (cfg.data.augment.blurSigmaMin > cfg.data.augment.blurSigmaMax) {
-    p.push(`${prefix}data.augment.blurSigmaMin: must be <= blurSigmaMax ${cfg.data.augment.blurSigmaMax}, got ${cfg.data.augment.blurSigmaMin}`);
+    p.push(
+      `${prefix}data.augment.blurSigmaMin: must be <= blurSigmaMax ${cfg.data.augment.blurSigmaMax}, got ${cfg.data.augment.blurSigmaMin}`,
+    );
   }
   if (cfg.data.format !== 'synthetic' && cfg.data.path === '' && cfg.data.format !== 'fashion-mnist') {
     p.push(`${prefix}data.path: required for format ${cfg.data.format}, got ""`);
   }
   if (cfg.optim.warmupEpochs > cfg.optim.epochs) {
-    p.push(`${prefix}optim.warmupEpochs: must be <= epochs ${cfg.optim.epochs}, got ${cfg.optim.warmupEpochs}`);
+    p.push(
+      `${prefix}optim.warmupEpochs: must be <= epochs ${cfg.optim.epochs}, got ${cfg.optim.warmupEpochs}`,
+    );
   }
   return p;
 }
@@ -76,7 +90,9 @@ function collectUnknownKeys(schema: SchemaNode, value: unknown, path: string, ou
     const sub = schema.properties[key];
     const here = path + key;
     if (!sub) {
-      out.push(`${here}: unknown field (expected one of ${Object.keys(schema.properties).join(', ')}), got ${JSON.stringify(v)}`);
+      out.push(
+        `${here}: unknown field (expected one of ${Object.keys(schema.properties).join(', ')}), got ${JSON.stringify(v)}`,
+      );
     } else {
       collectUnknownKeys(sub, v, here + '.', out);
     }

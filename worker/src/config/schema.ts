@@ -18,37 +18,94 @@ const literalUnion = <T extends readonly string[]>(values: T, description: strin
 
 export const ModelSchema = Type.Object(
   {
-    arch: literalUnion(MODEL_ARCHS, 'Backbone: ImageNet ResNets, CIFAR-style ResNet-18 (3x3 stem), or a tiny ResNet for tests.', 'resnet50'),
-    embedDim: Type.Integer({ minimum: 1, maximum: 4096, default: 128, description: 'Projection head output d.' }),
-    headHidden: Type.Integer({ minimum: 0, maximum: 8192, default: 0, description: 'MLP head hidden width; 0 = the backbone feature width (MoCo v2).' }),
-    headBatchNorm: Type.Boolean({ default: false, description: 'BatchNorm after the head\'s hidden layer (SimCLR/MoCo v3 style; MoCo v2 and the paper have none).' }),
+    arch: literalUnion(
+      MODEL_ARCHS,
+      'Backbone: ImageNet ResNets, CIFAR-style ResNet-18 (3x3 stem), or a tiny ResNet for tests.',
+      'resnet50',
+    ),
+    embedDim: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      default: 128,
+      description: 'Projection head output d.',
+    }),
+    headHidden: Type.Integer({
+      minimum: 0,
+      maximum: 8192,
+      default: 0,
+      description: 'MLP head hidden width; 0 = the backbone feature width (MoCo v2).',
+    }),
+    headBatchNorm: Type.Boolean({
+      default: false,
+      description:
+        "BatchNorm after the head's hidden layer (SimCLR/MoCo v3 style; MoCo v2 and the paper have none).",
+    }),
   },
   { default: {} },
 );
 
 export const JclSchema = Type.Object(
   {
-    method: literalUnion(['jcl', 'mocov2'] as const, 'jcl, or the MoCo v2 baseline (forces M = 1, lambda = 0).', 'jcl'),
-    positives: Type.Integer({ minimum: 1, maximum: 64, default: 5, description: 'M: positive key crops per image.' }),
-    lambda: Type.Number({ minimum: 0, maximum: 1000, default: 4.0, description: 'lambda: weight of the covariance term.' }),
-    lambdaSchedule: literalUnion(['ramp', 'constant'] as const, 'ramp: lambda*(epoch+1)/epochs (reference code); constant: lambda.', 'ramp'),
+    method: literalUnion(
+      ['jcl', 'mocov2'] as const,
+      'jcl, or the MoCo v2 baseline (forces M = 1, lambda = 0).',
+      'jcl',
+    ),
+    positives: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 5,
+      description: 'M: positive key crops per image.',
+    }),
+    lambda: Type.Number({
+      minimum: 0,
+      maximum: 1000,
+      default: 4.0,
+      description: 'lambda: weight of the covariance term.',
+    }),
+    lambdaSchedule: literalUnion(
+      ['ramp', 'constant'] as const,
+      'ramp: lambda*(epoch+1)/epochs (reference code); constant: lambda.',
+      'ramp',
+    ),
     temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.2, description: 'tau.' }),
-    queueSize: Type.Integer({ minimum: 1, default: 65536, description: 'K: negatives in the queue of key means; a multiple of the global batch.' }),
-    keyMomentum: Type.Number({ minimum: 0, maximum: 1, default: 0.999, description: 'm: momentum of the key encoder.' }),
+    queueSize: Type.Integer({
+      minimum: 1,
+      default: 65536,
+      description: 'K: negatives in the queue of key means; a multiple of the global batch.',
+    }),
+    keyMomentum: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.999,
+      description: 'm: momentum of the key encoder.',
+    }),
   },
   { default: {} },
 );
 
 export const OptimSchema = Type.Object(
   {
-    batchSize: Type.Integer({ minimum: 1, default: 512, description: 'Global batch N (split evenly over workers).' }),
+    batchSize: Type.Integer({
+      minimum: 1,
+      default: 512,
+      description: 'Global batch N (split evenly over workers).',
+    }),
     epochs: Type.Integer({ minimum: 1, default: 200 }),
     lr: Type.Number({ exclusiveMinimum: 0, default: 0.06, description: 'Base learning rate (SGD).' }),
     lrSchedule: literalUnion(['cosine', 'constant'] as const, 'Learning-rate schedule.', 'cosine'),
-    warmupEpochs: Type.Number({ minimum: 0, default: 0, description: 'Linear warm-up epochs before the schedule.' }),
+    warmupEpochs: Type.Number({
+      minimum: 0,
+      default: 0,
+      description: 'Linear warm-up epochs before the schedule.',
+    }),
     momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
     weightDecay: Type.Number({ minimum: 0, default: 1e-4 }),
-    stepsPerEpoch: Type.Integer({ minimum: 0, default: 0, description: 'Cap on steps per epoch; 0 = the whole dataset.' }),
+    stepsPerEpoch: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Cap on steps per epoch; 0 = the whole dataset.',
+    }),
   },
   { default: {} },
 );
@@ -74,12 +131,28 @@ export const AugmentSchema = Type.Object(
 export const DataSchema = Type.Object(
   {
     format: literalUnion(DATASET_FORMATS, 'Dataset format.', 'synthetic'),
-    path: Type.String({ default: '', description: 'File or directory of the dataset (unused for synthetic).' }),
-    imageSize: Type.Integer({ minimum: 8, maximum: 1024, default: 32, description: 'Side of the square crops fed to the network.' }),
-    skipBadImages: Type.Boolean({ default: false, description: 'image-folder: skip (and count) undecodable images instead of failing.' }),
+    path: Type.String({
+      default: '',
+      description: 'File or directory of the dataset (unused for synthetic).',
+    }),
+    imageSize: Type.Integer({
+      minimum: 8,
+      maximum: 1024,
+      default: 32,
+      description: 'Side of the square crops fed to the network.',
+    }),
+    skipBadImages: Type.Boolean({
+      default: false,
+      description: 'image-folder: skip (and count) undecodable images instead of failing.',
+    }),
     syntheticClasses: Type.Integer({ minimum: 2, maximum: 1000, default: 10 }),
     syntheticPerClass: Type.Integer({ minimum: 1, default: 100 }),
-    prefetchBatches: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'Batches of crops prepared ahead of the training step.' }),
+    prefetchBatches: Type.Integer({
+      minimum: 0,
+      maximum: 64,
+      default: 2,
+      description: 'Batches of crops prepared ahead of the training step.',
+    }),
     augment: AugmentSchema,
   },
   { default: {} },
@@ -87,10 +160,21 @@ export const DataSchema = Type.Object(
 
 export const CheckpointSchema = Type.Object(
   {
-    everySteps: Type.Integer({ minimum: 0, default: 0, description: 'Checkpoint every N steps (0 = only at epoch ends).' }),
-    everyEpochs: Type.Integer({ minimum: 0, default: 1, description: 'Checkpoint every N epochs (0 = only at the end).' }),
+    everySteps: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Checkpoint every N steps (0 = only at epoch ends).',
+    }),
+    everyEpochs: Type.Integer({
+      minimum: 0,
+      default: 1,
+      description: 'Checkpoint every N epochs (0 = only at the end).',
+    }),
     keepLast: Type.Integer({ minimum: 1, default: 3 }),
-    resumeFrom: Type.String({ default: '', description: 'Checkpoint file or directory to resume from ("" = the run directory\'s latest).' }),
+    resumeFrom: Type.String({
+      default: '',
+      description: 'Checkpoint file or directory to resume from ("" = the run directory\'s latest).',
+    }),
   },
   { default: {} },
 );
@@ -99,7 +183,11 @@ export const EvalSchema = Type.Object(
   {
     knnK: Type.Integer({ minimum: 1, default: 200 }),
     knnTemperature: Type.Number({ exclusiveMinimum: 0, default: 0.07 }),
-    knnEveryEpochs: Type.Integer({ minimum: 0, default: 0, description: 'Run the k-NN monitor every N epochs (0 = off).' }),
+    knnEveryEpochs: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Run the k-NN monitor every N epochs (0 = off).',
+    }),
   },
   { default: {} },
 );
@@ -108,7 +196,10 @@ export const RuntimeSchema = Type.Object(
   {
     backend: literalUnion(BACKENDS, 'TensorFlow.js backend.', 'auto'),
     seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 0 }),
-    outDir: Type.String({ default: 'runs/jcl', description: 'Run directory: checkpoints, metrics.jsonl, exports.' }),
+    outDir: Type.String({
+      default: 'runs/jcl',
+      description: 'Run directory: checkpoints, metrics.jsonl, exports.',
+    }),
     logLevel: literalUnion(['trace', 'debug', 'info', 'warn', 'error'] as const, 'Log level.', 'info'),
   },
   { default: {} },

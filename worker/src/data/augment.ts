@@ -32,7 +32,8 @@ export function augmentInto(
   const px = resizeBilinear(img, channels, box, outSize, flip); // [S*S*C] in [0, 1]
   if (rng.next() < aug.jitterProb) colorJitter(px, channels, aug, rng);
   if (channels === 3 && rng.next() < aug.grayscaleProb) toGrayscale(px);
-  if (rng.next() < aug.blurProb) gaussianBlur(px, outSize, channels, rng.uniform(aug.blurSigmaMin, aug.blurSigmaMax));
+  if (rng.next() < aug.blurProb)
+    gaussianBlur(px, outSize, channels, rng.uniform(aug.blurSigmaMin, aug.blurSigmaMax));
   for (let i = 0; i < px.length; i++) {
     const c = i % channels;
     out[offset + i] = (px[i] - norm.mean[c]) / norm.std[c];
@@ -40,11 +41,19 @@ export function augmentInto(
 }
 
 /** The evaluation transform: centre crop (the whole image when square) resized, normalised. */
-export function centerInto(img: SourceImage, channels: number, outSize: number, norm: { mean: readonly number[]; std: readonly number[] }, out: Float32Array, offset: number): void {
+export function centerInto(
+  img: SourceImage,
+  channels: number,
+  outSize: number,
+  norm: { mean: readonly number[]; std: readonly number[] },
+  out: Float32Array,
+  offset: number,
+): void {
   const side = Math.min(img.height, img.width);
   const box = { top: (img.height - side) / 2, left: (img.width - side) / 2, h: side, w: side };
   const px = resizeBilinear(img, channels, box, outSize, false);
-  for (let i = 0; i < px.length; i++) out[offset + i] = (px[i] - norm.mean[i % channels]) / norm.std[i % channels];
+  for (let i = 0; i < px.length; i++)
+    out[offset + i] = (px[i] - norm.mean[i % channels]) / norm.std[i % channels];
 }
 
 export interface CropBox {
@@ -77,7 +86,13 @@ export function sampleCropBox(height: number, width: number, smin: number, smax:
 }
 
 /** Bilinear resize of the box to [S, S, C] (align_corners = false), optionally mirrored. */
-function resizeBilinear(img: SourceImage, channels: number, box: CropBox, size: number, flip: boolean): Float32Array {
+function resizeBilinear(
+  img: SourceImage,
+  channels: number,
+  box: CropBox,
+  size: number,
+  flip: boolean,
+): Float32Array {
   const out = new Float32Array(size * size * channels);
   const sy = box.h / size;
   const sx = box.w / size;
@@ -97,7 +112,8 @@ function resizeBilinear(img: SourceImage, channels: number, box: CropBox, size: 
         const b = img.data[(y0 * img.width + x1) * channels + c];
         const d = img.data[(y1 * img.width + x0) * channels + c];
         const e = img.data[(y1 * img.width + x1) * channels + c];
-        out[(y * size + x) * channels + c] = ((a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy) / 255;
+        out[(y * size + x) * channels + c] =
+          ((a * (1 - wx) + b * wx) * (1 - wy) + (d * (1 - wx) + e * wx) * wy) / 255;
       }
     }
   }

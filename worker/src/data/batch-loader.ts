@@ -16,7 +16,10 @@ export interface BatchRequest {
 export class BatchLoader {
   private worker: Worker | null = null;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (b: CropBatch) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (b: CropBatch) => void; reject: (e: Error) => void }
+  >();
   private readonly inflight: { key: string; promise: Promise<CropBatch> }[] = [];
   /** Time the training thread spent waiting for a batch that was not ready (ms). */
   waitMs = 0;
@@ -26,7 +29,9 @@ export class BatchLoader {
     private readonly opts: { data: TrainingConfig['data']; seed: number; m: number },
   ) {
     if (opts.data.prefetchBatches > 0) {
-      this.worker = new Worker(new URL('./batch-worker-entry.js', import.meta.url), { workerData: { data: opts.data, seed: opts.seed, m: opts.m } });
+      this.worker = new Worker(new URL('./batch-worker-entry.js', import.meta.url), {
+        workerData: { data: opts.data, seed: opts.seed, m: opts.m },
+      });
       this.worker.on('message', (msg: { id: number; batch?: CropBatch; error?: string }) => {
         const p = this.pending.get(msg.id);
         if (!p) return;
@@ -45,7 +50,14 @@ export class BatchLoader {
    * Returns the batch for `req`, and starts preparing `upcoming` (the next requests in order).
    */
   async next(req: BatchRequest, upcoming: BatchRequest[]): Promise<CropBatch> {
-    if (!this.worker) return makeCropBatch(this.ds, req.indices, { epoch: req.epoch, seed: this.opts.seed, m: this.opts.m, size: this.opts.data.imageSize, augment: this.opts.data.augment });
+    if (!this.worker)
+      return makeCropBatch(this.ds, req.indices, {
+        epoch: req.epoch,
+        seed: this.opts.seed,
+        m: this.opts.m,
+        size: this.opts.data.imageSize,
+        augment: this.opts.data.augment,
+      });
     const key = keyOf(req);
     let slot = this.inflight.findIndex((f) => f.key === key);
     if (slot < 0) {
@@ -56,7 +68,8 @@ export class BatchLoader {
     const promise = this.inflight[slot].promise;
     this.inflight.splice(0, slot + 1);
     for (const u of upcoming.slice(0, this.opts.data.prefetchBatches)) {
-      if (!this.inflight.some((f) => f.key === keyOf(u))) this.inflight.push({ key: keyOf(u), promise: this.request(u) });
+      if (!this.inflight.some((f) => f.key === keyOf(u)))
+        this.inflight.push({ key: keyOf(u), promise: this.request(u) });
     }
     const t0 = performance.now();
     const batch = await promise;

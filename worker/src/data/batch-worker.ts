@@ -14,8 +14,18 @@ const init = workerData as Init;
 const ds = openDataset(init.data, 'train', init.seed);
 parentPort!.on('message', (msg: { id: number; epoch: number; indices: Int32Array }) => {
   try {
-    const b = makeCropBatch(ds, msg.indices, { epoch: msg.epoch, seed: init.seed, m: init.m, size: init.data.imageSize, augment: init.data.augment });
-    parentPort!.postMessage({ id: msg.id, batch: b }, [b.query.buffer, b.keys.buffer, b.labels.buffer] as ArrayBuffer[]);
+    const b = makeCropBatch(ds, msg.indices, {
+      epoch: msg.epoch,
+      seed: init.seed,
+      m: init.m,
+      size: init.data.imageSize,
+      augment: init.data.augment,
+    });
+    parentPort!.postMessage({ id: msg.id, batch: b }, [
+      b.query.buffer,
+      b.keys.buffer,
+      b.labels.buffer,
+    ] as ArrayBuffer[]);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
   }

@@ -44,7 +44,11 @@ export class DenseDataset implements ImageDataset {
 }
 
 /** Per-channel mean/std over (a sample of) the pixels, in [0, 1] units. */
-export function channelStats(pixels: Uint8Array, channels: number, maxSamples = 1 << 22): { mean: number[]; std: number[] } {
+export function channelStats(
+  pixels: Uint8Array,
+  channels: number,
+  maxSamples = 1 << 22,
+): { mean: number[]; std: number[] } {
   const stride = Math.max(1, Math.floor(pixels.length / channels / maxSamples));
   const sum = new Float64Array(channels);
   const sq = new Float64Array(channels);

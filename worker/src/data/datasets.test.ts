@@ -21,8 +21,14 @@ function idx(dims: number[], data: Uint8Array): Buffer {
 }
 
 function writeMnist(dir: string, n: number, gz: boolean) {
-  const imgs = idx([n, 28, 28], Uint8Array.from({ length: n * 784 }, (_, i) => i % 251));
-  const lbls = idx([n], Uint8Array.from({ length: n }, (_, i) => i % 10));
+  const imgs = idx(
+    [n, 28, 28],
+    Uint8Array.from({ length: n * 784 }, (_, i) => i % 251),
+  );
+  const lbls = idx(
+    [n],
+    Uint8Array.from({ length: n }, (_, i) => i % 10),
+  );
   writeFileSync(join(dir, `train-images-idx3-ubyte${gz ? '.gz' : ''}`), gz ? gzipSync(imgs) : imgs);
   writeFileSync(join(dir, `train-labels-idx1-ubyte${gz ? '.gz' : ''}`), gz ? gzipSync(lbls) : lbls);
   return { imgs, lbls };
@@ -45,12 +51,16 @@ describe('datasets', () => {
     const dir = mkdtempSync(join(tmpdir(), 'idx-'));
     const { imgs } = writeMnist(dir, 4, false);
     writeFileSync(join(dir, 'train-images-idx3-ubyte'), imgs.subarray(0, imgs.length - 100));
-    expect(() => loadFashionMnist(dir, 'train')).toThrow(/expected 3136 data bytes .* got 3036 \(truncated or corrupt\)/);
+    expect(() => loadFashionMnist(dir, 'train')).toThrow(
+      /expected 3136 data bytes .* got 3036 \(truncated or corrupt\)/,
+    );
     expect(() => parseIdx(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 'x')).toThrow(/not a uint8 IDX file/);
   });
 
   it('names a missing dataset path', () => {
-    expect(() => loadFashionMnist('/nonexistent/fmnist', 'train')).toThrow(/data\.path: file not found, got \/nonexistent\/fmnist\/train-images-idx3-ubyte or .*\.gz/);
+    expect(() => loadFashionMnist('/nonexistent/fmnist', 'train')).toThrow(
+      /data\.path: file not found, got \/nonexistent\/fmnist\/train-images-idx3-ubyte or .*\.gz/,
+    );
     expect(() => loadCifar10('/nonexistent/cifar', 'train')).toThrow(/CIFAR-10 directory not found/);
   });
 
@@ -79,7 +89,9 @@ describe('datasets', () => {
       writeFileSync(join(root, cls, 'a.png'), PNG.sync.write(png));
     }
     writeFileSync(join(root, 'dog', 'broken.jpg'), Buffer.from('not a jpeg'));
-    expect(() => loadImageFolder(root, { skipBadImages: false })).toThrow(/cannot decode .*broken\.jpg \(set data\.skipBadImages/);
+    expect(() => loadImageFolder(root, { skipBadImages: false })).toThrow(
+      /cannot decode .*broken\.jpg \(set data\.skipBadImages/,
+    );
     const ds = loadImageFolder(root, { skipBadImages: true });
     expect([ds.size, ds.numClasses, ds.skipped]).toEqual([2, 2, 1]);
     expect(ds.image(1)).toMatchObject({ height: 4, width: 5 });
@@ -113,9 +125,22 @@ describe('augmentation', () => {
   });
 
   it('handles 1-channel images (colour ops degrade to brightness/contrast) and normalises', () => {
-    const gray = { data: Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 256), height: 28, width: 28 };
+    const gray = {
+      data: Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 256),
+      height: 28,
+      width: 28,
+    };
     const out = new Float32Array(28 * 28);
-    augmentInto(gray, 1, 28, { ...cfg.data.augment, jitterProb: 1, grayscaleProb: 1 }, { mean: [0.5], std: [0.25] }, new Rng(1), out, 0);
+    augmentInto(
+      gray,
+      1,
+      28,
+      { ...cfg.data.augment, jitterProb: 1, grayscaleProb: 1 },
+      { mean: [0.5], std: [0.25] },
+      new Rng(1),
+      out,
+      0,
+    );
     expect(out.every((v) => Number.isFinite(v) && v >= -2.0001 && v <= 2.0001)).toBe(true);
     expect(new Set(out).size).toBeGreaterThan(10);
   });

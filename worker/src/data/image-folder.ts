@@ -20,10 +20,17 @@ interface Decoded {
   width: number;
 }
 
-export function loadImageFolder(root: string, opts: { skipBadImages: boolean; log?: (msg: string) => void }): ImageDataset {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new JclError('not_found', `data.path: image folder not found, got ${root}`);
-  const classes = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
-  if (classes.length === 0) throw new JclError('invalid_data', `data.path: ${root} has no class sub-directories`);
+export function loadImageFolder(
+  root: string,
+  opts: { skipBadImages: boolean; log?: (msg: string) => void },
+): ImageDataset {
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new JclError('not_found', `data.path: image folder not found, got ${root}`);
+  const classes = readdirSync(root)
+    .filter((d) => statSync(join(root, d)).isDirectory())
+    .sort();
+  if (classes.length === 0)
+    throw new JclError('invalid_data', `data.path: ${root} has no class sub-directories`);
   const images: Decoded[] = [];
   const labels: number[] = [];
   let skipped = 0;
@@ -36,14 +43,19 @@ export function loadImageFolder(root: string, opts: { skipBadImages: boolean; lo
         labels.push(label);
       } catch (cause) {
         if (!opts.skipBadImages) {
-          throw new JclError('invalid_data', `data.path: cannot decode ${file} (set data.skipBadImages to skip such files)`, { cause });
+          throw new JclError(
+            'invalid_data',
+            `data.path: cannot decode ${file} (set data.skipBadImages to skip such files)`,
+            { cause },
+          );
         }
         skipped++;
         opts.log?.(`skipping undecodable image ${file}`);
       }
     }
   });
-  if (images.length === 0) throw new JclError('invalid_data', `data.path: no decodable .jpg/.jpeg/.png images under ${root}`);
+  if (images.length === 0)
+    throw new JclError('invalid_data', `data.path: no decodable .jpg/.jpeg/.png images under ${root}`);
   return {
     name: `image-folder:${root}`,
     size: images.length,
@@ -60,7 +72,9 @@ export function loadImageFolder(root: string, opts: { skipBadImages: boolean; lo
 /** JPEG or PNG bytes to HWC RGB. */
 export function decodeImage(bytes: Buffer): Decoded {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50;
-  const rgba = isPng ? PNG.sync.read(bytes) : jpeg.decode(bytes, { useTArray: true, maxMemoryUsageInMB: 1024 });
+  const rgba = isPng
+    ? PNG.sync.read(bytes)
+    : jpeg.decode(bytes, { useTArray: true, maxMemoryUsageInMB: 1024 });
   const { width, height } = rgba;
   const src = rgba.data as Uint8Array;
   const data = new Uint8Array(width * height * 3);

@@ -18,7 +18,11 @@ export interface CropBatch {
   channels: number;
 }
 
-export function makeCropBatch(ds: ImageDataset, indices: Int32Array, opts: { epoch: number; seed: number; m: number; size: number; augment: AugmentConfig }): CropBatch {
+export function makeCropBatch(
+  ds: ImageDataset,
+  indices: Int32Array,
+  opts: { epoch: number; seed: number; m: number; size: number; augment: AugmentConfig },
+): CropBatch {
   const { m, size } = opts;
   const c = ds.channels;
   const n = indices.length;

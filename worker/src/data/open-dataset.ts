@@ -7,12 +7,24 @@ import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from './idx.ts';
 import { loadImageFolder } from './image-folder.ts';
 import { makeSyntheticDataset } from './synthetic.ts';
 
-export function openDataset(data: TrainingConfig['data'], split: 'train' | 'test', seed: number, log?: (m: string) => void): ImageDataset {
+export function openDataset(
+  data: TrainingConfig['data'],
+  split: 'train' | 'test',
+  seed: number,
+  log?: (m: string) => void,
+): ImageDataset {
   const format: string = data.format;
   switch (data.format) {
     case 'synthetic':
       return makeSyntheticDataset(
-        { classes: data.syntheticClasses, perClass: split === 'train' ? data.syntheticPerClass : Math.max(10, Math.ceil(data.syntheticPerClass / 4)), size: data.imageSize, channels: 3, seed },
+        {
+          classes: data.syntheticClasses,
+          perClass:
+            split === 'train' ? data.syntheticPerClass : Math.max(10, Math.ceil(data.syntheticPerClass / 4)),
+          size: data.imageSize,
+          channels: 3,
+          seed,
+        },
         split,
       );
     case 'fashion-mnist':
@@ -23,7 +35,10 @@ export function openDataset(data: TrainingConfig['data'], split: 'train' | 'test
       // A folder with train/ and val/ sub-folders is split; otherwise the whole folder serves both.
       const sub = split === 'train' ? 'train' : 'val';
       const candidate = `${data.path.replace(/\/$/, '')}/${sub}`;
-      return loadImageFolder(existsDir(candidate) ? candidate : data.path, { skipBadImages: data.skipBadImages, log });
+      return loadImageFolder(existsDir(candidate) ? candidate : data.path, {
+        skipBadImages: data.skipBadImages,
+        log,
+      });
     }
   }
   throw new Error(`data.format: unsupported, got ${format}`);

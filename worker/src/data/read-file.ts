@@ -15,6 +15,8 @@ export function readMaybeGz(path: string, field: string): Uint8Array {
   try {
     return new Uint8Array(gunzipSync(raw));
   } catch (cause) {
-    throw new JclError('invalid_data', `${field}: ${found} is not a valid gzip file (truncated or corrupt)`, { cause });
+    throw new JclError('invalid_data', `${field}: ${found} is not a valid gzip file (truncated or corrupt)`, {
+      cause,
+    });
   }
 }

@@ -20,7 +20,13 @@ export function stepsPerEpoch(size: number, globalBatch: number, cap: number): n
 }
 
 /** Dataset indices of rank `rank`'s share of global batch `step`. */
-export function shardIndices(order: Int32Array, step: number, globalBatch: number, rank: number, worldSize: number): Int32Array {
+export function shardIndices(
+  order: Int32Array,
+  step: number,
+  globalBatch: number,
+  rank: number,
+  worldSize: number,
+): Int32Array {
   const local = globalBatch / worldSize;
   const start = step * globalBatch + rank * local;
   return order.slice(start, start + local);

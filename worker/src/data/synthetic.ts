@@ -2,9 +2,11 @@
  * A built-in synthetic dataset with real class structure, so learned features can be evaluated
  * without downloads (the embedded default). A class is a shape (disc, square, cross, ring, diamond:
  * all mirror-symmetric, so horizontal flips keep the class) filled with a grating of a class
- * frequency (coarse or fine). Every image draws its own orientation, phase, position, size, colours
- * and noise: colour carries no class information, so a network must learn shape and texture, which
- * is what the contrastive augmentations (colour jitter, grayscale, crops) push it to do.
+ * frequency and orientation (0 or 90 degrees, also flip-invariant). What varies between images of a
+ * class is what the MoCo augmentations vary too: position and size (RandomResizedCrop), colour within
+ * the colour-jitter range, the grating's phase, and pixel noise. So instance discrimination under those
+ * augmentations has to learn shape and texture, which is what identifies the class; colour says
+ * nothing about the class.
  */
 import { Rng } from '../util/rng.ts';
 import { DenseDataset, channelStats } from './dataset.ts';
@@ -24,8 +26,10 @@ export function makeSyntheticDataset(opts: SyntheticOptions, split: 'train' | 't
   const levels = Math.max(1, Math.ceil(classes / SHAPES));
   const defs = Array.from({ length: classes }, (_, c) => ({
     shape: c % SHAPES,
+    angle: Math.floor(c / SHAPES) % 2 === 0 ? 0 : Math.PI / 2,
     // cycles across the image: well apart so that RandomResizedCrop's zoom keeps levels distinct
-    freq: 1.5 * 3 ** Math.floor(c / SHAPES) * (1 + classRng.uniform(-0.05, 0.05)) * (levels > 2 ? 2 / levels : 1),
+    freq:
+      1.5 * 3 ** Math.floor(c / SHAPES) * (1 + classRng.uniform(-0.05, 0.05)) * (levels > 2 ? 2 / levels : 1),
   }));
   const rng = new Rng(opts.seed * 104729 + (split === 'train' ? 1 : 2));
   const n = classes * perClass;
@@ -36,27 +40,44 @@ export function makeSyntheticDataset(opts: SyntheticOptions, split: 'train' | 't
   for (let i = 0; i < n; i++) {
     const c = order[i];
     labels[i] = c;
-    drawImage(pixels.subarray(i * size * size * channels, (i + 1) * size * size * channels), defs[c], size, channels, rng);
+    drawImage(
+      pixels.subarray(i * size * size * channels, (i + 1) * size * size * channels),
+      defs[c],
+      size,
+      channels,
+      rng,
+    );
   }
   const stats = channelStats(pixels, channels);
-  return new DenseDataset(`synthetic-${split}`, pixels, labels, size, size, channels, classes, stats.mean, stats.std);
+  return new DenseDataset(
+    `synthetic-${split}`,
+    pixels,
+    labels,
+    size,
+    size,
+    channels,
+    classes,
+    stats.mean,
+    stats.std,
+  );
 }
 
 const SHAPES = 5;
 
 interface ClassDef {
+  angle: number;
   freq: number;
   shape: number;
 }
 
 function drawImage(out: Uint8Array, def: ClassDef, size: number, channels: number, rng: Rng): void {
-  const angle = rng.uniform(0, Math.PI);
+  const angle = def.angle;
   const freq = (def.freq * (1 + rng.uniform(-0.1, 0.1)) * 2 * Math.PI) / size;
   const phase = rng.uniform(0, 2 * Math.PI);
   const cx = rng.uniform(0.3, 0.7) * size;
   const cy = rng.uniform(0.3, 0.7) * size;
   const r = rng.uniform(0.15, 0.3) * size;
-  const hue = rng.next();
+  const hue = 0.6 + rng.uniform(-0.08, 0.08);
   const base = hsvToRgb(hue, 0.6, 0.9);
   const bg = hsvToRgb((hue + 0.5) % 1, 0.3, 0.5);
   const ca = Math.cos(angle);
@@ -79,7 +100,8 @@ function insideShape(shape: number, dx: number, dy: number, r: number): boolean 
   const d2 = dx * dx + dy * dy;
   if (shape === 0) return d2 <= r * r;
   if (shape === 1) return Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85;
-  if (shape === 2) return (Math.abs(dx) <= r * 0.3 && Math.abs(dy) <= r) || (Math.abs(dy) <= r * 0.3 && Math.abs(dx) <= r);
+  if (shape === 2)
+    return (Math.abs(dx) <= r * 0.3 && Math.abs(dy) <= r) || (Math.abs(dy) <= r * 0.3 && Math.abs(dx) <= r);
   if (shape === 3) return d2 <= r * r && d2 >= (0.55 * r) ** 2;
   return Math.abs(dx) + Math.abs(dy) <= r * 1.1;
 }

@@ -8,7 +8,11 @@ import { centerInto } from '../data/augment.ts';
 import type { Encoder } from '../model/encoder.ts';
 
 /** Returns features [n, D] (l2-normalised when `normalize`) and labels [n]. */
-export function extractFeatures(enc: Encoder, ds: ImageDataset, opts: { size: number; batch?: number; limit?: number; normalize?: boolean }): { features: Float32Array; labels: Int32Array; dim: number } {
+export function extractFeatures(
+  enc: Encoder,
+  ds: ImageDataset,
+  opts: { size: number; batch?: number; limit?: number; normalize?: boolean },
+): { features: Float32Array; labels: Int32Array; dim: number } {
   const n = Math.min(ds.size, opts.limit ?? Infinity);
   const batch = opts.batch ?? 128;
   const c = ds.channels;

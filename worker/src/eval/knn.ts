@@ -31,12 +31,18 @@ export function knnClassify(
     for (let start = 0; start < nTest; start += chunk) {
       const count = Math.min(chunk, nTest - start);
       const ranked = tf.tidy(() => {
-        const q = tf.tensor2d(test.features.subarray(start * opts.dim, (start + count) * opts.dim), [count, opts.dim]);
+        const q = tf.tensor2d(test.features.subarray(start * opts.dim, (start + count) * opts.dim), [
+          count,
+          opts.dim,
+        ]);
         const sim = tf.matMul(q, bank, false, true); // [count, Nb]
         const { values, indices } = tf.topk(sim, k); // [count, k]
         const neighbourLabels = tf.gather(bankLabels, indices); // [count, k]
         const weights = tf.exp(tf.div(values, opts.temperature)); // [count, k]
-        const votes = tf.sum(tf.mul(tf.oneHot(neighbourLabels, opts.numClasses), tf.expandDims(weights, 2)), 1); // [count, classes]
+        const votes = tf.sum(
+          tf.mul(tf.oneHot(neighbourLabels, opts.numClasses), tf.expandDims(weights, 2)),
+          1,
+        ); // [count, classes]
         return tf.topk(votes, Math.min(5, opts.numClasses)).indices; // [count, <=5]
       });
       const r = ranked.arraySync() as number[][];
@@ -51,5 +57,12 @@ export function knnClassify(
     bank.dispose();
     bankLabels.dispose();
   }
-  return { top1: hit1 / nTest, top5: hit5 / nTest, k, temperature: opts.temperature, trainSize: nTrain, testSize: nTest };
+  return {
+    top1: hit1 / nTest,
+    top5: hit5 / nTest,
+    k,
+    temperature: opts.temperature,
+    trainSize: nTrain,
+    testSize: nTest,
+  };
 }

@@ -49,12 +49,16 @@ export const DEFAULT_TOLERANCE = Object.freeze({ rtol: 1e-4, atol: 1e-5 });
 export function parseGoldenCases(json: unknown, source: string): GoldenCase[] {
   const cases = (json as { cases?: unknown })?.cases;
   if (!Array.isArray(cases) || cases.length === 0) {
-    throw new JclError('invalid_data', `${source}: expected {"cases": [...]} with at least one case, got ${typeof cases}`);
+    throw new JclError(
+      'invalid_data',
+      `${source}: expected {"cases": [...]} with at least one case, got ${typeof cases}`,
+    );
   }
   cases.forEach((c: GoldenCase, i: number) => {
     const where = `${source}: cases[${i}]`;
     for (const f of ['N', 'C', 'M', 'K', 'tau', 'ratio'] as const) {
-      if (typeof c?.[f] !== 'number') throw new JclError('invalid_data', `${where}.${f}: expected a number, got ${JSON.stringify(c?.[f])}`);
+      if (typeof c?.[f] !== 'number')
+        throw new JclError('invalid_data', `${where}.${f}: expected a number, got ${JSON.stringify(c?.[f])}`);
     }
     const sizes: Record<string, number> = {
       'inputs.raw_q': c.N * c.C,
@@ -69,7 +73,10 @@ export function parseGoldenCases(json: unknown, source: string): GoldenCase[] {
       const [a, b] = path.split('.');
       const arr = (c as unknown as Record<string, Record<string, unknown>>)[a]?.[b];
       if (!Array.isArray(arr) || arr.length !== n) {
-        throw new JclError('invalid_data', `${where}.${path}: expected ${n} numbers, got ${Array.isArray(arr) ? arr.length : JSON.stringify(arr)}`);
+        throw new JclError(
+          'invalid_data',
+          `${where}.${path}: expected ${n} numbers, got ${Array.isArray(arr) ? arr.length : JSON.stringify(arr)}`,
+        );
       }
     }
   });
@@ -100,18 +107,36 @@ export function checkGoldenCase(c: GoldenCase, tol = DEFAULT_TOLERANCE): CaseRep
   });
   const checks: QuantityCheck[] = Object.entries(actual).map(([name, values]) => {
     const expected = (c.expected as unknown as Record<string, number | number[]>)[name];
-    return compare(name, Array.from(values as ArrayLike<number>), Array.isArray(expected) ? expected : [expected], tol);
+    return compare(
+      name,
+      Array.from(values as ArrayLike<number>),
+      Array.isArray(expected) ? expected : [expected],
+      tol,
+    );
   });
-  return { seed: c.seed, shape: `N=${c.N} d=${c.C} M=${c.M} K=${c.K}`, ok: checks.every((x) => x.ok), checks };
+  return {
+    seed: c.seed,
+    shape: `N=${c.N} d=${c.C} M=${c.M} K=${c.K}`,
+    ok: checks.every((x) => x.ok),
+    checks,
+  };
 }
 
-function compare(name: string, actual: number[], expected: number[], tol: { rtol: number; atol: number }): QuantityCheck {
+function compare(
+  name: string,
+  actual: number[],
+  expected: number[],
+  tol: { rtol: number; atol: number },
+): QuantityCheck {
   let maxAbsErr = 0;
   let worstExcess = -Infinity;
   for (let i = 0; i < expected.length; i++) {
     const err = Math.abs(actual[i] - expected[i]);
     maxAbsErr = Math.max(maxAbsErr, err);
-    worstExcess = Math.max(worstExcess, Number.isNaN(err) ? Infinity : err - (tol.atol + tol.rtol * Math.abs(expected[i])));
+    worstExcess = Math.max(
+      worstExcess,
+      Number.isNaN(err) ? Infinity : err - (tol.atol + tol.rtol * Math.abs(expected[i])),
+    );
   }
   return { name, maxAbsErr, worstExcess, ok: worstExcess <= 0 };
 }

@@ -13,18 +13,21 @@ beforeAll(async () => {
 });
 
 describe('JCL loss against the float64 PyTorch golden vectors', () => {
-  it.each(cases.map((c) => [c.seed, c] as const))('case seed=%i matches within rtol 1e-4 / atol 1e-5', (_seed, c) => {
-    const before = tf.memory().numTensors;
-    const report = checkGoldenCase(c);
-    for (const check of report.checks) {
-      expect({ name: check.name, ok: check.ok, maxAbsErr: check.maxAbsErr }).toEqual({
-        name: check.name,
-        ok: true,
-        maxAbsErr: expect.any(Number),
-      });
-    }
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it.each(cases.map((c) => [c.seed, c] as const))(
+    'case seed=%i matches within rtol 1e-4 / atol 1e-5',
+    (_seed, c) => {
+      const before = tf.memory().numTensors;
+      const report = checkGoldenCase(c);
+      for (const check of report.checks) {
+        expect({ name: check.name, ok: check.ok, maxAbsErr: check.maxAbsErr }).toEqual({
+          name: check.name,
+          ok: true,
+          maxAbsErr: expect.any(Number),
+        });
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 
   it('detects a wrong loss: a perturbed expectation fails the check', () => {
     const c = structuredClone(cases[0]);
@@ -32,7 +35,12 @@ describe('JCL loss against the float64 PyTorch golden vectors', () => {
     c.expected.grad_raw_q[3] += 1e-3;
     const report = checkGoldenCase(c);
     expect(report.ok).toBe(false);
-    expect(report.checks.filter((x) => !x.ok).map((x) => x.name).sort()).toEqual(['grad_raw_q', 'loss_jcl']);
+    expect(
+      report.checks
+        .filter((x) => !x.ok)
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['grad_raw_q', 'loss_jcl']);
   });
 
   it('reduces to MoCo v2 InfoNCE when ratio = 0', () => {

@@ -46,7 +46,9 @@ export function computeJclLoss({ rawQ, keys, queue, tau, ratio }: JclLossInputs)
   const lNeg = tf.matMul(q, queue); // l_neg: [N, K]
   const logits = tf.div(tf.concat([tf.reshape(lPos, [n, 1]), lNeg], 1), tau) as tf.Tensor2D; // [N, 1+K]
   // Cross-entropy against label 0: logsumexp(logits) - logits[:, 0].
-  const lossCls = tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n]))) as tf.Scalar;
+  const lossCls = tf.mean(
+    tf.sub(tf.logSumExp(logits, 1), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n])),
+  ) as tf.Scalar;
   // L_jcl = mean_n 0.5 q^T S q / tau: S already carries 1/tau, hence lambda_t / (2 tau^2) overall.
   const lossJcl = tf.div(tf.mean(tf.mul(qSigmaQ, 0.5 * s)), tau) as tf.Scalar;
   const loss = tf.add(lossCls, lossJcl) as tf.Scalar;

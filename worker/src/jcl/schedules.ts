@@ -4,7 +4,10 @@
  */
 
 /** lambda_t. 1. ramp: lambda * (epoch + 1) / epochs, as in the reference code (shared/docs/JCL.md). 2. constant. */
-export function lambdaAt(epoch: number, opts: { lambda: number; epochs: number; schedule: 'ramp' | 'constant' }): number {
+export function lambdaAt(
+  epoch: number,
+  opts: { lambda: number; epochs: number; schedule: 'ramp' | 'constant' },
+): number {
   if (opts.schedule === 'constant') return opts.lambda;
   // 1. epoch is 0-based, so the last epoch reaches the full lambda.
   // 2. clamp: a resumed run past the planned epochs must not overshoot.

@@ -27,15 +27,33 @@ export type Layer = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
 export type AnyRankLayer = <T extends tf.Tensor2D | tf.Tensor4D>(x: T, ctx: ForwardContext) => T;
 
 /** Conv without bias (a BN always follows in a ResNet), PyTorch-style symmetric padding. */
-export function conv2d(ps: ParamStore, rng: Rng, name: string, cin: number, cout: number, k: number, stride: number): Layer {
+export function conv2d(
+  ps: ParamStore,
+  rng: Rng,
+  name: string,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+): Layer {
   const w = ps.add(`${name}.weight`, kaimingNormal(rng, [k, k, cin, cout], k * k * cout), [k, k, cin, cout]);
   const p = Math.floor(k / 2);
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
   return (x) => tf.conv2d(x, w as tf.Tensor4D, stride, p === 0 ? 'valid' : pad);
 }
 
 /** BatchNorm with PyTorch semantics: momentum 0.1, eps 1e-5, unbiased variance in the running estimate. */
-export function batchNorm(ps: ParamStore, name: string, c: number, opts: { zeroInit?: boolean } = {}): AnyRankLayer {
+export function batchNorm(
+  ps: ParamStore,
+  name: string,
+  c: number,
+  opts: { zeroInit?: boolean } = {},
+): AnyRankLayer {
   const gamma = ps.add(`${name}.weight`, filled(c, opts.zeroInit ? 0 : 1), [c]);
   const beta = ps.add(`${name}.bias`, filled(c, 0), [c]);
   const runningMean = ps.add(`${name}.running_mean`, filled(c, 0), [c], { trainable: false });
@@ -63,7 +81,9 @@ export function applyBnUpdates(updates: BnUpdate[], momentum = 0.1): void {
     for (const u of updates) {
       const unbiased = u.count > 1 ? u.count / (u.count - 1) : 1;
       u.runningMean.assign(tf.add(tf.mul(u.runningMean, 1 - momentum), tf.mul(u.batchMean, momentum)));
-      u.runningVar.assign(tf.add(tf.mul(u.runningVar, 1 - momentum), tf.mul(u.batchVar, momentum * unbiased)));
+      u.runningVar.assign(
+        tf.add(tf.mul(u.runningVar, 1 - momentum), tf.mul(u.batchVar, momentum * unbiased)),
+      );
     }
   });
   for (const u of updates) {
@@ -74,7 +94,13 @@ export function applyBnUpdates(updates: BnUpdate[], momentum = 0.1): void {
 }
 
 /** Fully connected layer [in] -> [out] with bias, PyTorch default init. */
-export function dense(ps: ParamStore, rng: Rng, name: string, din: number, dout: number): (x: tf.Tensor2D) => tf.Tensor2D {
+export function dense(
+  ps: ParamStore,
+  rng: Rng,
+  name: string,
+  din: number,
+  dout: number,
+): (x: tf.Tensor2D) => tf.Tensor2D {
   const w = ps.add(`${name}.weight`, uniformFanIn(rng, din * dout, din), [din, dout]);
   const b = ps.add(`${name}.bias`, uniformFanIn(rng, dout, din), [dout]);
   return (x) => tf.add(tf.matMul(x, w), b);

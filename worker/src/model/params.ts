@@ -18,7 +18,12 @@ export class ParamStore {
   readonly entries: ParamEntry[] = [];
   private readonly byName = new Map<string, ParamEntry>();
 
-  add(name: string, values: Float32Array, shape: number[], opts: { trainable?: boolean; decay?: boolean } = {}): tf.Variable {
+  add(
+    name: string,
+    values: Float32Array,
+    shape: number[],
+    opts: { trainable?: boolean; decay?: boolean } = {},
+  ): tf.Variable {
     if (this.byName.has(name)) throw new Error(`duplicate parameter name ${name}`);
     const trainable = opts.trainable ?? true;
     const variable = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${name}_${uniqueSuffix()}`);
@@ -41,14 +46,18 @@ export class ParamStore {
   /** Snapshot of every parameter as host arrays (for checkpoints, broadcast, export). */
   async read(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const e of this.entries) out.set(e.name, { shape: e.variable.shape, data: (await e.variable.data()) as Float32Array });
+    for (const e of this.entries)
+      out.set(e.name, { shape: e.variable.shape, data: (await e.variable.data()) as Float32Array });
     return out;
   }
 
   /** Overwrite every parameter; shapes and the set of names must match exactly. */
   write(values: Map<string, { shape: number[]; data: Float32Array }>): void {
     const missing = this.entries.filter((e) => !values.has(e.name)).map((e) => e.name);
-    if (missing.length > 0) throw new Error(`parameters missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+    if (missing.length > 0)
+      throw new Error(
+        `parameters missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+      );
     for (const e of this.entries) {
       const v = values.get(e.name)!;
       if (v.shape.join('x') !== e.variable.shape.join('x')) {

@@ -23,16 +23,37 @@ export interface ArchSpec {
 }
 
 export const ARCHS: Record<ModelArch, ArchSpec> = {
-  resnet18: { block: 'basic', layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: 'imagenet', stemWidth: 64 },
-  resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: 'imagenet', stemWidth: 64 },
-  'resnet18-cifar': { block: 'basic', layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: 'cifar', stemWidth: 64 },
+  resnet18: {
+    block: 'basic',
+    layers: [2, 2, 2, 2],
+    widths: [64, 128, 256, 512],
+    stem: 'imagenet',
+    stemWidth: 64,
+  },
+  resnet50: {
+    block: 'bottleneck',
+    layers: [3, 4, 6, 3],
+    widths: [64, 128, 256, 512],
+    stem: 'imagenet',
+    stemWidth: 64,
+  },
+  'resnet18-cifar': {
+    block: 'basic',
+    layers: [2, 2, 2, 2],
+    widths: [64, 128, 256, 512],
+    stem: 'cifar',
+    stemWidth: 64,
+  },
   'resnet-tiny': { block: 'basic', layers: [1, 1, 1], widths: [16, 32, 64], stem: 'cifar', stemWidth: 16 },
 };
 
 /** Builds a backbone's parameters into `ps` (names like torchvision's) and returns its forward. */
 export function buildResNet(ps: ParamStore, rng: Rng, arch: ModelArch, inChannels: number): Backbone {
   const spec = ARCHS[arch];
-  const stemConv = spec.stem === 'imagenet' ? conv2d(ps, rng, 'conv1', inChannels, spec.stemWidth, 7, 2) : conv2d(ps, rng, 'conv1', inChannels, spec.stemWidth, 3, 1);
+  const stemConv =
+    spec.stem === 'imagenet'
+      ? conv2d(ps, rng, 'conv1', inChannels, spec.stemWidth, 7, 2)
+      : conv2d(ps, rng, 'conv1', inChannels, spec.stemWidth, 3, 1);
   const stemBn = batchNorm(ps, 'bn1', spec.stemWidth);
   const expansion = spec.block === 'bottleneck' ? 4 : 1;
   const blocks: Layer[] = [];
@@ -42,7 +63,11 @@ export function buildResNet(ps: ParamStore, rng: Rng, arch: ModelArch, inChannel
       const stride = i === 0 && stage > 0 ? 2 : 1;
       const name = `layer${stage + 1}.${i}`;
       const width = spec.widths[stage];
-      blocks.push(spec.block === 'basic' ? basicBlock(ps, rng, name, cin, width, stride) : bottleneck(ps, rng, name, cin, width, stride));
+      blocks.push(
+        spec.block === 'basic'
+          ? basicBlock(ps, rng, name, cin, width, stride)
+          : bottleneck(ps, rng, name, cin, width, stride),
+      );
       cin = width * expansion;
     }
   });
@@ -57,7 +82,14 @@ export function buildResNet(ps: ParamStore, rng: Rng, arch: ModelArch, inChannel
   };
 }
 
-function basicBlock(ps: ParamStore, rng: Rng, name: string, cin: number, width: number, stride: number): Layer {
+function basicBlock(
+  ps: ParamStore,
+  rng: Rng,
+  name: string,
+  cin: number,
+  width: number,
+  stride: number,
+): Layer {
   const c1 = conv2d(ps, rng, `${name}.conv1`, cin, width, 3, stride);
   const b1 = batchNorm(ps, `${name}.bn1`, width);
   const c2 = conv2d(ps, rng, `${name}.conv2`, width, width, 3, 1);
@@ -69,7 +101,14 @@ function basicBlock(ps: ParamStore, rng: Rng, name: string, cin: number, width: 
   };
 }
 
-function bottleneck(ps: ParamStore, rng: Rng, name: string, cin: number, width: number, stride: number): Layer {
+function bottleneck(
+  ps: ParamStore,
+  rng: Rng,
+  name: string,
+  cin: number,
+  width: number,
+  stride: number,
+): Layer {
   const cout = width * 4;
   const c1 = conv2d(ps, rng, `${name}.conv1`, cin, width, 1, 1);
   const b1 = batchNorm(ps, `${name}.bn1`, width);
@@ -84,7 +123,14 @@ function bottleneck(ps: ParamStore, rng: Rng, name: string, cin: number, width: 
   };
 }
 
-function downsample(ps: ParamStore, rng: Rng, name: string, cin: number, cout: number, stride: number): Layer | null {
+function downsample(
+  ps: ParamStore,
+  rng: Rng,
+  name: string,
+  cin: number,
+  cout: number,
+  stride: number,
+): Layer | null {
   if (stride === 1 && cin === cout) return null;
   const conv = conv2d(ps, rng, `${name}.downsample.0`, cin, cout, 1, stride);
   const bn = batchNorm(ps, `${name}.downsample.1`, cout);

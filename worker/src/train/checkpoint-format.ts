@@ -55,7 +55,8 @@ export function encodeCheckpoint(ckpt: Checkpoint): Buffer {
   // Pad the header so the payload is 4-byte aligned and can be viewed as Float32Array on read.
   const pad = Buffer.alloc((4 - ((MAGIC.length + 4 + headerBytes.length) % 4)) % 4, 0x20);
   const parts: Buffer[] = [MAGIC, len, headerBytes, pad];
-  for (const t of ckpt.tensors.values()) parts.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  for (const t of ckpt.tensors.values())
+    parts.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   const body = Buffer.concat(parts);
   const hash = createHash('sha256').update(body).digest();
   return Buffer.concat([body, hash]);
@@ -63,10 +64,12 @@ export function encodeCheckpoint(ckpt: Checkpoint): Buffer {
 
 export function decodeCheckpoint(buf: Buffer, source: string): Checkpoint {
   const bad = (why: string) => new JclError('checkpoint_corrupt', `${source}: ${why}`);
-  if (buf.length < MAGIC.length + 4 + HASH_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw bad('not a JCL checkpoint (bad magic or too short)');
+  if (buf.length < MAGIC.length + 4 + HASH_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC))
+    throw bad('not a JCL checkpoint (bad magic or too short)');
   const body = buf.subarray(0, buf.length - HASH_BYTES);
   const want = buf.subarray(buf.length - HASH_BYTES);
-  if (!createHash('sha256').update(body).digest().equals(want)) throw bad('checksum mismatch (truncated or corrupt)');
+  if (!createHash('sha256').update(body).digest().equals(want))
+    throw bad('checksum mismatch (truncated or corrupt)');
   const hlen = body.readUInt32LE(MAGIC.length);
   const hstart = MAGIC.length + 4;
   let parsed: CheckpointHeader & { tensors: TensorIndexEntry[] };

@@ -8,7 +8,18 @@ import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpo
 
 function makeCheckpoint(step: number): Checkpoint {
   return {
-    header: { version: 1, epoch: 0, stepInEpoch: step, globalStep: step, queuePointer: 3, rngState: [1, 2, 3, 4], sgdSteps: step, config: { a: 1 }, createdAt: 'now', info: {} },
+    header: {
+      version: 1,
+      epoch: 0,
+      stepInEpoch: step,
+      globalStep: step,
+      queuePointer: 3,
+      rngState: [1, 2, 3, 4],
+      sgdSteps: step,
+      config: { a: 1 },
+      createdAt: 'now',
+      info: {},
+    },
     tensors: new Map([
       ['query/w', { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, step]) }],
       ['queue', { shape: [1, 2], data: Float32Array.from([0.5, -0.5]) }],
@@ -20,7 +31,10 @@ describe('checkpoint store', () => {
   it('round-trips every tensor and header field, and keeps only the last N', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
     for (const s of [1, 2, 3, 4]) saveCheckpoint(dir, makeCheckpoint(s), 2);
-    expect(listCheckpoints(dir).map((p) => p.slice(dir.length + 1))).toEqual(['ckpt-000000004.jclckpt', 'ckpt-000000003.jclckpt']);
+    expect(listCheckpoints(dir).map((p) => p.slice(dir.length + 1))).toEqual([
+      'ckpt-000000004.jclckpt',
+      'ckpt-000000003.jclckpt',
+    ]);
     const loaded = loadLatestCheckpoint(dir, () => undefined)!;
     expect(loaded.ckpt.header).toEqual(makeCheckpoint(4).header);
     expect(Array.from(loaded.ckpt.tensors.get('query/w')!.data)).toEqual([1, 2, 3, 4, 5, 4]);

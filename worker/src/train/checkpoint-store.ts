@@ -3,7 +3,19 @@
  * last N, and load the newest intact one, falling back to older ones with a warning when the newest
  * is corrupt or truncated.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { JclError } from '../util/errors.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint-format.ts';
@@ -53,8 +65,12 @@ export function listCheckpoints(dir: string): string[] {
  * Loads `from` (a file, or a directory's newest intact checkpoint). Returns null when a directory has
  * none. Corrupt newer files are reported through `warn` and skipped.
  */
-export function loadLatestCheckpoint(from: string, warn: (msg: string, path: string) => void): { path: string; ckpt: Checkpoint } | null {
-  if (existsSync(from) && statSync(from).isFile()) return { path: from, ckpt: decodeCheckpoint(readFileSync(from), from) };
+export function loadLatestCheckpoint(
+  from: string,
+  warn: (msg: string, path: string) => void,
+): { path: string; ckpt: Checkpoint } | null {
+  if (existsSync(from) && statSync(from).isFile())
+    return { path: from, ckpt: decodeCheckpoint(readFileSync(from), from) };
   const candidates = listCheckpoints(from);
   for (const path of candidates) {
     try {
@@ -64,6 +80,10 @@ export function loadLatestCheckpoint(from: string, warn: (msg: string, path: str
       warn(`${err.message}; falling back to the previous checkpoint`, path);
     }
   }
-  if (candidates.length > 0) throw new JclError('checkpoint_corrupt', `${from}: all ${candidates.length} checkpoints are corrupt; delete them to start afresh`);
+  if (candidates.length > 0)
+    throw new JclError(
+      'checkpoint_corrupt',
+      `${from}: all ${candidates.length} checkpoints are corrupt; delete them to start afresh`,
+    );
   return null;
 }

@@ -37,7 +37,10 @@ export class KeyQueue {
   enqueue(means: tf.Tensor2D): void {
     const b = means.shape[0];
     if (this.size % b !== 0) {
-      throw new JclError('invalid_config', `jcl.queueSize: must be a multiple of the global batch size ${b}, got ${this.size}`);
+      throw new JclError(
+        'invalid_config',
+        `jcl.queueSize: must be a multiple of the global batch size ${b}, got ${this.size}`,
+      );
     }
     const next = tf.tidy(() => {
       const cols = tf.transpose(means); // [d, B]
@@ -59,7 +62,10 @@ export class KeyQueue {
 
   write(data: Float32Array, pointer: number): void {
     if (data.length !== this.dim * this.size) {
-      throw new JclError('checkpoint_corrupt', `queue: expected ${this.dim}x${this.size} values, got ${data.length}`);
+      throw new JclError(
+        'checkpoint_corrupt',
+        `queue: expected ${this.dim}x${this.size} values, got ${data.length}`,
+      );
     }
     this.queue.dispose();
     this.queue = tf.tensor2d(data, [this.dim, this.size]);

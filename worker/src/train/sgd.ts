@@ -40,15 +40,20 @@ export class Sgd {
   }
 
   /** Momentum buffers for checkpoints, in parameter order. */
-  async readState(): Promise<{ steps: number; buffers: Map<string, { shape: number[]; data: Float32Array }> }> {
+  async readState(): Promise<{
+    steps: number;
+    buffers: Map<string, { shape: number[]; data: Float32Array }>;
+  }> {
     const buffers = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, v] of this.buffers) buffers.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+    for (const [name, v] of this.buffers)
+      buffers.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
     return { steps: this.steps, buffers };
   }
 
   writeState(state: { steps: number; buffers: Map<string, { shape: number[]; data: Float32Array }> }): void {
     this.dispose();
-    for (const [name, b] of state.buffers) this.buffers.set(name, tf.variable(tf.tensor(b.data, b.shape, 'float32'), false));
+    for (const [name, b] of state.buffers)
+      this.buffers.set(name, tf.variable(tf.tensor(b.data, b.shape, 'float32'), false));
     this.steps = state.steps;
   }
 

@@ -23,7 +23,13 @@ export function invertPermutation(perm: Int32Array): Int32Array {
 /**
  * Rows (of `rowSize` floats) of `src` taken in `order[start..start+count)`: out[i] = src[order[start+i]].
  */
-export function gatherRows(src: Float32Array, rowSize: number, order: Int32Array, start: number, count: number): Float32Array {
+export function gatherRows(
+  src: Float32Array,
+  rowSize: number,
+  order: Int32Array,
+  start: number,
+  count: number,
+): Float32Array {
   const out = new Float32Array(count * rowSize);
   for (let i = 0; i < count; i++) {
     const from = order[start + i] * rowSize;

@@ -6,7 +6,13 @@ import type { TrainingConfig } from '../config/schema.ts';
 import type { Collective } from '../dist/collective.ts';
 import { buildEncoder } from '../model/encoder.ts';
 import { Rng } from '../util/rng.ts';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointHeader, type TensorRecord } from './checkpoint-format.ts';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type Checkpoint,
+  type CheckpointHeader,
+  type TensorRecord,
+} from './checkpoint-format.ts';
 import { KeyQueue } from './key-queue.ts';
 import { Sgd } from './sgd.ts';
 import type { StepState } from './train-step.ts';
@@ -30,7 +36,12 @@ export function createTrainState(cfg: TrainingConfig, channels: number, collecti
   };
 }
 
-export async function captureCheckpoint(st: StepState, cfg: TrainingConfig, pos: Position, info: Record<string, unknown>): Promise<Checkpoint> {
+export async function captureCheckpoint(
+  st: StepState,
+  cfg: TrainingConfig,
+  pos: Position,
+  info: Record<string, unknown>,
+): Promise<Checkpoint> {
   const tensors = new Map<string, TensorRecord>();
   for (const [n, v] of await st.query.params.read()) tensors.set(`query/${n}`, v);
   for (const [n, v] of await st.key.params.read()) tensors.set(`key/${n}`, v);
@@ -72,13 +83,24 @@ export function restoreCheckpoint(st: StepState, ckpt: Checkpoint): Position {
  * Makes every rank hold rank 0's state: rank 0 serialises its (fresh or resumed) state and broadcasts
  * it, the others restore it. Covers initial weights of both encoders and, on resume, queue + pointer.
  */
-export async function syncStateFromRankZero(st: StepState, cfg: TrainingConfig, pos: Position): Promise<Position> {
+export async function syncStateFromRankZero(
+  st: StepState,
+  cfg: TrainingConfig,
+  pos: Position,
+): Promise<Position> {
   const c = st.collective;
   if (c.worldSize === 1) return pos;
-  const bytes = c.rank === 0 ? new Uint8Array(encodeCheckpoint(await captureCheckpoint(st, cfg, pos, {}))) : null;
+  const bytes =
+    c.rank === 0 ? new Uint8Array(encodeCheckpoint(await captureCheckpoint(st, cfg, pos, {}))) : null;
   const received = await c.broadcast(bytes, 0);
   if (c.rank === 0) return pos;
-  return restoreCheckpoint(st, decodeCheckpoint(Buffer.from(received.buffer, received.byteOffset, received.byteLength), 'broadcast from rank 0'));
+  return restoreCheckpoint(
+    st,
+    decodeCheckpoint(
+      Buffer.from(received.buffer, received.byteOffset, received.byteLength),
+      'broadcast from rank 0',
+    ),
+  );
 }
 
 export function disposeTrainState(st: StepState): void {

@@ -7,7 +7,7 @@ import { KeyQueue } from './key-queue.ts';
 import { Sgd } from './sgd.ts';
 import { runTrainStep, type StepBatch, type StepState } from './train-step.ts';
 
-const model = { arch: 'resnet-tiny', embedDim: 16, headHidden: 0 } as const;
+const model = { arch: 'resnet-tiny', embedDim: 16, headHidden: 0, headBatchNorm: false } as const;
 
 function makeState(): StepState {
   return {

@@ -74,19 +74,37 @@ export async function runTrainStep(st: StepState, batch: StepBatch, hp: StepHype
   const qBn: BnUpdate[] = [];
   const xq = tf.tensor4d(batch.query, [n, size, size, channels]);
   const trainable = st.query.params.trainable();
-  let metricsTensors: { lossCls: tf.Scalar; lossJcl: tf.Scalar; logits: tf.Tensor2D; mu: tf.Tensor2D } | null = null;
-  const { value, grads } = tf.variableGrads(() => {
-    const rawQ = st.query.embed(xq, { training: true, bnUpdates: qBn }); // [N, d]
-    const out = computeJclLoss({ rawQ, keys, queue: st.queue.tensor, tau: hp.tau, ratio: hp.ratio });
-    metricsTensors = { lossCls: tf.keep(out.lossCls), lossJcl: tf.keep(out.lossJcl), logits: tf.keep(out.logits), mu: tf.keep(out.mu) };
-    return out.loss;
-  }, trainable.map((p) => p.variable));
+  let metricsTensors: {
+    lossCls: tf.Scalar;
+    lossJcl: tf.Scalar;
+    logits: tf.Tensor2D;
+    mu: tf.Tensor2D;
+  } | null = null;
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const rawQ = st.query.embed(xq, { training: true, bnUpdates: qBn }); // [N, d]
+      const out = computeJclLoss({ rawQ, keys, queue: st.queue.tensor, tau: hp.tau, ratio: hp.ratio });
+      metricsTensors = {
+        lossCls: tf.keep(out.lossCls),
+        lossJcl: tf.keep(out.lossJcl),
+        logits: tf.keep(out.logits),
+        mu: tf.keep(out.mu),
+      };
+      return out.loss;
+    },
+    trainable.map((p) => p.variable),
+  );
   const mt = metricsTensors!;
   const gradByName = new Map<string, tf.Tensor>();
   for (const p of trainable) gradByName.set(p.name, grads[p.variable.name]);
 
   // 4. Average gradients over workers.
-  if (st.collective.worldSize > 1) await allReduceGrads(st.collective, trainable.map((p) => p.name), gradByName);
+  if (st.collective.worldSize > 1)
+    await allReduceGrads(
+      st.collective,
+      trainable.map((p) => p.name),
+      gradByName,
+    );
 
   // 5. SGD on the query encoder; its BN running statistics move with the batch statistics.
   st.sgd.apply(trainable, gradByName, hp.lr);
@@ -105,7 +123,17 @@ export async function runTrainStep(st: StepState, batch: StepBatch, hp: StepHype
     lossJcl: (await mt.lossJcl.data())[0],
     contrastAcc: contrastAccuracy(mt.logits),
   };
-  tf.dispose([value, keys, xq, mt.lossCls, mt.lossJcl, mt.logits, mt.mu, ...Object.values(grads), ...gradByName.values()]);
+  tf.dispose([
+    value,
+    keys,
+    xq,
+    mt.lossCls,
+    mt.lossJcl,
+    mt.logits,
+    mt.mu,
+    ...Object.values(grads),
+    ...gradByName.values(),
+  ]);
   return metrics;
 }
 
@@ -115,7 +143,14 @@ export async function runTrainStep(st: StepState, batch: StepBatch, hp: StepHype
  * keys are gathered and un-permuted. With one worker the permutation is the identity in effect (BN
  * statistics of a full batch do not depend on order) and is skipped.
  */
-async function encodeKeysShuffled(st: StepState, keysLocal: Float32Array, rows: number, pixels: number, size: number, channels: number): Promise<Float32Array> {
+async function encodeKeysShuffled(
+  st: StepState,
+  keysLocal: Float32Array,
+  rows: number,
+  pixels: number,
+  size: number,
+  channels: number,
+): Promise<Float32Array> {
   const d = st.key.embedDim;
   const encode = (x: Float32Array, count: number): Float32Array => {
     const bn: BnUpdate[] = [];
@@ -134,8 +169,13 @@ async function encodeKeysShuffled(st: StepState, keysLocal: Float32Array, rows: 
   const world = collective.worldSize;
   const all = await collective.allGather(keysLocal); // [world * rows * pixels]
   const total = world * rows;
-  const permBytes = await collective.broadcast(collective.rank === 0 ? new Uint8Array(makePermutation(total, st.shuffleRng).buffer) : null, 0);
-  const perm = new Int32Array(permBytes.buffer.slice(permBytes.byteOffset, permBytes.byteOffset + permBytes.byteLength));
+  const permBytes = await collective.broadcast(
+    collective.rank === 0 ? new Uint8Array(makePermutation(total, st.shuffleRng).buffer) : null,
+    0,
+  );
+  const perm = new Int32Array(
+    permBytes.buffer.slice(permBytes.byteOffset, permBytes.byteOffset + permBytes.byteLength),
+  );
   const mine = gatherRows(all, pixels, perm, collective.rank * rows, rows);
   const encoded = await collective.allGather(encode(mine, rows)); // permuted order: [total * d]
   // Row i of `encoded` is global key perm[i]; this rank's keys are global rows rank*rows .. +rows.
@@ -146,7 +186,11 @@ async function encodeKeysShuffled(st: StepState, keysLocal: Float32Array, rows: 
 }
 
 /** Gradients travel as one flat buffer per parameter, in the same (parameter) order on every rank. */
-async function allReduceGrads(collective: Collective, names: string[], grads: Map<string, tf.Tensor>): Promise<void> {
+async function allReduceGrads(
+  collective: Collective,
+  names: string[],
+  grads: Map<string, tf.Tensor>,
+): Promise<void> {
   const host = await Promise.all(names.map(async (n) => (await grads.get(n)!.data()) as Float32Array));
   await collective.allReduceMean(host);
   names.forEach((n, i) => {

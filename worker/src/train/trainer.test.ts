@@ -28,7 +28,13 @@ const train = makeSyntheticDataset({ classes: 4, perClass: 16, size: 8, channels
 
 async function weights(dir: string, opts: { stopAfter?: number; prefetch?: number } = {}) {
   const cfg = config(dir, opts.prefetch ?? 0);
-  const s = await runTraining(cfg, { collective: new LocalCollective(), log, runDir: dir, train, stopAfterGlobalStep: opts.stopAfter });
+  const s = await runTraining(cfg, {
+    collective: new LocalCollective(),
+    log,
+    runDir: dir,
+    train,
+    stopAfterGlobalStep: opts.stopAfter,
+  });
   const q = await s.state.query.params.read();
   const k = await s.state.key.params.read();
   const queue = await s.state.queue.read();
@@ -49,7 +55,11 @@ describe('runTraining', () => {
     const resumed = await weights(dir, { prefetch: 2 }); // and the prefetching loader gives the same crops
     expect(resumed.summary.resumedFrom).toMatch(/ckpt-000000004\.jclckpt$/);
     expect(resumed.summary.globalStep).toBe(8);
-    for (const [name, v] of full.q) expect({ name, data: Array.from(resumed.q.get(name)!.data) }).toEqual({ name, data: Array.from(v.data) });
+    for (const [name, v] of full.q)
+      expect({ name, data: Array.from(resumed.q.get(name)!.data) }).toEqual({
+        name,
+        data: Array.from(v.data),
+      });
     for (const [name, v] of full.k) expect(Array.from(resumed.k.get(name)!.data)).toEqual(Array.from(v.data));
     expect(resumed.queue.pointer).toBe(full.queue.pointer);
     expect(Array.from(resumed.queue.data)).toEqual(Array.from(full.queue.data));
@@ -59,7 +69,13 @@ describe('runTraining', () => {
   it('keeps tf.memory().numTensors flat across training steps', async () => {
     const counts: number[] = [];
     const cfg = config(mkdtempSync(join(tmpdir(), 'mem-')), 0);
-    const s = await runTraining(cfg, { collective: new LocalCollective(), log, runDir: cfg.runtime.outDir, train, onProgress: () => counts.push(tf.memory().numTensors) });
+    const s = await runTraining(cfg, {
+      collective: new LocalCollective(),
+      log,
+      runDir: cfg.runtime.outDir,
+      train,
+      onProgress: () => counts.push(tf.memory().numTensors),
+    });
     disposeTrainState(s.state);
     expect(counts).toHaveLength(8);
     // The first step creates the SGD momentum buffers; from then on the count must not move.
@@ -67,7 +83,19 @@ describe('runTraining', () => {
   });
 
   it('refuses a dataset smaller than one global batch, naming the field', async () => {
-    const cfg = parseTrainingConfig({ optim: { batchSize: 128 }, jcl: { queueSize: 256 }, model: { arch: 'resnet-tiny' }, data: { imageSize: 8 } });
-    await expect(runTraining(cfg, { collective: new LocalCollective(), log, runDir: mkdtempSync(join(tmpdir(), 'x-')), train })).rejects.toThrow(/optim\.batchSize: the dataset has 64 images, fewer than one global batch, got 128/);
+    const cfg = parseTrainingConfig({
+      optim: { batchSize: 128 },
+      jcl: { queueSize: 256 },
+      model: { arch: 'resnet-tiny' },
+      data: { imageSize: 8 },
+    });
+    await expect(
+      runTraining(cfg, {
+        collective: new LocalCollective(),
+        log,
+        runDir: mkdtempSync(join(tmpdir(), 'x-')),
+        train,
+      }),
+    ).rejects.toThrow(/optim\.batchSize: the dataset has 64 images, fewer than one global batch, got 128/);
   });
 });

@@ -15,7 +15,14 @@ import { lambdaAt, learningRateAt } from '../jcl/schedules.ts';
 import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
-import { captureCheckpoint, createTrainState, disposeTrainState, restoreCheckpoint, syncStateFromRankZero, type Position } from './train-state.ts';
+import {
+  captureCheckpoint,
+  createTrainState,
+  disposeTrainState,
+  restoreCheckpoint,
+  syncStateFromRankZero,
+  type Position,
+} from './train-state.ts';
 import { runTrainStep, type StepMetrics, type StepState } from './train-step.ts';
 
 export interface ProgressEvent extends StepMetrics {
@@ -65,7 +72,10 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   const m = cfg.jcl.positives;
   const steps = stepsPerEpoch(train.size, globalBatch, cfg.optim.stepsPerEpoch);
   if (steps === 0) {
-    throw new JclError('invalid_config', `optim.batchSize: the dataset has ${train.size} images, fewer than one global batch, got ${globalBatch}`);
+    throw new JclError(
+      'invalid_config',
+      `optim.batchSize: the dataset has ${train.size} images, fewer than one global batch, got ${globalBatch}`,
+    );
   }
   const ckptDir = join(deps.runDir, 'checkpoints');
   mkdirSync(deps.runDir, { recursive: true });
@@ -75,11 +85,16 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   let pos: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   let resumedFrom: string | null = null;
   if (rank === 0) {
-    const found = loadLatestCheckpoint(cfg.checkpoint.resumeFrom || ckptDir, (msg, path) => log.warn({ path }, msg));
+    const found = loadLatestCheckpoint(cfg.checkpoint.resumeFrom || ckptDir, (msg, path) =>
+      log.warn({ path }, msg),
+    );
     if (found) {
       pos = restoreCheckpoint(st, found.ckpt);
       resumedFrom = found.path;
-      log.info({ checkpoint: found.path, epoch: pos.epoch, step: pos.stepInEpoch, globalStep: pos.globalStep }, 'resuming from checkpoint');
+      log.info(
+        { checkpoint: found.path, epoch: pos.epoch, step: pos.stepInEpoch, globalStep: pos.globalStep },
+        'resuming from checkpoint',
+      );
     }
   }
   pos = await syncStateFromRankZero(st, cfg, pos);
@@ -94,28 +109,62 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   let stepStart = performance.now();
   let ips = 0;
 
-  const request = (epoch: number, step: number): BatchRequest => ({ epoch, indices: shardIndices(epochOrder(train.size, epoch, cfg.runtime.seed), step, globalBatch, rank, world) });
+  const request = (epoch: number, step: number): BatchRequest => ({
+    epoch,
+    indices: shardIndices(epochOrder(train.size, epoch, cfg.runtime.seed), step, globalBatch, rank, world),
+  });
   const save = async (p: Position, info: Record<string, unknown>) => {
     if (rank !== 0) return;
-    lastCheckpoint = saveCheckpoint(ckptDir, await captureCheckpoint(st, cfg, p, info), cfg.checkpoint.keepLast);
+    lastCheckpoint = saveCheckpoint(
+      ckptDir,
+      await captureCheckpoint(st, cfg, p, info),
+      cfg.checkpoint.keepLast,
+    );
     log.info({ checkpoint: lastCheckpoint, globalStep: p.globalStep }, 'checkpoint written');
   };
 
   try {
     for (let epoch = pos.epoch; epoch < cfg.optim.epochs; epoch++) {
-      const lambda = cfg.jcl.method === 'mocov2' ? 0 : lambdaAt(epoch, { lambda: cfg.jcl.lambda, epochs: cfg.optim.epochs, schedule: cfg.jcl.lambdaSchedule });
+      const lambda =
+        cfg.jcl.method === 'mocov2'
+          ? 0
+          : lambdaAt(epoch, {
+              lambda: cfg.jcl.lambda,
+              epochs: cfg.optim.epochs,
+              schedule: cfg.jcl.lambdaSchedule,
+            });
       const order = epochOrder(train.size, epoch, cfg.runtime.seed);
       for (let step = epoch === pos.epoch ? pos.stepInEpoch : 0; step < steps; step++) {
         const upcoming: BatchRequest[] = [];
         for (let a = 1; a <= cfg.data.prefetchBatches; a++) {
           const s = step + a;
-          upcoming.push(s < steps ? { epoch, indices: shardIndices(order, s, globalBatch, rank, world) } : request(epoch + 1, s - steps));
+          upcoming.push(
+            s < steps
+              ? { epoch, indices: shardIndices(order, s, globalBatch, rank, world) }
+              : request(epoch + 1, s - steps),
+          );
         }
-        const batch = await loader.next({ epoch, indices: shardIndices(order, step, globalBatch, rank, world) }, upcoming);
-        const lr = learningRateAt(epoch + step / steps, { lr: cfg.optim.lr, epochs: cfg.optim.epochs, warmupEpochs: cfg.optim.warmupEpochs, schedule: cfg.optim.lrSchedule });
-        const metrics = await runTrainStep(st, batch, { lr, ratio: lambda, tau: cfg.jcl.temperature, keyMomentum: cfg.jcl.keyMomentum });
+        const batch = await loader.next(
+          { epoch, indices: shardIndices(order, step, globalBatch, rank, world) },
+          upcoming,
+        );
+        const lr = learningRateAt(epoch + step / steps, {
+          lr: cfg.optim.lr,
+          epochs: cfg.optim.epochs,
+          warmupEpochs: cfg.optim.warmupEpochs,
+          schedule: cfg.optim.lrSchedule,
+        });
+        const metrics = await runTrainStep(st, batch, {
+          lr,
+          ratio: lambda,
+          tau: cfg.jcl.temperature,
+          keyMomentum: cfg.jcl.keyMomentum,
+        });
         if (!Number.isFinite(metrics.loss)) {
-          throw new JclError('internal', `loss became ${metrics.loss} at epoch ${epoch} step ${step}: lower optim.lr (got ${cfg.optim.lr}) or check the data`);
+          throw new JclError(
+            'internal',
+            `loss became ${metrics.loss} at epoch ${epoch} step ${step}: lower optim.lr (got ${cfg.optim.lr}) or check the data`,
+          );
         }
         final = metrics;
         const globalStep = epoch * steps + step + 1;
@@ -123,28 +172,81 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         ips = (globalBatch * 1000) / (now - stepStart);
         stepStart = now;
         const avgSec = (now - t0) / 1000 / (globalStep - startStep);
-        const event: ProgressEvent = { ...metrics, epoch, epochs: cfg.optim.epochs, step: step + 1, stepsPerEpoch: steps, globalStep, totalSteps, lr, lambda, imagesPerSec: ips, etaSec: avgSec * (totalSteps - globalStep) };
+        const event: ProgressEvent = {
+          ...metrics,
+          epoch,
+          epochs: cfg.optim.epochs,
+          step: step + 1,
+          stepsPerEpoch: steps,
+          globalStep,
+          totalSteps,
+          lr,
+          lambda,
+          imagesPerSec: ips,
+          etaSec: avgSec * (totalSteps - globalStep),
+        };
         deps.onProgress?.(event);
-        appendFileSync(metricsPath, JSON.stringify({ type: 'step', time: new Date().toISOString(), ...event }) + '\n');
+        appendFileSync(
+          metricsPath,
+          JSON.stringify({ type: 'step', time: new Date().toISOString(), ...event }) + '\n',
+        );
         log.debug(event, 'step');
-        deps.onStatus?.({ phase: 'Training', epoch, step: step + 1, globalStep, loss: metrics.loss, lossCls: metrics.lossCls, lossJcl: metrics.lossJcl, contrastAcc: metrics.contrastAcc, imagesPerSec: ips, lastCheckpoint, worldSize: world });
+        deps.onStatus?.({
+          phase: 'Training',
+          epoch,
+          step: step + 1,
+          globalStep,
+          loss: metrics.loss,
+          lossCls: metrics.lossCls,
+          lossJcl: metrics.lossJcl,
+          contrastAcc: metrics.contrastAcc,
+          imagesPerSec: ips,
+          lastCheckpoint,
+          worldSize: world,
+        });
 
-        const next: Position = step + 1 < steps ? { epoch, stepInEpoch: step + 1, globalStep } : { epoch: epoch + 1, stepInEpoch: 0, globalStep };
+        const next: Position =
+          step + 1 < steps
+            ? { epoch, stepInEpoch: step + 1, globalStep }
+            : { epoch: epoch + 1, stepInEpoch: 0, globalStep };
         const epochEnd = step + 1 === steps;
         const everySteps = cfg.checkpoint.everySteps > 0 && globalStep % cfg.checkpoint.everySteps === 0;
-        const everyEpochs = epochEnd && cfg.checkpoint.everyEpochs > 0 && (epoch + 1) % cfg.checkpoint.everyEpochs === 0;
+        const everyEpochs =
+          epochEnd && cfg.checkpoint.everyEpochs > 0 && (epoch + 1) % cfg.checkpoint.everyEpochs === 0;
         const last = epochEnd && epoch + 1 === cfg.optim.epochs;
         if (everySteps || everyEpochs || last) await save(next, { loss: metrics.loss, worldSize: world });
         if (deps.stopAfterGlobalStep !== undefined && globalStep >= deps.stopAfterGlobalStep) {
           log.warn({ globalStep }, 'stopping early as requested');
-          return { globalStep, epochs: epoch, final, lastCheckpoint, resumedFrom, knn, imagesPerSec: ips, loaderWaitMs: loader.waitMs, state: st };
+          return {
+            globalStep,
+            epochs: epoch,
+            final,
+            lastCheckpoint,
+            resumedFrom,
+            knn,
+            imagesPerSec: ips,
+            loaderWaitMs: loader.waitMs,
+            state: st,
+          };
         }
       }
-      log.info({ epoch: epoch + 1, epochs: cfg.optim.epochs, loss: final?.loss, contrastAcc: final?.contrastAcc, imagesPerSec: Math.round(ips) }, 'epoch done');
+      log.info(
+        {
+          epoch: epoch + 1,
+          epochs: cfg.optim.epochs,
+          loss: final?.loss,
+          contrastAcc: final?.contrastAcc,
+          imagesPerSec: Math.round(ips),
+        },
+        'epoch done',
+      );
       const monitor = cfg.eval.knnEveryEpochs > 0 && (epoch + 1) % cfg.eval.knnEveryEpochs === 0;
       if (rank === 0 && deps.test && (monitor || epoch + 1 === cfg.optim.epochs)) {
         knn = evaluateKnn(st, cfg, train, deps.test);
-        appendFileSync(metricsPath, JSON.stringify({ type: 'knn', time: new Date().toISOString(), epoch: epoch + 1, ...knn }) + '\n');
+        appendFileSync(
+          metricsPath,
+          JSON.stringify({ type: 'knn', time: new Date().toISOString(), epoch: epoch + 1, ...knn }) + '\n',
+        );
         log.info({ epoch: epoch + 1, top1: knn.top1, top5: knn.top5 }, 'k-NN monitor');
       }
     }
@@ -154,13 +256,34 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   } finally {
     await loader.close();
   }
-  return { globalStep: steps * cfg.optim.epochs, epochs: cfg.optim.epochs, final, lastCheckpoint, resumedFrom, knn, imagesPerSec: ips, loaderWaitMs: loader.waitMs, state: st };
+  return {
+    globalStep: steps * cfg.optim.epochs,
+    epochs: cfg.optim.epochs,
+    final,
+    lastCheckpoint,
+    resumedFrom,
+    knn,
+    imagesPerSec: ips,
+    loaderWaitMs: loader.waitMs,
+    state: st,
+  };
 }
 
 /** k-NN accuracy of the query backbone (BN in inference mode) on the held-out split. */
-export function evaluateKnn(st: StepState, cfg: TrainingConfig, train: ImageDataset, test: ImageDataset, limit = 5000): KnnResult {
+export function evaluateKnn(
+  st: StepState,
+  cfg: TrainingConfig,
+  train: ImageDataset,
+  test: ImageDataset,
+  limit = 5000,
+): KnnResult {
   const size = cfg.data.imageSize;
   const bank = extractFeatures(st.query, train, { size, limit });
   const probe = extractFeatures(st.query, test, { size, limit: Math.min(limit, 2000) });
-  return knnClassify(bank, probe, { dim: bank.dim, numClasses: train.numClasses, k: cfg.eval.knnK, temperature: cfg.eval.knnTemperature });
+  return knnClassify(bank, probe, {
+    dim: bank.dim,
+    numClasses: train.numClasses,
+    k: cfg.eval.knnK,
+    temperature: cfg.eval.knnTemperature,
+  });
 }

@@ -37,7 +37,11 @@ export class JclError extends Error {
   /** Field-level problems for `invalid_config` (each "path: problem, got value"). */
   readonly details: readonly string[];
 
-  constructor(code: JclErrorCode, message: string, options?: { cause?: unknown; details?: readonly string[] }) {
+  constructor(
+    code: JclErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: readonly string[] },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options?.details ?? [];
