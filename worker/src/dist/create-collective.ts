@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { JclError } from '../util/errors.ts';
+import { describeError, JclError } from '../util/errors.ts';
 import {
   createChannelCredentials,
   createServerCredentials,
@@ -34,6 +34,12 @@ export type DistributedCollective = Collective & {
   readonly status: StatusReporter;
   /** Port of rank 0's status endpoint (undefined elsewhere or when not served). */
   readonly statusPort?: number;
+  /**
+   * Leave because this worker is failing outside a collective (bad data, NaN loss, ...): peers waiting on
+   * it are told at once (they fail with the same error code) instead of after their peer timeout, and no
+   * closing barrier is attempted. Use instead of close() on the failure path.
+   */
+  abort(reason: unknown): Promise<void>;
 };
 
 /** Secrets loaded from files or env. */
@@ -96,6 +102,7 @@ export async function startDistributed(
       status,
       statusPort: statusServer?.port,
       close: async () => statusServer?.close(),
+      abort: async () => statusServer?.close(),
     });
   }
   try {
@@ -212,6 +219,16 @@ async function startRing(
       close: async () => {
         // Leave together: no rank may tear down sockets a peer is still reading from.
         if (ring.failed === null) await barrier('close', cfg.peerTimeoutMs).catch(() => {});
+        await cleanup();
+        await statusServer?.close();
+      },
+      abort: async (reason: unknown) => {
+        const err =
+          reason instanceof JclError
+            ? reason
+            : new JclError('internal', describeError(reason), { cause: reason });
+        status.reportFault({ code: err.code, message: err.message });
+        (transport as GrpcTransport).abort(err);
         await cleanup();
         await statusServer?.close();
       },

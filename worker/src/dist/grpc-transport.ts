@@ -8,7 +8,7 @@
  * keepalive pings detect a dead host in between. Errors are JclError('peer_lost') naming rank and address.
  */
 import * as grpc from '@grpc/grpc-js';
-import { JclError, type JclErrorCode } from '../util/errors.ts';
+import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
 import {
   createAuthMetadata,
   createChannelCredentials,
@@ -241,7 +241,9 @@ export class GrpcTransport implements Transport {
     this.calls.set(peer, call);
     call.on('data', (f: WireFrame) => {
       if (f.abort) {
-        const code = (f.abort.code || 'peer_lost') as JclErrorCode;
+        // The sender's code travels so survivors fail for the same reason (a permanent invalid_config stays
+        // permanent); anything unknown from the wire counts as a lost peer.
+        const code = f.abort.code in EXIT_CODES ? (f.abort.code as JclErrorCode) : 'peer_lost';
         box.fail(new JclError(code, `rank ${peer} (${this.o.peers[peer]}) aborted: ${f.abort.message}`));
       } else {
         box.push(f);
