@@ -17,7 +17,7 @@ import { getKernel } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../../worker/src/backend/load-wasm-backend.ts';
 import { restoreStockWasmKernels } from '../../worker/src/backend/wasm-kernels/register-fast-kernels.ts';
 import { resnet18ConvShapes, type ConvSpec } from './resnet18-ops.ts';
-import { timeMedianMs } from './time-kernel.ts';
+import { timeKernel, type KernelTiming } from './time-kernel.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +37,10 @@ interface Row {
   backend: string;
   shape: string;
   kernel: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter';
+  /** Median wall ms; null when the backend has no such kernel. */
   ms: number | null;
+  /** Median process CPU ms (steadier on a busy node). */
+  cpuMs: number | null;
   gmacs: number;
 }
 
@@ -57,30 +60,27 @@ function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
   const y = tf.conv2d(x, w, s.stride, s.pad);
   const dy = tf.randomNormal(y.shape) as tf.Tensor4D;
   const hasFilterGrad = getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
-  const rows: Row[] = [
-    { kernel: 'Conv2D', ms: timeMedianMs(() => tf.conv2d(x, w, s.stride, s.pad), r) },
-    {
-      kernel: 'Conv2DBackpropInput',
-      ms: timeMedianMs(() => tf.conv2dTranspose(dy, w, s.inShape, s.stride, s.pad), r),
-    },
-    {
-      kernel: 'Conv2DBackpropFilter',
-      ms: hasFilterGrad
-        ? timeMedianMs(
-            () =>
-              tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-                strides: s.stride,
-                pad: s.pad,
-                dataFormat: 'NHWC',
-                filterShape: s.filterShape,
-              } as never) as tf.Tensor,
-            r,
-          )
-        : null,
-    },
-  ].map((row) => ({ backend: threadsTag(backend), shape: s.name, gmacs: macs(s), ...row }) as Row);
+  const filterGrad = () =>
+    tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+      strides: s.stride,
+      pad: s.pad,
+      dataFormat: 'NHWC',
+      filterShape: s.filterShape,
+    } as never) as tf.Tensor;
+  const timings: Array<[Row['kernel'], KernelTiming | null]> = [
+    ['Conv2D', timeKernel(() => tf.conv2d(x, w, s.stride, s.pad), r)],
+    ['Conv2DBackpropInput', timeKernel(() => tf.conv2dTranspose(dy, w, s.inShape, s.stride, s.pad), r)],
+    ['Conv2DBackpropFilter', hasFilterGrad ? timeKernel(filterGrad, r) : null],
+  ];
   tf.dispose([x, w, y, dy]);
-  return rows;
+  return timings.map(([kernel, t]) => ({
+    backend: threadsTag(backend),
+    shape: s.name,
+    kernel,
+    ms: t?.ms ?? null,
+    cpuMs: t?.cpuMs ?? null,
+    gmacs: macs(s),
+  }));
 }
 
 const shapes = resnet18ConvShapes(batch);
@@ -103,12 +103,12 @@ for (const backend of backends) {
 }
 
 const fmt = (v: number | null | undefined) => (v == null ? 'missing' : v.toFixed(1));
-console.log(['shape', 'kernel', 'GMAC', ...backends.map((b) => `${b} ms`)].join(' | '));
+console.log(['shape', 'kernel', 'GMAC', ...backends.map((b) => `${threadsTag(b)} ms (cpu ms)`)].join(' | '));
 for (const s of shapes) {
   for (const kernel of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const) {
     const cells = backends.map((b) => {
       const row = rows.find((r) => r.backend === threadsTag(b) && r.shape === s.name && r.kernel === kernel);
-      return row === undefined ? '-' : fmt(row.ms);
+      return row === undefined ? '-' : `${fmt(row.ms)} (${fmt(row.cpuMs)})`;
     });
     console.log([s.name, kernel, macs(s).toFixed(3), ...cells].join(' | '));
   }

@@ -67,11 +67,15 @@ const step: () => void | Promise<void> = values.jcl ? makeJclStep() : plainStep;
 await step();
 const { times, uninstall } = installKernelTimers('wasm');
 const stepMs: number[] = [];
+const stepCpuMs: number[] = [];
 const tensorsBefore = tf.memory().numTensors;
 for (let i = 0; i < Number(values.steps); i++) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await step();
   stepMs.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  stepCpuMs.push((c.user + c.system) / 1000);
 }
 uninstall();
 const steps = stepMs.length;

@@ -1,11 +1,21 @@
 /**
- * Timing helper for kernel benchmarks: median wall time of a function whose result is read back
- * (dataSync) so asynchronous backends are measured to completion; every result is disposed.
+ * Timing helper for kernel benchmarks: wall time and process CPU time of a function whose result is
+ * read back (dataSync) so asynchronous backends are measured to completion; every result is disposed.
+ * On a shared, oversubscribed node the CPU time of a single-threaded kernel is the steadier figure
+ * (it excludes time spent waiting for a core); both are medians over `reps` runs after `warmup`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Median milliseconds of `reps` runs after `warmup` runs. */
-export function timeMedianMs(fn: () => tf.Tensor | tf.Tensor[], reps = 5, warmup = 1): number {
+/** Median wall and CPU milliseconds. */
+export interface KernelTiming {
+  ms: number;
+  cpuMs: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Time `fn` (see file comment). */
+export function timeKernel(fn: () => tf.Tensor | tf.Tensor[], reps = 5, warmup = 1): KernelTiming {
   const run = () => {
     const out = fn();
     const list = Array.isArray(out) ? out : [out];
@@ -13,12 +23,15 @@ export function timeMedianMs(fn: () => tf.Tensor | tf.Tensor[], reps = 5, warmup
     tf.dispose(list);
   };
   for (let i = 0; i < warmup; i++) run();
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     run();
-    times.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return { ms: median(wall), cpuMs: median(cpu) };
 }

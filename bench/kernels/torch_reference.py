@@ -33,14 +33,20 @@ SHAPES = [  # name, hw, cin, cout, k, stride, count  (mirrors resnet18ConvShapes
 ]
 
 
+CPU_MS = {}  # last measurement's median process CPU ms (all threads), by function
+
+
 def median_ms(fn, reps, warmup=1):
+    """Median wall ms of fn; its median process CPU ms is left in CPU_MS["last"]."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    CPU_MS["last"] = statistics.median(cpu)
     return statistics.median(times)
 
 
@@ -52,11 +58,11 @@ def bench_convs(batch, reps, threads):
         y = F.conv2d(x, w, stride=stride, padding=pad)
         dy = torch.randn_like(y)
         with torch.no_grad():
-            fwd = median_ms(lambda: F.conv2d(x, w, stride=stride, padding=pad), reps)
-        dgrad = median_ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=stride, padding=pad), reps)
-        wgrad = median_ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=stride, padding=pad), reps)
-        for kernel, ms in (("Conv2D", fwd), ("Conv2DBackpropInput", dgrad), ("Conv2DBackpropFilter", wgrad)):
-            print(json.dumps({"backend": f"pytorch-{threads}t", "shape": name, "kernel": kernel, "ms": ms}), flush=True)
+            fwd = median_ms(lambda: F.conv2d(x, w, stride=stride, padding=pad), reps), CPU_MS["last"]
+        dgrad = median_ms(lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=stride, padding=pad), reps), CPU_MS["last"]
+        wgrad = median_ms(lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=stride, padding=pad), reps), CPU_MS["last"]
+        for kernel, (ms, cpu_ms) in (("Conv2D", fwd), ("Conv2DBackpropInput", dgrad), ("Conv2DBackpropFilter", wgrad)):
+            print(json.dumps({"backend": f"pytorch-{threads}t", "shape": name, "kernel": kernel, "ms": ms, "cpuMs": cpu_ms}), flush=True)
 
 
 class Block(nn.Module):
@@ -102,7 +108,7 @@ def bench_step(batch, reps, threads):
         ms = median_ms(step, reps, warmup=2)
         layout = "NHWC" if fmt == torch.channels_last else "NCHW"
         print(json.dumps({"backend": f"pytorch-{threads}t", "what": "resnet18-cifar step", "layout": layout,
-                          "batch": batch, "ms": ms, "images_per_s": batch * 1000 / ms}), flush=True)
+                          "batch": batch, "ms": ms, "cpuMs": CPU_MS["last"], "images_per_s": batch * 1000 / ms}), flush=True)
 
 
 def bench_jcl_step(batch, keys, reps, threads):
@@ -135,7 +141,7 @@ def bench_jcl_step(batch, keys, reps, threads):
 
     ms = median_ms(step, reps, warmup=1)
     print(json.dumps({"backend": f"pytorch-{threads}t", "what": f"resnet18-cifar JCL step (keys {keys})", "layout": "NCHW",
-                      "batch": batch, "ms": ms, "images_per_s": batch * 1000 / ms}), flush=True)
+                      "batch": batch, "ms": ms, "cpuMs": CPU_MS["last"], "images_per_s": batch * 1000 / ms}), flush=True)
 
 
 def main():
