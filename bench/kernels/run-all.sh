@@ -33,6 +33,9 @@ run jcl-wasm npx tsx bench/kernels/profile-step.ts --jcl --keys 4 --steps 3
 run jcl-wasm-2t npx tsx bench/kernels/profile-step.ts --jcl --keys 4 --steps 3 --threads 2
 run steps-torch "$py" bench/kernels/torch_reference.py --what step,jcl --threads 1,2 --reps 3
 run jcl-bench-step node bin/jcl.js bench step --model resnet18-cifar --batch 32 --keys 4 --backend wasm --steps 3 --warmup 1 --json
-# tfjs-backend-cpu is ~1000x slower: batch 4 (convolution time is linear in the batch), one run each.
-run kernels-cpu-b4 npx tsx bench/kernels/bench-conv-kernels.ts --backends cpu,wasm-fast --batch 4 --cpu-shapes 11 --reps 3
+# tfjs-backend-cpu is ~1000x slower: batch 4 (convolution time is linear in the batch), one run each
+# (~10 minutes; SKIP_CPU=1 leaves it out).
+if [ "${SKIP_CPU:-0}" != 1 ]; then
+  run kernels-cpu-b4 npx tsx bench/kernels/bench-conv-kernels.ts --backends cpu,wasm-fast --batch 4 --cpu-shapes 11 --reps 3
+fi
 echo "results in $out"
