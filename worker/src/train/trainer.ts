@@ -14,6 +14,7 @@ import { knnClassify, type KnnResult } from '../eval/knn.ts';
 import { lambdaAt, learningRateAt } from '../jcl/schedules.ts';
 import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
+import { verifyIdenticalAcrossRanks } from '../dist/verify-identical.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
 import {
   captureCheckpoint,
@@ -229,6 +230,11 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
             state: st,
           };
         }
+      }
+      if (world > 1) {
+        // Every rank enqueues the same all-gathered key means, so the queues must be bit-identical;
+        // a difference means a lost or reordered message, and training must not go on silently.
+        await verifyIdenticalAcrossRanks(collective, (await st.queue.read()).data, `key queue after epoch ${epoch + 1}`);
       }
       log.info(
         {
