@@ -12,6 +12,9 @@ import {
   type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../harness/control-plane.ts';
 import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
 import { NodeHarness } from '../harness/node-harness.ts';
 import { createServiceAccountIdentity } from '../harness/restricted-identity.ts';
@@ -453,6 +456,47 @@ describe('node harness', () => {
       (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff',
     );
     expect(stuck.status?.phase).toBe('Pending');
+  });
+
+  it('gives a pod its ServiceAccount identity through KUBECONFIG, with RBAC enforced', async () => {
+    await createServiceAccountIdentity(kc, {
+      namespace: ns,
+      name: 'pod-lister',
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }],
+    });
+    const clientNode = pathToFileURL(
+      path.join(REPO_ROOT, 'node_modules/@kubernetes/client-node/dist/index.js'),
+    ).href;
+    const script = [
+      `import(${JSON.stringify(clientNode)}).then(async (k8s) => {`,
+      '  const kc = new k8s.KubeConfig(); kc.loadFromDefault();',
+      '  const core = kc.makeApiClient(k8s.CoreV1Api); const ns = kc.getContextObject(kc.getCurrentContext()).namespace;',
+      '  const pods = await core.listNamespacedPod({ namespace: ns });',
+      '  const secrets = await core.listNamespacedSecret({ namespace: ns }).then(() => 200, (e) => e.code);',
+      "  require('node:fs').writeFileSync(process.env.JCL_TERMINATION_LOG, JSON.stringify({ pods: pods.items.length > 0, secrets }));",
+      '}).catch((e) => { console.error(e); process.exit(2); });',
+    ].join('\n');
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'in-cluster' },
+        spec: {
+          serviceAccountName: 'pod-lister',
+          restartPolicy: 'Never',
+          containers: [nodeContainer(script)],
+        },
+      },
+    });
+    const done = await waitForPod(
+      'in-cluster',
+      'finished',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
+    expect(done.status?.phase, podDiagnostics('in-cluster')).toBe('Succeeded');
+    expect(JSON.parse(done.status?.containerStatuses?.[0]?.state?.terminated?.message ?? '{}')).toEqual({
+      pods: true,
+      secrets: 403,
+    });
   });
 
   it('delays status while the node is paused and reports NotReady on demand', async () => {

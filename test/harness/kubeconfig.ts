@@ -7,7 +7,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 /** How a kubeconfig user authenticates. */
-export type KubeCredentials = { clientCertFile: string; clientKeyFile: string } | { token: string };
+export type KubeCredentials =
+  { clientCertFile: string; clientKeyFile: string } | { token: string } | { tokenFile: string };
 
 /** Everything needed to describe one cluster + user + context. */
 export interface KubeconfigSpec {
@@ -23,13 +24,13 @@ export interface KubeconfigSpec {
 /** Builds the kubeconfig document (as a plain object, the shape `kubectl config view` prints). */
 export function buildKubeconfig(spec: KubeconfigSpec): Record<string, unknown> {
   const contextName = spec.contextName ?? `jcl-e2e-${spec.userName}`;
+  const c = spec.credentials;
   const user =
-    'token' in spec.credentials
-      ? { token: spec.credentials.token }
-      : {
-          'client-certificate': spec.credentials.clientCertFile,
-          'client-key': spec.credentials.clientKeyFile,
-        };
+    'token' in c
+      ? { token: c.token }
+      : 'tokenFile' in c
+        ? { 'token-file': c.tokenFile }
+        : { 'client-certificate': c.clientCertFile, 'client-key': c.clientKeyFile };
   return {
     apiVersion: 'v1',
     kind: 'Config',

@@ -7,8 +7,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { buildKubeconfig } from './kubeconfig.ts';
 import { ManagedProcess, tailFile } from './managed-process.ts';
-import { resolveContainerArgv, resolveContainerEnv, rewritePaths, type ReferencedData } from './pod-env.ts';
+import {
+  resolveContainerArgv,
+  resolveContainerEnv,
+  rewritePaths,
+  type PathMapping,
+  type ReferencedData,
+} from './pod-env.ts';
 import {
   buildPodStatus,
   shouldRestart,
@@ -43,6 +51,7 @@ export interface PodRunnerContext {
 }
 
 const MAX_TERMINATION_MESSAGE_BYTES = 4096;
+const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 class ConfigError extends Error {}
 
@@ -201,9 +210,11 @@ export class PodRunner {
       const mapped = this.ctx.commandMap[argv[0]];
       if (mapped) argv = [...mapped, ...argv.slice(1)];
       const nodeOptions = [podEnv.NODE_OPTIONS, this.ctx.baseEnv.NODE_OPTIONS].filter(Boolean).join(' ');
+      const kubeconfig = await this.writeInClusterKubeconfig(container, mapping);
       env = {
         ...this.ctx.baseEnv,
         JCL_TERMINATION_LOG: terminationLog,
+        ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}),
         ...podEnv,
         NODE_OPTIONS: nodeOptions,
       };
@@ -270,6 +281,34 @@ export class PodRunner {
       this.publish();
       return undefined;
     }
+  }
+
+  /**
+   * In-cluster clients read the service-account files at a fixed path that cannot be mapped; a kubeconfig
+   * (KUBECONFIG, read first by client-node's loadFromDefault and by kubectl) pointing at the mapped token and
+   * CA gives the process the same identity: its ServiceAccount, with RBAC enforced.
+   */
+  private async writeInClusterKubeconfig(
+    container: V1Container,
+    mapping: PathMapping,
+  ): Promise<string | undefined> {
+    const dir = mapping.find((m) => m.containerPath === SERVICE_ACCOUNT_MOUNT)?.localPath;
+    if (!dir) return undefined;
+    const file = path.join(this.ctx.podDir, `kubeconfig-${container.name}`);
+    const namespace = await readFile(path.join(dir, 'namespace'), 'utf8').catch(
+      () => this.pod.metadata?.namespace,
+    );
+    const server = `https://${this.ctx.baseEnv.KUBERNETES_SERVICE_HOST}:${this.ctx.baseEnv.KUBERNETES_SERVICE_PORT}`;
+    const doc = buildKubeconfig({
+      server,
+      caCertFile: path.join(dir, 'ca.crt'),
+      userName: this.pod.spec?.serviceAccountName ?? 'default',
+      credentials: { tokenFile: path.join(dir, 'token') },
+      namespace,
+      contextName: 'in-cluster',
+    });
+    await writeFile(file, stringify(doc), { mode: 0o600 });
+    return file;
   }
 
   private async terminationMessage(
