@@ -15,7 +15,12 @@ import {
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../harness/control-plane.ts';
-import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  useControlPlane,
+  waitForPod as waitForPodIn,
+} from '../harness/e2e-context.ts';
 import { NodeHarness } from '../harness/node-harness.ts';
 import { createServiceAccountIdentity } from '../harness/restricted-identity.ts';
 import { describeError, pollUntil } from '../harness/wait.ts';
@@ -247,19 +252,8 @@ describe('node harness', () => {
     return `--- ${name} stdout ---\n${tailFile(files.stdout)}\n--- ${name} stderr ---\n${tailFile(files.stderr)}\n--- node harness ---\n${tailFile(node.logFile)}`;
   }
 
-  async function waitForPod(
-    name: string,
-    description: string,
-    done: (pod: V1Pod) => boolean,
-    timeoutMs = 120_000,
-  ): Promise<V1Pod> {
-    return pollUntil(
-      async () => {
-        const pod = await core.readNamespacedPod({ name, namespace: ns });
-        return done(pod) ? pod : undefined;
-      },
-      { timeoutMs, description: `pod ${ns}/${name} ${description}`, diagnose: () => podDiagnostics(name) },
-    );
+  function waitForPod(name: string, description: string, done: (pod: V1Pod) => boolean): Promise<V1Pod> {
+    return waitForPodIn(kc, ns, name, description, done, { diagnose: () => podDiagnostics(name) });
   }
 
   it('registers a Ready node with cpu, memory, pods and nvidia.com/gpu', async () => {

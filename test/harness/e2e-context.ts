@@ -4,7 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { tailFile } from './managed-process.ts';
@@ -83,4 +83,32 @@ export function readIfExists(file: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Polls a pod until `done(pod)` holds; the timeout error names the pod, the awaited state, the pod's last
+ * phase and container states, and `diagnose()` (pass the node harness's log tails).
+ */
+export async function waitForPod(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  description: string,
+  done: (pod: V1Pod) => boolean,
+  opts: { timeoutMs?: number; diagnose?: () => string } = {},
+): Promise<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
+  let last: V1Pod | undefined;
+  return pollUntil(
+    async () => {
+      last = await core.readNamespacedPod({ name, namespace });
+      return done(last) ? last : undefined;
+    },
+    {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      description: `pod ${namespace}/${name} ${description}`,
+      diagnose: () =>
+        `last phase ${last?.status?.phase}, containers ${JSON.stringify(last?.status?.containerStatuses?.map((c) => c.state))}\n${opts.diagnose?.() ?? ''}`,
+    },
+  );
 }
