@@ -115,9 +115,13 @@ export class NodeHarness {
     return harness;
   }
 
-  /** Local directory of a pod (volumes under volumes/, logs under logs/, termination-log-<container>). */
+  /**
+   * Local directory of the newest pod with this name (volumes/, logs/, termination-log-<container>). One
+   * directory per pod uid: a re-created pod of the same name starts with fresh emptyDirs, as on a kubelet.
+   */
   podDir(namespace: string, name: string): string {
-    return path.join(this.rootDir, 'pods', namespace, name);
+    const runner = this.findRunner(namespace, name);
+    return runner ? runner.dir : path.join(this.rootDir, 'pods', namespace, name);
   }
 
   /** The loopback address given to a pod, once it runs. */
@@ -191,9 +195,10 @@ export class NodeHarness {
   }
 
   private findRunner(namespace: string, name: string): PodRunner | undefined {
-    return [...this.runners.values()].find(
-      (r) => r.pod.metadata?.namespace === namespace && r.pod.metadata?.name === name,
-    );
+    // Newest first: runners are kept in creation order.
+    return [...this.runners.values()]
+      .reverse()
+      .find((r) => r.pod.metadata?.namespace === namespace && r.pod.metadata?.name === name);
   }
 
   private log(message: string): void {
@@ -261,7 +266,7 @@ export class NodeHarness {
     const name = pod.metadata?.name ?? '';
     const n = this.nextIp++;
     const podIP = `${this.ipPrefix}.${Math.floor(n / 250)}.${2 + (n % 250)}`;
-    const podDir = this.podDir(ns, name);
+    const podDir = path.join(this.rootDir, 'pods', ns, name, uid.slice(0, 8));
     const runner = new PodRunner(pod, {
       podDir,
       sharedDir: path.join(this.rootDir, 'shared'),

@@ -82,6 +82,11 @@ export class PodRunner {
     };
   }
 
+  /** The pod's local directory. */
+  get dir(): string {
+    return this.ctx.podDir;
+  }
+
   /** Status as it would be published now. */
   status(): ReturnType<typeof buildPodStatus> {
     return buildPodStatus(this.record, new Date());
