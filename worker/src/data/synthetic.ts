@@ -71,13 +71,16 @@ interface ClassDef {
 }
 
 function drawImage(out: Uint8Array, def: ClassDef, size: number, channels: number, rng: Rng): void {
-  const angle = def.angle;
+  // Instance identity lives in what the augmentations keep: the stripes' exact angle (within the class's
+  // band, mirror-symmetric around 0 or 90 degrees) and the shape's proportions (arm width, ring width).
+  const angle = def.angle + rng.uniform(-0.35, 0.35);
+  const detail = rng.uniform(0, 1);
   const freq = (def.freq * (1 + rng.uniform(-0.1, 0.1)) * 2 * Math.PI) / size;
   const phase = rng.uniform(0, 2 * Math.PI);
-  const cx = rng.uniform(0.3, 0.7) * size;
-  const cy = rng.uniform(0.3, 0.7) * size;
-  const r = rng.uniform(0.15, 0.3) * size;
-  const hue = 0.6 + rng.uniform(-0.08, 0.08);
+  const cx = rng.uniform(0.35, 0.65) * size;
+  const cy = rng.uniform(0.35, 0.65) * size;
+  const r = rng.uniform(0.25, 0.4) * size;
+  const hue = 0.6 + rng.uniform(-0.03, 0.03);
   const base = hsvToRgb(hue, 0.6, 0.9);
   const bg = hsvToRgb((hue + 0.5) % 1, 0.3, 0.5);
   const ca = Math.cos(angle);
@@ -85,7 +88,7 @@ function drawImage(out: Uint8Array, def: ClassDef, size: number, channels: numbe
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const g = 0.5 + 0.5 * Math.sin(freq * (x * ca + y * sa) + phase); // grating in [0, 1]
-      const inside = insideShape(def.shape, x - cx, y - cy, r);
+      const inside = insideShape(def.shape, x - cx, y - cy, r, detail);
       const noise = rng.normal() * 0.05;
       for (let ch = 0; ch < channels; ch++) {
         const col = channels === 1 ? 0.8 : inside ? base[ch] : bg[ch];
@@ -96,14 +99,17 @@ function drawImage(out: Uint8Array, def: ClassDef, size: number, channels: numbe
   }
 }
 
-function insideShape(shape: number, dx: number, dy: number, r: number): boolean {
+/** `detail` in [0, 1] sets the proportions that distinguish instances of one shape. */
+function insideShape(shape: number, dx: number, dy: number, r: number, detail: number): boolean {
   const d2 = dx * dx + dy * dy;
+  const ax = Math.abs(dx);
+  const ay = Math.abs(dy);
   if (shape === 0) return d2 <= r * r;
-  if (shape === 1) return Math.abs(dx) <= r * 0.85 && Math.abs(dy) <= r * 0.85;
-  if (shape === 2)
-    return (Math.abs(dx) <= r * 0.3 && Math.abs(dy) <= r) || (Math.abs(dy) <= r * 0.3 && Math.abs(dx) <= r);
-  if (shape === 3) return d2 <= r * r && d2 >= (0.55 * r) ** 2;
-  return Math.abs(dx) + Math.abs(dy) <= r * 1.1;
+  if (shape === 1) return ax <= r * (0.7 + 0.2 * detail) && ay <= r * (0.7 + 0.2 * detail);
+  const arm = r * (0.2 + 0.2 * detail);
+  if (shape === 2) return (ax <= arm && ay <= r) || (ay <= arm && ax <= r);
+  if (shape === 3) return d2 <= r * r && d2 >= (r * (0.4 + 0.3 * detail)) ** 2;
+  return ax + ay <= r * (0.9 + 0.3 * detail);
 }
 
 function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
