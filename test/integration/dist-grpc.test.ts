@@ -12,9 +12,11 @@ async function startGang(
   n: number,
   chunkBytes = 64 * 1024,
   peerTimeoutMs = 3_000,
+  dataPlane: 'grpc' | 'tcp' = 'grpc',
 ): Promise<DistributedCollective[]> {
-  const cfgs = gangConfigs(n, await freePort(), { chunkBytes, peerTimeoutMs });
+  const cfgs = gangConfigs(n, await freePort(), { chunkBytes, peerTimeoutMs, dataPlane });
   open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN }, silentLogger)));
+  for (const c of open) expect(c.dataPlane).toBe(dataPlane);
   return open;
 }
 
@@ -23,9 +25,9 @@ afterEach(async () => {
   open = [];
 });
 
-describe('ring collectives over gRPC on loopback', () => {
+describe.each(['grpc', 'tcp'] as const)('ring collectives on loopback, %s data plane', (plane) => {
   it.each([2, 3, 4])('allReduceMean, allGather and broadcast are exact (n=%i)', async (n) => {
-    const gang = await startGang(n, 4096);
+    const gang = await startGang(n, 4096, 3_000, plane);
     // 100_003 elements: odd, several chunks per segment, and buckets split across buffers.
     const lengths = [100_003, 17, 1];
     const inputs = gang.map((_, r) =>
@@ -74,7 +76,7 @@ describe('ring collectives over gRPC on loopback', () => {
   });
 
   it('does not mistake a long pause between collectives (compute) for a lost peer', async () => {
-    const gang = await startGang(2, 4096, 500);
+    const gang = await startGang(2, 4096, 500, plane);
     const run = () => Promise.all(gang.map((c) => c.allReduceMean([new Float32Array(10_000).fill(c.rank)])));
     await run();
     await new Promise((r) => setTimeout(r, 1_200));
@@ -82,7 +84,7 @@ describe('ring collectives over gRPC on loopback', () => {
   });
 
   it("abort() tells waiting peers at once, with the failing worker's error code", async () => {
-    const gang = await startGang(3, 4096, 3_000);
+    const gang = await startGang(3, 4096, 3_000, plane);
     const started = Date.now();
     const waiting = Promise.allSettled([0, 2].map((r) => gang[r].allReduceMean([new Float32Array(1000)])));
     await gang[1].abort(new JclError('invalid_data', 'image 17 is not a JPEG'));

@@ -30,6 +30,7 @@ export function gangConfigs(
     bindHost: '127.0.0.1',
     advertiseHost: '127.0.0.1',
     statusPort: 0,
+    dataPort: 0,
     token: { value: 'unused' },
     startupTimeoutMs: 10_000,
     peerTimeoutMs: 3_000,

@@ -29,16 +29,21 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** A checker bound to the expected token: true only when the call's metadata carries exactly that token. */
-export function createTokenChecker(token: string): (md: grpc.Metadata) => boolean {
+/** A checker bound to the expected token: true only for exactly that (non-empty) token. */
+export function createSecretChecker(token: string): (presented: string) => boolean {
   if (token.length === 0) throw new RangeError('token must not be empty');
   const expected = digest(token);
+  // Always compare, even for an empty token, so a missing token costs the same as a wrong one.
+  return (presented) => timingSafeEqual(digest(presented), expected) && presented.length > 0;
+}
+
+/** A checker bound to the expected token: true only when the call's metadata carries exactly that token. */
+export function createTokenChecker(token: string): (md: grpc.Metadata) => boolean {
+  const check = createSecretChecker(token);
   return (md) => {
     const values = md.get(AUTH_KEY);
     const got = values.length === 1 && typeof values[0] === 'string' ? values[0] : '';
-    const presented = got.startsWith(BEARER) ? got.slice(BEARER.length) : '';
-    // Always compare, even for an empty token, so a missing header costs the same as a wrong one.
-    return timingSafeEqual(digest(presented), expected) && presented.length > 0;
+    return check(got.startsWith(BEARER) ? got.slice(BEARER.length) : '');
   };
 }
 

@@ -24,7 +24,8 @@ import { RingCollective } from './ring-collective.ts';
 import { ringNeighbours } from './ring-schedule.ts';
 import { StatusReporter } from './status-reporter.ts';
 import { bindServer, shutdownServer, startStatusServer, type StatusServer } from './status-server.ts';
-import { MAX_CONTROL_MESSAGE_BYTES } from './wire.ts';
+import { DataListener, TcpTransport } from './tcp-transport.ts';
+import { MAX_CONTROL_MESSAGE_BYTES, type JoinResponse } from './wire.ts';
 
 /** A collective plus what the worker needs around it. */
 export type DistributedCollective = Collective & {
@@ -34,6 +35,8 @@ export type DistributedCollective = Collective & {
   readonly status: StatusReporter;
   /** Port of rank 0's status endpoint (undefined elsewhere or when not served). */
   readonly statusPort?: number;
+  /** How frames travel between the ranks ('local' for one process). */
+  readonly dataPlane: 'grpc' | 'tcp' | 'local';
   /**
    * Leave because this worker is failing outside a collective (bad data, NaN loss, ...): peers waiting on
    * it are told at once (they fail with the same error code) instead of after their peer timeout, and no
@@ -100,6 +103,7 @@ export async function startDistributed(
     return Object.assign(local, {
       peers: ['local'],
       status,
+      dataPlane: 'local' as const,
       statusPort: statusServer?.port,
       close: async () => statusServer?.close(),
       abort: async () => statusServer?.close(),
@@ -124,11 +128,13 @@ async function startRing(
   const checkToken = createTokenChecker(secrets.token);
   const server = new grpc.Server(workerServerOptions(cfg));
   // Frames can arrive as soon as peers know our address, before our transport exists: route late.
-  let transport: GrpcTransport | null = null;
+  let transport: GrpcTransport | TcpTransport | null = null;
+  let listener: DataListener | null = null;
   let coordinator: RendezvousCoordinator | null = null;
   let client: RendezvousClient | null = null;
   const cleanup = async () => {
     await transport?.close();
+    listener?.close();
     coordinator?.close();
     client?.close();
     await shutdownServer(server, 2_000);
@@ -139,20 +145,22 @@ async function startRing(
       `${cfg.bindHost}:${cfg.port}`,
       createServerCredentials(secrets.tls),
     );
+    if (cfg.dataPlane === 'tcp') listener = await DataListener.start(cfg.bindHost, cfg.dataPort, secrets.tls);
+    const dataPort = listener?.port ?? 0;
     const startDeadline = Date.now() + cfg.startupTimeoutMs;
-    let peers: string[];
-    let sessionId: string;
+    let res: JoinResponse;
     if (cfg.rank === 0) {
+      const coordHost = cfg.coordinator.replace(/:\d+$/, '');
       coordinator = new RendezvousCoordinator(
         cfg.worldSize,
         cfg.coordinator,
         randomUUID(),
         cfg.startupTimeoutMs,
+        listener ? `${coordHost}:${dataPort}` : '',
       );
       addRendezvousService(server, coordinator, checkToken);
-      log.info({ port, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
-      const res = await coordinator.whenComplete();
-      ({ peers, sessionId } = { peers: res.peers.map((p) => p.address), sessionId: res.sessionId });
+      log.info({ port, dataPort, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
+      res = await coordinator.whenComplete();
     } else {
       const channelOptions = {
         'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
@@ -165,29 +173,44 @@ async function startRing(
         channelOptions,
         startDeadline,
       );
-      log.info({ coordinator: cfg.coordinator, port }, 'rendezvous: joining');
-      const res = await client.join({
+      log.info({ coordinator: cfg.coordinator, port, dataPort }, 'rendezvous: joining');
+      res = await client.join({
         rank: cfg.rank,
         worldSize: cfg.worldSize,
         host: cfg.advertiseHost,
         port,
+        dataPort,
       });
-      ({ peers, sessionId } = { peers: res.peers.map((p) => p.address), sessionId: res.sessionId });
     }
-    transport = new GrpcTransport({
+    const peers = res.peers.map((p) => p.address);
+    const common = {
       rank: cfg.rank,
-      peers,
       token: secrets.token,
-      sessionId,
+      sessionId: res.sessionId,
       tls: secrets.tls,
       peerTimeoutMs: cfg.peerTimeoutMs,
       chunkBytes: cfg.chunkBytes,
-      windowBytes: cfg.windowBytes,
-      subscribeTo: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
       log,
-    });
-    const svc = transport.serviceImplementation(checkToken);
-    server.addService(svc.definition, svc.implementation);
+    };
+    if (listener !== null) {
+      const tcp = new TcpTransport({
+        ...common,
+        peers: res.peers.map((p) => p.dataAddress),
+        connectTo: [ringNeighbours(cfg.rank, cfg.worldSize).next],
+      });
+      listener.attach(tcp);
+      transport = tcp;
+    } else {
+      const grpcTransport = new GrpcTransport({
+        ...common,
+        peers,
+        windowBytes: cfg.windowBytes,
+        subscribeTo: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
+      });
+      const svc = grpcTransport.serviceImplementation(checkToken);
+      server.addService(svc.definition, svc.implementation);
+      transport = grpcTransport;
+    }
     const barrier = (name: string, timeoutMs: number): Promise<void> =>
       coordinator !== null
         ? withDeadline(
@@ -197,7 +220,7 @@ async function startRing(
           )
         : (client as RendezvousClient).barrier(name, cfg.rank, timeoutMs);
     await barrier('start', Math.max(1_000, startDeadline - Date.now()));
-    log.info({ rank: cfg.rank, peers }, 'rendezvous: gang formed');
+    log.info({ rank: cfg.rank, peers, dataPlane: cfg.dataPlane }, 'rendezvous: gang formed');
     status.update({ phase: 'training' });
     const ring = new RingCollective(transport, {
       chunkBytes: cfg.chunkBytes,
@@ -215,6 +238,7 @@ async function startRing(
     return Object.assign(ring, {
       peers,
       status,
+      dataPlane: cfg.dataPlane,
       statusPort: statusServer?.port,
       close: async () => {
         // Leave together: no rank may tear down sockets a peer is still reading from.
@@ -228,7 +252,7 @@ async function startRing(
             ? reason
             : new JclError('internal', describeError(reason), { cause: reason });
         status.reportFault({ code: err.code, message: err.message });
-        (transport as GrpcTransport).abort(err);
+        (transport as GrpcTransport | TcpTransport).abort(err);
         await cleanup();
         await statusServer?.close();
       },

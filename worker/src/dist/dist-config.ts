@@ -25,6 +25,10 @@ export interface DistConfig {
   chunkBytes: number;
   bucketBytes: number;
   windowBytes: number;
+  /** How frames travel: gRPC streams (default) or the raw TCP data plane (tcp-transport.ts). */
+  dataPlane: 'grpc' | 'tcp';
+  /** Port of the raw TCP data plane; 0 picks a free one. */
+  dataPort: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -38,6 +42,8 @@ export const DIST_DEFAULTS = Object.freeze({
   chunkBytes: 1 << 20,
   bucketBytes: 32 << 20,
   windowBytes: 16 << 20,
+  dataPlane: 'grpc' as 'grpc' | 'tcp',
+  dataPort: 29502,
 });
 
 /** Parse and validate the JCL_* variables; throws JclError('invalid_config') listing every problem. */
@@ -99,7 +105,12 @@ export function parseDistEnv(env: Env): DistConfig {
     chunkBytes: int('JCL_CHUNK_BYTES', DIST_DEFAULTS.chunkBytes, 4, 64 << 20),
     bucketBytes: int('JCL_BUCKET_BYTES', DIST_DEFAULTS.bucketBytes, 4),
     windowBytes: int('JCL_WINDOW_BYTES', DIST_DEFAULTS.windowBytes, 65535, 2 ** 31 - 1),
+    dataPlane: DIST_DEFAULTS.dataPlane,
+    dataPort: int('JCL_DATA_PORT', DIST_DEFAULTS.dataPort, 0, 65535),
   };
+  const plane = env.JCL_DATA_PLANE || DIST_DEFAULTS.dataPlane;
+  if (plane === 'grpc' || plane === 'tcp') cfg.dataPlane = plane;
+  else problems.push(`JCL_DATA_PLANE: expected grpc or tcp, got ${JSON.stringify(plane)}`);
   if (cfg.chunkBytes % 4 !== 0)
     problems.push(`JCL_CHUNK_BYTES: expected a multiple of 4, got ${cfg.chunkBytes}`);
   if (cfg.bucketBytes < cfg.chunkBytes)

@@ -32,23 +32,15 @@ function varintLength(n: number): number {
 // faults and GC) per chunk; the exact-result tests over gRPC would catch a grpc-js that deferred the copy.
 let scratch = Buffer.alloc(0);
 
-/**
- * Encode a data frame (no abort). The result is a view of a shared buffer, valid until the next call: pass
- * it only to a consumer that copies it synchronously (the gRPC serializer).
- */
-export function encodeDataFrame(f: WireFrame): Buffer {
-  const p = f.payload;
-  const len = p.byteLength;
-  const size = 15 + 1 + varintLength(len) + len;
-  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
-  const out = scratch.subarray(0, size);
-  out[0] = TAG_OP_ID;
-  out.writeUInt32LE(f.opId >>> 0, 1);
-  out[5] = TAG_STEP;
-  out.writeUInt32LE(f.step >>> 0, 6);
-  out[10] = TAG_CHUNK;
-  out.writeUInt32LE(f.chunk >>> 0, 11);
-  let pos = 15;
+/** Write the header fields and the payload's tag and length at `out[at..]`; returns the payload offset. */
+function writeHeader(out: Buffer, at: number, f: WireFrame, len: number): number {
+  out[at] = TAG_OP_ID;
+  out.writeUInt32LE(f.opId >>> 0, at + 1);
+  out[at + 5] = TAG_STEP;
+  out.writeUInt32LE(f.step >>> 0, at + 6);
+  out[at + 10] = TAG_CHUNK;
+  out.writeUInt32LE(f.chunk >>> 0, at + 11);
+  let pos = at + 15;
   out[pos++] = TAG_PAYLOAD;
   for (let n = len; ;) {
     if (n < 0x80) {
@@ -58,7 +50,33 @@ export function encodeDataFrame(f: WireFrame): Buffer {
     out[pos++] = (n & 0x7f) | 0x80;
     n = Math.floor(n / 128);
   }
-  out.set(p, pos);
+  return pos;
+}
+
+/**
+ * Encode a data frame (no abort). The result is a view of a shared buffer, valid until the next call: pass
+ * it only to a consumer that copies it synchronously (the gRPC serializer).
+ */
+export function encodeDataFrame(f: WireFrame): Buffer {
+  const len = f.payload.byteLength;
+  const size = 16 + varintLength(len) + len;
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
+  const out = scratch.subarray(0, size);
+  out.set(f.payload, writeHeader(out, 0, f, len));
+  return out;
+}
+
+/**
+ * For the raw TCP data plane: the gRPC-style 5-byte message prefix plus the frame's header, to be written
+ * followed by the payload itself, which then goes to the socket without a user-space copy.
+ */
+export function encodeFramedDataHeader(f: WireFrame): Buffer {
+  const len = f.payload.byteLength;
+  const headerBytes = 16 + varintLength(len);
+  const out = Buffer.allocUnsafe(5 + headerBytes);
+  out[0] = 0;
+  out.writeUInt32BE(headerBytes + len, 1);
+  writeHeader(out, 5, f, len);
   return out;
 }
 

@@ -90,6 +90,7 @@ export async function launchLocalWorkers(o: LaunchLocalOptions): Promise<number>
         JCL_COORDINATOR: `127.0.0.1:${coordPort}`,
         JCL_PORT: String(rank === 0 ? coordPort : 0),
         JCL_STATUS_PORT: String(statusPort),
+        JCL_DATA_PORT: '0',
         JCL_BIND_HOST: '127.0.0.1',
         JCL_ADVERTISE_HOST: '127.0.0.1',
         JCL_TOKEN: token,

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RendezvousCoordinator } from './rendezvous-coordinator.ts';
 
-const join = (rank: number, over: Partial<{ worldSize: number; port: number }> = {}) => ({
+const join = (rank: number, over: Partial<{ worldSize: number; port: number; dataPort: number }> = {}) => ({
   rank,
   worldSize: 3,
   host: '',
   port: 5000 + rank,
+  dataPort: 0,
   ...over,
 });
 
@@ -27,9 +28,9 @@ describe('RendezvousCoordinator', () => {
     const first = c.join(join(1), '10.0.0.1:5001');
     const second = c.join(join(2), '10.0.0.2:5002');
     const peers = [
-      { rank: 0, address: 'r0:5000' },
-      { rank: 1, address: '10.0.0.1:5001' },
-      { rank: 2, address: '10.0.0.2:5002' },
+      { rank: 0, address: 'r0:5000', dataAddress: '' },
+      { rank: 1, address: '10.0.0.1:5001', dataAddress: '' },
+      { rank: 2, address: '10.0.0.2:5002', dataAddress: '' },
     ];
     await expect(first).resolves.toEqual({ peers, sessionId: 'sess' });
     await expect(second).resolves.toEqual({ peers, sessionId: 'sess' });
@@ -41,8 +42,9 @@ describe('RendezvousCoordinator', () => {
   it('refuses invalid joins without registering them', async () => {
     const c = coordinator();
     await expect(c.join(join(0), 'a:1')).rejects.toMatchObject({ code: 'invalid_config' });
-    await expect(c.join(join(1, { worldSize: 4, port: 0 }), 'a:1')).rejects.toThrow(
-      'world_size: expected 3, got 4; port: expected 1..65535, got 0',
+    await expect(c.join(join(1, { worldSize: 4, port: 0, dataPort: 7 }), 'a:1')).rejects.toThrow(
+      'world_size: expected 3, got 4; port: expected 1..65535, got 0; ' +
+        'data_port: rank 0 uses the grpc data plane (JCL_DATA_PLANE), got data_port 7',
     );
     expect(c.missingRanks()).toEqual([1, 2]);
   });

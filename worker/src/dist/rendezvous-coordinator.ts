@@ -19,6 +19,7 @@ interface Pending {
 
 export class RendezvousCoordinator {
   private readonly addresses: (string | null)[];
+  private readonly dataAddresses: string[];
   private readonly pending = new Map<number, Pending>();
   private readonly barriers = new Map<string, { ranks: Set<number>; waiters: Array<() => void> }>();
   private result: JoinResponse | null = null;
@@ -27,13 +28,19 @@ export class RendezvousCoordinator {
   private readonly done: Promise<JoinResponse>;
   private settle!: { resolve(r: JoinResponse): void; reject(e: Error): void };
 
+  /**
+   * @param selfDataAddress rank 0's raw TCP data-plane address, '' when frames travel over gRPC; every
+   *   joining rank must use the same data plane.
+   */
   constructor(
     readonly worldSize: number,
     selfAddress: string,
     readonly sessionId: string,
     private readonly startupTimeoutMs: number,
+    private readonly selfDataAddress = '',
   ) {
     this.addresses = Array.from({ length: worldSize }, (_, r) => (r === 0 ? selfAddress : null));
+    this.dataAddresses = Array.from({ length: worldSize }, (_, r) => (r === 0 ? selfDataAddress : ''));
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.done.catch(() => {});
     this.timer = setTimeout(() => this.expire(), startupTimeoutMs);
@@ -46,8 +53,8 @@ export class RendezvousCoordinator {
     return this.done;
   }
 
-  /** Register `req` (its host already resolved by the caller) and wait for the full table. */
-  join(req: JoinRequest, address: string): Promise<JoinResponse> {
+  /** Register `req` (its host already resolved by the caller into the addresses) and wait for the table. */
+  join(req: JoinRequest, address: string, dataAddress = ''): Promise<JoinResponse> {
     const problems = this.validate(req);
     if (problems.length > 0)
       return Promise.reject(new JclError('invalid_config', `join refused: ${problems.join('; ')}`));
@@ -66,6 +73,7 @@ export class RendezvousCoordinator {
         new JclError('internal', `rank ${req.rank} joined again from ${address}; this join is superseded`),
       );
     this.addresses[req.rank] = address;
+    this.dataAddresses[req.rank] = dataAddress;
     const p = new Promise<JoinResponse>((resolve, reject) => this.pending.set(req.rank, { resolve, reject }));
     this.maybeComplete();
     return p;
@@ -112,12 +120,22 @@ export class RendezvousCoordinator {
     }
     if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535)
       problems.push(`port: expected 1..65535, got ${req.port}`);
+    const tcp = this.selfDataAddress !== '';
+    if (req.dataPort > 0 !== tcp) {
+      problems.push(
+        `data_port: rank 0 uses the ${tcp ? 'tcp' : 'grpc'} data plane (JCL_DATA_PLANE), got data_port ${req.dataPort}`,
+      );
+    }
     return problems;
   }
 
   private maybeComplete(): void {
     if (this.result !== null || this.missingRanks().length > 0) return;
-    const peers: Peer[] = this.addresses.map((address, rank) => ({ rank, address: address as string }));
+    const peers: Peer[] = this.addresses.map((address, rank) => ({
+      rank,
+      address: address as string,
+      dataAddress: this.dataAddresses[rank],
+    }));
     this.result = { peers, sessionId: this.sessionId };
     clearTimeout(this.timer);
     for (const p of this.pending.values()) p.resolve(this.result);

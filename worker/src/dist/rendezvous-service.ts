@@ -20,7 +20,8 @@ export function addRendezvousService(
       if (!checkToken(call.metadata)) return cb(unauthenticated());
       const req = call.request;
       const host = req.host || hostOfPeer(call.getPeer());
-      coordinator.join(req, `${host}:${req.port}`).then(
+      const dataAddress = req.dataPort > 0 ? `${host}:${req.dataPort}` : '';
+      coordinator.join(req, `${host}:${req.port}`, dataAddress).then(
         (res) => cb(null, res),
         (err) => cb(toGrpcStatus(err)),
       );

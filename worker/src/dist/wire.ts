@@ -25,10 +25,14 @@ export interface JoinRequest {
   worldSize: number;
   host: string;
   port: number;
+  /** 0 with the gRPC data plane. */
+  dataPort: number;
 }
 export interface Peer {
   rank: number;
   address: string;
+  /** '' with the gRPC data plane. */
+  dataAddress: string;
 }
 export interface JoinResponse {
   peers: Peer[];
