@@ -164,20 +164,23 @@ describe('TLS between workers', () => {
     return { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('w.crt')), key: readFileSync(f('w.key')) };
   }
 
-  it('forms the gang and reduces over mutual TLS, and refuses a plaintext client', async () => {
-    const tls = makeCerts();
-    const port = await freePort();
-    const cfgs = gangConfigs(2, port);
-    open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN, tls }, silentLogger)));
-    const bufs = open.map((c) => [new Float32Array(1000).fill(c.rank * 2)]);
-    await Promise.all(open.map((c, r) => c.allReduceMean(bufs[r])));
-    expect(bufs[1][0]).toEqual(new Float32Array(1000).fill(1));
-    const plain = await rawUnary(
-      `127.0.0.1:${port}`,
-      '/jcl.v1.Rendezvous/Barrier',
-      Buffer.alloc(0),
-      createAuthMetadata(TOKEN),
-    );
-    expect(plain?.code).toBe(grpc.status.UNAVAILABLE);
-  });
+  it.each(['grpc', 'tcp'] as const)(
+    'forms the gang and reduces over mutual TLS, and refuses a plaintext client (%s data plane)',
+    async (dataPlane) => {
+      const tls = makeCerts();
+      const port = await freePort();
+      const cfgs = gangConfigs(2, port, { dataPlane });
+      open = await Promise.all(cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN, tls }, silentLogger)));
+      const bufs = open.map((c) => [new Float32Array(1000).fill(c.rank * 2)]);
+      await Promise.all(open.map((c, r) => c.allReduceMean(bufs[r])));
+      expect(bufs[1][0]).toEqual(new Float32Array(1000).fill(1));
+      const plain = await rawUnary(
+        `127.0.0.1:${port}`,
+        '/jcl.v1.Rendezvous/Barrier',
+        Buffer.alloc(0),
+        createAuthMetadata(TOKEN),
+      );
+      expect(plain?.code).toBe(grpc.status.UNAVAILABLE);
+    },
+  );
 });

@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 /** Spawn a gang of probe processes directly (not via the launcher, which would tear survivors down itself). */
-async function spawnGang(n: number, mode: string, elems: number): Promise<Worker[]> {
+async function spawnGang(n: number, mode: string, elems: number, dataPlane = 'grpc'): Promise<Worker[]> {
   const port = await freePort();
   workers = Array.from({ length: n }, (_, rank) => {
     const child = spawn(process.execPath, ['--import', 'tsx', PROBE, mode, String(elems)], {
@@ -39,6 +39,8 @@ async function spawnGang(n: number, mode: string, elems: number): Promise<Worker
         JCL_TOKEN: 'fault-test-token',
         JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
         JCL_CHUNK_BYTES: '65536',
+        JCL_DATA_PLANE: dataPlane,
+        JCL_DATA_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -61,12 +63,14 @@ async function spawnGang(n: number, mode: string, elems: number): Promise<Worker
 
 describe('peer failure detection (child processes)', () => {
   it.each([
-    ['killed (SIGKILL)', 'SIGKILL' as const],
-    ['hung (SIGSTOP)', 'SIGSTOP' as const],
+    ['killed (SIGKILL)', 'grpc', 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'grpc', 'SIGSTOP' as const],
+    ['killed (SIGKILL)', 'tcp', 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'tcp', 'SIGSTOP' as const],
   ])(
-    'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer',
-    async (_, signal) => {
-      const gang = await spawnGang(3, 'loop', 200_000);
+    'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer (%s data plane)',
+    async (_, plane, signal) => {
+      const gang = await spawnGang(3, 'loop', 200_000, plane);
       await Promise.all(gang.map((w) => w.looping));
       const killedAt = Date.now();
       gang[1].child.kill(signal);

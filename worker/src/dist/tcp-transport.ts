@@ -138,7 +138,7 @@ export class TcpTransport implements Transport {
       try {
         hello = HelloType.toObject(HelloType.decode(m), { defaults: true }) as typeof hello;
       } catch (err) {
-        throw new RangeError(`malformed hello: ${String(err)}`);
+        throw new RangeError(`malformed hello: ${String(err)}`, { cause: err });
       }
       if (!this.checkToken(hello.token)) throw new RangeError('wrong job token');
       if (hello.sessionId !== this.o.sessionId)
@@ -251,19 +251,25 @@ export class TcpTransport implements Transport {
     const host = m?.[1] ?? '';
     const port = Number(m?.[2]);
     const material = this.o.tls;
-    const sock = material
-      ? tls.connect({
-          host,
-          port,
-          key: material.key,
-          cert: material.cert,
-          ca: material.ca,
-          servername: material.serverName && !net.isIP(material.serverName) ? material.serverName : undefined,
-          checkServerIdentity: material.serverName
-            ? (_h, cert) => tls.checkServerIdentity(material.serverName!, cert)
-            : undefined,
-        })
-      : net.connect({ host, port });
+    let sock: net.Socket;
+    if (material) {
+      const opts: tls.ConnectionOptions = {
+        host,
+        port,
+        key: material.key,
+        cert: material.cert,
+        ca: material.ca,
+      };
+      const name = material.serverName;
+      if (name) {
+        // Peers are dialled by address; verify their certificate against the configured name instead.
+        if (!net.isIP(name)) opts.servername = name;
+        opts.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
+      }
+      sock = tls.connect(opts);
+    } else {
+      sock = net.connect({ host, port });
+    }
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
     const out: Outbound = {
