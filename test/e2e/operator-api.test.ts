@@ -35,6 +35,7 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
     { name: 'image folder without a path', spec: { ...valid, dataset: { format: 'image-folder' } }, field: 'spec.dataset.path', says: 'required' },
     { name: 'bad cleanPodPolicy', spec: { ...valid, runPolicy: { cleanPodPolicy: 'Some' } }, field: 'spec.runPolicy.cleanPodPolicy', says: 'Unsupported value: "Some"' },
     { name: 'unknown evaluation kind', spec: { ...valid, evaluation: [{ kind: 'svm' }] }, field: 'spec.evaluation[0].kind', says: 'Unsupported value: "svm"' },
+    { name: 'evaluation without a shared checkpoint volume', spec: { ...valid, evaluation: [{ kind: 'knn' }] }, field: 'spec.checkpoints.claimName', says: 'required with spec.evaluation' },
     { name: 'a typo in the training config', spec: { ...valid, training: { ...valid.training, optim: { batchSize: 8, epochz: 1 } } }, field: 'spec.training.optim.epochz', says: 'unknown field' },
   ])('$name → $field', async ({ spec, field, says }) => {
     const err = await kubectlApply(plane.kubeconfigPath, manifest('bad', spec)).then(

@@ -153,7 +153,7 @@ describe('JCLTrainingJob lifecycle', () => {
   });
 
   it('runs evaluation follow-ups after success, reports them, then honours ttlSecondsAfterFinished', async () => {
-    await jobs.create('done', spec({ evaluation: [{ kind: 'knn', params: { k: 20 } }], runPolicy: { ttlSecondsAfterFinished: 3 } }, { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '0' }));
+    await jobs.create('done', spec({ evaluation: [{ kind: 'knn', params: { k: 20 } }], checkpoints: { claimName: 'ckpt' }, runPolicy: { ttlSecondsAfterFinished: 3 } }, { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '0' }));
     const evaluated = await jobs.waitFor('done', 'evaluated', (j) => j.status?.evaluation?.results?.[0]?.phase === 'Succeeded', 120_000, diagnose);
     expect(evaluated.status?.phase).toBe('Succeeded');
     expect(evaluated.status?.evaluation).toMatchObject({ top1: 0.5, results: [{ kind: 'knn', phase: 'Succeeded', jobName: 'done-eval-0', result: { top1: 0.5, kind: 'knn' } }] });

@@ -48,6 +48,12 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       fieldPath: '.dataset.path',
       reason: 'FieldValueRequired',
     },
+    {
+      rule: 'size(self.evaluation) == 0 || has(self.checkpoints.claimName)',
+      message: 'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
+      fieldPath: '.checkpoints.claimName',
+      reason: 'FieldValueRequired',
+    },
   ],
   workers: [immutable('workers')],
   training: [immutable('training')],

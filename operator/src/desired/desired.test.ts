@@ -49,6 +49,7 @@ describe('buildWorkerPod', () => {
               { name: 'JCL_WORLD_SIZE', value: '2' },
               { name: 'JCL_COORDINATOR', value: 'demo-worker-0.demo-workers.ns.svc:29500' },
               { name: 'JCL_PORT', value: '29500' },
+              { name: 'JCL_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               { name: 'JCL_STATUS_PORT', value: '29501' },
               { name: 'JCL_CONFIG_FILE', value: '/etc/jcl/config/training.json' },
               { name: 'JCL_RUN_DIR', value: '/checkpoints/demo' },

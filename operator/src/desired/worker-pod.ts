@@ -27,6 +27,8 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
     { name: 'JCL_WORLD_SIZE', value: String(job.spec.workers) },
     { name: 'JCL_COORDINATOR', value: coordinatorAddress(name, ns, GRPC_PORT) },
     { name: 'JCL_PORT', value: String(GRPC_PORT) },
+    // Peers reach each other by pod IP; the coordinator must not guess it from the connection's source.
+    { name: 'JCL_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'JCL_STATUS_PORT', value: String(STATUS_PORT) },
     { name: 'JCL_CONFIG_FILE', value: `${CONFIG_MOUNT_PATH}/${configKey}` },
     { name: 'JCL_RUN_DIR', value: runDir(CHECKPOINT_MOUNT_PATH, name) },
