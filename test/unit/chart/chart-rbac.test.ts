@@ -1,0 +1,105 @@
+/**
+ * Least privilege of what the chart grants (issue 7): every rendered Role/ClusterRole, listed as
+ * "scope: apiGroup/resource: verbs", in both RBAC modes. The operator's role is exactly OPERATOR_RULES and
+ * the Lease role exactly LEADER_ELECTION_RULES (operator/src/api/rbac.ts, the single source).
+ */
+import { describe, expect, it } from 'vitest';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/src/api/rbac.ts';
+import { renderWith, type K8sObject } from './render-with.ts';
+
+/** One line per (apiGroup, resource) a role grants. */
+function grants(objs: K8sObject[]): string[] {
+  const lines: string[] = [];
+  for (const role of objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
+    const scope =
+      role.kind === 'ClusterRole'
+        ? `cluster:${role.metadata.name}`
+        : `${role.metadata.namespace}:${role.metadata.name}`;
+    for (const rule of role.rules)
+      for (const g of rule.apiGroups)
+        for (const r of rule.resources) lines.push(`${scope}: ${g || 'core'}/${r}: ${rule.verbs.join(',')}`);
+  }
+  return lines.sort();
+}
+
+const OPERATOR_GRANTS = (scope: string) => [
+  `${scope}: batch/jobs: get,list,watch,create`,
+  `${scope}: core/configmaps: create`,
+  `${scope}: core/events: create,patch`,
+  `${scope}: core/pods: get,list,watch,create,delete`,
+  `${scope}: core/secrets: get,create`,
+  `${scope}: core/services: get,list,watch,create`,
+  `${scope}: networking.k8s.io/networkpolicies: create`,
+  `${scope}: training.jcl.dev/jcltrainingjobs/finalizers: update`,
+  `${scope}: training.jcl.dev/jcltrainingjobs/status: get,update,patch`,
+  `${scope}: training.jcl.dev/jcltrainingjobs: get,list,watch,delete`,
+];
+
+const roles = (objs: K8sObject[]) => objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
+
+describe('chart RBAC', () => {
+  it('cluster-wide mode grants exactly this', () => {
+    expect(grants(renderWith({}, { release: 'jcl-operator', namespace: 'jcl-system' }))).toEqual(
+      [
+        ...OPERATOR_GRANTS('cluster:jcl-operator'),
+        'jcl-system:jcl-operator-leader-election: coordination.k8s.io/leases: get,create,update',
+      ].sort(),
+    );
+  });
+
+  it('namespace mode grants exactly this, and nothing cluster-wide', () => {
+    const objs = renderWith(
+      { watchNamespaces: ['team-a', 'team-b'] },
+      { release: 'jcl-operator', namespace: 'jcl-system' },
+    );
+    expect(objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    expect(grants(objs)).toEqual(
+      [
+        ...OPERATOR_GRANTS('team-a:jcl-operator'),
+        ...OPERATOR_GRANTS('team-b:jcl-operator'),
+        'jcl-system:jcl-operator-leader-election: coordination.k8s.io/leases: get,create,update',
+      ].sort(),
+    );
+  });
+
+  it('uses exactly OPERATOR_RULES and LEADER_ELECTION_RULES from operator/src/api/rbac.ts', () => {
+    for (const values of [{}, { watchNamespaces: ['team-a'] }]) {
+      for (const role of roles(renderWith(values))) {
+        const want = role.metadata.name.endsWith('-leader-election') ? LEADER_ELECTION_RULES : OPERATOR_RULES;
+        expect(role.rules).toEqual(
+          want.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })),
+        );
+      }
+    }
+  });
+
+  it('has no wildcards, no escalation verbs, no RBAC or node access, and no Secret list/watch', () => {
+    for (const values of [{}, { watchNamespaces: ['team-a'] }]) {
+      for (const role of roles(renderWith(values))) {
+        for (const rule of role.rules) {
+          for (const field of ['apiGroups', 'resources', 'verbs'])
+            expect(rule[field], `${role.metadata.name}.${field}`).not.toContain('*');
+          expect(rule.verbs).not.toEqual(expect.arrayContaining(['escalate']));
+          for (const bad of ['bind', 'impersonate', 'escalate', 'deletecollection'])
+            expect(rule.verbs).not.toContain(bad);
+          expect(rule.apiGroups).not.toContain('rbac.authorization.k8s.io');
+          expect(rule.resources).not.toEqual(expect.arrayContaining(['nodes']));
+          expect(rule.resourceNames ?? []).toEqual([]);
+          // Reading a named token Secret the operator itself created is needed (progress poller); enumerating
+          // Secrets is not: list/watch would expose every Secret of every watched namespace.
+          if (rule.resources.includes('secrets')) expect([...rule.verbs].sort()).toEqual(['create', 'get']);
+          expect(rule.resources).not.toContain('pods/exec');
+          expect(rule.resources).not.toContain('serviceaccounts/token');
+        }
+      }
+    }
+  });
+
+  it('creates no RBAC with rbac.create=false (bring your own, e.g. from files/operator-rules.yaml)', () => {
+    expect(
+      renderWith({ rbac: { create: false } }).filter((o) =>
+        o.apiVersion?.startsWith('rbac.authorization.k8s.io'),
+      ),
+    ).toEqual([]);
+  });
+});
