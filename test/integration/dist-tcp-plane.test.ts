@@ -2,7 +2,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../worker/src/dist/log.ts';
 import { messagePrefix } from '../../worker/src/dist/message-reader.ts';
-import { DataListener, TcpTransport } from '../../worker/src/dist/tcp-transport.ts';
+import { DataListener } from '../../worker/src/dist/data-listener.ts';
+import { TcpTransport } from '../../worker/src/dist/tcp-transport.ts';
 import { messageType } from '../../worker/src/dist/wire.ts';
 
 const TOKEN = 'tcp-plane-token';

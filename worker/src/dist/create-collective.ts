@@ -24,7 +24,8 @@ import { RingCollective } from './ring-collective.ts';
 import { ringNeighbours } from './ring-schedule.ts';
 import { StatusReporter } from './status-reporter.ts';
 import { bindServer, shutdownServer, startStatusServer, type StatusServer } from './status-server.ts';
-import { DataListener, TcpTransport } from './tcp-transport.ts';
+import { DataListener } from './data-listener.ts';
+import { TcpTransport } from './tcp-transport.ts';
 import { MAX_CONTROL_MESSAGE_BYTES, type JoinResponse } from './wire.ts';
 
 /** A collective plus what the worker needs around it. */
@@ -127,7 +128,6 @@ async function startRing(
   status.update({ phase: 'rendezvous' });
   const checkToken = createTokenChecker(secrets.token);
   const server = new grpc.Server(workerServerOptions(cfg));
-  // Frames can arrive as soon as peers know our address, before our transport exists: route late.
   let transport: GrpcTransport | TcpTransport | null = null;
   let listener: DataListener | null = null;
   let coordinator: RendezvousCoordinator | null = null;
@@ -145,7 +145,18 @@ async function startRing(
       `${cfg.bindHost}:${cfg.port}`,
       createServerCredentials(secrets.tls),
     );
+    // Peers may dial us as soon as they know the table, before our transport exists: the data plane is
+    // served from the start and holds early arrivals (DataListener, GrpcTransport.addService).
     if (cfg.dataPlane === 'tcp') listener = await DataListener.start(cfg.bindHost, cfg.dataPort, secrets.tls);
+    const releaseEarlySubscribers =
+      cfg.dataPlane === 'grpc'
+        ? GrpcTransport.addService(
+            server,
+            cfg.chunkBytes,
+            checkToken,
+            () => transport as GrpcTransport | null,
+          )
+        : () => {};
     const dataPort = listener?.port ?? 0;
     const startDeadline = Date.now() + cfg.startupTimeoutMs;
     let res: JoinResponse;
@@ -207,9 +218,8 @@ async function startRing(
         windowBytes: cfg.windowBytes,
         subscribeTo: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
       });
-      const svc = grpcTransport.serviceImplementation(checkToken);
-      server.addService(svc.definition, svc.implementation);
       transport = grpcTransport;
+      releaseEarlySubscribers();
     }
     const barrier = (name: string, timeoutMs: number): Promise<void> =>
       coordinator !== null

@@ -98,21 +98,33 @@ export class GrpcTransport implements Transport {
     for (const peer of o.subscribeTo ?? []) this.mailbox(peer);
   }
 
-  /** The service implementation to add to this rank's gRPC server. */
-  serviceImplementation(checkToken: (md: grpc.Metadata) => boolean): {
-    definition: ReturnType<typeof collectiveService>;
-    implementation: grpc.UntypedServiceImplementation;
-  } {
-    return {
-      definition: collectiveService(frameWireBytes(this.o.chunkBytes)),
-      implementation: {
-        subscribe: (call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>) =>
-          this.onSubscribe(call, checkToken),
+  /**
+   * Add the Collective service to `server` before rendezvous, so a peer that learns the peer table first
+   * cannot reach a server without it: calls arriving before `target()` returns a transport are held.
+   */
+  static addService(
+    server: grpc.Server,
+    chunkBytes: number,
+    checkToken: (md: grpc.Metadata) => boolean,
+    target: () => GrpcTransport | null,
+  ): () => void {
+    const early: grpc.ServerWritableStream<SubscribeRequest, WireFrame>[] = [];
+    server.addService(collectiveService(frameWireBytes(chunkBytes)), {
+      subscribe: (call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>) => {
+        const t = target();
+        if (t) t.onSubscribe(call, checkToken);
+        else early.push(call);
       },
+    });
+    // Release the held calls once the transport exists.
+    return () => {
+      const t = target();
+      if (t) for (const call of early.splice(0)) t.onSubscribe(call, checkToken);
     };
   }
 
-  private onSubscribe(
+  /** Serve one Subscribe call: authenticate, validate, then frames for that rank go to this stream. */
+  onSubscribe(
     call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>,
     checkToken: (md: grpc.Metadata) => boolean,
   ): void {
