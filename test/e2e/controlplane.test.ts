@@ -12,9 +12,11 @@ import {
   type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from '../harness/control-plane.ts';
+import { REPO_ROOT, resolveBinDir } from '../harness/control-plane.ts';
 import {
   createTestNamespace,
   deleteTestNamespace,
@@ -26,6 +28,7 @@ import { createServiceAccountIdentity } from '../harness/restricted-identity.ts'
 import { describeError, pollUntil } from '../harness/wait.ts';
 import { tailFile } from '../harness/managed-process.ts';
 
+const run = promisify(execFile);
 const plane = useControlPlane();
 const kc: KubeConfig = plane.kubeConfig;
 const core = kc.makeApiClient(CoreV1Api);
@@ -66,6 +69,29 @@ describe('control plane', () => {
     const version = await kc.makeApiClient(VersionApi).getCode();
     expect(version.gitVersion).toBe('v1.34.4');
     if (plane.startupMs > 0) expect(plane.startupMs).toBeLessThan(180_000);
+  });
+
+  it('is reachable with the built kubectl and helm through the admin kubeconfig', async () => {
+    const bin = resolveBinDir();
+    const kubectl = await run(path.join(bin, 'kubectl'), [
+      '--kubeconfig',
+      plane.kubeconfigPath,
+      'get',
+      'namespace',
+      'kube-system',
+      '-o',
+      'name',
+    ]);
+    expect(kubectl.stdout.trim()).toBe('namespace/kube-system');
+    const helm = await run(path.join(bin, 'helm'), [
+      '--kubeconfig',
+      plane.kubeconfigPath,
+      'list',
+      '--all-namespaces',
+      '-o',
+      'json',
+    ]);
+    expect(JSON.parse(helm.stdout)).toEqual([]);
   });
 
   it('rejects a custom resource with an invalid field and names the field', async () => {
