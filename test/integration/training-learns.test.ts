@@ -9,14 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../worker/src/backend/select-backend.ts';
-import { parseTrainingConfig } from '../../worker/src/config/parse-config.ts';
+import { PRESETS } from '../../worker/src/cli/presets.ts';
+import { mergeConfigInputs, parseTrainingConfig } from '../../worker/src/config/parse-config.ts';
 import { openDataset } from '../../worker/src/data/open-dataset.ts';
 import { LocalCollective } from '../../worker/src/dist/collective.ts';
 import { createTrainState, disposeTrainState } from '../../worker/src/train/train-state.ts';
 import { evaluateKnn, runTraining } from '../../worker/src/train/trainer.ts';
 import { createLogger } from '../../worker/src/util/logger.ts';
 
-const MARGIN = 0.06;
+const MARGIN = 0.05;
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -25,15 +26,14 @@ beforeAll(async () => {
 describe('JCL training on the synthetic dataset', () => {
   it(`beats the randomly initialised backbone on k-NN top-1 by at least ${MARGIN * 100} points`, async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'learns-'));
-    const cfg = parseTrainingConfig({
-      model: { arch: 'resnet-tiny', embedDim: 32, headBatchNorm: true },
-      jcl: { method: 'jcl', positives: 3, lambda: 4, temperature: 0.2, queueSize: 512, keyMomentum: 0.99 },
-      optim: { batchSize: 64, epochs: 10, lr: 0.06, weightDecay: 5e-4 },
-      data: { format: 'synthetic', imageSize: 16, syntheticClasses: 10, syntheticPerClass: 100, augment: { blurProb: 0 } },
-      checkpoint: { everyEpochs: 0 },
-      eval: { knnK: 20 },
-      runtime: { seed: 1, outDir },
-    });
+    // Exactly the embedded demo that `npx jcl train` runs (README), minus monitoring and checkpoints.
+    const cfg = parseTrainingConfig(
+      mergeConfigInputs(PRESETS.demo, {
+        checkpoint: { everyEpochs: 0 },
+        eval: { knnEveryEpochs: 0 },
+        runtime: { outDir, backend: 'wasm' },
+      }),
+    );
     const train = openDataset(cfg.data, 'train', cfg.runtime.seed);
     const test = openDataset(cfg.data, 'test', cfg.runtime.seed);
     const init = createTrainState(cfg, train.channels, new LocalCollective());
@@ -41,10 +41,18 @@ describe('JCL training on the synthetic dataset', () => {
     disposeTrainState(init);
 
     const log = createLogger({ level: 'warn', pretty: false });
-    const summary = await runTraining(cfg, { collective: new LocalCollective(), log, runDir: outDir, train, test });
+    const summary = await runTraining(cfg, {
+      collective: new LocalCollective(),
+      log,
+      runDir: outDir,
+      train,
+      test,
+    });
     disposeTrainState(summary.state);
     const after = summary.knn!;
-    console.log(`k-NN top-1: random init ${before.top1.toFixed(3)}, after ${summary.globalStep} JCL steps ${after.top1.toFixed(3)}`);
+    console.log(
+      `k-NN top-1: random init ${before.top1.toFixed(3)}, after ${summary.globalStep} JCL steps ${after.top1.toFixed(3)}`,
+    );
     expect(after.testSize).toBe(before.testSize);
     expect(after.top1).toBeGreaterThanOrEqual(before.top1 + MARGIN);
   });
