@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { RunRecordFile } from './run-registry.ts';
 
 /** How a process ended. `signal` is set when it was killed by a signal. */
@@ -33,17 +34,6 @@ export interface ManagedProcessSpec {
   /** Do not keep the parent's event loop alive (for `controlplane.ts up`). */
   detachFromParent?: boolean;
 }
-
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGABRT: 6,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGTERM: 15,
-};
 
 /** Returns the last `maxLines` lines (at most 64 KiB) of a log file, or a note when it cannot be read. */
 export function tailFile(file: string, maxLines = 40): string {
@@ -110,7 +100,7 @@ export class ManagedProcess {
     this.exited = new Promise<ExitInfo>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
         if (this.exitInfo) return;
-        const exitCode = code ?? 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 0) : 0);
+        const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
         this.exitInfo = { code, signal, exitCode, finishedAt: new Date() };
         this.registry?.remove(this.pid);
         resolve(this.exitInfo);
