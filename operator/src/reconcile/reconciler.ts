@@ -114,25 +114,24 @@ export class Reconciler {
         throw new Error(`write status of ${namespace}/${name}`, { cause: err });
       }
     }
-    for (const ev of events) {
-      jlog.info({ reason: ev.reason, phase: status.phase }, ev.message);
-      await kube.createEvent(job, ev, now).catch((err: unknown) => jlog.warn({ err: describeError(err) }, 'event not recorded'));
-    }
+    // Events are best-effort and go out alongside the actions, not before them.
+    const recording = Promise.all(
+      events.map((ev) => {
+        jlog.info({ reason: ev.reason, phase: status.phase }, ev.message);
+        return kube.createEvent(job, ev, now).catch((err: unknown) => jlog.warn({ err: describeError(err) }, 'event not recorded'));
+      }),
+    );
 
     const plan = planActions({
       job, status, workerPods, now, opts: this.deps.opts, configs,
       evalJobNames: new Set(evalJobs.map((j) => j.metadata?.name ?? '')),
       pollIntervalMs: this.deps.pollIntervalMs ?? 10_000,
     });
-    const failures: unknown[] = [];
-    for (const action of plan.actions) {
-      try {
-        await this.execute(job, action, jlog);
-      } catch (err) {
-        if (isNotFound(err) && action.kind === 'deleteJob') continue;
-        failures.push(err);
-      }
-    }
+    // The actions of one plan are independent (a pod may be created before its ConfigMap: the kubelet
+    // waits for it), so they run concurrently: a job's gang appears in one round trip, not seven.
+    const settled = await Promise.allSettled(plan.actions.map((action) => this.execute(job, action, jlog)));
+    await recording;
+    const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !(isNotFound(r.reason) && plan.actions[i].kind === 'deleteJob') ? [r.reason] : []));
     if (failures.length > 0) throw new Error(`${failures.length} of ${plan.actions.length} actions failed for ${namespace}/${name}`, { cause: failures[0] });
     if (status.phase === 'Succeeded' || status.phase === 'Failed') this.ensured.delete(uid);
     return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
@@ -145,7 +144,8 @@ export class Reconciler {
     switch (action.kind) {
       case 'ensure': {
         const uid = job.metadata?.uid ?? '';
-        const done = this.ensured.get(uid) ?? new Set<SupportKind>();
+        let done = this.ensured.get(uid);
+        if (!done) this.ensured.set(uid, (done = new Set<SupportKind>()));
         if (action.what === 'service' ? this.deps.cache.hasService(ns, serviceName(name)) : done.has(action.what)) return;
         let object = action.object;
         if (action.what === 'secret') {
@@ -155,7 +155,7 @@ export class Reconciler {
         } else if (object) {
           await createOrAdopt(kube, object);
         }
-        if (action.what !== 'service') this.ensured.set(uid, done.add(action.what));
+        if (action.what !== 'service') done.add(action.what);
         return;
       }
       case 'create':
