@@ -39,6 +39,8 @@ export const DEFAULT_CONTROLLERS = [
   'statefulset-controller',
   'resourcequota-controller',
   'disruption-controller',
+  // Force-deletes pods left on a Node that no longer exists (a stopped NodeHarness), so namespaces can finish deleting.
+  'pod-garbage-collector-controller',
 ] as const;
 
 /** Admission plugins enabled on top of the defaults (PodSecurity is default-on; listed to make it explicit). */
