@@ -85,10 +85,18 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (summary.knn)
     process.stdout.write(
-      `k-NN top-1 ${(summary.knn.top1 * 100).toFixed(1)}%  top-5 ${(summary.knn.top5 * 100).toFixed(1)}%  (k=${summary.knn.k}, ${summary.knn.testSize} test images)\n`,
+      `k-NN top-1 ${pct(summary.knn.top1)}  top-5 ${pct(summary.knn.top5)}  (k=${summary.knn.k}, ${summary.knn.testSize} test images)` +
+        (summary.knnRandomInit
+          ? `; the same backbone at random initialisation: top-1 ${pct(summary.knnRandomInit.top1)}`
+          : '') +
+        '\n',
     );
   process.stdout.write(
     `run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`,
   );
   return 0;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
 }

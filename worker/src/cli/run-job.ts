@@ -9,13 +9,15 @@ import type { TrainingConfig } from '../config/schema.ts';
 import type { Collective } from '../dist/collective.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import { exportBackbone } from '../model/export-layers-model.ts';
-import { disposeTrainState } from '../train/train-state.ts';
-import { runTraining, type TrainSummary } from '../train/trainer.ts';
+import { LocalCollective } from '../dist/collective.ts';
+import type { KnnResult } from '../eval/knn.ts';
+import { createTrainState, disposeTrainState } from '../train/train-state.ts';
+import { evaluateKnn, runTraining, type TrainSummary } from '../train/trainer.ts';
 import type { Logger } from '../util/logger.ts';
 import { createProgressBar } from './progress-bar.ts';
 
 export interface JobResult {
-  summary: Omit<TrainSummary, 'state'>;
+  summary: Omit<TrainSummary, 'state'> & { knnRandomInit: KnnResult | null };
   backend: BackendInfo;
   exportDir: string | null;
   summaryPath: string | null;
@@ -57,6 +59,17 @@ export async function runJob(
     },
     'training starts',
   );
+  // The same backbone at its initial weights: the baseline that shows what training added.
+  let knnRandomInit: KnnResult | null = null;
+  if (test) {
+    const init = createTrainState(cfg, train.channels, new LocalCollective());
+    knnRandomInit = evaluateKnn(init, cfg, train, test);
+    disposeTrainState(init);
+    log.info(
+      { top1: knnRandomInit.top1, top5: knnRandomInit.top5 },
+      'k-NN of the randomly initialised backbone (baseline)',
+    );
+  }
   const bar = o.progress ? createProgressBar(process.stderr) : null;
   let summary: TrainSummary;
   try {
@@ -73,7 +86,8 @@ export async function runJob(
   } finally {
     bar?.done();
   }
-  const { state, ...rest } = summary;
+  const { state, ...trained } = summary;
+  const rest = { ...trained, knnRandomInit };
   let exportDir: string | null = null;
   let summaryPath: string | null = null;
   try {

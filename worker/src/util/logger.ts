@@ -13,7 +13,13 @@ export function createLogger(
   if (usePretty)
     return pino(
       { level, base },
-      pretty({ sync: true, destination: 2, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }),
+      pretty({
+        sync: true,
+        destination: 2,
+        ignore: 'pid,hostname,name',
+        translateTime: 'HH:MM:ss',
+        singleLine: true,
+      }),
     );
   return pino({ level, base }, pino.destination({ dest: 1, sync: true }));
 }
