@@ -86,8 +86,8 @@ main() {
 
   go_version="$(go env GOVERSION)"
   go_minor="$(echo "$go_version" | sed -E 's/^go1\.([0-9]+).*/\1/')"
-  if [[ "$go_minor" =~ ^[0-9]+$ ]] && ((go_minor < 24)); then
-    fail "Go $go_version is too old: k8s.io/kubernetes $k8s_version needs Go >= 1.24 (GOTOOLCHAIN=local is set)"
+  if [[ "$GOTOOLCHAIN" == local && "$go_minor" =~ ^[0-9]+$ ]] && ((go_minor < 24)); then
+    fail "Go $go_version is too old: k8s.io/kubernetes $k8s_version needs Go >= 1.24 (or run with GOTOOLCHAIN=auto to let go fetch one)"
   fi
   echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version + helm $helm_version with $go_version (-p $parallelism) into $bin_dir"
 
