@@ -16,7 +16,8 @@ export interface OperatorConfig {
   readonly workerImage: string;
   readonly workerCommand: readonly string[];
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
-  readonly workers: number;
+  /** Jobs reconciled at the same time. */
+  readonly concurrentReconciles: number;
   readonly operatorNamespace: string;
   readonly operatorPodLabels: Readonly<Record<string, string>>;
   readonly pollIntervalMs: number;
@@ -33,7 +34,7 @@ export const OPERATOR_USAGE = `jcl operator [flags]
   --worker-image IMAGE       image for jobs without spec.template.image
   --worker-command "node /app/bin/jcl.js"   entrypoint before 'worker' / 'eval'
   --log-level LEVEL          trace|debug|info|warn|error (default info)
-  --workers N                concurrent reconciles (default 4)
+  --concurrent-reconciles N  jobs reconciled at once (default 16)
   --operator-pod-labels k=v,...   labels of operator pods for the NetworkPolicy
   --poll-interval-ms N       progress polling of running jobs (default 10000)
   --watch-stall-ms N         relist a silent watch after N ms (default 300000)`;
@@ -56,7 +57,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Readonly<Recor
     else if (i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
     else problems.push(`${arg}: needs a value`);
   }
-  const known = new Set(['kubeconfig', 'namespaces', 'metrics-port', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'worker-image', 'worker-command', 'log-level', 'workers', 'operator-namespace', 'operator-pod-labels', 'poll-interval-ms', 'watch-stall-ms', 'resync-ms', 'help']);
+  const known = new Set(['kubeconfig', 'namespaces', 'metrics-port', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'worker-image', 'worker-command', 'log-level', 'concurrent-reconciles', 'operator-namespace', 'operator-pod-labels', 'poll-interval-ms', 'watch-stall-ms', 'resync-ms', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) problems.push(`--${k}: unknown flag (see jcl operator --help)`);
   const int = (flag: string, def: number, min: number, max: number): number => {
     const raw = flags.get(flag);
@@ -87,7 +88,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Readonly<Recor
     workerImage: flags.get('worker-image') ?? env.JCL_WORKER_IMAGE ?? 'ghcr.io/jcl-operator/jcl:latest',
     workerCommand: (flags.get('worker-command') ?? 'node /app/bin/jcl.js').split(' ').filter(Boolean),
     logLevel: level as OperatorConfig['logLevel'],
-    workers: int('workers', 4, 1, 64),
+    concurrentReconciles: int('concurrent-reconciles', 16, 1, 256),
     operatorNamespace: flags.get('operator-namespace') ?? env.POD_NAMESPACE ?? '',
     operatorPodLabels: labels,
     pollIntervalMs: int('poll-interval-ms', 10_000, 100, 3_600_000),

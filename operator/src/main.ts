@@ -13,6 +13,7 @@ import { InformerSet } from './kube/informers.ts';
 import { ClientNodeKube } from './kube/kube-client.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { startMetricsServer } from './kube/metrics-server.ts';
+import { shareConnections } from './kube/shared-agent.ts';
 import { grpcProgressPoller } from './kube/progress-poller.ts';
 import { Controller } from './reconcile/controller.ts';
 import { createMetrics } from './reconcile/metrics.ts';
@@ -51,6 +52,7 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     log.error({ err: describeError(err) }, 'cannot load kubeconfig');
     return 66;
   }
+  if (!shareConnections(kc)) log.warn('client-node without KubeConfig#createAgent: API connections are not reused');
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -96,7 +98,7 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
         if (delta > 0) metrics.gangRestarts.inc(delta);
       },
     });
-    controller = new Controller({ reconciler, listJobs: () => informers?.listJobs() ?? [], log, metrics, workers: cfg.workers, resyncMs: cfg.resyncMs });
+    controller = new Controller({ reconciler, listJobs: () => informers?.listJobs() ?? [], log, metrics, workers: cfg.concurrentReconciles, resyncMs: cfg.resyncMs });
     await informers.start();
     // Reconcile only on complete caches: a partial pod cache would look like missing pods (duplicates).
     await Promise.race([informers.waitForSync(), new Promise((r) => lost.addEventListener('abort', r, { once: true }))]);

@@ -24,7 +24,7 @@ let stopWatch: (() => void) | undefined;
 beforeAll(async () => {
   await installCrd(kc, plane.kubeconfigPath);
   ns = await createTestNamespace(kc, 'jcl-scale');
-  operator = await startOperator(plane.kubeconfigPath, ['--namespaces', ns, '--log-level', 'warn']);
+  operator = await startOperator(plane.kubeconfigPath, ['--namespaces', ns, '--log-level', 'warn', '--concurrent-reconciles', process.env.JCL_SCALE_RECONCILERS ?? '16']);
 });
 afterAll(async () => {
   stopWatch?.();
@@ -87,6 +87,7 @@ describe(`${JOBS} jobs created at once`, () => {
     const figures = {
       jobs: JOBS,
       workersPerJob: WORKERS,
+      concurrentReconciles: Number(process.env.JCL_SCALE_RECONCILERS ?? 16),
       createAllMs: Math.round(createMs),
       createToAllPodsMs: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)), max: Math.round(latencies.at(-1) ?? 0) },
       operatorRssMiB: Math.round(rssMiB),
