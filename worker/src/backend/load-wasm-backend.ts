@@ -49,7 +49,9 @@ export async function loadWasmBackend(options: WasmBackendOptions = {}): Promise
     setWasmPaths(wasmDir + path.sep);
     pathsSet = true;
   }
-  if ((options.threads ?? 1) > 1 && !threadedRegistered) {
+  // The thread count is fixed once the backend exists: re-registering would dispose live tensors.
+  const initialised = (tf.engine().registry as Record<string, unknown>).wasm !== undefined;
+  if ((options.threads ?? 1) > 1 && !threadedRegistered && !initialised) {
     registerThreadedWasmBackend(options.threads!, wasmDir);
     threadedRegistered = true;
   }
