@@ -87,7 +87,8 @@ export function filterGradByTaps(
 }
 
 /**
- * dw = conv2d(xT, dyT) with batch and channels swapped.
+ * The Conv2DBackpropFilter kernel: dw = conv2d(xT, dyT) with batch and channels swapped, or
+ * {@link filterGradByTaps} for few input channels at stride 1.
  * x: [N, H, W, Ci], dy: [N, Ho, Wo, Co] -> dw: [kh, kw, Ci, Co].
  */
 export function conv2dBackpropFilterWasm(args: {
