@@ -41,7 +41,9 @@ describe(`${JOBS} jobs created at once`, () => {
       if (type === 'ADDED' && pod.metadata?.name && !firstSeen.has(pod.metadata.name)) firstSeen.set(pod.metadata.name, performance.now());
     }, () => undefined);
     stopWatch = () => controller.abort();
-    const before = metricValue(await operator.metrics(), 'jcl_operator_api_requests_total');
+    const idle = await operator.metrics();
+    const before = metricValue(idle, 'jcl_operator_api_requests_total');
+    const idleRssMiB = metricValue(idle, 'jcl_operator_process_resident_memory_bytes') / 2 ** 20;
     const jobs = new Jobs(kc, ns);
     const spec = {
       workers: WORKERS,
@@ -90,7 +92,7 @@ describe(`${JOBS} jobs created at once`, () => {
       concurrentReconciles: Number(process.env.JCL_SCALE_RECONCILERS ?? 16),
       createAllMs: Math.round(createMs),
       createToAllPodsMs: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)), max: Math.round(latencies.at(-1) ?? 0) },
-      operatorRssMiB: Math.round(rssMiB),
+      operatorRssMiB: { idle: Math.round(idleRssMiB), after: Math.round(rssMiB) },
       apiRequestsPerJob: Number((requests / JOBS).toFixed(1)),
       apiRequestsByVerb: Object.fromEntries(['create', 'update', 'get', 'delete', 'list'].map((v) => [v, metricValue(text, 'jcl_operator_api_requests_total', `verb="${v}"`)])),
     };
