@@ -15,6 +15,7 @@ import { evaluateKnn } from '../train/trainer.ts';
 import { createLogger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import { parseFlags } from './parse-flags.ts';
+import { writeTerminationMessage } from './termination-log.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
@@ -74,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     const line = JSON.stringify(result);
     process.stdout.write(line + '\n');
     if (values.output) writeFileSync(values.output, line);
-    if (process.env.JCL_TERMINATION_LOG) writeFileSync(process.env.JCL_TERMINATION_LOG, line);
+    writeTerminationMessage(line);
     return 0;
   } finally {
     disposeTrainState(st);

@@ -3,13 +3,13 @@
  * file and JCL_* env, joins the gang, trains its share, serves status on rank 0, and writes a
  * one-line JSON result (or the failure) to the termination log the operator reads.
  */
-import { writeFileSync } from 'node:fs';
 import { createCollectiveFromEnv } from '../dist/create-collective.ts';
 import { createLogger } from '../util/logger.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { resolveConfig } from './config-sources.ts';
 import { parseFlags } from './parse-flags.ts';
 import { runJob } from './run-job.ts';
+import { terminationLogPath, writeTerminationMessage } from './termination-log.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { 'stop-after-step': { type: 'string' } });
@@ -20,7 +20,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const env = process.env;
-  const terminationLog = env.JCL_TERMINATION_LOG ?? '/dev/termination-log';
+  const terminationLog = terminationLogPath(env);
   const worldSize = Number(env.JCL_WORLD_SIZE ?? '1');
   const log = createLogger({ base: { rank: Number(env.JCL_RANK ?? '0') }, pretty: false });
   try {
@@ -59,8 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       });
       collective.status.update({ phase: 'done' });
       const knn = result.summary.knn;
-      writeTermination(
-        terminationLog,
+      writeTerminationMessage(
         JSON.stringify({
           ok: true,
           steps: result.summary.globalStep,
@@ -69,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
           knnTop5: knn?.top5,
           checkpoint: result.summary.lastCheckpoint,
         }),
+        terminationLog,
       );
       log.info({ steps: result.summary.globalStep, knnTop1: knn?.top1 }, 'worker finished');
       return 0;
@@ -79,18 +79,10 @@ export async function run(argv: string[]): Promise<number> {
     const code = err instanceof JclError ? err.exitCode : 1;
     const reason = err instanceof JclError ? err.code : 'internal';
     log.error({ code, reason, err: describeError(err) }, 'worker failed');
-    writeTermination(
-      terminationLog,
+    writeTerminationMessage(
       JSON.stringify({ ok: false, reason, exitCode: code, message: describeError(err).slice(0, 3000) }),
+      terminationLog,
     );
     return code;
-  }
-}
-
-function writeTermination(path: string, line: string): void {
-  try {
-    writeFileSync(path, line.slice(0, 4000)); // the kubelet keeps at most 4096 bytes
-  } catch {
-    /* not on Kubernetes: nothing to write to */
   }
 }
