@@ -11,8 +11,8 @@ import {
   type KernelFunc,
 } from '@tensorflow/tfjs-core';
 
-/** Accumulated milliseconds and calls per kernel name. */
-export type KernelTimes = Map<string, { ms: number; calls: number }>;
+/** Accumulated wall and process-CPU milliseconds and calls per kernel name. */
+export type KernelTimes = Map<string, { ms: number; cpuMs: number; calls: number }>;
 
 /** Install timers; returns the live table and a function that restores the original kernels. */
 export function installKernelTimers(backendName: string): { times: KernelTimes; uninstall: () => void } {
@@ -23,14 +23,17 @@ export function installKernelTimers(backendName: string): { times: KernelTimes; 
     const inner = config.kernelFunc;
     const timed: KernelFunc = (args) => {
       const t0 = performance.now();
+      const c0 = depth === 0 ? process.cpuUsage() : undefined;
       depth++;
       try {
         return inner(args);
       } finally {
         depth--;
         if (depth === 0) {
-          const entry = times.get(config.kernelName) ?? { ms: 0, calls: 0 };
+          const entry = times.get(config.kernelName) ?? { ms: 0, cpuMs: 0, calls: 0 };
           entry.ms += performance.now() - t0;
+          const c = process.cpuUsage(c0);
+          entry.cpuMs += (c.user + c.system) / 1000;
           entry.calls += 1;
           times.set(config.kernelName, entry);
         }
