@@ -10,7 +10,7 @@ import { renderCrdYaml, CRD_FILE } from '../operator/src/api/crd-yaml.ts';
 const file = fileURLToPath(new URL(`../${CRD_FILE}`, import.meta.url));
 const want = renderCrdYaml();
 if (process.argv.includes('--check')) {
-  let have = '';
+  let have: string;
   try {
     have = readFileSync(file, 'utf8');
   } catch {

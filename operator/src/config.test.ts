@@ -26,7 +26,10 @@ describe('parseOperatorConfig', () => {
   });
 
   it.each([
-    [['--namespaces', 'a,b', '--leader-elect', '--metrics-port=9090'], { namespaces: ['a', 'b'], leaderElect: true, metricsPort: 9090 }],
+    [
+      ['--namespaces', 'a,b', '--leader-elect', '--metrics-port=9090'],
+      { namespaces: ['a', 'b'], leaderElect: true, metricsPort: 9090 },
+    ],
     [['--namespaces', 'all', '--worker-command', 'jcl'], { namespaces: undefined, workerCommand: ['jcl'] }],
     [['--operator-pod-labels', 'app=op,tier=ctl'], { operatorPodLabels: { app: 'op', tier: 'ctl' } }],
   ])('parses %j', (argv, want) => {
@@ -34,7 +37,12 @@ describe('parseOperatorConfig', () => {
   });
 
   it('reports every bad flag with its value', () => {
-    expect(() => parseOperatorConfig(['--metrics-port', '70000', '--log-level', 'loud', '--namespaces', 'Bad_NS', '--frobnicate', 'x'], {})).toThrow(
+    expect(() =>
+      parseOperatorConfig(
+        ['--metrics-port', '70000', '--log-level', 'loud', '--namespaces', 'Bad_NS', '--frobnicate', 'x'],
+        {},
+      ),
+    ).toThrow(
       'invalid operator flags:\n' +
         '  --frobnicate: unknown flag (see jcl operator --help)\n' +
         '  --log-level: must be one of trace, debug, info, warn, error, got "loud"\n' +

@@ -42,7 +42,10 @@ export const OPERATOR_USAGE = `jcl operator [flags]
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** Parse argv (flags after `jcl operator`) and env; throws one Error listing every problem. */
-export function parseOperatorConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): OperatorConfig {
+export function parseOperatorConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): OperatorConfig {
   const problems: string[] = [];
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -57,24 +60,56 @@ export function parseOperatorConfig(argv: readonly string[], env: Readonly<Recor
     else if (i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
     else problems.push(`${arg}: needs a value`);
   }
-  const known = new Set(['kubeconfig', 'namespaces', 'metrics-port', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'worker-image', 'worker-command', 'log-level', 'concurrent-reconciles', 'operator-namespace', 'operator-pod-labels', 'poll-interval-ms', 'watch-stall-ms', 'resync-ms', 'help']);
-  for (const k of flags.keys()) if (!known.has(k)) problems.push(`--${k}: unknown flag (see jcl operator --help)`);
+  const known = new Set([
+    'kubeconfig',
+    'namespaces',
+    'metrics-port',
+    'leader-elect',
+    'lease-namespace',
+    'lease-name',
+    'identity',
+    'worker-image',
+    'worker-command',
+    'log-level',
+    'concurrent-reconciles',
+    'operator-namespace',
+    'operator-pod-labels',
+    'poll-interval-ms',
+    'watch-stall-ms',
+    'resync-ms',
+    'help',
+  ]);
+  for (const k of flags.keys())
+    if (!known.has(k)) problems.push(`--${k}: unknown flag (see jcl operator --help)`);
   const int = (flag: string, def: number, min: number, max: number): number => {
     const raw = flags.get(flag);
     if (raw === undefined) return def;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) problems.push(`--${flag}: must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      problems.push(`--${flag}: must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
     return n;
   };
   const level = flags.get('log-level') ?? 'info';
-  if (!(LEVELS as readonly string[]).includes(level)) problems.push(`--log-level: must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  if (!(LEVELS as readonly string[]).includes(level))
+    problems.push(`--log-level: must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   const nsRaw = flags.get('namespaces') ?? 'all';
-  const namespaces = nsRaw === 'all' ? undefined : nsRaw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const ns of namespaces ?? []) if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) problems.push(`--namespaces: ${JSON.stringify(ns)} is not a namespace name`);
+  const namespaces =
+    nsRaw === 'all'
+      ? undefined
+      : nsRaw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  for (const ns of namespaces ?? [])
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns))
+      problems.push(`--namespaces: ${JSON.stringify(ns)} is not a namespace name`);
   const labels: Record<string, string> = {};
-  for (const pair of (flags.get('operator-pod-labels') ?? 'app.kubernetes.io/name=jcl-operator').split(',').filter(Boolean)) {
+  for (const pair of (flags.get('operator-pod-labels') ?? 'app.kubernetes.io/name=jcl-operator')
+    .split(',')
+    .filter(Boolean)) {
     const [k, v] = pair.split('=');
-    if (!k || v === undefined) problems.push(`--operator-pod-labels: expected key=value, got ${JSON.stringify(pair)}`);
+    if (!k || v === undefined)
+      problems.push(`--operator-pod-labels: expected key=value, got ${JSON.stringify(pair)}`);
     else labels[k] = v;
   }
   const cfg: OperatorConfig = {

@@ -52,7 +52,8 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     log.error({ err: describeError(err) }, 'cannot load kubeconfig');
     return 66;
   }
-  if (!shareConnections(kc)) log.warn('client-node without KubeConfig#createAgent: API connections are not reused');
+  if (!shareConnections(kc))
+    log.warn('client-node without KubeConfig#createAgent: API connections are not reused');
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -66,9 +67,15 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
   let synced = false;
   const metrics = createMetrics(() => informers?.listJobs() ?? []);
   const count = (verb: string, resource: string) => metrics.apiRequests.inc({ verb, resource });
-  const server = cfg.metricsPort > 0 || run.onMetricsPort ? await startMetricsServer(cfg.metricsPort, metrics.registry, () => synced) : undefined;
+  const server =
+    cfg.metricsPort > 0 || run.onMetricsPort
+      ? await startMetricsServer(cfg.metricsPort, metrics.registry, () => synced)
+      : undefined;
   if (server) run.onMetricsPort?.(server.port);
-  log.info({ namespaces: cfg.namespaces ?? 'all', metricsPort: server?.port, leaderElect: cfg.leaderElect }, 'starting');
+  log.info(
+    { namespaces: cfg.namespaces ?? 'all', metricsPort: server?.port, leaderElect: cfg.leaderElect },
+    'starting',
+  );
 
   const lead = async (lost: AbortSignal): Promise<void> => {
     metrics.isLeader.set(1);
@@ -79,11 +86,19 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
       operatorNamespace: cfg.operatorNamespace,
       runAsUser: 1000,
     };
+    // informers → controller.enqueue → reconciler → informers (its cache): the cycle is closed late.
+    // eslint-disable-next-line prefer-const
     let controller: Controller | undefined;
     informers = new InformerSet(
       kc,
       { onJobKey: (key) => controller?.enqueue(key), onJobDeleted: (job) => controller?.jobDeleted(job) },
-      { namespaces: cfg.namespaces, stallMs: cfg.watchStallMs, log, count, onRestart: (informer, why) => metrics.informerRestarts.inc({ informer, why }) },
+      {
+        namespaces: cfg.namespaces,
+        stallMs: cfg.watchStallMs,
+        log,
+        count,
+        onRestart: (informer, why) => metrics.informerRestarts.inc({ informer, why }),
+      },
     );
     const reconciler = new Reconciler({
       kube: new ClientNodeKube(kc, count, cfg.identity),
@@ -98,10 +113,20 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
         if (delta > 0) metrics.gangRestarts.inc(delta);
       },
     });
-    controller = new Controller({ reconciler, listJobs: () => informers?.listJobs() ?? [], log, metrics, workers: cfg.concurrentReconciles, resyncMs: cfg.resyncMs });
+    controller = new Controller({
+      reconciler,
+      listJobs: () => informers?.listJobs() ?? [],
+      log,
+      metrics,
+      workers: cfg.concurrentReconciles,
+      resyncMs: cfg.resyncMs,
+    });
     await informers.start();
     // Reconcile only on complete caches: a partial pod cache would look like missing pods (duplicates).
-    await Promise.race([informers.waitForSync(), new Promise((r) => lost.addEventListener('abort', r, { once: true }))]);
+    await Promise.race([
+      informers.waitForSync(),
+      new Promise((r) => lost.addEventListener('abort', r, { once: true })),
+    ]);
     if (!lost.aborted) {
       synced = true;
       controller.start();
@@ -118,7 +143,12 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
   let code = 0;
   try {
     if (cfg.leaderElect) {
-      const elector = new LeaderElector(kc, { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity: cfg.identity, log });
+      const elector = new LeaderElector(kc, {
+        namespace: cfg.leaseNamespace,
+        name: cfg.leaseName,
+        identity: cfg.identity,
+        log,
+      });
       const outcome = await elector.run(stop.signal, lead);
       if (outcome === 'lost') code = 1;
     } else {

@@ -21,22 +21,86 @@ afterAll(async () => {
   if (ns) await deleteTestNamespace(kc, ns);
 });
 
-const valid = { workers: 2, training: { model: { arch: 'resnet-tiny' }, optim: { batchSize: 8, epochs: 1 }, jcl: { queueSize: 64 } } };
-const manifest = (name: string, spec: unknown) => JSON.stringify({ apiVersion: 'training.jcl.dev/v1alpha1', kind: 'JCLTrainingJob', metadata: { name, namespace: ns }, spec });
+const valid = {
+  workers: 2,
+  training: { model: { arch: 'resnet-tiny' }, optim: { batchSize: 8, epochs: 1 }, jcl: { queueSize: 64 } },
+};
+const manifest = (name: string, spec: unknown) =>
+  JSON.stringify({
+    apiVersion: 'training.jcl.dev/v1alpha1',
+    kind: 'JCLTrainingJob',
+    metadata: { name, namespace: ns },
+    spec,
+  });
 
 describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
   it.each([
-    { name: 'batch not divisible by workers', spec: { ...valid, workers: 3 }, field: 'spec.training.optim.batchSize', says: 'must be divisible by spec.workers' },
-    { name: 'queue not a multiple of the batch', spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 12 } } }, field: 'spec.training.jcl.queueSize', says: 'must be a multiple of spec.training.optim.batchSize' },
-    { name: 'no positives', spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 64, positives: 0 } } }, field: 'spec.training.jcl.positives', says: 'greater than or equal to 1' },
-    { name: 'zero temperature', spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 64, temperature: 0 } } }, field: 'spec.training.jcl.temperature', says: 'greater than 0' },
-    { name: 'unknown architecture', spec: { ...valid, training: { ...valid.training, model: { arch: 'vit' } } }, field: 'spec.training.model.arch', says: 'Unsupported value: "vit"' },
-    { name: 'no workers', spec: { ...valid, workers: 0 }, field: 'spec.workers', says: 'greater than or equal to 1' },
-    { name: 'image folder without a path', spec: { ...valid, dataset: { format: 'image-folder' } }, field: 'spec.dataset.path', says: 'required' },
-    { name: 'bad cleanPodPolicy', spec: { ...valid, runPolicy: { cleanPodPolicy: 'Some' } }, field: 'spec.runPolicy.cleanPodPolicy', says: 'Unsupported value: "Some"' },
-    { name: 'unknown evaluation kind', spec: { ...valid, evaluation: [{ kind: 'svm' }] }, field: 'spec.evaluation[0].kind', says: 'Unsupported value: "svm"' },
-    { name: 'evaluation without a shared checkpoint volume', spec: { ...valid, evaluation: [{ kind: 'knn' }] }, field: 'spec.checkpoints.claimName', says: 'required with spec.evaluation' },
-    { name: 'a typo in the training config', spec: { ...valid, training: { ...valid.training, optim: { batchSize: 8, epochz: 1 } } }, field: 'spec.training.optim.epochz', says: 'unknown field' },
+    {
+      name: 'batch not divisible by workers',
+      spec: { ...valid, workers: 3 },
+      field: 'spec.training.optim.batchSize',
+      says: 'must be divisible by spec.workers',
+    },
+    {
+      name: 'queue not a multiple of the batch',
+      spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 12 } } },
+      field: 'spec.training.jcl.queueSize',
+      says: 'must be a multiple of spec.training.optim.batchSize',
+    },
+    {
+      name: 'no positives',
+      spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 64, positives: 0 } } },
+      field: 'spec.training.jcl.positives',
+      says: 'greater than or equal to 1',
+    },
+    {
+      name: 'zero temperature',
+      spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 64, temperature: 0 } } },
+      field: 'spec.training.jcl.temperature',
+      says: 'greater than 0',
+    },
+    {
+      name: 'unknown architecture',
+      spec: { ...valid, training: { ...valid.training, model: { arch: 'vit' } } },
+      field: 'spec.training.model.arch',
+      says: 'Unsupported value: "vit"',
+    },
+    {
+      name: 'no workers',
+      spec: { ...valid, workers: 0 },
+      field: 'spec.workers',
+      says: 'greater than or equal to 1',
+    },
+    {
+      name: 'image folder without a path',
+      spec: { ...valid, dataset: { format: 'image-folder' } },
+      field: 'spec.dataset.path',
+      says: 'required',
+    },
+    {
+      name: 'bad cleanPodPolicy',
+      spec: { ...valid, runPolicy: { cleanPodPolicy: 'Some' } },
+      field: 'spec.runPolicy.cleanPodPolicy',
+      says: 'Unsupported value: "Some"',
+    },
+    {
+      name: 'unknown evaluation kind',
+      spec: { ...valid, evaluation: [{ kind: 'svm' }] },
+      field: 'spec.evaluation[0].kind',
+      says: 'Unsupported value: "svm"',
+    },
+    {
+      name: 'evaluation without a shared checkpoint volume',
+      spec: { ...valid, evaluation: [{ kind: 'knn' }] },
+      field: 'spec.checkpoints.claimName',
+      says: 'required with spec.evaluation',
+    },
+    {
+      name: 'a typo in the training config',
+      spec: { ...valid, training: { ...valid.training, optim: { batchSize: 8, epochz: 1 } } },
+      field: 'spec.training.optim.epochz',
+      says: 'unknown field',
+    },
   ])('$name → $field', async ({ spec, field, says }) => {
     const err = await kubectlApply(plane.kubeconfigPath, manifest('bad', spec)).then(
       () => undefined,
@@ -51,20 +115,33 @@ describe('a valid JCLTrainingJob', () => {
   it('is stored with the defaults of the worker config filled in', async () => {
     await jobs.create('defaults', valid);
     const job = await jobs.get('defaults');
-    expect(job.spec.training).toMatchObject({ model: { arch: 'resnet-tiny', embedDim: 128 }, jcl: { positives: 5, temperature: 0.2, queueSize: 64 }, optim: { batchSize: 8, lr: 0.06 } });
+    expect(job.spec.training).toMatchObject({
+      model: { arch: 'resnet-tiny', embedDim: 128 },
+      jcl: { positives: 5, temperature: 0.2, queueSize: 64 },
+      optim: { batchSize: 8, lr: 0.06 },
+    });
     expect(job.spec.runPolicy).toEqual({ backoffLimit: 3, cleanPodPolicy: 'Running', suspend: false });
   });
 
   it('keeps workers and training immutable but lets runPolicy.suspend change', async () => {
     await jobs.create('immutable', valid);
-    const refused = async (spec: Record<string, unknown>) => jobs.patchSpec('immutable', spec).then(() => 'accepted', (e: { body?: string }) => String(e.body));
-    expect(await refused({ workers: 4, training: { optim: { batchSize: 16 } } })).toContain('spec.workers is immutable');
+    const refused = async (spec: Record<string, unknown>) =>
+      jobs.patchSpec('immutable', spec).then(
+        () => 'accepted',
+        (e: { body?: string }) => String(e.body),
+      );
+    expect(await refused({ workers: 4, training: { optim: { batchSize: 16 } } })).toContain(
+      'spec.workers is immutable',
+    );
     expect(await refused({ training: { optim: { epochs: 7 } } })).toContain('spec.training is immutable');
     expect(await refused({ runPolicy: { suspend: true } })).toBe('accepted');
   });
 
   it('refuses names whose worker hostnames would not be DNS labels', async () => {
-    const err = await kubectlApply(plane.kubeconfigPath, manifest('x'.repeat(52), valid)).then(() => '', (e: Error) => e.message);
+    const err = await kubectlApply(plane.kubeconfigPath, manifest('x'.repeat(52), valid)).then(
+      () => '',
+      (e: Error) => e.message,
+    );
     expect(err).toContain('metadata.name must be at most 51 characters');
   });
 });

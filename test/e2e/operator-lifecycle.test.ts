@@ -11,7 +11,13 @@ import { NodeHarness } from '../harness/node-harness.ts';
 import { createServiceAccountIdentity } from '../harness/restricted-identity.ts';
 import { tailFile } from '../harness/managed-process.ts';
 import { pollUntil } from '../harness/wait.ts';
-import { installCrd, Jobs, metricValue, startOperator, type OperatorProcess } from '../../operator/src/testing/e2e-kit.ts';
+import {
+  installCrd,
+  Jobs,
+  metricValue,
+  startOperator,
+  type OperatorProcess,
+} from '../../operator/src/testing/e2e-kit.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/src/api/rbac.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
 import os from 'node:os';
@@ -39,36 +45,76 @@ else setInterval(() => {}, 1000);
 
 const spec = (extra: Record<string, unknown> = {}, env: Record<string, string> = {}) => ({
   workers: 2,
-  template: { image: 'jcl-e2e/node:local', command: ['node', '-e', FAKE_WORKER], env: Object.entries(env).map(([name, value]) => ({ name, value })) },
+  template: {
+    image: 'jcl-e2e/node:local',
+    command: ['node', '-e', FAKE_WORKER],
+    env: Object.entries(env).map(([name, value]) => ({ name, value })),
+  },
   training: { model: { arch: 'resnet-tiny' }, optim: { batchSize: 8, epochs: 1 }, jcl: { queueSize: 64 } },
   ...extra,
 });
 
-const diagnose = () => `--- operator ---\n${tailFile(operator?.logFile ?? '', 30)}\n--- node ---\n${tailFile(node?.logFile ?? '', 20)}`;
-const waitPhase = (name: string, phase: string, timeoutMs = 90_000, also: (j: JCLTrainingJob) => boolean = () => true) =>
-  jobs.waitFor(name, `phase ${phase}`, (j) => j.status?.phase === phase && also(j), timeoutMs, diagnose);
+const diagnose = () =>
+  `--- operator ---\n${tailFile(operator?.logFile ?? '', 30)}\n--- node ---\n${tailFile(node?.logFile ?? '', 20)}`;
+const waitPhase = (
+  name: string,
+  phase: string,
+  timeoutMs = 90_000,
+  also: (j: JCLTrainingJob) => boolean = () => true,
+) => jobs.waitFor(name, `phase ${phase}`, (j) => j.status?.phase === phase && also(j), timeoutMs, diagnose);
 
 async function ownedObjects(job: string): Promise<Record<string, string[]>> {
   const labelSelector = `training.jcl.dev/job-name=${job}`;
-  const names = (items: KubernetesObject[]) => items.map((o) => `${o.metadata?.name}@${o.metadata?.uid}`).sort();
+  const names = (items: KubernetesObject[]) =>
+    items.map((o) => `${o.metadata?.name}@${o.metadata?.uid}`).sort();
   return {
-    pods: names((await core.listNamespacedPod({ namespace: ns, labelSelector })).items.filter((p) => !p.metadata?.deletionTimestamp)),
+    pods: names(
+      (await core.listNamespacedPod({ namespace: ns, labelSelector })).items.filter(
+        (p) => !p.metadata?.deletionTimestamp,
+      ),
+    ),
     services: names((await core.listNamespacedService({ namespace: ns, labelSelector })).items),
     configMaps: names((await core.listNamespacedConfigMap({ namespace: ns, labelSelector })).items),
     secrets: names((await core.listNamespacedSecret({ namespace: ns, labelSelector })).items),
-    networkPolicies: names((await kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: ns, labelSelector })).items),
+    networkPolicies: names(
+      (await kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: ns, labelSelector }))
+        .items,
+    ),
   };
 }
-const countsOf = (objs: Record<string, string[]>) => Object.fromEntries(Object.entries(objs).map(([k, v]) => [k, v.map((s) => s.split('@')[0])]));
+const countsOf = (objs: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(objs).map(([k, v]) => [k, v.map((s) => s.split('@')[0])]));
 
 beforeAll(async () => {
   await installCrd(kc, plane.kubeconfigPath);
   ns = await createTestNamespace(kc, 'jcl-op', { 'pod-security.kubernetes.io/enforce': 'restricted' });
   jobs = new Jobs(kc, ns);
   operatorKubeconfig = path.join(os.tmpdir(), `${ns}-operator.kubeconfig`);
-  await createServiceAccountIdentity(kc, { namespace: ns, name: 'jcl-operator', rules: [...OPERATOR_RULES, ...LEADER_ELECTION_RULES], kubeconfigFile: operatorKubeconfig });
-  node = await NodeHarness.start({ kubeConfig: kc, namespaces: [ns], nodeName: `node-${ns}`, maxGraceMs: 2_000 });
-  operatorArgs = ['--namespaces', ns, '--resync-ms', '1000', '--log-level', 'debug', '--leader-elect', '--lease-namespace', ns, '--poll-interval-ms', '1000'];
+  await createServiceAccountIdentity(kc, {
+    namespace: ns,
+    name: 'jcl-operator',
+    rules: [...OPERATOR_RULES, ...LEADER_ELECTION_RULES],
+    kubeconfigFile: operatorKubeconfig,
+  });
+  node = await NodeHarness.start({
+    kubeConfig: kc,
+    namespaces: [ns],
+    nodeName: `node-${ns}`,
+    maxGraceMs: 2_000,
+  });
+  operatorArgs = [
+    '--namespaces',
+    ns,
+    '--resync-ms',
+    '1000',
+    '--log-level',
+    'debug',
+    '--leader-elect',
+    '--lease-namespace',
+    ns,
+    '--poll-interval-ms',
+    '1000',
+  ];
   operator = await startOperator(operatorKubeconfig, operatorArgs);
 });
 afterAll(async () => {
@@ -107,38 +153,84 @@ describe('JCLTrainingJob lifecycle', () => {
     await jobs.create('killed', spec());
     await waitPhase('killed', 'Running', 90_000, (j) => j.status?.ready === '2/2');
     node.killPod(ns, 'killed-worker-1', { signal: 'SIGKILL' });
-    const restarted = await waitPhase('killed', 'Running', 90_000, (j) => (j.status?.restarts ?? 0) === 1 && j.status?.ready === '2/2');
+    const restarted = await waitPhase(
+      'killed',
+      'Running',
+      90_000,
+      (j) => (j.status?.restarts ?? 0) === 1 && j.status?.ready === '2/2',
+    );
     expect(restarted.status).toMatchObject({ restarts: 1, restartGeneration: 1 });
-    const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'training.jcl.dev/job-name=killed' })).items;
+    const pods = (
+      await core.listNamespacedPod({ namespace: ns, labelSelector: 'training.jcl.dev/job-name=killed' })
+    ).items;
     expect(pods.map((p) => p.metadata?.labels?.['training.jcl.dev/restart-generation'])).toEqual(['1', '1']);
-    expect(restarted.status?.conditions?.find((c) => c.type === 'Restarting')).toMatchObject({ status: 'False' });
-    const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=killed' })).items.map((e) => e.reason);
+    expect(restarted.status?.conditions?.find((c) => c.type === 'Restarting')).toMatchObject({
+      status: 'False',
+    });
+    const events = (
+      await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=killed' })
+    ).items.map((e) => e.reason);
     expect(events).toContain('GangRestart');
-    expect(metricValue(await operator.metrics(), 'jcl_operator_gang_restarts_total')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(await operator.metrics(), 'jcl_operator_gang_restarts_total')).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('fails after backoffLimit restarts and cleans every pod (cleanPodPolicy All)', async () => {
-    await jobs.create('flaky', spec({ runPolicy: { backoffLimit: 1, cleanPodPolicy: 'All' } }, { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '1', FAKE_MESSAGE: 'boom' }));
+    await jobs.create(
+      'flaky',
+      spec(
+        { runPolicy: { backoffLimit: 1, cleanPodPolicy: 'All' } },
+        { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '1', FAKE_MESSAGE: 'boom' },
+      ),
+    );
     const failed = await waitPhase('flaky', 'Failed');
     expect(failed.status).toMatchObject({ restarts: 1 });
-    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded' });
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({
+      status: 'True',
+      reason: 'BackoffLimitExceeded',
+    });
     expect(failed.status?.message).toContain('failed with exit code 1: boom');
-    await pollUntil(async () => ((await ownedObjects('flaky')).pods.length === 0 ? true : undefined), { timeoutMs: 30_000, description: 'flaky pods deleted', diagnose });
+    await pollUntil(async () => ((await ownedObjects('flaky')).pods.length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      description: 'flaky pods deleted',
+      diagnose,
+    });
   });
 
   it('fails at once on a permanent exit code, with the termination message as the reason', async () => {
-    await jobs.create('badcfg', spec({}, { FAKE_EXIT_AFTER_MS: '300', FAKE_EXIT_CODE: '64', FAKE_MESSAGE: 'invalid training configuration: data.path: required' }));
+    await jobs.create(
+      'badcfg',
+      spec(
+        {},
+        {
+          FAKE_EXIT_AFTER_MS: '300',
+          FAKE_EXIT_CODE: '64',
+          FAKE_MESSAGE: 'invalid training configuration: data.path: required',
+        },
+      ),
+    );
     const failed = await waitPhase('badcfg', 'Failed');
     expect(failed.status?.restarts).toBe(0);
-    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'PermanentError' });
-    expect(failed.status?.message).toMatch(/exit code 64: invalid training configuration: data.path: required/);
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({
+      reason: 'PermanentError',
+    });
+    expect(failed.status?.message).toMatch(
+      /exit code 64: invalid training configuration: data.path: required/,
+    );
   });
 
   it('fails with DeadlineExceeded after activeDeadlineSeconds and deletes the running pods', async () => {
     await jobs.create('slow', spec({ runPolicy: { activeDeadlineSeconds: 4 } }));
     const failed = await waitPhase('slow', 'Failed', 60_000);
-    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({ reason: 'DeadlineExceeded' });
-    await pollUntil(async () => ((await ownedObjects('slow')).pods.length === 0 ? true : undefined), { timeoutMs: 30_000, description: 'slow pods deleted', diagnose });
+    expect(failed.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({
+      reason: 'DeadlineExceeded',
+    });
+    await pollUntil(async () => ((await ownedObjects('slow')).pods.length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      description: 'slow pods deleted',
+      diagnose,
+    });
   });
 
   it('suspends (workers removed) and resumes as a new generation', async () => {
@@ -146,30 +238,77 @@ describe('JCLTrainingJob lifecycle', () => {
     await waitPhase('pausable', 'Running', 90_000, (j) => j.status?.ready === '2/2');
     await jobs.patchSpec('pausable', { runPolicy: { suspend: true } });
     await waitPhase('pausable', 'Suspended');
-    await pollUntil(async () => ((await ownedObjects('pausable')).pods.length === 0 ? true : undefined), { timeoutMs: 30_000, description: 'pausable pods deleted', diagnose });
+    await pollUntil(async () => ((await ownedObjects('pausable')).pods.length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      description: 'pausable pods deleted',
+      diagnose,
+    });
     await jobs.patchSpec('pausable', { runPolicy: { suspend: false } });
     const resumed = await waitPhase('pausable', 'Running', 90_000, (j) => j.status?.ready === '2/2');
     expect(resumed.status).toMatchObject({ restartGeneration: 1, restarts: 0 });
   });
 
   it('runs evaluation follow-ups after success, reports them, then honours ttlSecondsAfterFinished', async () => {
-    await jobs.create('done', spec({ evaluation: [{ kind: 'knn', params: { k: 20 } }], checkpoints: { claimName: 'ckpt' }, runPolicy: { ttlSecondsAfterFinished: 3 } }, { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '0' }));
-    const evaluated = await jobs.waitFor('done', 'evaluated', (j) => j.status?.evaluation?.results?.[0]?.phase === 'Succeeded', 120_000, diagnose);
+    await jobs.create(
+      'done',
+      spec(
+        {
+          evaluation: [{ kind: 'knn', params: { k: 20 } }],
+          checkpoints: { claimName: 'ckpt' },
+          runPolicy: { ttlSecondsAfterFinished: 3 },
+        },
+        { FAKE_EXIT_AFTER_MS: '500', FAKE_EXIT_CODE: '0' },
+      ),
+    );
+    const evaluated = await jobs.waitFor(
+      'done',
+      'evaluated',
+      (j) => j.status?.evaluation?.results?.[0]?.phase === 'Succeeded',
+      120_000,
+      diagnose,
+    );
     expect(evaluated.status?.phase).toBe('Succeeded');
-    expect(evaluated.status?.evaluation).toMatchObject({ top1: 0.5, results: [{ kind: 'knn', phase: 'Succeeded', jobName: 'done-eval-0', result: { top1: 0.5, kind: 'knn' } }] });
-    const batch = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ namespace: ns, name: 'done-eval-0' });
-    expect(batch.spec?.template.spec?.containers[0].args).toEqual(['--checkpoint', '/checkpoints/done', '--k', '20']);
-    await pollUntil(async () => jobs.get('done').then(() => undefined, () => true), { timeoutMs: 30_000, description: 'done deleted after its TTL', diagnose });
+    expect(evaluated.status?.evaluation).toMatchObject({
+      top1: 0.5,
+      results: [
+        { kind: 'knn', phase: 'Succeeded', jobName: 'done-eval-0', result: { top1: 0.5, kind: 'knn' } },
+      ],
+    });
+    const batch = await kc
+      .makeApiClient(BatchV1Api)
+      .readNamespacedJob({ namespace: ns, name: 'done-eval-0' });
+    expect(batch.spec?.template.spec?.containers[0].args).toEqual([
+      '--checkpoint',
+      '/checkpoints/done',
+      '--k',
+      '20',
+    ]);
+    await pollUntil(
+      async () =>
+        jobs.get('done').then(
+          () => undefined,
+          () => true,
+        ),
+      { timeoutMs: 30_000, description: 'done deleted after its TTL', diagnose },
+    );
   });
 
   it('runs two replicas with one leader; the standby takes over when the leader stops', async () => {
     const standby = await startOperator(operatorKubeconfig, operatorArgs, { waitReady: false });
     try {
       await new Promise((r) => setTimeout(r, 3_000));
-      expect([metricValue(await operator.metrics(), 'jcl_operator_is_leader'), metricValue(await standby.metrics(), 'jcl_operator_is_leader'), await standby.ready()]).toEqual([1, 0, false]);
+      expect([
+        metricValue(await operator.metrics(), 'jcl_operator_is_leader'),
+        metricValue(await standby.metrics(), 'jcl_operator_is_leader'),
+        await standby.ready(),
+      ]).toEqual([1, 0, false]);
       const stopped = await operator.stop();
       expect(stopped.code).toBe(0);
-      await pollUntil(async () => ((await standby.ready()) ? true : undefined), { timeoutMs: 30_000, description: 'standby leads after the leader released the lease', diagnose: () => tailFile(standby.logFile, 30) });
+      await pollUntil(async () => ((await standby.ready()) ? true : undefined), {
+        timeoutMs: 30_000,
+        description: 'standby leads after the leader released the lease',
+        diagnose: () => tailFile(standby.logFile, 30),
+      });
     } finally {
       operator = standby;
     }

@@ -14,7 +14,13 @@ import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../ha
 import { NodeHarness } from '../harness/node-harness.ts';
 import { REPO_ROOT } from '../harness/control-plane.ts';
 import { tailFile } from '../harness/managed-process.ts';
-import { installCrd, Jobs, kubectlApply, startOperator, type OperatorProcess } from '../../operator/src/testing/e2e-kit.ts';
+import {
+  installCrd,
+  Jobs,
+  kubectlApply,
+  startOperator,
+  type OperatorProcess,
+} from '../../operator/src/testing/e2e-kit.ts';
 
 const plane = useControlPlane();
 const kc = plane.kubeConfig;
@@ -27,8 +33,21 @@ beforeAll(async () => {
   ns = await createTestNamespace(kc, 'jcl-train', { 'pod-security.kubernetes.io/enforce': 'restricted' });
   // Workaround (harness, test/harness/pod-env.ts rewritePaths): a pod that mounts /tmp gets every mapped
   // path under the OS temp dir rewritten twice, so keep the node's root outside /tmp.
-  node = await NodeHarness.start({ kubeConfig: kc, namespaces: [ns], nodeName: `node-${ns}`, maxGraceMs: 5_000, rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', ns) });
-  operator = await startOperator(plane.kubeconfigPath, ['--namespaces', ns, '--poll-interval-ms', '1000', '--worker-command', `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`]);
+  node = await NodeHarness.start({
+    kubeConfig: kc,
+    namespaces: [ns],
+    nodeName: `node-${ns}`,
+    maxGraceMs: 5_000,
+    rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', ns),
+  });
+  operator = await startOperator(plane.kubeconfigPath, [
+    '--namespaces',
+    ns,
+    '--poll-interval-ms',
+    '1000',
+    '--worker-command',
+    `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`,
+  ]);
 });
 afterAll(async () => {
   await operator?.stop();
@@ -44,7 +63,9 @@ const logsOf = (pod: string) => {
 
 describe('tiny synthetic training job', () => {
   it('trains with 2 real workers, reports progress, and runs the k-NN follow-up', async () => {
-    const docs = parseAllDocuments(readFileSync(path.join(REPO_ROOT, 'manifests/examples/jcljob-tiny-synthetic.yaml'), 'utf8')).map((d) => d.toJS());
+    const docs = parseAllDocuments(
+      readFileSync(path.join(REPO_ROOT, 'manifests/examples/jcljob-tiny-synthetic.yaml'), 'utf8'),
+    ).map((d) => d.toJS());
     for (const doc of docs) {
       doc.metadata.namespace = ns;
       // Workaround (harness, pod-status.ts): it reports qosClass BestEffort for every pod, which the
@@ -53,14 +74,31 @@ describe('tiny synthetic training job', () => {
     }
     await kubectlApply(plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
     const jobs = new Jobs(kc, ns);
-    const diagnose = () => [logsOf('tiny-synthetic-worker-0'), logsOf('tiny-synthetic-worker-1'), `--- operator ---\n${tailFile(operator.logFile, 20)}`].join('\n');
-    const done = await jobs.waitFor('tiny-synthetic', 'trained and evaluated', (j) => j.status?.phase === 'Failed' || ['Succeeded', 'Failed'].includes(j.status?.evaluation?.results?.[0]?.phase ?? ''), 840_000, diagnose);
+    const diagnose = () =>
+      [
+        logsOf('tiny-synthetic-worker-0'),
+        logsOf('tiny-synthetic-worker-1'),
+        `--- operator ---\n${tailFile(operator.logFile, 20)}`,
+      ].join('\n');
+    const done = await jobs.waitFor(
+      'tiny-synthetic',
+      'trained and evaluated',
+      (j) =>
+        j.status?.phase === 'Failed' ||
+        ['Succeeded', 'Failed'].includes(j.status?.evaluation?.results?.[0]?.phase ?? ''),
+      840_000,
+      diagnose,
+    );
     expect(done.status?.phase, diagnose()).toBe('Succeeded');
     expect(done.status?.restarts).toBe(0);
     expect(done.status?.progress?.epoch).toBeGreaterThanOrEqual(1);
     expect(done.status?.progress?.loss).toBeTypeOf('number');
     const knn = done.status?.evaluation?.results?.[0];
-    expect(knn, diagnose()).toMatchObject({ kind: 'knn', phase: 'Succeeded', result: { kind: 'knn', metric: 'top1' } });
+    expect(knn, diagnose()).toMatchObject({
+      kind: 'knn',
+      phase: 'Succeeded',
+      result: { kind: 'knn', metric: 'top1' },
+    });
     expect(done.status?.evaluation?.top1).toBeGreaterThanOrEqual(0);
     expect(done.status?.evaluation?.top1).toBeLessThanOrEqual(1);
   }, 900_000);

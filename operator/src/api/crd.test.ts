@@ -20,12 +20,21 @@ describe('the generated CRD', () => {
   it('declares the API: names, status subresource and printer columns', () => {
     const crd = parse(renderCrdYaml());
     expect(crd.metadata.name).toBe('jcltrainingjobs.training.jcl.dev');
-    expect(crd.spec.names).toMatchObject({ kind: 'JCLTrainingJob', plural: 'jcltrainingjobs', shortNames: ['jcljob'] });
+    expect(crd.spec.names).toMatchObject({
+      kind: 'JCLTrainingJob',
+      plural: 'jcltrainingjobs',
+      shortNames: ['jcljob'],
+    });
     const v = crd.spec.versions[0];
     expect([v.name, v.subresources]).toEqual(['v1alpha1', { status: {} }]);
     expect(v.additionalPrinterColumns.map((c: Node) => `${c.name}=${c.jsonPath}`)).toEqual([
-      'Phase=.status.phase', 'Ready=.status.ready', 'Epoch=.status.progress.epoch', 'Loss=.status.progress.loss',
-      'Top1=.status.evaluation.top1', 'Restarts=.status.restarts', 'Age=.metadata.creationTimestamp',
+      'Phase=.status.phase',
+      'Ready=.status.ready',
+      'Epoch=.status.progress.epoch',
+      'Loss=.status.progress.loss',
+      'Top1=.status.evaluation.top1',
+      'Restarts=.status.restarts',
+      'Age=.metadata.creationTimestamp',
     ]);
   });
 
@@ -72,21 +81,34 @@ describe('the generated CRD', () => {
   });
 
   it('refuses unions that have no structural form, naming the field', () => {
-    expect(() => toStructuralSchema(Type.Object({ x: Type.Union([Type.String(), Type.Number()]) }))).toThrow(/^\.x: unions other than string literals/);
+    expect(() => toStructuralSchema(Type.Object({ x: Type.Union([Type.String(), Type.Number()]) }))).toThrow(
+      /^\.x: unions other than string literals/,
+    );
   });
 
   it('keeps the training schema the worker validates, defaults included', () => {
     const spec = buildSpecSchema();
     expect((buildCrd().spec as Node).versions[0].schema.openAPIV3Schema.properties.spec).toEqual(spec);
-    expect(at(spec, 'training.model.arch')).toMatchObject({ type: 'string', enum: ['resnet18', 'resnet50', 'resnet18-cifar', 'resnet-tiny'], default: 'resnet50' });
-    expect(at(spec, 'training.jcl.temperature')).toMatchObject({ type: 'number', minimum: 0, exclusiveMinimum: true, default: 0.2 });
+    expect(at(spec, 'training.model.arch')).toMatchObject({
+      type: 'string',
+      enum: ['resnet18', 'resnet50', 'resnet18-cifar', 'resnet-tiny'],
+      default: 'resnet50',
+    });
+    expect(at(spec, 'training.jcl.temperature')).toMatchObject({
+      type: 'number',
+      minimum: 0,
+      exclusiveMinimum: true,
+      default: 0.2,
+    });
     expect(at(spec, 'training').default.optim.batchSize).toBe(512);
   });
 });
 
 describe('RBAC', () => {
   const can = (group: string, resource: string, verb: string) =>
-    [...OPERATOR_RULES, ...LEADER_ELECTION_RULES].some((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs.includes(verb));
+    [...OPERATOR_RULES, ...LEADER_ELECTION_RULES].some(
+      (r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs.includes(verb),
+    );
   it.each([
     ['training.jcl.dev', 'jcltrainingjobs', ['get', 'list', 'watch', 'delete']],
     ['training.jcl.dev', 'jcltrainingjobs/status', ['update']],

@@ -50,7 +50,8 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     },
     {
       rule: 'size(self.evaluation) == 0 || has(self.checkpoints.claimName)',
-      message: 'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
+      message:
+        'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },
@@ -60,15 +61,40 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   dataset: [immutable('dataset')],
   checkpoints: [immutable('checkpoints')],
   'training.jcl': [
-    { rule: 'self.positives >= 1', message: 'spec.training.jcl.positives must be >= 1', fieldPath: '.positives', reason: 'FieldValueInvalid' },
-    { rule: 'self.temperature > 0.0', message: 'spec.training.jcl.temperature must be > 0', fieldPath: '.temperature', reason: 'FieldValueInvalid' },
+    {
+      rule: 'self.positives >= 1',
+      message: 'spec.training.jcl.positives must be >= 1',
+      fieldPath: '.positives',
+      reason: 'FieldValueInvalid',
+    },
+    {
+      rule: 'self.temperature > 0.0',
+      message: 'spec.training.jcl.temperature must be > 0',
+      fieldPath: '.temperature',
+      reason: 'FieldValueInvalid',
+    },
   ],
   'training.optim': [
-    { rule: 'self.warmupEpochs <= double(self.epochs)', message: 'spec.training.optim.warmupEpochs must be <= epochs', fieldPath: '.warmupEpochs', reason: 'FieldValueInvalid' },
+    {
+      rule: 'self.warmupEpochs <= double(self.epochs)',
+      message: 'spec.training.optim.warmupEpochs must be <= epochs',
+      fieldPath: '.warmupEpochs',
+      reason: 'FieldValueInvalid',
+    },
   ],
   'training.data.augment': [
-    { rule: 'self.cropScaleMin <= self.cropScaleMax', message: 'spec.training.data.augment.cropScaleMin must be <= cropScaleMax', fieldPath: '.cropScaleMin', reason: 'FieldValueInvalid' },
-    { rule: 'self.blurSigmaMin <= self.blurSigmaMax', message: 'spec.training.data.augment.blurSigmaMin must be <= blurSigmaMax', fieldPath: '.blurSigmaMin', reason: 'FieldValueInvalid' },
+    {
+      rule: 'self.cropScaleMin <= self.cropScaleMax',
+      message: 'spec.training.data.augment.cropScaleMin must be <= cropScaleMax',
+      fieldPath: '.cropScaleMin',
+      reason: 'FieldValueInvalid',
+    },
+    {
+      rule: 'self.blurSigmaMin <= self.blurSigmaMax',
+      message: 'spec.training.data.augment.blurSigmaMin must be <= blurSigmaMax',
+      fieldPath: '.blurSigmaMin',
+      reason: 'FieldValueInvalid',
+    },
   ],
 };
 
@@ -97,11 +123,21 @@ export function buildCrd(): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/name': 'jcl-operator', 'app.kubernetes.io/part-of': 'jcl' } },
+    metadata: {
+      name: CRD_NAME,
+      labels: { 'app.kubernetes.io/name': 'jcl-operator', 'app.kubernetes.io/part-of': 'jcl' },
+    },
     spec: {
       group: GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: [...SHORT_NAMES], categories: ['all', 'jcl'] },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: [...SHORT_NAMES],
+        categories: ['all', 'jcl'],
+      },
       versions: [
         {
           name: VERSION,
@@ -113,14 +149,20 @@ export function buildCrd(): Record<string, unknown> {
             { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'ready/total workers' },
             { name: 'Epoch', type: 'integer', jsonPath: '.status.progress.epoch' },
             { name: 'Loss', type: 'number', jsonPath: '.status.progress.loss' },
-            { name: 'Top1', type: 'number', jsonPath: '.status.evaluation.top1', description: 'best top-1 of the evaluation follow-ups' },
+            {
+              name: 'Top1',
+              type: 'number',
+              jsonPath: '.status.evaluation.top1',
+              description: 'best top-1 of the evaluation follow-ups',
+            },
             { name: 'Restarts', type: 'integer', jsonPath: '.status.restarts' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'A data-parallel Joint Contrastive Learning training run (one pod per rank) and its evaluation follow-ups.',
+              description:
+                'A data-parallel Joint Contrastive Learning training run (one pod per rank) and its evaluation follow-ups.',
               required: ['spec'],
               'x-kubernetes-validations': [
                 {

@@ -8,7 +8,14 @@
  * own (counts, policies, names, enums) are validated here.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { V1Affinity, V1EnvVar, V1ResourceRequirements, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import { DATASET_FORMATS, TrainingConfigSchema } from '../../../worker/src/config/schema.ts';
 
 /** An object the apiserver stores as-is (upstream Kubernetes types we do not re-validate). */
@@ -23,7 +30,9 @@ const quantity = Type.Unsafe<string | number>({
 const ResourcesSchema = Type.Unsafe<V1ResourceRequirements>(
   Type.Object(
     {
-      limits: Type.Optional(Type.Record(Type.String(), quantity, { description: 'e.g. {"nvidia.com/gpu": 1, memory: "8Gi"}' })),
+      limits: Type.Optional(
+        Type.Record(Type.String(), quantity, { description: 'e.g. {"nvidia.com/gpu": 1, memory: "8Gi"}' }),
+      ),
       requests: Type.Optional(Type.Record(Type.String(), quantity)),
     },
     { description: 'Worker container resources (cpu, memory, nvidia.com/gpu, ...).' },
@@ -40,7 +49,9 @@ const TolerationSchema = Type.Object({
   key: Type.Optional(Type.String({ maxLength: 317 })),
   operator: Type.Optional(Type.Union([Type.Literal('Exists'), Type.Literal('Equal')])),
   value: Type.Optional(Type.String({ maxLength: 63 })),
-  effect: Type.Optional(Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')])),
+  effect: Type.Optional(
+    Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')]),
+  ),
   tolerationSeconds: Type.Optional(Type.Integer()),
 });
 
@@ -61,9 +72,22 @@ const VolumeMountSchema = Type.Object({
 
 export const TemplateSchema = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Worker image; default: the operator --worker-image.' })),
-    imagePullPolicy: Type.Optional(Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')])),
-    command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 32, description: 'Entrypoint before "worker"; default node /app/bin/jcl.js.' })),
+    image: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Worker image; default: the operator --worker-image.',
+      }),
+    ),
+    imagePullPolicy: Type.Optional(
+      Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')]),
+    ),
+    command: Type.Optional(
+      Type.Array(Type.String({ maxLength: 4096 }), {
+        maxItems: 32,
+        description: 'Entrypoint before "worker"; default node /app/bin/jcl.js.',
+      }),
+    ),
     resources: Type.Optional(ResourcesSchema),
     env: Type.Optional(Type.Unsafe<V1EnvVar[]>(Type.Array(EnvVarSchema, { maxItems: 256 }))),
     nodeSelector: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }))),
@@ -72,7 +96,9 @@ export const TemplateSchema = Type.Object(
     priorityClassName: Type.Optional(Type.String({ maxLength: 253 })),
     serviceAccountName: Type.Optional(Type.String({ maxLength: 253 })),
     volumes: Type.Optional(Type.Array(VolumeSchema, { maxItems: 64 })),
-    volumeMounts: Type.Optional(Type.Unsafe<V1VolumeMount[]>(Type.Array(VolumeMountSchema, { maxItems: 64 }))),
+    volumeMounts: Type.Optional(
+      Type.Unsafe<V1VolumeMount[]>(Type.Array(VolumeMountSchema, { maxItems: 64 })),
+    ),
   },
   { default: {} },
 );
@@ -83,8 +109,18 @@ export const DatasetSchema = Type.Object(
       DATASET_FORMATS.map((f) => Type.Literal(f)),
       { default: 'synthetic', description: 'Dataset format (training.data.format).' },
     ),
-    path: Type.String({ default: '', maxLength: 4096, description: 'File or directory, relative to mountPath unless absolute.' }),
-    claimName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'PVC mounted read-only at mountPath; else mount it through template.volumes.' })),
+    path: Type.String({
+      default: '',
+      maxLength: 4096,
+      description: 'File or directory, relative to mountPath unless absolute.',
+    }),
+    claimName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'PVC mounted read-only at mountPath; else mount it through template.volumes.',
+      }),
+    ),
     mountPath: Type.String({ default: '/data', minLength: 1, maxLength: 4096 }),
   },
   { default: {} },
@@ -92,11 +128,21 @@ export const DatasetSchema = Type.Object(
 
 export const CheckpointsSchema = Type.Object(
   {
-    claimName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'PVC for run directories; without it an emptyDir (restarts begin again).' })),
+    claimName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'PVC for run directories; without it an emptyDir (restarts begin again).',
+      }),
+    ),
     everyEpochs: Type.Integer({ minimum: 0, default: 1 }),
     everySteps: Type.Integer({ minimum: 0, default: 0 }),
     keepLast: Type.Integer({ minimum: 1, default: 3 }),
-    resumeFrom: Type.String({ default: '', maxLength: 4096, description: 'An earlier job name on the same claim, or an absolute checkpoint path.' }),
+    resumeFrom: Type.String({
+      default: '',
+      maxLength: 4096,
+      description: 'An earlier job name on the same claim, or an absolute checkpoint path.',
+    }),
   },
   { default: {} },
 );
@@ -104,28 +150,45 @@ export const CheckpointsSchema = Type.Object(
 export const EVALUATION_KINDS = ['knn', 'linear', 'features'] as const;
 export const EvaluationSchema = Type.Object({
   kind: Type.Union(EVALUATION_KINDS.map((k) => Type.Literal(k))),
-  params: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })),
+  params: Type.Optional(
+    Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
 });
 
 export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
 export const RunPolicySchema = Type.Object(
   {
-    backoffLimit: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Gang restarts before the job fails.' }),
+    backoffLimit: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 3,
+      description: 'Gang restarts before the job fails.',
+    }),
     activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0 })),
     cleanPodPolicy: Type.Union(
       CLEAN_POD_POLICIES.map((p) => Type.Literal(p)),
       { default: 'Running', description: 'Which pods to delete when the job finishes.' },
     ),
-    suspend: Type.Boolean({ default: false, description: 'true deletes the workers and keeps the checkpoints; false resumes.' }),
+    suspend: Type.Boolean({
+      default: false,
+      description: 'true deletes the workers and keeps the checkpoints; false resumes.',
+    }),
   },
   { default: {} },
 );
 
 export const JobSpecSchema = Type.Object({
-  workers: Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of data-parallel workers (one pod per rank).' }),
+  workers: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    description: 'Number of data-parallel workers (one pod per rank).',
+  }),
   template: TemplateSchema,
-  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>({ ...(TrainingConfigSchema as TSchema), default: {} }),
+  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>({
+    ...(TrainingConfigSchema as TSchema),
+    default: {},
+  }),
   dataset: DatasetSchema,
   checkpoints: CheckpointsSchema,
   evaluation: Type.Array(EvaluationSchema, { maxItems: 16, default: [] }),

@@ -21,10 +21,30 @@ export type SchemaNode = Record<string, unknown>;
 export const DEFAULT_STRING_MAX_LENGTH = 4096;
 
 const KEPT_KEYS = new Set([
-  'type', 'format', 'description', 'default', 'enum', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
-  'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties',
-  'nullable', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-validations',
-  'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type',
+  'type',
+  'format',
+  'description',
+  'default',
+  'enum',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'nullable',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-validations',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-map-type',
 ]);
 
 /** Convert one TypeBox schema to a structural OpenAPI v3 schema (a fresh, plain object). */
@@ -42,7 +62,9 @@ function convert(node: SchemaNode, path: string): SchemaNode {
     return pick({ ...node, anyOf: undefined });
   }
   if (node.anyOf !== undefined || node.oneOf !== undefined || node.allOf !== undefined) {
-    throw new Error(`${path || '<root>'}: unions other than string literals have no structural form, got ${JSON.stringify(node).slice(0, 200)}`);
+    throw new Error(
+      `${path || '<root>'}: unions other than string literals have no structural form, got ${JSON.stringify(node).slice(0, 200)}`,
+    );
   }
   const out = pick(node);
   if ('const' in node) out.enum = [node.const];
@@ -52,17 +74,29 @@ function convert(node: SchemaNode, path: string): SchemaNode {
       out[bound] = true;
     }
   }
-  if (out.type === 'string' && out.enum === undefined && out.maxLength === undefined && out.format === undefined) {
+  if (
+    out.type === 'string' &&
+    out.enum === undefined &&
+    out.maxLength === undefined &&
+    out.format === undefined
+  ) {
     out.maxLength = DEFAULT_STRING_MAX_LENGTH;
   }
   if (out.type === 'object') {
     const props = node.properties as Record<string, SchemaNode> | undefined;
     if (props) {
-      out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, convert(v, `${path}.${k}`)]));
-      const required = ((node.required as string[] | undefined) ?? []).filter((k) => props[k]?.default === undefined);
+      out.properties = Object.fromEntries(
+        Object.entries(props).map(([k, v]) => [k, convert(v, `${path}.${k}`)]),
+      );
+      const required = ((node.required as string[] | undefined) ?? []).filter(
+        (k) => props[k]?.default === undefined,
+      );
       if (required.length > 0) out.required = required;
       if (out.default !== null && typeof out.default === 'object' && !Array.isArray(out.default)) {
-        out.default = completeDefault(out.default as Record<string, unknown>, out.properties as Record<string, SchemaNode>);
+        out.default = completeDefault(
+          out.default as Record<string, unknown>,
+          out.properties as Record<string, SchemaNode>,
+        );
       }
     }
     const pattern = node.patternProperties as Record<string, SchemaNode> | undefined;
@@ -80,7 +114,10 @@ function convert(node: SchemaNode, path: string): SchemaNode {
 }
 
 /** Rule 7: fill in the defaults of the children that the given default leaves out. */
-function completeDefault(given: Record<string, unknown>, props: Record<string, SchemaNode>): Record<string, unknown> {
+function completeDefault(
+  given: Record<string, unknown>,
+  props: Record<string, SchemaNode>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, child] of Object.entries(props)) {
     if (k in given) out[k] = given[k];

@@ -7,7 +7,14 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { JobSpec } from './job-schema.ts';
 
 export const PHASES = ['Pending', 'Running', 'Restarting', 'Succeeded', 'Failed', 'Suspended'] as const;
-export const CONDITION_TYPES = ['Created', 'Running', 'Restarting', 'Succeeded', 'Failed', 'Suspended'] as const;
+export const CONDITION_TYPES = [
+  'Created',
+  'Running',
+  'Restarting',
+  'Succeeded',
+  'Failed',
+  'Suspended',
+] as const;
 
 const Time = Type.String({ format: 'date-time' });
 
@@ -30,12 +37,19 @@ export const ProgressSchema = Type.Object({
 
 export const EvaluationResultSchema = Type.Object({
   kind: Type.String(),
-  phase: Type.Union([Type.Literal('Pending'), Type.Literal('Running'), Type.Literal('Succeeded'), Type.Literal('Failed')]),
+  phase: Type.Union([
+    Type.Literal('Pending'),
+    Type.Literal('Running'),
+    Type.Literal('Succeeded'),
+    Type.Literal('Failed'),
+  ]),
   jobName: Type.String(),
   message: Type.Optional(Type.String()),
   /** When the follow-up finished (ttlSecondsAfterFinished counts from the last of these). */
   completionTime: Type.Optional(Time),
-  result: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true })),
+  result: Type.Optional(
+    Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
 });
 
 export const JobStatusSchema = Type.Object({

@@ -6,11 +6,20 @@ import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { jobLabels, ownerReference } from './labels.ts';
 import { configMapName } from './names.ts';
 
-export function buildConfigMap(job: JCLTrainingJob, initial: TrainingConfig, restart: TrainingConfig): V1ConfigMap {
+export function buildConfigMap(
+  job: JCLTrainingJob,
+  initial: TrainingConfig,
+  restart: TrainingConfig,
+): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: configMapName(job.metadata?.name ?? ''), namespace: job.metadata?.namespace, labels: jobLabels(job, 'config'), ownerReferences: [ownerReference(job)] },
+    metadata: {
+      name: configMapName(job.metadata?.name ?? ''),
+      namespace: job.metadata?.namespace,
+      labels: jobLabels(job, 'config'),
+      ownerReferences: [ownerReference(job)],
+    },
     data: {
       [CONFIG_KEY_INITIAL]: JSON.stringify(initial, null, 2) + '\n',
       [CONFIG_KEY_RESTART]: JSON.stringify(restart, null, 2) + '\n',

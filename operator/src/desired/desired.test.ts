@@ -17,26 +17,55 @@ const labels = (component: string) => ({
   'app.kubernetes.io/managed-by': 'jcl-operator',
   'training.jcl.dev/job-name': 'demo',
 });
-const owner = [{ apiVersion: 'training.jcl.dev/v1alpha1', kind: 'JCLTrainingJob', name: 'demo', uid: 'uid-demo', controller: true, blockOwnerDeletion: true }];
-const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+const owner = [
+  {
+    apiVersion: 'training.jcl.dev/v1alpha1',
+    kind: 'JCLTrainingJob',
+    name: 'demo',
+    uid: 'uid-demo',
+    controller: true,
+    blockOwnerDeletion: true,
+  },
+];
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 
 describe('buildWorkerPod', () => {
   it('builds the whole pod of rank 1 of a 2-worker job', () => {
-    const job = makeJob().workers(2).image('jcl:test').training({ optim: { batchSize: 8 } }).obj();
+    const job = makeJob()
+      .workers(2)
+      .image('jcl:test')
+      .training({ optim: { batchSize: 8 } })
+      .obj();
     expect(buildWorkerPod(job, 1, 0, opts)).toEqual({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
         name: 'demo-worker-1',
         namespace: 'ns',
-        labels: { ...labels('worker'), 'training.jcl.dev/rank': '1', 'training.jcl.dev/restart-generation': '0' },
+        labels: {
+          ...labels('worker'),
+          'training.jcl.dev/rank': '1',
+          'training.jcl.dev/restart-generation': '0',
+        },
         ownerReferences: owner,
       },
       spec: {
         restartPolicy: 'Never',
         automountServiceAccountToken: false,
         enableServiceLinks: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          runAsGroup: 1000,
+          fsGroup: 1000,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
         hostname: 'demo-worker-1',
         subdomain: 'demo-workers',
         containers: [
@@ -74,7 +103,14 @@ describe('buildWorkerPod', () => {
         ],
         volumes: [
           { name: 'config', configMap: { name: 'demo-config' } },
-          { name: 'token', secret: { secretName: 'demo-token', defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } },
+          {
+            name: 'token',
+            secret: {
+              secretName: 'demo-token',
+              defaultMode: 0o440,
+              items: [{ key: 'token', path: 'token' }],
+            },
+          },
           { name: 'checkpoints', emptyDir: {} },
           { name: 'tmp', emptyDir: {} },
         ],
@@ -88,14 +124,23 @@ describe('buildWorkerPod', () => {
       name: 'a gang restart reads the restart config (resume from the run dir)',
       job: makeJob().obj(),
       generation: 2,
-      pick: (p: ReturnType<typeof buildWorkerPod>) => [p.metadata?.labels?.['training.jcl.dev/restart-generation'], p.spec?.containers[0].env?.find((e) => e.name === 'JCL_CONFIG_FILE')?.value],
+      pick: (p: ReturnType<typeof buildWorkerPod>) => [
+        p.metadata?.labels?.['training.jcl.dev/restart-generation'],
+        p.spec?.containers[0].env?.find((e) => e.name === 'JCL_CONFIG_FILE')?.value,
+      ],
       want: ['2', '/etc/jcl/config/training-restart.json'],
     },
     {
       name: 'checkpoint and dataset claims become volumes, the dataset read-only',
-      job: makeJob().checkpoints({ claimName: 'ckpt' }).dataset({ format: 'cifar10', path: 'cifar', claimName: 'data' }).obj(),
+      job: makeJob()
+        .checkpoints({ claimName: 'ckpt' })
+        .dataset({ format: 'cifar10', path: 'cifar', claimName: 'data' })
+        .obj(),
       generation: 0,
-      pick: (p: ReturnType<typeof buildWorkerPod>) => [p.spec?.volumes?.filter((v) => v.persistentVolumeClaim), p.spec?.containers[0].volumeMounts?.at(-1)],
+      pick: (p: ReturnType<typeof buildWorkerPod>) => [
+        p.spec?.volumes?.filter((v) => v.persistentVolumeClaim),
+        p.spec?.containers[0].volumeMounts?.at(-1),
+      ],
       want: [
         [
           { name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } },
@@ -112,16 +157,38 @@ describe('buildWorkerPod', () => {
           nodeSelector: { gpu: 'a100' },
           tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
           priorityClassName: 'train',
-          env: [{ name: 'JCL_RANK', value: '9' }, { name: 'JCL_BACKEND', value: 'cpu' }],
+          env: [
+            { name: 'JCL_RANK', value: '9' },
+            { name: 'JCL_BACKEND', value: 'cpu' },
+          ],
           imagePullPolicy: 'IfNotPresent',
         })
         .obj(),
       generation: 0,
       pick: (p: ReturnType<typeof buildWorkerPod>) => {
         const env = p.spec?.containers[0].env ?? [];
-        return [p.spec?.nodeSelector, p.spec?.tolerations, p.spec?.priorityClassName, p.spec?.containers[0].resources, p.spec?.containers[0].imagePullPolicy, env.slice(0, 2), env.filter((e) => e.name === 'JCL_RANK').at(-1)];
+        return [
+          p.spec?.nodeSelector,
+          p.spec?.tolerations,
+          p.spec?.priorityClassName,
+          p.spec?.containers[0].resources,
+          p.spec?.containers[0].imagePullPolicy,
+          env.slice(0, 2),
+          env.filter((e) => e.name === 'JCL_RANK').at(-1),
+        ];
       },
-      want: [{ gpu: 'a100' }, [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }], 'train', { limits: { 'nvidia.com/gpu': 1 } }, 'IfNotPresent', [{ name: 'JCL_RANK', value: '9' }, { name: 'JCL_BACKEND', value: 'cpu' }], { name: 'JCL_RANK', value: '0' }],
+      want: [
+        { gpu: 'a100' },
+        [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        'train',
+        { limits: { 'nvidia.com/gpu': 1 } },
+        'IfNotPresent',
+        [
+          { name: 'JCL_RANK', value: '9' },
+          { name: 'JCL_BACKEND', value: 'cpu' },
+        ],
+        { name: 'JCL_RANK', value: '0' },
+      ],
     },
   ];
   it.each(rows)('$name', ({ job, generation, pick, want }) => {
@@ -136,7 +203,8 @@ describe('the other owned objects', () => {
       name: 'headless service',
       got: () => buildService(job),
       want: {
-        apiVersion: 'v1', kind: 'Service',
+        apiVersion: 'v1',
+        kind: 'Service',
         metadata: { name: 'demo-workers', namespace: 'ns', labels: labels('worker'), ownerReferences: owner },
         spec: {
           clusterIP: 'None',
@@ -153,27 +221,55 @@ describe('the other owned objects', () => {
       name: 'token secret',
       got: () => buildSecret(job, 'tok'),
       want: {
-        apiVersion: 'v1', kind: 'Secret',
+        apiVersion: 'v1',
+        kind: 'Secret',
         metadata: { name: 'demo-token', namespace: 'ns', labels: labels('token'), ownerReferences: owner },
-        type: 'Opaque', immutable: true, stringData: { token: 'tok' },
+        type: 'Opaque',
+        immutable: true,
+        stringData: { token: 'tok' },
       },
     },
     {
       name: 'network policy',
       got: () => buildNetworkPolicy(job, { ...opts, operatorNamespace: 'jcl-system' }),
       want: {
-        apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
-        metadata: { name: 'demo-workers', namespace: 'ns', labels: labels('network'), ownerReferences: owner },
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: {
+          name: 'demo-workers',
+          namespace: 'ns',
+          labels: labels('network'),
+          ownerReferences: owner,
+        },
         spec: {
-          podSelector: { matchLabels: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' } },
+          podSelector: {
+            matchLabels: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' },
+          },
           policyTypes: ['Ingress'],
           ingress: [
             {
-              _from: [{ podSelector: { matchLabels: { 'training.jcl.dev/job-name': 'demo', 'app.kubernetes.io/component': 'worker' } } }],
-              ports: [{ protocol: 'TCP', port: 29500 }, { protocol: 'TCP', port: 29501 }],
+              _from: [
+                {
+                  podSelector: {
+                    matchLabels: {
+                      'training.jcl.dev/job-name': 'demo',
+                      'app.kubernetes.io/component': 'worker',
+                    },
+                  },
+                },
+              ],
+              ports: [
+                { protocol: 'TCP', port: 29500 },
+                { protocol: 'TCP', port: 29501 },
+              ],
             },
             {
-              _from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'jcl-system' } } }],
+              _from: [
+                {
+                  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } },
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'jcl-system' } },
+                },
+              ],
               ports: [{ protocol: 'TCP', port: 29501 }],
             },
           ],
@@ -188,7 +284,12 @@ describe('the other owned objects', () => {
     const j = makeJob().evaluation('knn', { k: 20 }).obj();
     const built = buildEvalJob(j, 0, opts);
     const evalLabels = { ...labels('eval'), 'training.jcl.dev/eval-kind': 'knn' };
-    expect(built.metadata).toEqual({ name: 'demo-eval-0', namespace: 'ns', labels: evalLabels, ownerReferences: owner });
+    expect(built.metadata).toEqual({
+      name: 'demo-eval-0',
+      namespace: 'ns',
+      labels: evalLabels,
+      ownerReferences: owner,
+    });
     expect(built.spec?.backoffLimit).toBe(0);
     expect(built.spec?.template.spec?.containers[0]).toMatchObject({
       name: 'eval',
@@ -204,12 +305,19 @@ describe('the other owned objects', () => {
 
 describe('buildTrainingConfig', () => {
   it('maps dataset, checkpoints and the run dir into the worker config; restarts resume from the run dir', () => {
-    const job = makeJob().dataset({ format: 'image-folder', path: 'imagenet/train' }).checkpoints({ resumeFrom: 'older-job', everySteps: 50 }).obj();
+    const job = makeJob()
+      .dataset({ format: 'image-folder', path: 'imagenet/train' })
+      .checkpoints({ resumeFrom: 'older-job', everySteps: 50 })
+      .obj();
     const first = buildTrainingConfig(job, false);
     const again = buildTrainingConfig(job, true);
-    expect([first.data.format, first.data.path, first.checkpoint.resumeFrom, first.checkpoint.everySteps, first.runtime.outDir]).toEqual([
-      'image-folder', '/data/imagenet/train', '/checkpoints/older-job', 50, '/checkpoints/demo',
-    ]);
+    expect([
+      first.data.format,
+      first.data.path,
+      first.checkpoint.resumeFrom,
+      first.checkpoint.everySteps,
+      first.runtime.outDir,
+    ]).toEqual(['image-folder', '/data/imagenet/train', '/checkpoints/older-job', 50, '/checkpoints/demo']);
     expect(again.checkpoint.resumeFrom).toBe('');
     const cm = buildConfigMap(job, first, again);
     expect(JSON.parse(cm.data?.['training.json'] ?? '')).toEqual(first);
@@ -217,7 +325,12 @@ describe('buildTrainingConfig', () => {
   });
 
   it('names every invalid field with its spec path', () => {
-    const job = makeJob().workers(3).training({ optim: { batchSize: 8 }, jcl: { queueSize: 12 } }).obj();
-    expect(() => buildTrainingConfig(job, false)).toThrow(/spec\.training\.optim\.batchSize: must be divisible by the number of workers 3, got 8/);
+    const job = makeJob()
+      .workers(3)
+      .training({ optim: { batchSize: 8 }, jcl: { queueSize: 12 } })
+      .obj();
+    expect(() => buildTrainingConfig(job, false)).toThrow(
+      /spec\.training\.optim\.batchSize: must be divisible by the number of workers 3, got 8/,
+    );
   });
 });

@@ -6,7 +6,12 @@
  * evaluation is reported, not retried.
  */
 import type { V1Job } from '@kubernetes/client-node';
-import { CHECKPOINT_MOUNT_PATH, CONFIG_KEY_RESTART, CONFIG_MOUNT_PATH, LABEL_EVAL_KIND } from '../api/constants.ts';
+import {
+  CHECKPOINT_MOUNT_PATH,
+  CONFIG_KEY_RESTART,
+  CONFIG_MOUNT_PATH,
+  LABEL_EVAL_KIND,
+} from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { jobLabels, ownerReference } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
@@ -15,20 +20,31 @@ import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
 
 /** {k: 20, limit: 1000} → ['--k', '20', '--limit', '1000'] (objects are passed as JSON). */
 export function paramFlags(params: Record<string, unknown>): string[] {
-  return Object.entries(params).flatMap(([k, v]) => [`--${k}`, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]);
+  return Object.entries(params).flatMap(([k, v]) => [
+    `--${k}`,
+    typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v),
+  ]);
 }
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
   const follow = job.spec.evaluation[index];
-  if (!follow) throw new Error(`spec.evaluation[${index}]: no such evaluation, the job has ${job.spec.evaluation.length}`);
+  if (!follow)
+    throw new Error(
+      `spec.evaluation[${index}]: no such evaluation, the job has ${job.spec.evaluation.length}`,
+    );
   const labels = { ...jobLabels(job, 'eval'), [LABEL_EVAL_KIND]: follow.kind };
   const dir = runDir(CHECKPOINT_MOUNT_PATH, name);
   const configFile = `${CONFIG_MOUNT_PATH}/${CONFIG_KEY_RESTART}`;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: evalJobName(name, index), namespace: job.metadata?.namespace, labels, ownerReferences: [ownerReference(job)] },
+    metadata: {
+      name: evalJobName(name, index),
+      namespace: job.metadata?.namespace,
+      labels,
+      ownerReferences: [ownerReference(job)],
+    },
     spec: {
       backoffLimit: 0,
       template: {

@@ -1,7 +1,15 @@
 /** Labels and owner references shared by every object a job owns. */
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import {
-  API_VERSION, APP_NAME, KIND, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_NAME, LABEL_PART_OF,
+  API_VERSION,
+  APP_NAME,
+  KIND,
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_JOB_NAME,
+  LABEL_MANAGED_BY,
+  LABEL_NAME,
+  LABEL_PART_OF,
   MANAGER_NAME,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';

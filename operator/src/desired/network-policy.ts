@@ -13,12 +13,20 @@ export function buildNetworkPolicy(job: JCLTrainingJob, opts: BuildOptions): V1N
   const name = job.metadata?.name ?? '';
   const operatorPeer: V1NetworkPolicyPeer = {
     podSelector: { matchLabels: { ...opts.operatorPodLabels } },
-    namespaceSelector: opts.operatorNamespace === '' ? {} : { matchLabels: { 'kubernetes.io/metadata.name': opts.operatorNamespace } },
+    namespaceSelector:
+      opts.operatorNamespace === ''
+        ? {}
+        : { matchLabels: { 'kubernetes.io/metadata.name': opts.operatorNamespace } },
   };
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: { name: networkPolicyName(name), namespace: job.metadata?.namespace, labels: jobLabels(job, 'network'), ownerReferences: [ownerReference(job)] },
+    metadata: {
+      name: networkPolicyName(name),
+      namespace: job.metadata?.namespace,
+      labels: jobLabels(job, 'network'),
+      ownerReferences: [ownerReference(job)],
+    },
     spec: {
       podSelector: { matchLabels: workerSelector(name) },
       policyTypes: ['Ingress'],

@@ -2,8 +2,21 @@
  * Pieces shared by worker pods and evaluation Jobs: the Pod Security "restricted" contexts, the volumes
  * every JCL container mounts, and the container fields copied from spec.template.
  */
-import type { V1Container, V1PodSecurityContext, V1PodSpec, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { CHECKPOINT_MOUNT_PATH, CONFIG_MOUNT_PATH, TMP_MOUNT_PATH, TOKEN_KEY, TOKEN_MOUNT_PATH } from '../api/constants.ts';
+import type {
+  V1Container,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1SecurityContext,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import {
+  CHECKPOINT_MOUNT_PATH,
+  CONFIG_MOUNT_PATH,
+  TMP_MOUNT_PATH,
+  TOKEN_KEY,
+  TOKEN_MOUNT_PATH,
+} from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { configMapName, secretName } from './names.ts';
 import type { BuildOptions } from './options.ts';
@@ -37,7 +50,14 @@ export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] 
   const { checkpoints, dataset, template } = job.spec;
   const volumes: V1Volume[] = [{ name: 'config', configMap: { name: configMapName(name) } }];
   if (withToken) {
-    volumes.push({ name: 'token', secret: { secretName: secretName(name), defaultMode: 0o440, items: [{ key: TOKEN_KEY, path: TOKEN_KEY }] } });
+    volumes.push({
+      name: 'token',
+      secret: {
+        secretName: secretName(name),
+        defaultMode: 0o440,
+        items: [{ key: TOKEN_KEY, path: TOKEN_KEY }],
+      },
+    });
   }
   volumes.push(
     checkpoints.claimName
@@ -46,7 +66,10 @@ export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] 
     { name: 'tmp', emptyDir: {} },
   );
   if (dataset.claimName) {
-    volumes.push({ name: 'dataset', persistentVolumeClaim: { claimName: dataset.claimName, readOnly: true } });
+    volumes.push({
+      name: 'dataset',
+      persistentVolumeClaim: { claimName: dataset.claimName, readOnly: true },
+    });
   }
   return [...volumes, ...(template.volumes ?? [])];
 }
@@ -54,8 +77,12 @@ export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] 
 export function jclVolumeMounts(job: JCLTrainingJob, withToken: boolean): V1VolumeMount[] {
   const mounts: V1VolumeMount[] = [{ name: 'config', mountPath: CONFIG_MOUNT_PATH, readOnly: true }];
   if (withToken) mounts.push({ name: 'token', mountPath: TOKEN_MOUNT_PATH, readOnly: true });
-  mounts.push({ name: 'checkpoints', mountPath: CHECKPOINT_MOUNT_PATH }, { name: 'tmp', mountPath: TMP_MOUNT_PATH });
-  if (job.spec.dataset.claimName) mounts.push({ name: 'dataset', mountPath: job.spec.dataset.mountPath, readOnly: true });
+  mounts.push(
+    { name: 'checkpoints', mountPath: CHECKPOINT_MOUNT_PATH },
+    { name: 'tmp', mountPath: TMP_MOUNT_PATH },
+  );
+  if (job.spec.dataset.claimName)
+    mounts.push({ name: 'dataset', mountPath: job.spec.dataset.mountPath, readOnly: true });
   return [...mounts, ...(job.spec.template.volumeMounts ?? [])];
 }
 

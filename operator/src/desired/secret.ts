@@ -13,7 +13,12 @@ export function buildSecret(job: JCLTrainingJob, token: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: secretName(job.metadata?.name ?? ''), namespace: job.metadata?.namespace, labels: jobLabels(job, 'token'), ownerReferences: [ownerReference(job)] },
+    metadata: {
+      name: secretName(job.metadata?.name ?? ''),
+      namespace: job.metadata?.namespace,
+      labels: jobLabels(job, 'token'),
+      ownerReferences: [ownerReference(job)],
+    },
     type: 'Opaque',
     immutable: true,
     stringData: { [TOKEN_KEY]: token },

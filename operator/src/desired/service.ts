@@ -10,7 +10,12 @@ export function buildService(job: JCLTrainingJob): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: serviceName(name), namespace: job.metadata?.namespace, labels: jobLabels(job, 'worker'), ownerReferences: [ownerReference(job)] },
+    metadata: {
+      name: serviceName(name),
+      namespace: job.metadata?.namespace,
+      labels: jobLabels(job, 'worker'),
+      ownerReferences: [ownerReference(job)],
+    },
     spec: {
       clusterIP: 'None',
       selector: workerSelector(name),

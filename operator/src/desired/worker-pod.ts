@@ -4,8 +4,16 @@
  */
 import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import {
-  CONFIG_KEY_INITIAL, CONFIG_KEY_RESTART, CONFIG_MOUNT_PATH, CHECKPOINT_MOUNT_PATH, GRPC_PORT, LABEL_RANK,
-  LABEL_RESTART_GENERATION, STATUS_PORT, TOKEN_KEY, TOKEN_MOUNT_PATH,
+  CONFIG_KEY_INITIAL,
+  CONFIG_KEY_RESTART,
+  CONFIG_MOUNT_PATH,
+  CHECKPOINT_MOUNT_PATH,
+  GRPC_PORT,
+  LABEL_RANK,
+  LABEL_RESTART_GENERATION,
+  STATUS_PORT,
+  TOKEN_KEY,
+  TOKEN_MOUNT_PATH,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { jobLabels, ownerReference } from './labels.ts';
@@ -39,7 +47,12 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
 }
 
 /** The pod of `rank` in gang generation `generation` (0 = first start, +1 per gang restart). */
-export function buildWorkerPod(job: JCLTrainingJob, rank: number, generation: number, opts: BuildOptions): V1Pod {
+export function buildWorkerPod(
+  job: JCLTrainingJob,
+  rank: number,
+  generation: number,
+  opts: BuildOptions,
+): V1Pod {
   const name = job.metadata?.name ?? '';
   const podName = workerPodName(name, rank);
   return {
@@ -48,7 +61,11 @@ export function buildWorkerPod(job: JCLTrainingJob, rank: number, generation: nu
     metadata: {
       name: podName,
       namespace: job.metadata?.namespace,
-      labels: { ...jobLabels(job, 'worker'), [LABEL_RANK]: String(rank), [LABEL_RESTART_GENERATION]: String(generation) },
+      labels: {
+        ...jobLabels(job, 'worker'),
+        [LABEL_RANK]: String(rank),
+        [LABEL_RESTART_GENERATION]: String(generation),
+      },
       ownerReferences: [ownerReference(job)],
     },
     spec: {

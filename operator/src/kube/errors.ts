@@ -18,7 +18,8 @@ export const isConflict = (err: unknown): boolean => httpStatus(err) === 409 && 
 export const isAlreadyExists = (err: unknown): boolean => {
   if (httpStatus(err) !== 409) return false;
   const body = (err as { body?: unknown }).body;
-  const reason = typeof body === 'string' ? safeReason(body) : (body as { reason?: string } | undefined)?.reason;
+  const reason =
+    typeof body === 'string' ? safeReason(body) : (body as { reason?: string } | undefined)?.reason;
   return reason === 'AlreadyExists';
 };
 
@@ -41,6 +42,7 @@ export function apiMessage(err: unknown): string {
       return body.slice(0, 500);
     }
   }
-  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string')
+    return (body as { message: string }).message;
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,118 +1,25 @@
 /**
- * Informer caches (client-node makeInformer) for JCLTrainingJobs and the pods, Services and batch Jobs
- * the operator manages, per watched namespace (or cluster-wide), each under a supervisor that
- *  - restarts the informer after a watch error, with exponential backoff (1 s … 30 s);
- *  - relists when a watch has been silent for `stallMs`: client-node watches can stall without an
- *    error (a half-open connection after an apiserver restart or a LB idle timeout), so a silent
- *    informer is replaced by a fresh one. On a quiet cluster this doubles as the periodic relist.
+ * The operator's informer caches: JCLTrainingJobs and the pods, Services and batch Jobs it manages (by
+ * the managed-by label), per watched namespace or cluster-wide, each a SupervisedInformer (restarted on
+ * watch errors and stalls), with lookups shaped for the reconciler's ObjectCache.
  */
 import {
-  BatchV1Api, CoreV1Api, CustomObjectsApi, makeInformer,
-  type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache as ClientCache, type V1Job, type V1Pod, type V1Service,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  makeInformer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Job,
+  type V1Pod,
+  type V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, LABEL_MANAGED_BY, MANAGER_NAME, PLURAL, VERSION } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import type { RequestCounter } from './kube-client.ts';
-
-type Handler<T> = (verb: 'add' | 'update' | 'delete', obj: T) => void;
-
-export interface SupervisorOptions {
-  stallMs: number;
-  log: Logger;
-  onRestart?: (name: string, why: string) => void;
-}
-
-/** One resource in one scope, re-created whenever its watch fails or stalls. */
-export class SupervisedInformer<T extends KubernetesObject> {
-  private current: (Informer<T> & ClientCache<T>) | undefined;
-  private lastActivity = Date.now();
-  private failures = 0;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private synced!: Promise<void>;
-  private markSynced: () => void = () => {};
-
-  constructor(
-    readonly name: string,
-    private readonly make: () => Informer<T> & ClientCache<T>,
-    private readonly handler: Handler<T>,
-    private readonly opts: SupervisorOptions,
-  ) {
-    this.resetSynced();
-  }
-
-  private resetSynced(): void {
-    this.synced = new Promise((resolve) => (this.markSynced = resolve));
-  }
-
-  /** Resolves after the first successful list. */
-  waitForSync(): Promise<void> {
-    return this.synced;
-  }
-
-  list(namespace?: string): readonly T[] {
-    return this.current?.list(namespace) ?? [];
-  }
-
-  get(name: string, namespace?: string): T | undefined {
-    return this.current?.get(name, namespace);
-  }
-
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.launch();
-    const check = Math.max(50, Math.min(this.opts.stallMs / 4, 30_000));
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastActivity > this.opts.stallMs) this.restart('no watch activity', 0);
-    }, check);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.current?.stop();
-  }
-
-  private launch(): void {
-    const inf = this.make();
-    this.current = inf;
-    const touch = () => {
-      if (this.current === inf) this.lastActivity = Date.now();
-    };
-    inf.on('add', (o) => (touch(), this.handler('add', o)));
-    inf.on('update', (o) => (touch(), this.handler('update', o)));
-    inf.on('delete', (o) => (touch(), this.handler('delete', o)));
-    inf.on('connect', touch);
-    inf.on('error', (err) => {
-      if (this.current !== inf || this.stopped) return;
-      this.failures++;
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.failures - 1, 5));
-      this.opts.log.warn({ informer: this.name, err: String(err?.message ?? err), retryInMs: delay }, 'watch failed; restarting');
-      this.restart('watch error', delay);
-    });
-    this.lastActivity = Date.now();
-    inf.start().then(
-      () => {
-        if (this.current !== inf) return;
-        this.failures = 0;
-        this.markSynced();
-      },
-      () => {},
-    );
-  }
-
-  private restart(why: string, delayMs: number): void {
-    if (this.stopped) return;
-    const old = this.current;
-    this.lastActivity = Date.now() + delayMs;
-    this.opts.onRestart?.(this.name, why);
-    if (why !== 'watch error') this.opts.log.info({ informer: this.name, why }, 'relisting');
-    void old?.stop();
-    setTimeout(() => !this.stopped && this.launch(), delayMs).unref();
-  }
-}
+import { SupervisedInformer } from './supervised-informer.ts';
 
 /** What the controller reacts to: a key to reconcile, or a job that is gone. */
 export interface InformerEvents {
@@ -146,10 +53,12 @@ export class InformerSet {
       const job = obj.metadata?.labels?.['training.jcl.dev/job-name'];
       if (job) events.onJobKey(`${obj.metadata?.namespace}/${job}`);
     };
-    const counted = <T>(resource: string, fn: () => Promise<T>) => () => {
-      o.count('list', resource);
-      return fn();
-    };
+    const counted =
+      <T>(resource: string, fn: () => Promise<T>) =>
+      () => {
+        o.count('list', resource);
+        return fn();
+      };
     for (const ns of o.namespaces ?? [undefined]) {
       const scope = ns ?? '*';
       const nsPath = ns ? `/namespaces/${ns}` : '';
@@ -160,20 +69,44 @@ export class InformerSet {
             makeInformer<JCLTrainingJob>(
               kc,
               `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
-              counted('JCLTrainingJob', () =>
-                (ns
-                  ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
-                  : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as Promise<KubernetesListObject<JCLTrainingJob>>,
+              counted(
+                'JCLTrainingJob',
+                () =>
+                  (ns
+                    ? custom.listNamespacedCustomObject({
+                        group: GROUP,
+                        version: VERSION,
+                        namespace: ns,
+                        plural: PLURAL,
+                      })
+                    : custom.listClusterCustomObject({
+                        group: GROUP,
+                        version: VERSION,
+                        plural: PLURAL,
+                      })) as Promise<KubernetesListObject<JCLTrainingJob>>,
               ),
             ),
-          (verb, job) => (verb === 'delete' ? events.onJobDeleted(job) : events.onJobKey(`${job.metadata?.namespace}/${job.metadata?.name}`)),
+          (verb, job) =>
+            verb === 'delete'
+              ? events.onJobDeleted(job)
+              : events.onJobKey(`${job.metadata?.namespace}/${job.metadata?.name}`),
           sup,
         ),
       );
       this.pods.push(
         new SupervisedInformer<V1Pod>(
           `pods@${scope}`,
-          () => makeInformer<V1Pod>(kc, `/api/v1${nsPath}/pods`, counted('Pod', () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector }) : core.listPodForAllNamespaces({ labelSelector }))), labelSelector),
+          () =>
+            makeInformer<V1Pod>(
+              kc,
+              `/api/v1${nsPath}/pods`,
+              counted('Pod', () =>
+                ns
+                  ? core.listNamespacedPod({ namespace: ns, labelSelector })
+                  : core.listPodForAllNamespaces({ labelSelector }),
+              ),
+              labelSelector,
+            ),
           owned,
           sup,
         ),
@@ -182,7 +115,16 @@ export class InformerSet {
         new SupervisedInformer<V1Service>(
           `services@${scope}`,
           () =>
-            makeInformer<V1Service>(kc, `/api/v1${nsPath}/services`, counted('Service', () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector }) : core.listServiceForAllNamespaces({ labelSelector }))), labelSelector),
+            makeInformer<V1Service>(
+              kc,
+              `/api/v1${nsPath}/services`,
+              counted('Service', () =>
+                ns
+                  ? core.listNamespacedService({ namespace: ns, labelSelector })
+                  : core.listServiceForAllNamespaces({ labelSelector }),
+              ),
+              labelSelector,
+            ),
           owned,
           sup,
         ),
@@ -190,7 +132,17 @@ export class InformerSet {
       this.batchJobs.push(
         new SupervisedInformer<V1Job>(
           `jobs.batch@${scope}`,
-          () => makeInformer<V1Job>(kc, `/apis/batch/v1${nsPath}/jobs`, counted('Job', () => (ns ? batch.listNamespacedJob({ namespace: ns, labelSelector }) : batch.listJobForAllNamespaces({ labelSelector }))), labelSelector),
+          () =>
+            makeInformer<V1Job>(
+              kc,
+              `/apis/batch/v1${nsPath}/jobs`,
+              counted('Job', () =>
+                ns
+                  ? batch.listNamespacedJob({ namespace: ns, labelSelector })
+                  : batch.listJobForAllNamespaces({ labelSelector }),
+              ),
+              labelSelector,
+            ),
           owned,
           sup,
         ),
@@ -199,7 +151,12 @@ export class InformerSet {
   }
 
   private all(): SupervisedInformer<KubernetesObject>[] {
-    return [...this.jobs, ...this.pods, ...this.services, ...this.batchJobs] as SupervisedInformer<KubernetesObject>[];
+    return [
+      ...this.jobs,
+      ...this.pods,
+      ...this.services,
+      ...this.batchJobs,
+    ] as SupervisedInformer<KubernetesObject>[];
   }
 
   async start(): Promise<void> {

@@ -4,8 +4,19 @@
  * parameters); every call is counted in jcl_operator_api_requests_total for the per-job request budget.
  */
 import {
-  BatchV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api,
-  type CoreV1Event, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Job, type V1NetworkPolicy, type V1Pod, type V1Secret, type V1Service,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  type CoreV1Event,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Job,
+  type V1NetworkPolicy,
+  type V1Pod,
+  type V1Secret,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, KIND, MANAGER_NAME, PLURAL, TOKEN_KEY, VERSION, API_VERSION } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
@@ -66,7 +77,9 @@ export class ClientNodeKube implements KubeClient {
         await this.batch.createNamespacedJob({ namespace, body: obj as V1Job });
         return;
       default:
-        throw new Error(`create: unsupported kind ${obj.kind} (expected Pod, Service, ConfigMap, Secret, NetworkPolicy or Job)`);
+        throw new Error(
+          `create: unsupported kind ${obj.kind} (expected Pod, Service, ConfigMap, Secret, NetworkPolicy or Job)`,
+        );
     }
   }
 
@@ -78,7 +91,11 @@ export class ClientNodeKube implements KubeClient {
   async deleteTrainingJob(namespace: string, name: string, uid: string): Promise<void> {
     this.count('delete', KIND);
     await this.custom.deleteNamespacedCustomObject({
-      group: GROUP, version: VERSION, plural: PLURAL, namespace, name,
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
       propagationPolicy: 'Background',
       body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } },
     });
@@ -88,8 +105,12 @@ export class ClientNodeKube implements KubeClient {
     this.count('update', `${KIND}/status`);
     const body = { ...job, apiVersion: API_VERSION, kind: KIND };
     return (await this.custom.replaceNamespacedCustomObjectStatus({
-      group: GROUP, version: VERSION, plural: PLURAL,
-      namespace: job.metadata?.namespace ?? '', name: job.metadata?.name ?? '', body,
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: job.metadata?.namespace ?? '',
+      name: job.metadata?.name ?? '',
+      body,
     })) as JCLTrainingJob;
   }
 
@@ -105,7 +126,14 @@ export class ClientNodeKube implements KubeClient {
     this.count('create', 'Event');
     const body: CoreV1Event = {
       metadata: { generateName: `${job.metadata?.name}.`, namespace },
-      involvedObject: { apiVersion: API_VERSION, kind: KIND, name: job.metadata?.name, namespace, uid: job.metadata?.uid, resourceVersion: job.metadata?.resourceVersion },
+      involvedObject: {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        name: job.metadata?.name,
+        namespace,
+        uid: job.metadata?.uid,
+        resourceVersion: job.metadata?.resourceVersion,
+      },
       type: event.type,
       reason: event.reason,
       message: event.message.slice(0, 1024),

@@ -36,7 +36,10 @@ export class LeaderElector {
   private observedRecord = '';
   private observedAt = 0;
 
-  constructor(kc: KubeConfig, private readonly o: LeaderElectionOptions) {
+  constructor(
+    kc: KubeConfig,
+    private readonly o: LeaderElectionOptions,
+  ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
     this.leaseMs = o.leaseDurationMs ?? 15_000;
     this.renewMs = o.renewDeadlineMs ?? 10_000;
@@ -50,7 +53,10 @@ export class LeaderElector {
   async run(signal: AbortSignal, lead: (lost: AbortSignal) => Promise<void>): Promise<'stopped' | 'lost'> {
     while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.retryMs, signal);
     if (signal.aborted) return 'stopped';
-    this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, 'became leader');
+    this.o.log.info(
+      { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity },
+      'became leader',
+    );
     const lost = new AbortController();
     const stopWith = () => lost.abort();
     signal.addEventListener('abort', stopWith, { once: true });
@@ -61,7 +67,10 @@ export class LeaderElector {
         if (lost.signal.aborted) break;
         if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
         else if (Date.now() - lastRenew > this.renewMs) {
-          this.o.log.error({ identity: this.o.identity }, 'leadership lost: lease not renewed within the renew deadline');
+          this.o.log.error(
+            { identity: this.o.identity },
+            'leadership lost: lease not renewed within the renew deadline',
+          );
           lost.abort();
           return 'lost' as const;
         }
@@ -80,7 +89,11 @@ export class LeaderElector {
   async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.o;
     const now = new Date();
-    const spec = { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), renewTime: microTime(now) };
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
+      renewTime: microTime(now),
+    };
     try {
       let lease: V1Lease;
       try {
@@ -89,7 +102,10 @@ export class LeaderElector {
         if (httpStatus(err) !== 404) throw err;
         await this.api.createNamespacedLease({
           namespace,
-          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } as never },
+          body: {
+            metadata: { name, namespace },
+            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } as never,
+          },
         });
         return true;
       }
@@ -112,7 +128,8 @@ export class LeaderElector {
         } as never,
       };
       if (!takeover) delete (body.spec as Record<string, unknown>).acquireTime;
-      if (!takeover && lease.spec?.acquireTime) (body.spec as Record<string, unknown>).acquireTime = microTime(new Date(lease.spec.acquireTime));
+      if (!takeover && lease.spec?.acquireTime)
+        (body.spec as Record<string, unknown>).acquireTime = microTime(new Date(lease.spec.acquireTime));
       await this.api.replaceNamespacedLease({ namespace, name, body });
       return true;
     } catch (err) {
@@ -127,7 +144,12 @@ export class LeaderElector {
     try {
       const lease = await this.api.readNamespacedLease({ namespace, name });
       if (lease.spec?.holderIdentity !== identity) return;
-      const spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } as Record<string, unknown>;
+      const spec = {
+        ...lease.spec,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: microTime(new Date()),
+      } as Record<string, unknown>;
       if (lease.spec?.acquireTime) spec.acquireTime = microTime(new Date(lease.spec.acquireTime));
       await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: spec as never } });
     } catch (err) {

@@ -7,7 +7,11 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(port: number, registry: Registry, ready: () => boolean): Promise<MetricsServer> {
+export async function startMetricsServer(
+  port: number,
+  registry: Registry,
+  ready: () => boolean,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -31,7 +35,9 @@ export async function startMetricsServer(port: number, registry: Registry, ready
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`metrics server: cannot listen on port ${port}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new Error(`metrics server: cannot listen on port ${port}`, { cause: err })),
+    );
     server.listen(port, resolve);
   });
   const addr = server.address();

@@ -36,7 +36,9 @@ export function grpcProgressPoller(): ProgressPoller {
   let fetchStatus: FetchStatus | undefined;
   return async (address, token, timeoutMs) => {
     if (!fetchStatus) {
-      const mod = (await import('../../../worker/src/dist/status-server.ts')) as unknown as { fetchStatus: FetchStatus };
+      const mod = (await import('../../../worker/src/dist/status-server.ts')) as unknown as {
+        fetchStatus: FetchStatus;
+      };
       fetchStatus = mod.fetchStatus;
     }
     return toProgressReport(await fetchStatus!(address, token, timeoutMs));

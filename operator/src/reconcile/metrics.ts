@@ -41,11 +41,37 @@ export function createMetrics(listJobs: () => readonly JCLTrainingJob[]): Operat
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    reconcileErrors: new Counter({ name: 'jcl_operator_reconcile_errors_total', help: 'Reconciles that failed and were retried', registers: [registry] }),
-    gangRestarts: new Counter({ name: 'jcl_operator_gang_restarts_total', help: 'Gang restarts of all jobs', registers: [registry] }),
-    apiRequests: new Counter({ name: 'jcl_operator_api_requests_total', help: 'Kubernetes API requests', labelNames: ['verb', 'resource'], registers: [registry] }),
-    informerRestarts: new Counter({ name: 'jcl_operator_informer_restarts_total', help: 'Informers restarted after a watch error or stall', labelNames: ['informer', 'why'], registers: [registry] }),
-    isLeader: new Gauge({ name: 'jcl_operator_is_leader', help: '1 while this replica leads', registers: [registry] }),
-    queueDepth: new Gauge({ name: 'jcl_operator_workqueue_depth', help: 'Keys waiting in the work queue', registers: [registry] }),
+    reconcileErrors: new Counter({
+      name: 'jcl_operator_reconcile_errors_total',
+      help: 'Reconciles that failed and were retried',
+      registers: [registry],
+    }),
+    gangRestarts: new Counter({
+      name: 'jcl_operator_gang_restarts_total',
+      help: 'Gang restarts of all jobs',
+      registers: [registry],
+    }),
+    apiRequests: new Counter({
+      name: 'jcl_operator_api_requests_total',
+      help: 'Kubernetes API requests',
+      labelNames: ['verb', 'resource'],
+      registers: [registry],
+    }),
+    informerRestarts: new Counter({
+      name: 'jcl_operator_informer_restarts_total',
+      help: 'Informers restarted after a watch error or stall',
+      labelNames: ['informer', 'why'],
+      registers: [registry],
+    }),
+    isLeader: new Gauge({
+      name: 'jcl_operator_is_leader',
+      help: '1 while this replica leads',
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'jcl_operator_workqueue_depth',
+      help: 'Keys waiting in the work queue',
+      registers: [registry],
+    }),
   };
 }

@@ -44,7 +44,8 @@ export interface PlanInput {
 }
 
 const terminated = (p: V1Pod): boolean => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
-const deleting = (p: V1Pod): boolean => p.metadata?.deletionTimestamp !== undefined && p.metadata?.deletionTimestamp !== null;
+const deleting = (p: V1Pod): boolean =>
+  p.metadata?.deletionTimestamp !== undefined && p.metadata?.deletionTimestamp !== null;
 
 export function planActions(input: PlanInput): Plan {
   const { job, status, workerPods, now, opts } = input;
@@ -52,7 +53,8 @@ export function planActions(input: PlanInput): Plan {
   const phase = status.phase;
   const generation = status.restartGeneration ?? 0;
   const deletePods = (pods: readonly V1Pod[], reason: string) => {
-    for (const p of pods) if (!deleting(p)) actions.push({ kind: 'deletePod', name: p.metadata?.name ?? '', reason });
+    for (const p of pods)
+      if (!deleting(p)) actions.push({ kind: 'deletePod', name: p.metadata?.name ?? '', reason });
   };
   let requeueAfterMs: number | undefined;
   const requeueIn = (ms: number) => (requeueAfterMs = Math.max(0, Math.min(requeueAfterMs ?? Infinity, ms)));
@@ -61,16 +63,26 @@ export function planActions(input: PlanInput): Plan {
     // 1. Terminal: clean pods per cleanPodPolicy, run evaluations, then honour ttlSecondsAfterFinished.
     const policy = job.spec.runPolicy.cleanPodPolicy;
     if (policy === 'All') deletePods(workerPods, `job ${phase}, cleanPodPolicy All`);
-    if (policy === 'Running') deletePods(workerPods.filter((p) => !terminated(p)), `job ${phase}, cleanPodPolicy Running`);
+    if (policy === 'Running')
+      deletePods(
+        workerPods.filter((p) => !terminated(p)),
+        `job ${phase}, cleanPodPolicy Running`,
+      );
     if (phase === 'Succeeded') {
       job.spec.evaluation.forEach((_, i) => {
         const built = buildEvalJob(job, i, opts);
-        if (!input.evalJobNames.has(built.metadata?.name ?? '')) actions.push({ kind: 'create', object: built });
+        if (!input.evalJobNames.has(built.metadata?.name ?? ''))
+          actions.push({ kind: 'create', object: built });
       });
     }
     const ttl = job.spec.runPolicy.ttlSecondsAfterFinished;
     // A failed training runs no follow-ups; a succeeded one waits for them (their results are the point).
-    const finishedAt = phase === 'Failed' ? (status.completionTime ? Date.parse(status.completionTime) : undefined) : finishedAtMs(status);
+    const finishedAt =
+      phase === 'Failed'
+        ? status.completionTime
+          ? Date.parse(status.completionTime)
+          : undefined
+        : finishedAtMs(status);
     if (ttl !== undefined && finishedAt !== undefined) {
       const dueMs = finishedAt + ttl * 1000 - now.getTime();
       if (dueMs <= 0) actions.push({ kind: 'deleteJob', reason: `ttlSecondsAfterFinished ${ttl} elapsed` });
@@ -80,7 +92,12 @@ export function planActions(input: PlanInput): Plan {
   }
 
   actions.push({ kind: 'ensure', what: 'service', object: buildService(job) });
-  if (input.configs) actions.push({ kind: 'ensure', what: 'configMap', object: buildConfigMap(job, input.configs.initial, input.configs.restart) });
+  if (input.configs)
+    actions.push({
+      kind: 'ensure',
+      what: 'configMap',
+      object: buildConfigMap(job, input.configs.initial, input.configs.restart),
+    });
   // The Secret's token is drawn by the reconciler (randomness is I/O), once per job.
   actions.push({ kind: 'ensure', what: 'secret' });
   actions.push({ kind: 'ensure', what: 'networkPolicy', object: buildNetworkPolicy(job, opts) });
@@ -97,12 +114,14 @@ export function planActions(input: PlanInput): Plan {
   if (stale.length === 0) {
     const present = new Set(workerPods.map(podRank));
     for (let rank = 0; rank < job.spec.workers; rank++) {
-      if (!present.has(rank)) actions.push({ kind: 'create', object: buildWorkerPod(job, rank, generation, opts) });
+      if (!present.has(rank))
+        actions.push({ kind: 'create', object: buildWorkerPod(job, rank, generation, opts) });
     }
   }
 
   const deadline = job.spec.runPolicy.activeDeadlineSeconds;
-  if (deadline !== undefined && status.startTime) requeueIn(Date.parse(status.startTime) + deadline * 1000 - now.getTime());
+  if (deadline !== undefined && status.startTime)
+    requeueIn(Date.parse(status.startTime) + deadline * 1000 - now.getTime());
   if (phase === 'Running') requeueIn(input.pollIntervalMs);
   return { actions, requeueAfterMs };
 }

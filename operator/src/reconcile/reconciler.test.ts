@@ -7,10 +7,22 @@ import { Reconciler, type ReconcilerDeps } from './reconciler.ts';
 const NOW = new Date('2026-01-01T00:00:10Z');
 const setup = (extra: Partial<ReconcilerDeps> = {}) => {
   const kube = new FakeKube();
-  const deps: ReconcilerDeps = { kube, cache: kube, opts: DEFAULT_BUILD_OPTIONS, log: silentLogger(), now: () => NOW, newToken: () => 'tok', ...extra };
+  const deps: ReconcilerDeps = {
+    kube,
+    cache: kube,
+    opts: DEFAULT_BUILD_OPTIONS,
+    log: silentLogger(),
+    now: () => NOW,
+    newToken: () => 'tok',
+    ...extra,
+  };
   return { kube, reconciler: new Reconciler(deps), deps };
 };
-const running = { phase: 'Running' as const, podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] };
+const running = {
+  phase: 'Running' as const,
+  podIP: '10.0.0.9',
+  conditions: [{ type: 'Ready', status: 'True' }],
+};
 
 describe('Reconciler', () => {
   it('creates exactly the owned objects, then a second pass writes nothing', async () => {
@@ -68,21 +80,45 @@ describe('Reconciler', () => {
     kube.setPod('demo-worker-0', running);
     kube.setPod('demo-worker-1', running);
     await reconciler.reconcile('ns', 'demo');
-    kube.setPod('demo-worker-1', { phase: 'Failed', containerStatuses: [{ name: 'worker', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 75 } } }] });
+    kube.setPod('demo-worker-1', {
+      phase: 'Failed',
+      containerStatuses: [
+        {
+          name: 'worker',
+          image: '',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: 75 } },
+        },
+      ],
+    });
     kube.calls.length = 0;
     await reconciler.reconcile('ns', 'demo');
-    expect(kube.calls).toEqual(['status demo Restarting', 'delete Pod demo-worker-0', 'delete Pod demo-worker-1']);
+    expect(kube.calls).toEqual([
+      'status demo Restarting',
+      'delete Pod demo-worker-0',
+      'delete Pod demo-worker-1',
+    ]);
     kube.calls.length = 0;
     await reconciler.reconcile('ns', 'demo');
-    expect(kube.calls).toEqual(['status demo Restarting', 'create Pod demo-worker-0', 'create Pod demo-worker-1']);
-    expect(kube.ofKind('Pod').map((p) => p.metadata?.labels?.['training.jcl.dev/restart-generation'])).toEqual(['1', '1']);
+    expect(kube.calls).toEqual([
+      'status demo Restarting',
+      'create Pod demo-worker-0',
+      'create Pod demo-worker-1',
+    ]);
+    expect(
+      kube.ofKind('Pod').map((p) => p.metadata?.labels?.['training.jcl.dev/restart-generation']),
+    ).toEqual(['1', '1']);
     expect(kube.job().status).toMatchObject({ restarts: 1, restartGeneration: 1 });
     expect(kube.events.map((e) => e.reason)).toContain('GangRestart');
   });
 
   it('polls rank 0 with the job token while running and records progress', async () => {
     const polled: string[] = [];
-    const { kube, reconciler } = setup({ poll: async (address, token) => (polled.push(`${address} ${token}`), { epoch: 2, loss: 6.1 }) });
+    const { kube, reconciler } = setup({
+      poll: async (address, token) => (polled.push(`${address} ${token}`), { epoch: 2, loss: 6.1 }),
+    });
     kube.addJob(makeJob().obj());
     await reconciler.reconcile('ns', 'demo');
     kube.setPod('demo-worker-0', running);
@@ -95,7 +131,12 @@ describe('Reconciler', () => {
 
   it('deletes a finished job after ttlSecondsAfterFinished', async () => {
     const { kube, reconciler } = setup();
-    kube.addJob(makeJob().ttlSecondsAfterFinished(5).status({ phase: 'Failed', completionTime: '2026-01-01T00:00:00Z' }).obj());
+    kube.addJob(
+      makeJob()
+        .ttlSecondsAfterFinished(5)
+        .status({ phase: 'Failed', completionTime: '2026-01-01T00:00:00Z' })
+        .obj(),
+    );
     await reconciler.reconcile('ns', 'demo');
     expect(kube.calls).toContain('delete JCLTrainingJob demo');
   });

@@ -86,13 +86,18 @@ export class Reconciler {
     const pods = cache.listPods(namespace).filter((p) => p.metadata?.labels?.[LABEL_JOB_NAME] === name);
     const workerPods = pods.filter((p) => p.metadata?.labels?.[LABEL_COMPONENT] === 'worker');
     const evalPods = pods.filter((p) => p.metadata?.labels?.[LABEL_COMPONENT] === 'eval');
-    const evalJobs = cache.listBatchJobs(namespace).filter((j) => j.metadata?.labels?.[LABEL_JOB_NAME] === name);
-    let configs: { initial: ReturnType<typeof buildTrainingConfig>; restart: ReturnType<typeof buildTrainingConfig> } | undefined;
+    const evalJobs = cache
+      .listBatchJobs(namespace)
+      .filter((j) => j.metadata?.labels?.[LABEL_JOB_NAME] === name);
+    let configs:
+      | { initial: ReturnType<typeof buildTrainingConfig>; restart: ReturnType<typeof buildTrainingConfig> }
+      | undefined;
     let specProblem: string | undefined;
     try {
       configs = { initial: buildTrainingConfig(job, false), restart: buildTrainingConfig(job, true) };
     } catch (err) {
-      specProblem = err instanceof JclError && err.details.length > 0 ? err.details.join('; ') : describeError(err);
+      specProblem =
+        err instanceof JclError && err.details.length > 0 ? err.details.join('; ') : describeError(err);
     }
     const progress = await this.pollProgress(job, workerPods, jlog);
 
@@ -118,12 +123,19 @@ export class Reconciler {
     const recording = Promise.all(
       events.map((ev) => {
         jlog.info({ reason: ev.reason, phase: status.phase }, ev.message);
-        return kube.createEvent(job, ev, now).catch((err: unknown) => jlog.warn({ err: describeError(err) }, 'event not recorded'));
+        return kube
+          .createEvent(job, ev, now)
+          .catch((err: unknown) => jlog.warn({ err: describeError(err) }, 'event not recorded'));
       }),
     );
 
     const plan = planActions({
-      job, status, workerPods, now, opts: this.deps.opts, configs,
+      job,
+      status,
+      workerPods,
+      now,
+      opts: this.deps.opts,
+      configs,
       evalJobNames: new Set(evalJobs.map((j) => j.metadata?.name ?? '')),
       pollIntervalMs: this.deps.pollIntervalMs ?? 10_000,
     });
@@ -131,8 +143,16 @@ export class Reconciler {
     // waits for it), so they run concurrently: a job's gang appears in one round trip, not seven.
     const settled = await Promise.allSettled(plan.actions.map((action) => this.execute(job, action, jlog)));
     await recording;
-    const failures = settled.flatMap((r, i) => (r.status === 'rejected' && !(isNotFound(r.reason) && plan.actions[i].kind === 'deleteJob') ? [r.reason] : []));
-    if (failures.length > 0) throw new Error(`${failures.length} of ${plan.actions.length} actions failed for ${namespace}/${name}`, { cause: failures[0] });
+    const failures = settled.flatMap((r, i) =>
+      r.status === 'rejected' && !(isNotFound(r.reason) && plan.actions[i].kind === 'deleteJob')
+        ? [r.reason]
+        : [],
+    );
+    if (failures.length > 0)
+      throw new Error(
+        `${failures.length} of ${plan.actions.length} actions failed for ${namespace}/${name}`,
+        { cause: failures[0] },
+      );
     if (status.phase === 'Succeeded' || status.phase === 'Failed') this.ensured.delete(uid);
     return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
   }
@@ -146,7 +166,12 @@ export class Reconciler {
         const uid = job.metadata?.uid ?? '';
         let done = this.ensured.get(uid);
         if (!done) this.ensured.set(uid, (done = new Set<SupportKind>()));
-        if (action.what === 'service' ? this.deps.cache.hasService(ns, serviceName(name)) : done.has(action.what)) return;
+        if (
+          action.what === 'service'
+            ? this.deps.cache.hasService(ns, serviceName(name))
+            : done.has(action.what)
+        )
+          return;
         let object = action.object;
         if (action.what === 'secret') {
           const token = (this.deps.newToken ?? (() => randomBytes(32).toString('base64url')))();
@@ -159,7 +184,8 @@ export class Reconciler {
         return;
       }
       case 'create':
-        if (await createOrAdopt(kube, action.object)) jlog.debug({ kind: action.object.kind, name: action.object.metadata?.name }, 'created');
+        if (await createOrAdopt(kube, action.object))
+          jlog.debug({ kind: action.object.kind, name: action.object.metadata?.name }, 'created');
         return;
       case 'deletePod':
         jlog.info({ pod: action.name, reason: action.reason }, 'deleting pod');
@@ -175,11 +201,17 @@ export class Reconciler {
   }
 
   /** Poll rank 0 while the gang runs; a failed poll is no news (the pods tell us about real failures). */
-  private async pollProgress(job: JCLTrainingJob, workerPods: readonly V1Pod[], jlog: Logger): Promise<ProgressReport | undefined> {
+  private async pollProgress(
+    job: JCLTrainingJob,
+    workerPods: readonly V1Pod[],
+    jlog: Logger,
+  ): Promise<ProgressReport | undefined> {
     const poll = this.deps.poll;
     if (!poll || job.status?.phase !== 'Running') return undefined;
     const gen = job.status.restartGeneration ?? 0;
-    const rank0 = workerPods.find((p) => podRank(p) === 0 && podGeneration(p) === gen && p.status?.phase === 'Running');
+    const rank0 = workerPods.find(
+      (p) => podRank(p) === 0 && podGeneration(p) === gen && p.status?.phase === 'Running',
+    );
     if (!rank0) return undefined;
     const address = (this.deps.statusAddress ?? defaultStatusAddress)(rank0);
     if (!address) return undefined;
@@ -187,7 +219,10 @@ export class Reconciler {
       const uid = job.metadata?.uid ?? '';
       let token = this.tokens.get(uid);
       if (token === undefined) {
-        token = await this.deps.kube.readToken(job.metadata?.namespace ?? '', secretName(job.metadata?.name ?? ''));
+        token = await this.deps.kube.readToken(
+          job.metadata?.namespace ?? '',
+          secretName(job.metadata?.name ?? ''),
+        );
         if (token === undefined) return undefined;
         this.tokens.set(uid, token);
       }
@@ -199,10 +234,14 @@ export class Reconciler {
   }
 }
 
-const defaultStatusAddress = (pod: V1Pod): string | undefined => (pod.status?.podIP ? `${pod.status.podIP}:${STATUS_PORT}` : undefined);
+const defaultStatusAddress = (pod: V1Pod): string | undefined =>
+  pod.status?.podIP ? `${pod.status.podIP}:${STATUS_PORT}` : undefined;
 
 /** Create; true if created, false if it already existed (adopted). */
-async function createOrAdopt(kube: KubeClient, object: Parameters<KubeClient['create']>[0]): Promise<boolean> {
+async function createOrAdopt(
+  kube: KubeClient,
+  object: Parameters<KubeClient['create']>[0],
+): Promise<boolean> {
   try {
     await kube.create(object);
     return true;

@@ -20,7 +20,12 @@ describe('WorkQueue', () => {
 
   it('backs off exponentially per key and resets on forget', () => {
     const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 35 });
-    expect([q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a')]).toEqual([10, 20, 35, 35]);
+    expect([
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+    ]).toEqual([10, 20, 35, 35]);
     q.forget('a');
     expect(q.addRateLimited('a')).toBe(10);
     q.shutDown();

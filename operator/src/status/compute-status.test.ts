@@ -7,7 +7,12 @@ import type { JCLTrainingJob, JobStatus } from '../api/status-schema.ts';
 
 const NOW = new Date('2026-01-01T01:00:00Z');
 const T0 = '2026-01-01T00:00:00.000Z';
-const observed = (workerPods: V1Pod[], extra: Partial<Observed> = {}): Observed => ({ workerPods, evalJobs: [], evalPods: [], ...extra });
+const observed = (workerPods: V1Pod[], extra: Partial<Observed> = {}): Observed => ({
+  workerPods,
+  evalJobs: [],
+  evalPods: [],
+  ...extra,
+});
 const started = (s: JobStatus = {}): JobStatus => ({
   phase: 'Running',
   startTime: T0,
@@ -19,7 +24,8 @@ const started = (s: JobStatus = {}): JobStatus => ({
   restartGeneration: 0,
   ...s,
 });
-const running = (n: number, gen = 0) => Array.from({ length: n }, (_, r) => makePod('demo', r).generation(gen).running().ready().obj());
+const running = (n: number, gen = 0) =>
+  Array.from({ length: n }, (_, r) => makePod('demo', r).generation(gen).running().ready().obj());
 
 interface Row {
   name: string;
@@ -39,16 +45,41 @@ const rows: Row[] = [
   },
   {
     name: 'all ranks running → Running with progress from rank 0',
-    job: makeJob().workers(2).status(started({ phase: 'Pending' })).obj(),
-    obs: observed(running(2), { progress: { epoch: 3, step: 120, loss: 7.5, imagesPerSec: 410, lastCheckpoint: 'ckpt-3' } }),
-    want: { phase: 'Running', ready: '2/2', workersReady: 2, progress: { epoch: 3, step: 120, loss: 7.5, imagesPerSec: 410, lastCheckpoint: 'ckpt-3', updateTime: NOW.toISOString() } },
+    job: makeJob()
+      .workers(2)
+      .status(started({ phase: 'Pending' }))
+      .obj(),
+    obs: observed(running(2), {
+      progress: { epoch: 3, step: 120, loss: 7.5, imagesPerSec: 410, lastCheckpoint: 'ckpt-3' },
+    }),
+    want: {
+      phase: 'Running',
+      ready: '2/2',
+      workersReady: 2,
+      progress: {
+        epoch: 3,
+        step: 120,
+        loss: 7.5,
+        imagesPerSec: 410,
+        lastCheckpoint: 'ckpt-3',
+        updateTime: NOW.toISOString(),
+      },
+    },
     events: ['AllWorkersRunning'],
   },
   {
     name: 'a retryable exit restarts the whole gang with generation + 1',
     job: makeJob().workers(2).status(started()).obj(),
-    obs: observed([makePod('demo', 0).running().obj(), makePod('demo', 1).failed(75, 'peer rank 0 lost').obj()]),
-    want: { phase: 'Restarting', restarts: 1, restartGeneration: 1, message: 'worker rank 1 failed with exit code 75: peer rank 0 lost' },
+    obs: observed([
+      makePod('demo', 0).running().obj(),
+      makePod('demo', 1).failed(75, 'peer rank 0 lost').obj(),
+    ]),
+    want: {
+      phase: 'Restarting',
+      restarts: 1,
+      restartGeneration: 1,
+      message: 'worker rank 1 failed with exit code 75: peer rank 0 lost',
+    },
     events: ['GangRestart', 'WorkerFailed'],
   },
   {
@@ -62,19 +93,35 @@ const rows: Row[] = [
     name: 'a fault reported by the status endpoint restarts the gang',
     job: makeJob().workers(2).status(started()).obj(),
     obs: observed(running(2), { progress: { epoch: 1, fault: 'queues diverged' } }),
-    want: { phase: 'Restarting', restarts: 1, restartGeneration: 1, message: 'rank 0 reported a fault: queues diverged' },
+    want: {
+      phase: 'Restarting',
+      restarts: 1,
+      restartGeneration: 1,
+      message: 'rank 0 reported a fault: queues diverged',
+    },
     events: ['GangRestart', 'WorkerFailed'],
   },
   {
     name: 'old-generation pods still present → Restarting, nothing counted twice',
-    job: makeJob().workers(2).status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 })).obj(),
+    job: makeJob()
+      .workers(2)
+      .status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 }))
+      .obj(),
     obs: observed([makePod('demo', 1).failed(75).obj()]),
-    want: { phase: 'Restarting', restarts: 1, restartGeneration: 1, message: 'waiting for 1 pods of earlier generations to terminate' },
+    want: {
+      phase: 'Restarting',
+      restarts: 1,
+      restartGeneration: 1,
+      message: 'waiting for 1 pods of earlier generations to terminate',
+    },
     events: [],
   },
   {
     name: 'the new generation running → Running again',
-    job: makeJob().workers(2).status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 })).obj(),
+    job: makeJob()
+      .workers(2)
+      .status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 }))
+      .obj(),
     obs: observed(running(2, 1)),
     want: { phase: 'Running', restarts: 1, restartGeneration: 1, ready: '2/2' },
     events: ['AllWorkersRunning'],
@@ -82,22 +129,41 @@ const rows: Row[] = [
   {
     name: 'a permanent exit code fails the job at once with the termination message',
     job: makeJob().workers(2).status(started()).obj(),
-    obs: observed([makePod('demo', 0).failed(64, 'invalid training configuration: data.path: required').obj(), makePod('demo', 1).running().obj()]),
-    want: { phase: 'Failed', restarts: 0, completionTime: NOW.toISOString(), message: 'worker rank 0 failed with exit code 64: invalid training configuration: data.path: required' },
+    obs: observed([
+      makePod('demo', 0).failed(64, 'invalid training configuration: data.path: required').obj(),
+      makePod('demo', 1).running().obj(),
+    ]),
+    want: {
+      phase: 'Failed',
+      restarts: 0,
+      completionTime: NOW.toISOString(),
+      message: 'worker rank 0 failed with exit code 64: invalid training configuration: data.path: required',
+    },
     events: ['PermanentError'],
   },
   {
     name: 'backoffLimit reached → Failed',
-    job: makeJob().backoffLimit(2).status(started({ restarts: 2, restartGeneration: 2 })).obj(),
+    job: makeJob()
+      .backoffLimit(2)
+      .status(started({ restarts: 2, restartGeneration: 2 }))
+      .obj(),
     obs: observed([makePod('demo', 0).generation(2).failed(1, 'boom').obj()]),
-    want: { phase: 'Failed', restarts: 2, message: 'worker rank 0 failed with exit code 1: boom; backoffLimit 2 reached after 2 restarts' },
+    want: {
+      phase: 'Failed',
+      restarts: 2,
+      message: 'worker rank 0 failed with exit code 1: boom; backoffLimit 2 reached after 2 restarts',
+    },
     events: ['BackoffLimitExceeded'],
   },
   {
     name: 'activeDeadlineSeconds → Failed with DeadlineExceeded',
     job: makeJob().activeDeadlineSeconds(60).status(started()).obj(),
     obs: observed(running(1)),
-    want: { phase: 'Failed', message: 'running for 3600s exceeds activeDeadlineSeconds 60', completionTime: NOW.toISOString() },
+    want: {
+      phase: 'Failed',
+      message: 'running for 3600s exceeds activeDeadlineSeconds 60',
+      completionTime: NOW.toISOString(),
+    },
     events: ['DeadlineExceeded'],
   },
   {
@@ -116,7 +182,10 @@ const rows: Row[] = [
   },
   {
     name: 'resume after a started suspension → a new generation that resumes from the checkpoint',
-    job: makeJob().suspend(false).status(started({ phase: 'Suspended' })).obj(),
+    job: makeJob()
+      .suspend(false)
+      .status(started({ phase: 'Suspended' }))
+      .obj(),
     obs: observed([]),
     want: { phase: 'Pending', restartGeneration: 1, restarts: 0, startTime: NOW.toISOString() },
     events: ['Resumed', 'WorkersStarting'],
@@ -124,13 +193,20 @@ const rows: Row[] = [
   {
     name: 'a spec the worker rejects fails the job with the field named',
     job: makeJob().obj(),
-    obs: observed([], { specProblem: 'spec.training.optim.batchSize: must be divisible by the number of workers 3, got 8' }),
-    want: { phase: 'Failed', message: 'spec.training.optim.batchSize: must be divisible by the number of workers 3, got 8' },
+    obs: observed([], {
+      specProblem: 'spec.training.optim.batchSize: must be divisible by the number of workers 3, got 8',
+    }),
+    want: {
+      phase: 'Failed',
+      message: 'spec.training.optim.batchSize: must be divisible by the number of workers 3, got 8',
+    },
     events: ['Created', 'InvalidSpec'],
   },
   {
     name: 'a terminal job stays terminal whatever the pods do',
-    job: makeJob().status(started({ phase: 'Failed', message: 'x', completionTime: T0 })).obj(),
+    job: makeJob()
+      .status(started({ phase: 'Failed', message: 'x', completionTime: T0 }))
+      .obj(),
     obs: observed(running(1)),
     want: { phase: 'Failed', message: 'x', completionTime: T0 },
     events: [],
@@ -146,39 +222,98 @@ describe('computeStatus', () => {
 
   it('keeps lastTransitionTime of unchanged conditions and flips the phase conditions', () => {
     const job = makeJob().workers(2).status(started()).obj();
-    const { status } = computeStatus(job, observed([makePod('demo', 0).running().obj(), makePod('demo', 1).failed(1).obj()]), NOW);
+    const { status } = computeStatus(
+      job,
+      observed([makePod('demo', 0).running().obj(), makePod('demo', 1).failed(1).obj()]),
+      NOW,
+    );
     expect(status.conditions).toEqual([
       { type: 'Created', status: 'True', reason: 'JobCreated', message: '', lastTransitionTime: T0 },
-      { type: 'Running', status: 'False', reason: 'WorkerFailed', message: 'phase is Restarting', lastTransitionTime: NOW.toISOString() },
-      { type: 'Restarting', status: 'True', reason: 'WorkerFailed', message: 'worker rank 1 failed with exit code 1: Error', lastTransitionTime: NOW.toISOString() },
+      {
+        type: 'Running',
+        status: 'False',
+        reason: 'WorkerFailed',
+        message: 'phase is Restarting',
+        lastTransitionTime: NOW.toISOString(),
+      },
+      {
+        type: 'Restarting',
+        status: 'True',
+        reason: 'WorkerFailed',
+        message: 'worker rank 1 failed with exit code 1: Error',
+        lastTransitionTime: NOW.toISOString(),
+      },
     ]);
   });
 
   it('is idempotent: feeding the result back changes nothing and emits nothing', () => {
-    const job = makeJob().workers(2).status(started({ phase: 'Pending' })).obj();
+    const job = makeJob()
+      .workers(2)
+      .status(started({ phase: 'Pending' }))
+      .obj();
     const first = computeStatus(job, observed(running(2)), NOW);
-    const again = computeStatus({ ...job, status: first.status }, observed(running(2)), new Date(NOW.getTime() + 5000));
+    const again = computeStatus(
+      { ...job, status: first.status },
+      observed(running(2)),
+      new Date(NOW.getTime() + 5000),
+    );
     expect(again).toEqual({ status: first.status, events: [] });
   });
 
   it('reports evaluation follow-ups after success without failing the model', () => {
-    const job = makeJob().evaluation('knn').evaluation('linear').status(started({ phase: 'Succeeded', completionTime: T0 })).obj();
-    const k8sJob = (name: string, type: string): V1Job => ({ metadata: { name }, status: { conditions: [{ type, status: 'True' }] } });
+    const job = makeJob()
+      .evaluation('knn')
+      .evaluation('linear')
+      .status(started({ phase: 'Succeeded', completionTime: T0 }))
+      .obj();
+    const k8sJob = (name: string, type: string): V1Job => ({
+      metadata: { name },
+      status: { conditions: [{ type, status: 'True' }] },
+    });
     const evalPod = (name: string, message: string): V1Pod => ({
       metadata: { name: `${name}-x`, labels: { 'job-name': name } },
-      status: { containerStatuses: [{ name: 'eval', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, message } } }] },
+      status: {
+        containerStatuses: [
+          {
+            name: 'eval',
+            image: '',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, message } },
+          },
+        ],
+      },
     });
     const { status } = computeStatus(
       job,
-      observed([], { evalJobs: [k8sJob('demo-eval-0', 'Complete'), k8sJob('demo-eval-1', 'Failed')], evalPods: [evalPod('demo-eval-0', '{"kind":"knn","metric":"top1","value":0.42,"k":200}'), evalPod('demo-eval-1', 'out of memory')] }),
+      observed([], {
+        evalJobs: [k8sJob('demo-eval-0', 'Complete'), k8sJob('demo-eval-1', 'Failed')],
+        evalPods: [
+          evalPod('demo-eval-0', '{"kind":"knn","metric":"top1","value":0.42,"k":200}'),
+          evalPod('demo-eval-1', 'out of memory'),
+        ],
+      }),
       NOW,
     );
     expect(status.phase).toBe('Succeeded');
     expect(status.evaluation).toEqual({
       top1: 0.42,
       results: [
-        { kind: 'knn', phase: 'Succeeded', jobName: 'demo-eval-0', result: { kind: 'knn', metric: 'top1', value: 0.42, k: 200 }, completionTime: NOW.toISOString() },
-        { kind: 'linear', phase: 'Failed', jobName: 'demo-eval-1', message: 'out of memory', completionTime: NOW.toISOString() },
+        {
+          kind: 'knn',
+          phase: 'Succeeded',
+          jobName: 'demo-eval-0',
+          result: { kind: 'knn', metric: 'top1', value: 0.42, k: 200 },
+          completionTime: NOW.toISOString(),
+        },
+        {
+          kind: 'linear',
+          phase: 'Failed',
+          jobName: 'demo-eval-1',
+          message: 'out of memory',
+          completionTime: NOW.toISOString(),
+        },
       ],
     });
   });

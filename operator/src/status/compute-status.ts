@@ -70,13 +70,18 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   };
 
   if (!conditions.some((c) => c.type === 'Created')) {
-    cond('Created', 'True', 'JobCreated', `JCLTrainingJob ${job.metadata?.name} with ${workers} workers is created`);
+    cond(
+      'Created',
+      'True',
+      'JobCreated',
+      `JCLTrainingJob ${job.metadata?.name} with ${workers} workers is created`,
+    );
     events.push({ type: 'Normal', reason: 'Created', message: `created with ${workers} workers` });
   }
 
   let phase: Phase;
   let reason = '';
-  let message = '';
+  let message: string;
   let summary = summarizeWorkers(obs.workerPods, generation);
   const elapsedSec = prev.startTime ? (now.getTime() - Date.parse(prev.startTime)) / 1000 : 0;
 
@@ -87,25 +92,50 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
     [phase, reason, message] = ['Failed', 'InvalidSpec', obs.specProblem];
   } else if (runPolicy.suspend) {
     [phase, reason, message] = ['Suspended', 'JobSuspended', 'suspended: workers removed, checkpoints kept'];
-  } else if (prev.startTime && runPolicy.activeDeadlineSeconds !== undefined && elapsedSec >= runPolicy.activeDeadlineSeconds) {
-    [phase, reason, message] = ['Failed', 'DeadlineExceeded', `running for ${Math.floor(elapsedSec)}s exceeds activeDeadlineSeconds ${runPolicy.activeDeadlineSeconds}`];
+  } else if (
+    prev.startTime &&
+    runPolicy.activeDeadlineSeconds !== undefined &&
+    elapsedSec >= runPolicy.activeDeadlineSeconds
+  ) {
+    [phase, reason, message] = [
+      'Failed',
+      'DeadlineExceeded',
+      `running for ${Math.floor(elapsedSec)}s exceeds activeDeadlineSeconds ${runPolicy.activeDeadlineSeconds}`,
+    ];
   } else {
     if (prev.phase === 'Suspended' && prev.startTime) {
       // Resume: a fresh gang that reads the restart config (latest checkpoint of the run directory).
       generation++;
       summary = summarizeWorkers(obs.workerPods, generation);
-      events.push({ type: 'Normal', reason: 'Resumed', message: `resumed as restart generation ${generation}` });
+      events.push({
+        type: 'Normal',
+        reason: 'Resumed',
+        message: `resumed as restart generation ${generation}`,
+      });
       s.startTime = nowIso;
     }
-    ({ phase, reason, message, generation, restarts } = decideRunning(job, summary, obs, prev.phase, generation, restarts, events));
+    ({ phase, reason, message, generation, restarts } = decideRunning(
+      job,
+      summary,
+      obs,
+      prev.phase,
+      generation,
+      restarts,
+      events,
+    ));
   }
 
   if (phase !== 'Suspended' && !TERMINAL.has(phase) && !s.startTime) s.startTime = nowIso;
   if (TERMINAL.has(phase) && !s.completionTime) s.completionTime = nowIso;
-  if (!TERMINAL.has(prev.phase)) conditions = phaseConditions(conditions, prev.phase, phase, reason, message, nowIso);
+  if (!TERMINAL.has(prev.phase))
+    conditions = phaseConditions(conditions, prev.phase, phase, reason, message, nowIso);
 
   if (phase !== prev.phase) {
-    events.push({ type: phase === 'Failed' || phase === 'Restarting' ? 'Warning' : 'Normal', reason: reason || phase, message: message || `phase ${phase}` });
+    events.push({
+      type: phase === 'Failed' || phase === 'Restarting' ? 'Warning' : 'Normal',
+      reason: reason || phase,
+      message: message || `phase ${phase}`,
+    });
   }
   s.phase = phase;
   s.message = message;
@@ -117,7 +147,8 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.restartGeneration = generation;
   s.observedGeneration = job.metadata?.generation;
   if (obs.progress) s.progress = { ...progressFields(obs.progress), updateTime: nowIso };
-  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);
+  if (phase === 'Succeeded' && job.spec.evaluation.length > 0)
+    s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);
   return { status: s, events };
 }
 
@@ -144,18 +175,62 @@ function decideRunning(
   const fault = w.current === workers && w.running === workers ? obs.progress?.fault : undefined;
   if (failure || fault) {
     const why = failure ? describeFailure(failure) : `rank 0 reported a fault: ${fault}`;
-    if (failure?.permanent) return { phase: 'Failed', reason: 'PermanentError', message: why, generation, restarts };
+    if (failure?.permanent)
+      return { phase: 'Failed', reason: 'PermanentError', message: why, generation, restarts };
     if (restarts >= runPolicy.backoffLimit) {
-      return { phase: 'Failed', reason: 'BackoffLimitExceeded', message: `${why}; backoffLimit ${runPolicy.backoffLimit} reached after ${restarts} restarts`, generation, restarts };
+      return {
+        phase: 'Failed',
+        reason: 'BackoffLimitExceeded',
+        message: `${why}; backoffLimit ${runPolicy.backoffLimit} reached after ${restarts} restarts`,
+        generation,
+        restarts,
+      };
     }
-    events.push({ type: 'Warning', reason: 'GangRestart', message: `${why}; restarting all ${workers} workers (restart ${restarts + 1} of ${runPolicy.backoffLimit})` });
-    return { phase: 'Restarting', reason: 'WorkerFailed', message: why, generation: generation + 1, restarts: restarts + 1 };
+    events.push({
+      type: 'Warning',
+      reason: 'GangRestart',
+      message: `${why}; restarting all ${workers} workers (restart ${restarts + 1} of ${runPolicy.backoffLimit})`,
+    });
+    return {
+      phase: 'Restarting',
+      reason: 'WorkerFailed',
+      message: why,
+      generation: generation + 1,
+      restarts: restarts + 1,
+    };
   }
-  if (w.stale > 0) return { phase: 'Restarting', reason: 'GangRestarting', message: `waiting for ${w.stale} pods of earlier generations to terminate`, generation, restarts };
-  if (w.succeeded === workers) return { phase: 'Succeeded', reason: 'TrainingSucceeded', message: `all ${workers} workers succeeded`, generation, restarts };
-  if (w.running + w.succeeded === workers && w.running > 0) return { phase: 'Running', reason: 'AllWorkersRunning', message: `${workers} workers running`, generation, restarts };
+  if (w.stale > 0)
+    return {
+      phase: 'Restarting',
+      reason: 'GangRestarting',
+      message: `waiting for ${w.stale} pods of earlier generations to terminate`,
+      generation,
+      restarts,
+    };
+  if (w.succeeded === workers)
+    return {
+      phase: 'Succeeded',
+      reason: 'TrainingSucceeded',
+      message: `all ${workers} workers succeeded`,
+      generation,
+      restarts,
+    };
+  if (w.running + w.succeeded === workers && w.running > 0)
+    return {
+      phase: 'Running',
+      reason: 'AllWorkersRunning',
+      message: `${workers} workers running`,
+      generation,
+      restarts,
+    };
   const waiting = prevPhase === 'Restarting' ? 'Restarting' : 'Pending';
-  return { phase: waiting, reason: waiting === 'Restarting' ? 'GangRestarting' : 'WorkersStarting', message: `${w.running}/${workers} workers running`, generation, restarts };
+  return {
+    phase: waiting,
+    reason: waiting === 'Restarting' ? 'GangRestarting' : 'WorkersStarting',
+    message: `${w.running}/${workers} workers running`,
+    generation,
+    restarts,
+  };
 }
 
 /** The condition set that mirrors the phase (Running/Restarting/Suspended are exclusive, terminal ones stick). */
@@ -168,10 +243,12 @@ function phaseConditions(
   nowIso: string,
 ) {
   let c = conditions;
-  const set = (type: ConditionType, on: boolean, r: string, m: string) => (c = setCondition(c, type, on ? 'True' : 'False', r, m, nowIso));
+  const set = (type: ConditionType, on: boolean, r: string, m: string) =>
+    (c = setCondition(c, type, on ? 'True' : 'False', r, m, nowIso));
   for (const type of ['Running', 'Restarting', 'Suspended'] as const) {
     if (type === phase) set(type, true, reason, message);
-    else if (c.some((x) => x.type === type && x.status === 'True')) set(type, false, reason || phase, `phase is ${phase}`);
+    else if (c.some((x) => x.type === type && x.status === 'True'))
+      set(type, false, reason || phase, `phase is ${phase}`);
   }
   if (phase === 'Succeeded' || phase === 'Failed') set(phase, true, reason, message);
   if (prevPhase === 'Suspended' && phase !== 'Suspended') set('Suspended', false, 'JobResumed', 'resumed');

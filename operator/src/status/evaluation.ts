@@ -6,10 +6,15 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { JCLTrainingJob, EvaluationResult, JobStatus } from '../api/status-schema.ts';
 import { evalJobName } from '../desired/names.ts';
 
-const conditionTrue = (job: V1Job, type: string): boolean => (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+const conditionTrue = (job: V1Job, type: string): boolean =>
+  (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
 
 function terminationMessage(pods: readonly V1Pod[], jobName: string): string {
-  const pod = pods.find((p) => p.metadata?.labels?.['job-name'] === jobName || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName);
+  const pod = pods.find(
+    (p) =>
+      p.metadata?.labels?.['job-name'] === jobName ||
+      p.metadata?.labels?.['batch.kubernetes.io/job-name'] === jobName,
+  );
   const terminated = pod?.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
   return (terminated?.message ?? '').trim();
 }
@@ -17,7 +22,9 @@ function terminationMessage(pods: readonly V1Pod[], jobName: string): string {
 function parseResult(text: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(text);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -43,9 +50,24 @@ export function computeEvaluation(
     const text = terminationMessage(evalPods, jobName);
     if (conditionTrue(k8sJob, 'Complete')) {
       const result = parseResult(text);
-      return finished(result ? { kind: follow.kind, phase: 'Succeeded', jobName, result } : { kind: follow.kind, phase: 'Succeeded', jobName, message: text || 'no result in the termination message' });
+      return finished(
+        result
+          ? { kind: follow.kind, phase: 'Succeeded', jobName, result }
+          : {
+              kind: follow.kind,
+              phase: 'Succeeded',
+              jobName,
+              message: text || 'no result in the termination message',
+            },
+      );
     }
-    if (conditionTrue(k8sJob, 'Failed')) return finished({ kind: follow.kind, phase: 'Failed', jobName, message: text || 'evaluation job failed' });
+    if (conditionTrue(k8sJob, 'Failed'))
+      return finished({
+        kind: follow.kind,
+        phase: 'Failed',
+        jobName,
+        message: text || 'evaluation job failed',
+      });
     return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
   });
   const top1s = results.map((r) => top1Of(r.result)).filter((v): v is number => typeof v === 'number');
@@ -60,10 +82,14 @@ export function top1Of(result: Record<string, unknown> | undefined): number | un
 }
 
 /** Whether every follow-up has finished (succeeded or failed). */
-export const evaluationDone = (e: JobStatus['evaluation']): boolean => (e?.results ?? []).every((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
+export const evaluationDone = (e: JobStatus['evaluation']): boolean =>
+  (e?.results ?? []).every((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
 
 /** When the job and all its follow-ups were done (ms since epoch), or undefined while any still runs. */
 export function finishedAtMs(status: JobStatus): number | undefined {
   if (!status.completionTime || !evaluationDone(status.evaluation)) return undefined;
-  return Math.max(Date.parse(status.completionTime), ...(status.evaluation?.results ?? []).map((r) => (r.completionTime ? Date.parse(r.completionTime) : 0)));
+  return Math.max(
+    Date.parse(status.completionTime),
+    ...(status.evaluation?.results ?? []).map((r) => (r.completionTime ? Date.parse(r.completionTime) : 0)),
+  );
 }

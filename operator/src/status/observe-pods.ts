@@ -29,7 +29,8 @@ export interface WorkerSummary {
   ranks: Set<number>;
 }
 
-export const podGeneration = (pod: V1Pod): number => Number(pod.metadata?.labels?.[LABEL_RESTART_GENERATION] ?? '0');
+export const podGeneration = (pod: V1Pod): number =>
+  Number(pod.metadata?.labels?.[LABEL_RESTART_GENERATION] ?? '0');
 export const podRank = (pod: V1Pod): number => Number(pod.metadata?.labels?.[LABEL_RANK] ?? '-1');
 
 /** The failure of a pod, or undefined while it has not failed. */
@@ -37,15 +38,34 @@ export function podFailure(pod: V1Pod): WorkerFailure | undefined {
   if (pod.status?.phase !== 'Failed') return undefined;
   const terminated = (pod.status.containerStatuses ?? []).find((c) => c.name === 'worker')?.state?.terminated;
   const exitCode = terminated?.exitCode;
-  const message = (terminated?.message ?? '').trim() || terminated?.reason || pod.status.reason || pod.status.message || 'pod failed';
-  return { rank: podRank(pod), exitCode, permanent: exitCode !== undefined && PERMANENT_EXIT_CODES.has(exitCode), message };
+  const message =
+    (terminated?.message ?? '').trim() ||
+    terminated?.reason ||
+    pod.status.reason ||
+    pod.status.message ||
+    'pod failed';
+  return {
+    rank: podRank(pod),
+    exitCode,
+    permanent: exitCode !== undefined && PERMANENT_EXIT_CODES.has(exitCode),
+    message,
+  };
 }
 
-const isReady = (pod: V1Pod): boolean => (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const isReady = (pod: V1Pod): boolean =>
+  (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** Summarize the pods of generation `generation`; pods of any other generation count as stale. */
 export function summarizeWorkers(pods: readonly V1Pod[], generation: number): WorkerSummary {
-  const s: WorkerSummary = { current: 0, stale: 0, running: 0, ready: 0, succeeded: 0, failures: [], ranks: new Set() };
+  const s: WorkerSummary = {
+    current: 0,
+    stale: 0,
+    running: 0,
+    ready: 0,
+    succeeded: 0,
+    failures: [],
+    ranks: new Set(),
+  };
   for (const pod of pods) {
     if (podGeneration(pod) !== generation) {
       s.stale++;

@@ -9,8 +9,10 @@ import type { KubeClient } from '../kube/kube-client.ts';
 import type { ObjectCache } from '../reconcile/reconciler.ts';
 import type { JobEvent } from '../status/compute-status.ts';
 
-const apiError = (code: number, reason: string) => Object.assign(new Error(reason), { code, body: { reason } });
-const key = (kind: string | undefined, ns: string | undefined, name: string | undefined) => `${kind}/${ns}/${name}`;
+const apiError = (code: number, reason: string) =>
+  Object.assign(new Error(reason), { code, body: { reason } });
+const key = (kind: string | undefined, ns: string | undefined, name: string | undefined) =>
+  `${kind}/${ns}/${name}`;
 
 export class FakeKube implements KubeClient, ObjectCache {
   readonly objects = new Map<string, KubernetesObject>();
@@ -21,7 +23,10 @@ export class FakeKube implements KubeClient, ObjectCache {
   private rv = 1;
 
   addJob(job: JCLTrainingJob): void {
-    this.objects.set(key('JCLTrainingJob', job.metadata?.namespace, job.metadata?.name), { ...job, metadata: { ...job.metadata, resourceVersion: String(this.rv++) } });
+    this.objects.set(key('JCLTrainingJob', job.metadata?.namespace, job.metadata?.name), {
+      ...job,
+      metadata: { ...job.metadata, resourceVersion: String(this.rv++) },
+    });
   }
 
   job(ns = 'ns', name = 'demo'): JCLTrainingJob {
@@ -57,13 +62,19 @@ export class FakeKube implements KubeClient, ObjectCache {
       this.conflictNext = false;
       throw apiError(409, 'Conflict');
     }
-    const next = { ...stored, status: structuredClone(job.status), metadata: { ...stored.metadata, resourceVersion: String(this.rv++) } };
+    const next = {
+      ...stored,
+      status: structuredClone(job.status),
+      metadata: { ...stored.metadata, resourceVersion: String(this.rv++) },
+    };
     this.objects.set(key('JCLTrainingJob', job.metadata?.namespace, job.metadata?.name), next);
     return next;
   }
 
   async readToken(namespace: string, name: string): Promise<string | undefined> {
-    return (this.objects.get(key('Secret', namespace, name)) as { stringData?: Record<string, string> } | undefined)?.stringData?.token;
+    return (
+      this.objects.get(key('Secret', namespace, name)) as { stringData?: Record<string, string> } | undefined
+    )?.stringData?.token;
   }
 
   async createEvent(_job: JCLTrainingJob, event: JobEvent): Promise<void> {

@@ -16,10 +16,20 @@ export class JobWrapper {
     this.job = {
       apiVersion: API_VERSION,
       kind: KIND,
-      metadata: { name, namespace, uid: `uid-${name}`, generation: 1, creationTimestamp: new Date('2026-01-01T00:00:00Z') },
+      metadata: {
+        name,
+        namespace,
+        uid: `uid-${name}`,
+        generation: 1,
+        creationTimestamp: new Date('2026-01-01T00:00:00Z'),
+      },
       spec: {
         workers: 1,
-        training: { model: { arch: 'resnet-tiny' }, optim: { batchSize: 8, epochs: 1 }, jcl: { queueSize: 64 } },
+        training: {
+          model: { arch: 'resnet-tiny' },
+          optim: { batchSize: 8, epochs: 1 },
+          jcl: { queueSize: 64 },
+        },
       } as unknown as JobSpec,
     };
   }

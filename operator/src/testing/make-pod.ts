@@ -12,7 +12,12 @@ export class PodWrapper {
       metadata: {
         name: `${job}-worker-${rank}`,
         namespace: 'ns',
-        labels: { [LABEL_JOB_NAME]: job, 'app.kubernetes.io/component': 'worker', [LABEL_RANK]: String(rank), [LABEL_RESTART_GENERATION]: '0' },
+        labels: {
+          [LABEL_JOB_NAME]: job,
+          'app.kubernetes.io/component': 'worker',
+          [LABEL_RANK]: String(rank),
+          [LABEL_RESTART_GENERATION]: '0',
+        },
       },
       status: { phase: 'Pending' },
     };
@@ -37,14 +42,31 @@ export class PodWrapper {
     return this.terminated('Failed', exitCode, message);
   }
   evicted(): this {
-    this.pod.status = { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' };
+    this.pod.status = {
+      phase: 'Failed',
+      reason: 'Evicted',
+      message: 'The node was low on resource: memory.',
+    };
     return this;
   }
   private terminated(phase: 'Succeeded' | 'Failed', exitCode: number, message: string): this {
     this.pod.status = {
       phase,
       containerStatuses: [
-        { name: 'worker', image: 'jcl', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, message: message || undefined, reason: exitCode === 0 ? 'Completed' : 'Error' } } },
+        {
+          name: 'worker',
+          image: 'jcl',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode,
+              message: message || undefined,
+              reason: exitCode === 0 ? 'Completed' : 'Error',
+            },
+          },
+        },
       ],
     };
     return this;

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { SupervisedInformer } from './supervised-informer.ts';
+
+/** A stand-in informer whose events the test fires by hand. */
+class FakeInformer implements Informer<KubernetesObject>, ObjectCache<KubernetesObject> {
+  readonly callbacks = new Map<string, Array<(arg?: unknown) => void>>();
+  stopped = false;
+  on(verb: string, cb: (arg?: never) => void): void {
+    this.callbacks.set(verb, [...(this.callbacks.get(verb) ?? []), cb as (arg?: unknown) => void]);
+  }
+  off(): void {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+  fire(verb: string, arg?: unknown): void {
+    for (const cb of this.callbacks.get(verb) ?? []) cb(arg);
+  }
+  get(): KubernetesObject | undefined {
+    return undefined;
+  }
+  list(): KubernetesObject[] {
+    return [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function supervise(stallMs: number) {
+  const made: FakeInformer[] = [];
+  const restarts: string[] = [];
+  const seen: string[] = [];
+  const sup = new SupervisedInformer(
+    'pods@*',
+    () => {
+      const f = new FakeInformer();
+      made.push(f);
+      return f;
+    },
+    (verb, obj) => seen.push(`${verb} ${obj.metadata?.name}`),
+    { stallMs, log: pino({ level: 'silent' }), onRestart: (_name, why) => restarts.push(why) },
+  );
+  return { sup, made, restarts, seen };
+}
+
+describe('SupervisedInformer', () => {
+  it('replaces a watch that went silent (the stalled-watch failure) and relays events', async () => {
+    const { sup, made, restarts, seen } = supervise(200);
+    await sup.start();
+    made[0].fire('add', { metadata: { name: 'a' } });
+    await sleep(450);
+    await sup.stop();
+    expect(restarts[0]).toBe('no watch activity');
+    expect(made.length).toBeGreaterThanOrEqual(2);
+    expect(made[0].stopped).toBe(true);
+    expect(seen).toEqual(['add a']);
+  });
+
+  it('keeps a watch that keeps talking', async () => {
+    const { sup, made, restarts } = supervise(200);
+    await sup.start();
+    for (let i = 0; i < 6; i++) {
+      await sleep(60);
+      made[0].fire('update', { metadata: { name: 'a' } });
+    }
+    await sup.stop();
+    expect([made.length, restarts]).toEqual([1, []]);
+  });
+
+  it('restarts after a watch error, with backoff', async () => {
+    const { sup, made, restarts } = supervise(60_000);
+    await sup.start();
+    made[0].fire('error', new Error('watch closed'));
+    expect(made).toHaveLength(1);
+    await sleep(1_150);
+    await sup.stop();
+    expect([made.length, restarts]).toEqual([2, ['watch error']]);
+  });
+});
