@@ -4,10 +4,10 @@ import { pino } from 'pino';
 import { SupervisedInformer } from './supervised-informer.ts';
 
 /** A stand-in informer whose events the test fires by hand. */
-class FakeInformer implements Informer<KubernetesObject>, ObjectCache<KubernetesObject> {
+class FakeInformer implements ObjectCache<KubernetesObject> {
   readonly callbacks = new Map<string, Array<(arg?: unknown) => void>>();
   stopped = false;
-  on(verb: string, cb: (arg?: never) => void): void {
+  on(verb: string, cb: (arg: never) => void): void {
     this.callbacks.set(verb, [...(this.callbacks.get(verb) ?? []), cb as (arg?: unknown) => void]);
   }
   off(): void {}
@@ -37,7 +37,7 @@ function supervise(stallMs: number) {
     () => {
       const f = new FakeInformer();
       made.push(f);
-      return f;
+      return f as unknown as Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
     },
     (verb, obj) => seen.push(`${verb} ${obj.metadata?.name}`),
     { stallMs, log: pino({ level: 'silent' }), onRestart: (_name, why) => restarts.push(why) },
