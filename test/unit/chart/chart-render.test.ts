@@ -16,6 +16,7 @@ import {
   runHelm,
   staleFiles,
 } from '../../../scripts/check-chart.ts';
+import { parseOperatorConfig } from '../../../operator/src/config.ts';
 import { resolveBinDir } from '../../harness/control-plane.ts';
 import { find, inventory, renderWith, type K8sObject } from './render-with.ts';
 
@@ -57,7 +58,7 @@ describe('helm chart', () => {
       '--worker-image=ghcr.io/jcl-operator/jcl:0.1.0',
       '--worker-command=node /app/bin/jcl.js',
       '--log-level=info',
-      '--workers=4',
+      '--concurrent-reconciles=16',
       '--operator-pod-labels=app.kubernetes.io/name=jcl-operator,app.kubernetes.io/instance=jcl',
     ]);
     expect(find(objs, 'ClusterRoleBinding').subjects).toEqual([
@@ -132,6 +133,34 @@ describe('helm chart', () => {
     // The ServiceMonitor selects exactly the metrics Service.
     const svc = find(objs, 'Service');
     for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) expect(svc.metadata.labels[k]).toBe(v);
+  });
+
+  it('passes flags the operator accepts, meaning what the values say (operator/src/config.ts parses them)', () => {
+    const objs = renderWith(
+      {
+        watchNamespaces: ['team-a', 'team-b'],
+        logLevel: 'warn',
+        concurrentReconciles: 8,
+        extraArgs: ['--poll-interval-ms=5000'],
+      },
+      { release: 'jcl', namespace: 'ops' },
+    );
+    const cfg = parseOperatorConfig(argsOf(objs), { POD_NAMESPACE: 'ops', POD_NAME: 'jcl-jcl-operator-abc' });
+    expect(cfg).toMatchObject({
+      namespaces: ['team-a', 'team-b'],
+      metricsPort: 8080,
+      leaderElect: true,
+      leaseNamespace: 'ops',
+      leaseName: 'jcl-jcl-operator-leader',
+      workerImage: 'ghcr.io/jcl-operator/jcl:0.1.0',
+      workerCommand: ['node', '/app/bin/jcl.js'],
+      logLevel: 'warn',
+      concurrentReconciles: 8,
+      operatorNamespace: 'ops',
+      operatorPodLabels: { 'app.kubernetes.io/name': 'jcl-operator', 'app.kubernetes.io/instance': 'jcl' },
+      pollIntervalMs: 5000,
+    });
+    expect(parseOperatorConfig(argsOf(renderWith()), {}).namespaces).toBeUndefined();
   });
 
   it('runs the operator under Pod Security "restricted": non-root, RuntimeDefault seccomp, no capabilities, read-only root', () => {
