@@ -81,7 +81,7 @@ describe('peer failure detection (child processes)', () => {
         // Bound: the peer timeout plus start-up slack of a loaded CI machine.
         expect(e.atMs - killedAt).toBeLessThan(PEER_TIMEOUT_MS + 4_000);
         const failure = survivors[i].lines.find((l) => l.includes('collective failed'));
-        expect(failure).toMatch(/rank 1 \(127\.0\.0\.1:\d+\)/);
+        expect(failure, survivors[i].lines.join('\n')).toMatch(/rank 1 \(127\.0\.0\.1:\d+\)/);
       }
     },
   );

@@ -12,7 +12,7 @@ describe('encodeDataFrame', () => {
       const frame = { payload, opId: 4_000_000_000, step: 3, chunk: 129 };
       const decoded = Frame.toObject(Frame.decode(Buffer.from(encodeDataFrame(frame))), { defaults: true });
       expect(Buffer.compare(decoded.payload, payload)).toBe(0);
-      expect({ ...decoded, payload: null }).toEqual({ ...frame, payload: null, abort: null });
+      expect({ ...decoded, payload: null }).toEqual({ ...frame, payload: null, abort: null, waiting: false });
     },
   );
 

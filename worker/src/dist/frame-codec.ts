@@ -83,7 +83,7 @@ export function encodeFramedDataHeader(f: WireFrame): Buffer {
 /** Encode any frame: the fast path for data, protobufjs for the rare abort frame. */
 export function createFrameEncoder(frameType: protobuf.Type): (f: WireFrame) => Buffer {
   return (f) => {
-    if (!f.abort) return encodeDataFrame(f);
+    if (!f.abort && !f.waiting) return encodeDataFrame(f);
     const bytes = frameType.encode(f).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

@@ -252,7 +252,9 @@ export class GrpcTransport implements Transport {
     );
     this.calls.set(peer, call);
     call.on('data', (f: WireFrame) => {
-      if (f.abort) {
+      if (f.waiting) {
+        box.touch();
+      } else if (f.abort) {
         // The sender's code travels so survivors fail for the same reason (a permanent invalid_config stays
         // permanent); anything unknown from the wire counts as a lost peer.
         const code = f.abort.code in EXIT_CODES ? (f.abort.code as JclErrorCode) : 'peer_lost';
@@ -270,7 +272,12 @@ export class GrpcTransport implements Transport {
 
   private checkProgress(): void {
     const now = Date.now();
+    // Blocked on an upstream peer: tell our downstream we are alive and waiting (proto Frame.waiting).
+    const blocked = [...this.inbox.values()].some((b) => b.blocked);
     this.outbound.forEach((out, peer) => {
+      if (blocked && out.call !== null && out.failure === null && !this.closing) {
+        out.call.write({ payload: new Uint8Array(0), opId: 0, step: 0, chunk: 0, waiting: true });
+      }
       const stalled = out.pending > 0 && now - out.lastProgressMs > this.o.peerTimeoutMs;
       if (out.failure === null && stalled) {
         const why = out.call === null ? 'never subscribed' : 'accepted no data';

@@ -21,10 +21,33 @@ export class Mailbox {
   constructor(
     private readonly describePeer: string,
     private readonly timeoutMs: number,
-    private readonly onDrained: () => void = () => {},
   ) {}
 
-  /** Bytes queued and not yet taken; the gRPC transport pauses the stream above a limit. */
+  /** The peer is alive but itself waiting (a `waiting` frame): restart the silence deadline. */
+  touch(): void {
+    const w = this.waiter;
+    if (w === null) return;
+    clearTimeout(w.timer);
+    w.timer = this.startTimer();
+  }
+
+  private startTimer(): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.fail(
+        new JclError(
+          'peer_lost',
+          `peer ${this.describePeer} sent nothing for ${this.timeoutMs} ms (dead or hung)`,
+        ),
+      );
+    }, this.timeoutMs);
+  }
+
+  /** True while a take is waiting for a frame. */
+  get blocked(): boolean {
+    return this.waiter !== null;
+  }
+
+  /** Bytes queued and not yet taken (what a peer running ahead costs in memory). */
   get bytes(): number {
     return this.queuedBytes;
   }
@@ -46,22 +69,13 @@ export class Mailbox {
     const frame = this.frames.shift();
     if (frame !== undefined) {
       this.queuedBytes -= frame.payload.byteLength;
-      this.onDrained();
       return Promise.resolve(frame);
     }
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.waiter !== null)
       return Promise.reject(new Error(`mailbox ${this.describePeer}: concurrent take`));
     return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(
-          new JclError(
-            'peer_lost',
-            `peer ${this.describePeer} sent nothing for ${this.timeoutMs} ms (dead or hung)`,
-          ),
-        );
-      }, this.timeoutMs);
-      this.waiter = { resolve, reject, timer };
+      this.waiter = { resolve, reject, timer: this.startTimer() };
     });
   }
 

@@ -13,8 +13,14 @@ export class MessageReader {
   private body: Buffer | null = null;
   private bodyGot = 0;
 
-  /** @param maxBytes current limit per message (may be changed between messages, e.g. after a handshake). */
-  constructor(public maxBytes: number) {}
+  /**
+   * @param maxBytes current limit per message (may be changed between messages, e.g. after a handshake).
+   * @param allocate returns a buffer of at least `bytes` bytes whose byteOffset is 0 (a recycled one may do).
+   */
+  constructor(
+    public maxBytes: number,
+    private readonly allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafeSlow(bytes),
+  ) {}
 
   /**
    * Feed bytes; `onMessage` runs for each completed message before the next prefix is read (so it may change
@@ -35,7 +41,7 @@ export class MessageReader {
         const len = this.prefix.readUInt32BE(1);
         if (len > this.maxBytes)
           throw new RangeError(`message of ${len} B exceeds the limit of ${this.maxBytes} B`);
-        this.body = Buffer.allocUnsafeSlow(len + 1).subarray(1);
+        this.body = this.allocate(len + 1).subarray(1, len + 1);
         this.bodyGot = 0;
       }
       const take = Math.min(this.body.length - this.bodyGot, chunk.length - off);

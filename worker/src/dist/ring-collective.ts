@@ -183,14 +183,9 @@ export class RingCollective implements Collective {
         this.checkFrame(frame, opId, t, k, (c.end - c.start) * 4);
         const incoming = floatsOf(frame.payload, this.alignScratch);
         const dst = data.subarray(c.start, c.end);
-        if (lastReduce && finalScale !== 1) {
-          // fround: round the float32 sum before scaling, exactly as a separate pass would.
-          for (let i = 0; i < dst.length; i++) dst[i] = Math.fround(dst[i] + incoming[i]) * finalScale;
-        } else if (op === 'reduce') {
-          for (let i = 0; i < dst.length; i++) dst[i] += incoming[i];
-        } else {
-          dst.set(incoming);
-        }
+        if (lastReduce && finalScale !== 1) addScaleInto(dst, incoming, finalScale);
+        else if (op === 'reduce') addInto(dst, incoming);
+        else dst.set(incoming);
         if (t + 1 < steps.length) sendChunk(t + 1, k);
       }
     }
@@ -207,7 +202,8 @@ export class RingCollective implements Collective {
     if (receives) {
       const frame = await this.transport.recv(this.prev);
       this.checkFrame(frame, opId, 0, 0, 8);
-      header = frame.payload;
+      // A copy: the header is forwarded after later receives, which may reuse the payload's memory.
+      header = Uint8Array.prototype.slice.call(frame.payload);
     } else {
       header = new Uint8Array(8);
       new DataView(header.buffer).setFloat64(0, (data as Uint8Array).byteLength, true);
@@ -267,4 +263,14 @@ export class RingCollective implements Collective {
 function track(sends: Promise<void>[], p: Promise<void>): void {
   p.catch(() => {});
   sends.push(p);
+}
+
+/** dst += src, elementwise. Small and monomorphic so V8 optimises it on its own (not inside an async body). */
+function addInto(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+}
+
+/** dst = fround(dst + src) * scale: the float32 sum rounded before scaling, as a separate pass would do. */
+function addScaleInto(dst: Float32Array, src: Float32Array, scale: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = Math.fround(dst[i] + src[i]) * scale;
 }

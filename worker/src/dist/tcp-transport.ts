@@ -23,6 +23,12 @@ import { frameWireBytes, MAX_CONTROL_MESSAGE_BYTES, messageType, type WireFrame 
 const HelloType = messageType('DataHello');
 const FrameType = messageType('Frame');
 const ACCEPTED = 1;
+const WAITING_MESSAGE = ((): Buffer => {
+  const body = FrameType.encode({ waiting: true }).finish();
+  return Buffer.concat([messagePrefix(body.length), body]);
+})();
+/** Recycled receive buffers kept per transport: a few chunks in flight per peer. */
+const POOL_BUFFERS = 8;
 const REFUSED = 0;
 
 export interface TcpTransportOptions {
@@ -45,12 +51,16 @@ interface Outbound {
   pending: number;
   lastProgressMs: number;
   failure: JclError | null;
+  handshaken: boolean;
 }
 
 export class TcpTransport implements Transport {
   readonly rank: number;
   readonly worldSize: number;
   private readonly inbox = new Map<number, Mailbox>();
+  /** Message buffers handed out by the last recv from each peer, and ones free for reuse. */
+  private readonly lent = new Map<number, Buffer>();
+  private readonly pool: Buffer[] = [];
   private readonly inbound = new Map<number, net.Socket>();
   private readonly outbound = new Map<number, Outbound>();
   private readonly checkToken: (presented: string) => boolean;
@@ -70,7 +80,7 @@ export class TcpTransport implements Transport {
   onConnection(sock: net.Socket): void {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
-    const reader = new MessageReader(MAX_CONTROL_MESSAGE_BYTES);
+    const reader = new MessageReader(MAX_CONTROL_MESSAGE_BYTES, (bytes) => this.allocate(bytes));
     let from = -1;
     const helloTimer = setTimeout(() => sock.destroy(), this.o.peerTimeoutMs);
     const refuse = (why: string) => {
@@ -141,7 +151,27 @@ export class TcpTransport implements Transport {
 
   recv(peer: number): Promise<Frame> {
     this.checkPeer(peer);
-    return this.mailbox(peer).take();
+    // The previous payload from this peer is dead now (Transport contract): recycle its buffer, which
+    // saves a fresh 1 MiB allocation, and the GC work for it, per received chunk.
+    const prev = this.lent.get(peer);
+    if (prev !== undefined && this.pool.length < POOL_BUFFERS) this.pool.push(prev);
+    this.lent.delete(peer);
+    return this.mailbox(peer)
+      .take()
+      .then((f) => {
+        const mem = f.payload.buffer;
+        // Only whole buffers from allocate() are recycled (an empty payload may be a shared constant).
+        if (mem instanceof ArrayBuffer && mem.byteLength > frameWireBytes(this.o.chunkBytes))
+          this.lent.set(peer, Buffer.from(mem));
+        return f;
+      });
+  }
+
+  private allocate(bytes: number): Buffer {
+    const i = this.pool.findIndex((b) => b.byteLength >= bytes);
+    return i >= 0
+      ? this.pool.splice(i, 1)[0]
+      : Buffer.allocUnsafeSlow(Math.max(bytes, frameWireBytes(this.o.chunkBytes) + 1));
   }
 
   abort(reason: JclError): void {
@@ -171,6 +201,7 @@ export class TcpTransport implements Transport {
     } catch (err) {
       return this.protocolError(from, sock, err);
     }
+    if (f.waiting) return this.mailbox(from).touch();
     if (f.abort) {
       const code = f.abort.code in EXIT_CODES ? (f.abort.code as JclErrorCode) : 'peer_lost';
       this.mailbox(from).fail(new JclError(code, `${this.describe(from)} aborted: ${f.abort.message}`));
@@ -225,6 +256,7 @@ export class TcpTransport implements Transport {
       pending: 0,
       lastProgressMs: Date.now(),
       failure: null,
+      handshaken: false,
     };
     out.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -241,8 +273,10 @@ export class TcpTransport implements Transport {
       });
       sock.once('data', (b: Buffer) => {
         clearTimeout(timer);
-        if (b[0] === ACCEPTED) resolve();
-        else
+        if (b[0] === ACCEPTED) {
+          out.handshaken = true;
+          resolve();
+        } else
           reject(
             new JclError(
               'unauthenticated',
@@ -273,6 +307,12 @@ export class TcpTransport implements Transport {
 
   private checkProgress(): void {
     const now = Date.now();
+    // Blocked on an upstream peer: tell our downstream we are alive and waiting (proto Frame.waiting).
+    if (!this.closing && [...this.inbox.values()].some((b) => b.blocked)) {
+      for (const out of this.outbound.values()) {
+        if (out.handshaken && out.failure === null) out.sock.write(WAITING_MESSAGE);
+      }
+    }
     for (const [peer, out] of this.outbound) {
       if (out.failure === null && out.pending > 0 && now - out.lastProgressMs > this.o.peerTimeoutMs) {
         this.failOutbound(

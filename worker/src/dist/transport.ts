@@ -24,7 +24,10 @@ export interface Transport {
   readonly worldSize: number;
   /** Queue `frame` for `peer`; see the ownership rule above. */
   send(peer: number, frame: Frame): Promise<void>;
-  /** The next frame from `peer`; rejects with peer_lost when the peer is gone or silent for the deadline. */
+  /**
+   * The next frame from `peer`; rejects with peer_lost when the peer is gone or silent for the deadline.
+   * The payload is valid until the next `recv` from the same peer (transports may recycle its memory).
+   */
   recv(peer: number): Promise<Frame>;
   /** Tell every connected peer that this rank is failing (best effort), then fail local waits with `reason`. */
   abort(reason: JclError): void;

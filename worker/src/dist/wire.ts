@@ -53,6 +53,7 @@ export interface WireFrame {
   step: number;
   chunk: number;
   abort?: { code: string; message: string } | null;
+  waiting?: boolean;
 }
 export interface WireFault {
   code: string;
@@ -132,6 +133,7 @@ function frameMethod(maxFrameBytes: number): MethodDefinition<SubscribeRequest, 
         step: m.step ?? 0,
         chunk: m.chunk ?? 0,
         abort: m.abort ?? null,
+        waiting: m.waiting ?? false,
       };
     },
   };
