@@ -237,7 +237,9 @@ async function startRing(
       bucketBytes: cfg.bucketBytes,
       onFailure: (err) => {
         log.error({ code: err.code, err: err.message }, `collective failed: ${err.message}`);
-        const peer = /rank (\d+)/.exec(err.message);
+        // "rank 2 (...) aborted: peer rank 1 (...) sent nothing": the last rank named is the root cause.
+        const named = [...err.message.matchAll(/rank (\d+) \(/g)];
+        const peer = named.at(-1);
         status.reportFault({
           code: err.code,
           message: err.message,
