@@ -450,7 +450,16 @@ describe('node harness', () => {
         spec: {
           restartPolicy: 'OnFailure',
           volumes: [{ name: 'data', emptyDir: {} }],
-          containers: [nodeContainer(flaky, { volumeMounts: [{ name: 'data', mountPath: '/data' }] })],
+          containers: [
+            nodeContainer(flaky, {
+              volumeMounts: [{ name: 'data', mountPath: '/data' }],
+              // Guaranteed QoS: the status writes must keep the apiserver's immutable qosClass.
+              resources: {
+                requests: { cpu: '100m', memory: '64Mi' },
+                limits: { cpu: '100m', memory: '64Mi' },
+              },
+            }),
+          ],
         },
       },
     });
@@ -460,6 +469,7 @@ describe('node harness', () => {
       (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
     );
     expect(recovered.status?.phase).toBe('Succeeded');
+    expect(recovered.status?.qosClass).toBe('Guaranteed');
     expect(recovered.status?.containerStatuses?.[0]).toMatchObject({
       restartCount: 1,
       lastState: { terminated: { exitCode: 75, reason: 'Error' } },

@@ -139,7 +139,12 @@ export async function writePodStatus(core: CoreV1Api, pod: V1Pod, status: V1PodS
     }
     if (current.metadata?.uid !== pod.metadata?.uid) return;
     const foreign = (current.status?.conditions ?? []).filter((c) => !OWN_CONDITIONS.has(c.type));
-    current.status = { ...status, conditions: [...(status.conditions ?? []), ...foreign] };
+    // qosClass is set by the apiserver at creation from the resources and is immutable: keep it.
+    current.status = {
+      ...status,
+      qosClass: current.status?.qosClass,
+      conditions: [...(status.conditions ?? []), ...foreign],
+    };
     try {
       await core.replaceNamespacedPodStatus({ name, namespace, body: current });
       return;

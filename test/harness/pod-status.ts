@@ -120,7 +120,6 @@ export function buildPodStatus(record: PodRecord, now: Date): V1PodStatus {
     hostIPs: [{ ip: record.hostIP }],
     ...(record.podIP ? { podIP: record.podIP, podIPs: [{ ip: record.podIP }] } : {}),
     startTime: record.startTime,
-    qosClass: 'BestEffort',
     conditions: [
       condition('PodReadyToStartContainers', record.podIP !== undefined, now),
       condition('Initialized', initialized, now, terminal ? 'PodCompleted' : 'ContainersNotInitialized'),
