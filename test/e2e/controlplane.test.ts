@@ -488,6 +488,38 @@ describe('node harness', () => {
     expect(stuck.status?.phase).toBe('Pending');
   });
 
+  it('waits for a Secret the pod references, as a kubelet does, then runs it', async () => {
+    const script = 'require("node:fs").writeFileSync(process.env.JCL_TERMINATION_LOG, process.env.TOKEN);';
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'needs-secret' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            nodeContainer(script, {
+              env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'late', key: 'token' } } }],
+            }),
+          ],
+        },
+      },
+    });
+    const waiting = await waitForPod(
+      'needs-secret',
+      'waiting for its Secret',
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError',
+    );
+    expect(waiting.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(
+      "secret 'late' key 'token' not found",
+    );
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'late' }, stringData: { token: 's3cret' } },
+    });
+    const done = await waitForPod('needs-secret', 'Succeeded', (p) => p.status?.phase === 'Succeeded');
+    expect(done.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe('s3cret');
+  });
+
   it('gives a pod its ServiceAccount identity through KUBECONFIG, with RBAC enforced', async () => {
     await createServiceAccountIdentity(kc, {
       namespace: ns,

@@ -53,7 +53,8 @@ export interface PodRunnerContext {
 const MAX_TERMINATION_MESSAGE_BYTES = 4096;
 const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-class ConfigError extends Error {}
+/** Delay before retrying a pod whose volumes or env references cannot be resolved yet. */
+const CONFIG_RETRY_MS = 1_000;
 
 /** One pod's processes and the record its status is built from. */
 export class PodRunner {
@@ -94,63 +95,74 @@ export class PodRunner {
 
   /** Keeps the pod Pending with every container waiting for `reason` (the "never starts" fault). */
   holdWaiting(reason: string, message: string): void {
+    const unchanged = this.record.containers.every(
+      (c) => c.state === 'waiting' && c.reason === reason && c.message === message,
+    );
     for (const c of this.record.containers) Object.assign(c, { state: 'waiting', reason, message });
-    this.publish();
+    if (!unchanged) this.publish();
   }
 
   /** Starts the pod; resolves once it reached a terminal phase or was stopped. */
   async run(): Promise<void> {
     const policy = (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy;
-    let volumeDirs: Map<string, string>;
-    let data: ReferencedData;
-    try {
-      await mkdir(path.join(this.ctx.podDir, 'tmp'), { recursive: true });
-      volumeDirs = await materializeVolumes(
-        this.pod,
-        { podDir: this.ctx.podDir, sharedDir: this.ctx.sharedDir },
-        this.ctx.sources,
-        this.runtime(),
-      );
-      data = await this.ctx.loadReferencedData(this.pod);
-    } catch (err) {
-      // The kubelet keeps such pods Pending with a waiting reason and retries; tests want to see why.
-      this.holdWaiting('CreateContainerConfigError', (err as Error).message);
-      return;
+    // Like the kubelet, wait for what the pod references (the namespace's kube-root-ca.crt, a Secret created
+    // after the pod) instead of failing: the pod stays Pending with the reason until it appears.
+    let volumeDirs: Map<string, string> | undefined;
+    let data: ReferencedData | undefined;
+    while (!this.stopping && (volumeDirs === undefined || data === undefined)) {
+      try {
+        await mkdir(path.join(this.ctx.podDir, 'tmp'), { recursive: true });
+        volumeDirs = await materializeVolumes(
+          this.pod,
+          { podDir: this.ctx.podDir, sharedDir: this.ctx.sharedDir },
+          this.ctx.sources,
+          this.runtime(),
+        );
+        data = await this.ctx.loadReferencedData(this.pod);
+      } catch (err) {
+        this.holdWaiting('CreateContainerConfigError', (err as Error).message);
+        await sleep(CONFIG_RETRY_MS);
+      }
     }
+    if (this.stopping || volumeDirs === undefined || data === undefined) return;
+    const dirs = volumeDirs;
+    let refs = data;
+    /** Runs a container until it exits; a container that cannot be configured is retried, refs reloaded. */
+    const runConfigured = async (
+      container: V1Container,
+      rec: ContainerRecord,
+    ): Promise<number | undefined> => {
+      while (!this.stopping) {
+        const exitCode = await this.runContainer(container, rec, dirs, refs);
+        if (exitCode !== undefined) return exitCode;
+        await sleep(CONFIG_RETRY_MS);
+        refs = await this.ctx.loadReferencedData(this.pod).catch(() => refs);
+      }
+      return undefined;
+    };
     this.record.podIP = this.ctx.podIP;
     for (const [i, container] of (this.pod.spec?.initContainers ?? []).entries()) {
       const rec = this.record.initContainers[i];
       while (!this.stopping) {
-        const exitCode = await this.runContainer(container, rec, volumeDirs, data);
-        if (exitCode === undefined) return;
-        if (exitCode === 0) break;
+        const exitCode = await runConfigured(container, rec);
+        if (exitCode === undefined || exitCode === 0) break;
         if (policy === 'Never') return this.finish('Failed');
         rec.restartCount += 1;
         await sleep(this.ctx.restartBackoffMs);
       }
       if (this.stopping) return;
     }
-    this.record.phase = 'Running';
-    const outcomes = await Promise.allSettled(
+    await Promise.all(
       (this.pod.spec?.containers ?? []).map(async (container, i) => {
         const rec = this.record.containers[i];
         while (!this.stopping) {
-          const exitCode = await this.runContainer(container, rec, volumeDirs, data);
-          if (exitCode === undefined) throw new ConfigError();
-          if (this.stopping || !shouldRestart(policy, exitCode)) return;
+          const exitCode = await runConfigured(container, rec);
+          if (exitCode === undefined || this.stopping || !shouldRestart(policy, exitCode)) return;
           rec.restartCount += 1;
           await sleep(this.ctx.restartBackoffMs);
         }
       }),
     );
-    if (outcomes.some((o) => o.status === 'rejected')) {
-      // A container that cannot be configured keeps the pod non-terminal, as with a real kubelet.
-      this.stopping = true;
-      await Promise.all([...this.processes.values()].map((p) => p.stop(0)));
-      this.record.phase = 'Pending';
-      this.publish();
-      return;
-    }
     if (!this.stopping) this.finish(terminalPhase(this.record.containers));
   }
 
