@@ -289,6 +289,41 @@ describe('helm install charts/jcl-operator', () => {
     expect(done.status?.evaluation?.results?.[0]).toMatchObject({ kind: 'knn', phase: 'Succeeded' });
   }, 360_000);
 
+  it('validates the plain manifests (kubectl kustomize manifests/) by server-side dry run', async () => {
+    const kubectl = path.join(resolveBinDir(), 'kubectl');
+    const env = { ...process.env, KUBECONFIG: plane.kubeconfigPath };
+    const built = (await run(kubectl, ['kustomize', path.join(REPO_ROOT, 'manifests')], { env })).stdout;
+    // jcl-system does not exist on the test plane: validate the namespaced objects in this test's namespace.
+    const docs = parseAllDocuments(built)
+      .map((d) => d.toJS())
+      .filter((o) => o.kind !== 'Namespace');
+    for (const o of docs) if (o.metadata.namespace) o.metadata.namespace = opNs;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile(
+        kubectl,
+        ['apply', '--dry-run=server', '-f', '-'],
+        { env },
+        (err, stdout, stderr) => (err ? reject(new Error(`${stdout}${stderr}`)) : resolve(stdout)),
+      );
+      child.stdin?.end(docs.map((d) => stringify(d)).join('---\n'));
+    });
+    const accepted = out
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/ (created|configured|unchanged) \(server dry run\)$/, ' ok'))
+      .sort();
+    expect(accepted).toEqual([
+      'clusterrole.rbac.authorization.k8s.io/jcl-operator ok',
+      'clusterrolebinding.rbac.authorization.k8s.io/jcl-operator ok',
+      'customresourcedefinition.apiextensions.k8s.io/jcltrainingjobs.training.jcl.dev ok',
+      'deployment.apps/jcl-operator ok',
+      'role.rbac.authorization.k8s.io/jcl-operator-leader-election ok',
+      'rolebinding.rbac.authorization.k8s.io/jcl-operator-leader-election ok',
+      'service/jcl-operator-metrics ok',
+      'serviceaccount/jcl-operator ok',
+    ]);
+  });
+
   it('admits every example job (server-side dry run against the installed CRD)', async () => {
     const dir = path.join(REPO_ROOT, 'manifests/examples');
     const kubectl = path.join(resolveBinDir(), 'kubectl');
