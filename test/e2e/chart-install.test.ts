@@ -3,8 +3,10 @@
  * list (a Role per namespace; nothing cluster-wide, so other test files' namespaces stay untouched). The
  * chart's Deployment is run by the node harness as a local `node bin/jcl.js operator` process whose API
  * identity is the pod's bound ServiceAccount token: the operator holds only what the chart granted. It must
- * reconcile a JCLTrainingJob in a namespace enforcing Pod Security "restricted". Workers are a stand-in
- * script (test/e2e/operator-training.test.ts runs the real trainer).
+ * reconcile JCLTrainingJobs in a namespace enforcing Pod Security "restricted": first with stand-in workers
+ * (objects, ownership, admission), then manifests/examples/jcljob-tiny-synthetic.yaml with real `jcl worker`
+ * processes through training and the k-NN follow-up. The plain manifests and every example are validated
+ * by server-side dry run.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
