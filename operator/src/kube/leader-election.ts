@@ -19,7 +19,10 @@ export interface LeaderElectionOptions {
   log: Logger;
 }
 
-/** MicroTime wants exactly six fractional digits (RFC3339Micro); Date#toISOString has three. */
+/**
+ * MicroTime wants exactly six fractional digits (RFC3339Micro); Date#toISOString has three. client-node
+ * has no V1MicroTime model, so read MicroTimes stay the apiserver's strings and are written back as is.
+ */
 export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -127,9 +130,6 @@ export class LeaderElector {
           leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (takeover ? 1 : 0),
         } as never,
       };
-      if (!takeover) delete (body.spec as Record<string, unknown>).acquireTime;
-      if (!takeover && lease.spec?.acquireTime)
-        (body.spec as Record<string, unknown>).acquireTime = microTime(new Date(lease.spec.acquireTime));
       await this.api.replaceNamespacedLease({ namespace, name, body });
       return true;
     } catch (err) {
@@ -150,7 +150,6 @@ export class LeaderElector {
         leaseDurationSeconds: 1,
         renewTime: microTime(new Date()),
       } as Record<string, unknown>;
-      if (lease.spec?.acquireTime) spec.acquireTime = microTime(new Date(lease.spec.acquireTime));
       await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: spec as never } });
     } catch (err) {
       this.o.log.warn({ err: String((err as Error)?.message ?? err) }, 'lease release failed');
