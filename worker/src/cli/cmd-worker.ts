@@ -37,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
       worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1,
     });
     const collective = await createCollectiveFromEnv(env, log);
+    let failure: unknown = null;
     try {
       collective.status.update({ phase: 'training' });
       const result = await runJob(cfg, {
@@ -72,8 +73,14 @@ export async function run(argv: string[]): Promise<number> {
       );
       log.info({ steps: result.summary.globalStep, knnTop1: knn?.top1 }, 'worker finished');
       return 0;
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
-      await collective.close();
+      // On failure, abort tells the peers at once (they exit 75 naming this rank) instead of leaving
+      // them to discover it at their peer timeout; on success, close waits at a closing barrier.
+      if (failure === null) await collective.close();
+      else await collective.abort(failure);
     }
   } catch (err) {
     const code = err instanceof JclError ? err.exitCode : 1;
