@@ -142,6 +142,23 @@ const rows: Row[] = [
     events: ['PermanentError'],
   },
   {
+    name: "the worker's JSON failure record is shown as reason: message",
+    job: makeJob().status(started()).obj(),
+    obs: observed([
+      makePod('demo', 0)
+        .failed(
+          66,
+          '{"ok":false,"reason":"not_found","exitCode":66,"message":"data.path: /data/x does not exist"}',
+        )
+        .obj(),
+    ]),
+    want: {
+      phase: 'Failed',
+      message: 'worker rank 0 failed with exit code 66: not_found: data.path: /data/x does not exist',
+    },
+    events: ['PermanentError'],
+  },
+  {
     name: 'backoffLimit reached → Failed',
     job: makeJob()
       .backoffLimit(2)

@@ -52,6 +52,21 @@ export function podFailure(pod: V1Pod): WorkerFailure | undefined {
   };
 }
 
+/**
+ * `jcl worker` writes {"ok":false,"reason":"invalid_config","exitCode":64,"message":"..."} to its
+ * termination log; show "invalid_config: ..." rather than the JSON. Anything else is shown as is.
+ */
+export function readableMessage(text: string): string {
+  if (!text.startsWith('{')) return text;
+  try {
+    const v = JSON.parse(text) as { reason?: unknown; message?: unknown };
+    if (typeof v.message !== 'string') return text;
+    return typeof v.reason === 'string' ? `${v.reason}: ${v.message}` : v.message;
+  } catch {
+    return text;
+  }
+}
+
 const isReady = (pod: V1Pod): boolean =>
   (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
