@@ -39,7 +39,7 @@ export function podFailure(pod: V1Pod): WorkerFailure | undefined {
   const terminated = (pod.status.containerStatuses ?? []).find((c) => c.name === 'worker')?.state?.terminated;
   const exitCode = terminated?.exitCode;
   const message =
-    (terminated?.message ?? '').trim() ||
+    readableMessage((terminated?.message ?? '').trim()) ||
     terminated?.reason ||
     pod.status.reason ||
     pod.status.message ||
