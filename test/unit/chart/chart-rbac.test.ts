@@ -95,6 +95,32 @@ describe('chart RBAC', () => {
     }
   });
 
+  it('opt-in user roles: admin/edit may manage JCLTrainingJobs, view may read them, nothing else', () => {
+    const objs = renderWith(
+      { rbac: { create: true, aggregateToDefaultRoles: true } },
+      { release: 'jcl-operator' },
+    );
+    const users = objs.filter((o) => o.kind === 'ClusterRole' && /-(edit|view)$/.test(o.metadata.name));
+    expect(grants(users)).toEqual([
+      'cluster:jcl-operator-edit: training.jcl.dev/jcltrainingjobs/status: get,list,watch',
+      'cluster:jcl-operator-edit: training.jcl.dev/jcltrainingjobs: get,list,watch,create,update,patch,delete,deletecollection',
+      'cluster:jcl-operator-view: training.jcl.dev/jcltrainingjobs/status: get,list,watch',
+      'cluster:jcl-operator-view: training.jcl.dev/jcltrainingjobs: get,list,watch',
+    ]);
+    expect(
+      users.map((r) =>
+        Object.keys(r.metadata.labels)
+          .filter((k) => k.startsWith('rbac.'))
+          .sort(),
+      ),
+    ).toEqual([
+      ['rbac.authorization.k8s.io/aggregate-to-admin', 'rbac.authorization.k8s.io/aggregate-to-edit'],
+      ['rbac.authorization.k8s.io/aggregate-to-view'],
+    ]);
+    // Off by default.
+    expect(renderWith().filter((o) => /-(edit|view)$/.test(o.metadata.name))).toEqual([]);
+  });
+
   it('creates no RBAC with rbac.create=false (bring your own, e.g. from files/operator-rules.yaml)', () => {
     expect(
       renderWith({ rbac: { create: false } }).filter((o) =>
