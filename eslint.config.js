@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/generated/**', 'charts/**', 'manifests/**', 'bench/**/*.py'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '**/generated/**',
+      'charts/**',
+      'manifests/**',
+      'bench/**/*.py',
+      'scratch/**',
+      'runs/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

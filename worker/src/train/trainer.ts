@@ -234,7 +234,11 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
       if (world > 1) {
         // Every rank enqueues the same all-gathered key means, so the queues must be bit-identical;
         // a difference means a lost or reordered message, and training must not go on silently.
-        await verifyIdenticalAcrossRanks(collective, (await st.queue.read()).data, `key queue after epoch ${epoch + 1}`);
+        await verifyIdenticalAcrossRanks(
+          collective,
+          (await st.queue.read()).data,
+          `key queue after epoch ${epoch + 1}`,
+        );
       }
       log.info(
         {
