@@ -68,7 +68,8 @@ export interface Histogram {
 }
 
 export function histogram(values: ArrayLike<number>, bins: number, lo = -1, hi = 1): Histogram {
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins: expected an integer >= 1, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new RangeError(`bins: expected an integer >= 1, got ${bins}`);
   if (!(hi > lo)) throw new RangeError(`histogram range: expected lo < hi, got [${lo}, ${hi}]`);
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
@@ -173,7 +174,12 @@ export function keySpreadEigenvalues(e: CropEmbeddings, image: number): number[]
 }
 
 /** Mean, median, min and max of a list (the summaries features.json reports). */
-export function summarize(values: ArrayLike<number>): { mean: number; median: number; min: number; max: number } {
+export function summarize(values: ArrayLike<number>): {
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+} {
   const xs = Array.from(values).sort((a, b) => a - b);
   if (xs.length === 0) return { mean: NaN, median: NaN, min: NaN, max: NaN };
   const mid = xs.length >> 1;

@@ -26,7 +26,9 @@ describe('parseMilestones', () => {
   });
 
   it('names the flag and the value on bad input', () => {
-    expect(() => parseMilestones('60,x')).toThrow('--milestones: expected comma-separated non-negative integers like 60,80, got "60,x"');
+    expect(() => parseMilestones('60,x')).toThrow(
+      '--milestones: expected comma-separated non-negative integers like 60,80, got "60,x"',
+    );
     expect(() => parseMilestones('-1')).toThrow(/got "-1"/);
   });
 });

@@ -4,9 +4,18 @@ import { topKAccuracy } from './top-k-accuracy.ts';
 describe('topKAccuracy', () => {
   // 3 samples x 4 classes; label ranks: sample 0 rank 1, sample 1 rank 3, sample 2 rank 2.
   const scores = new Float32Array([
-    0.9, 0.1, 0.0, 0.0, //
-    0.4, 0.3, 0.2, 0.1, //
-    0.1, 0.5, 0.7, 0.0,
+    0.9,
+    0.1,
+    0.0,
+    0.0, //
+    0.4,
+    0.3,
+    0.2,
+    0.1, //
+    0.1,
+    0.5,
+    0.7,
+    0.0,
   ]);
   const labels = new Int32Array([0, 2, 1]);
 

@@ -9,7 +9,12 @@
  * (a label tied with the k-th score counts only if it comes first), so the result is deterministic.
  * k larger than numClasses is clamped (every label is then a hit).
  */
-export function topKAccuracy(scores: Float32Array, labels: Int32Array, numClasses: number, k: number): number {
+export function topKAccuracy(
+  scores: Float32Array,
+  labels: Int32Array,
+  numClasses: number,
+  k: number,
+): number {
   const n = labels.length;
   if (scores.length !== n * numClasses)
     throw new RangeError(
