@@ -17,7 +17,7 @@ const probe = { momentum: 0.9, weightDecay: 0, milestones: [6, 8], gamma: 0.1, s
 describe('trainLinearProbe', () => {
   it('initialises the fc as N(0, 0.01) with zero bias', () => {
     const head = createLinearHead(64, 50, 3);
-    const w = head.weight.dataSync();
+    const w = Array.from(head.weight.dataSync());
     const mean = w.reduce((s, x) => s + x, 0) / w.length;
     const std = Math.sqrt(w.reduce((s, x) => s + (x - mean) ** 2, 0) / w.length);
     expect(Math.abs(mean)).toBeLessThan(0.002);
