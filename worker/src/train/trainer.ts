@@ -124,6 +124,18 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
     log.info({ checkpoint: lastCheckpoint, globalStep: p.globalStep }, 'checkpoint written');
   };
 
+  const summarize = (globalStep: number, epochs: number): TrainSummary => ({
+    globalStep,
+    epochs,
+    final,
+    lastCheckpoint,
+    resumedFrom,
+    knn,
+    imagesPerSec: ips,
+    loaderWaitMs: loader.waitMs,
+    state: st,
+  });
+
   try {
     for (let epoch = pos.epoch; epoch < cfg.optim.epochs; epoch++) {
       const lambda =
@@ -218,17 +230,7 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         if (everySteps || everyEpochs || last) await save(next, { loss: metrics.loss, worldSize: world });
         if (deps.stopAfterGlobalStep !== undefined && globalStep >= deps.stopAfterGlobalStep) {
           log.warn({ globalStep }, 'stopping early as requested');
-          return {
-            globalStep,
-            epochs: epoch,
-            final,
-            lastCheckpoint,
-            resumedFrom,
-            knn,
-            imagesPerSec: ips,
-            loaderWaitMs: loader.waitMs,
-            state: st,
-          };
+          return summarize(globalStep, epoch);
         }
       }
       if (world > 1) {
@@ -266,17 +268,7 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   } finally {
     await loader.close();
   }
-  return {
-    globalStep: steps * cfg.optim.epochs,
-    epochs: cfg.optim.epochs,
-    final,
-    lastCheckpoint,
-    resumedFrom,
-    knn,
-    imagesPerSec: ips,
-    loaderWaitMs: loader.waitMs,
-    state: st,
-  };
+  return summarize(steps * cfg.optim.epochs, cfg.optim.epochs);
 }
 
 /** k-NN accuracy of the query backbone (BN in inference mode) on the held-out split. */
