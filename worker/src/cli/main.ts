@@ -17,6 +17,10 @@ const COMMANDS: Record<
     load: () => import('./cmd-worker.ts'),
   },
   eval: { summary: 'evaluate a checkpoint: knn', load: () => import('./cmd-eval.ts') },
+  report: {
+    summary: 'write RUN_DIR/report.html (charts of a run, no network)',
+    load: () => import('./cmd-report.ts'),
+  },
   selftest: {
     summary: "check the active backend's numerics against the golden JCL vectors",
     load: () => import('./cmd-selftest.ts'),
