@@ -94,6 +94,13 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(
     `run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`,
   );
+  // The report is a convenience: a failure to write it is logged, the training result stands.
+  try {
+    const { writeRunReport } = await import('../report/write-report.ts');
+    process.stdout.write(`report written to ${writeRunReport(cfg.runtime.outDir).path}\n`);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not write report.html (jcl report RUN_DIR retries)');
+  }
   return 0;
 }
 
