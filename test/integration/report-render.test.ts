@@ -185,6 +185,29 @@ describe('jcl eval linear|features and jcl report', () => {
     expect(marks).toEqual({ total: 8, drawn: 8, nonblank: 8, ok: 'true' });
   });
 
+  it('rejects bad evaluation options (64) and a missing run directory (66), naming flag and value', () => {
+    const bad = jcl([
+      'eval',
+      'linear',
+      '--checkpoint',
+      '/nonexistent',
+      '--lr',
+      'fast',
+      '--milestones',
+      '60;80',
+    ]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain(
+      '--lr: expected a number > 0, got "fast"; --milestones: expected comma-separated',
+    );
+    const misplaced = jcl(['eval', 'features', '--checkpoint', '/nonexistent', '--epochs', '3']);
+    expect(misplaced.code).toBe(64);
+    expect(misplaced.stderr).toContain(`--epochs: not an option of 'jcl eval features', got "3"`);
+    const missing = jcl(['report', '/nonexistent-run']);
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain('RUN_DIR: not a directory, got "/nonexistent-run"');
+  });
+
   it('the marker reports failure when the charting library does not draw (the check can fail)', () => {
     const model: ReportModel = {
       title: 't',

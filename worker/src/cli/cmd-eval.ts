@@ -33,8 +33,9 @@ const HELP = `usage: jcl eval <kind> --checkpoint FILE|RUN_DIR [--data-path P] [
             [--k 200] [--limit 5000]
   linear    linear evaluation protocol (paper): frozen backbone, BN in inference mode, one fc layer
             [--epochs 100] [--lr 30] [--batch 256] [--momentum 0.9] [--weight-decay 0]
-            [--milestones 60,80] [--gamma 0.1] [--crop-min 0.08] [--crop-max 1]
-            [--cache-features] (extract features once, centre crop: fast, augmentation off) [--limit N]
+            [--milestones 60,80] [--gamma 0.1] [--crop-min 0.08] [--crop-max 1] [--flip 0.5]
+            [--cache-features] (extract features once, centre crop: fast, augmentation off)
+            [--limit N] (the first N images of each split) [--seed 0]
   features  feature statistics: positive vs negative cosine similarity, key spread (Sigma), alignment,
             uniformity; also written to RUN_DIR/features.json
             [--images 200] [--keys 5] [--bins 40] [--encoder key|query] [--split test|train]
@@ -58,6 +59,7 @@ const FLAGS = {
   gamma: { type: 'string' },
   'crop-min': { type: 'string' },
   'crop-max': { type: 'string' },
+  flip: { type: 'string' },
   'cache-features': { type: 'boolean' },
   seed: { type: 'string' },
   images: { type: 'string' },
@@ -80,6 +82,7 @@ const KIND_FLAGS: Record<Kind, readonly string[]> = {
     'gamma',
     'crop-min',
     'crop-max',
+    'flip',
     'cache-features',
     'limit',
     'seed',
@@ -200,7 +203,6 @@ function evalLinear(
   const r = runLinearEval(st.query, train, test, {
     ...o,
     size: cfg.data.imageSize,
-    flipProb: 0.5,
     onEpoch: (e) =>
       log.info({ epoch: e.epoch + 1, epochs: o.epochs, lr: e.lr, loss: e.loss }, 'linear probe'),
   });

@@ -15,6 +15,7 @@ describe('parseLinearFlags', () => {
       limit: 0,
       cropScaleMin: 0.08,
       cropScaleMax: 1,
+      flipProb: 0.5,
       seed: 0,
     });
   });

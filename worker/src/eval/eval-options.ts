@@ -17,6 +17,7 @@ export interface LinearFlags {
   limit: number;
   cropScaleMin: number;
   cropScaleMax: number;
+  flipProb: number;
   seed: number;
 }
 
@@ -85,6 +86,7 @@ export function parseLinearFlags(raw: Raw): Readonly<LinearFlags> {
       limit: { def: 0, integer: true, min: 0 },
       'crop-min': { def: 0.08, min: 0, exclusiveMin: true, max: 1 },
       'crop-max': { def: 1, min: 0, exclusiveMin: true, max: 1 },
+      flip: { def: 0.5, min: 0, max: 1 },
       seed: { def: 0, integer: true, min: 0 },
     },
     problems,
@@ -112,6 +114,7 @@ export function parseLinearFlags(raw: Raw): Readonly<LinearFlags> {
     limit: n.limit,
     cropScaleMin: n['crop-min'],
     cropScaleMax: n['crop-max'],
+    flipProb: n.flip,
     seed: n.seed,
   });
 }
