@@ -200,12 +200,15 @@ function evalLinear(
 ): Record<string, unknown> {
   if (o.cacheFeatures)
     log.info('--cache-features: features extracted once with the centre crop, so augmentation is off');
-  const r = runLinearEval(st.query, train, test, {
-    ...o,
-    size: cfg.data.imageSize,
-    onEpoch: (e) =>
-      log.info({ epoch: e.epoch + 1, epochs: o.epochs, lr: e.lr, loss: e.loss }, 'linear probe'),
-  });
+  // A diverging probe (RangeError naming --lr) is a configuration problem, not a retryable failure.
+  const r = asConfigError(() =>
+    runLinearEval(st.query, train, test, {
+      ...o,
+      size: cfg.data.imageSize,
+      onEpoch: (e) =>
+        log.info({ epoch: e.epoch + 1, epochs: o.epochs, lr: e.lr, loss: e.loss }, 'linear probe'),
+    }),
+  );
   return {
     kind: 'linear',
     metric: 'top1',
@@ -232,10 +235,12 @@ function bestEffort(log: Logger, path: string, write: () => unknown): void {
   }
 }
 
+/** RangeErrors from option parsing and the probe become exit code 64; anything else passes through. */
 function asConfigError<T>(f: () => T): T {
   try {
     return f();
   } catch (err) {
-    throw new JclError('invalid_config', (err as Error).message, { cause: err });
+    if (!(err instanceof RangeError)) throw err;
+    throw new JclError('invalid_config', err.message); // no cause: it would repeat the message
   }
 }

@@ -54,6 +54,22 @@ describe('trainLinearProbe', () => {
     expect(losses).toHaveLength(10);
     expect(losses[9]).toBeLessThan(losses[0] / 2);
   });
+
+  it('stops with a clear error when the probe diverges', () => {
+    // Identical features with different labels: the gradient never vanishes, so lr 1e38 overflows float32.
+    const features = new Float32Array([1e3, 1e3, 1e3, 1e3, 1e3, 1e3]);
+    const labels = new Int32Array([0, 0, 1]);
+    const before = tf.memory().numTensors;
+    expect(() =>
+      trainLinearProbe(cachedFeatureSource({ features, labels, dim: 2 }, 2), {
+        ...probe,
+        epochs: 5,
+        lr: 1e38,
+        batch: 3,
+      }),
+    ).toThrow(/^lr: the linear probe diverged \(loss (NaN|Infinity) in epoch \d\); lower it, got 1e\+38$/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('runLinearEval', () => {

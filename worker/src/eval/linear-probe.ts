@@ -95,7 +95,12 @@ export function trainLinearProbe(src: ProbeTrainSource, o: LinearProbeOptions): 
         value.dispose();
         for (const g of Object.values(grads)) g.dispose();
       }
-      o.onEpoch?.({ epoch, lr, loss: lossSum / src.size });
+      const loss = lossSum / src.size;
+      if (!Number.isFinite(loss))
+        throw new RangeError(
+          `lr: the linear probe diverged (loss ${loss} in epoch ${epoch + 1}); lower it, got ${o.lr}`,
+        );
+      o.onEpoch?.({ epoch, lr, loss });
     }
   } catch (err) {
     disposeLinearHead(head);
