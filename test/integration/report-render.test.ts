@@ -181,8 +181,8 @@ describe('jcl eval linear|features and jcl report', () => {
     expect(/<(script|link|img|iframe)\b[^>]*\b(src|href)=/i.test(html)).toBe(false);
     expect(html).toContain(`content="default-src 'none';`);
     const marks = bodyMarks(dumpDom(chromium, join(out, 'report.html')));
-    // loss, contrast acc, lr, lambda, images/s, k-NN, cosine histogram, key spread
-    expect(marks).toEqual({ total: 8, drawn: 8, nonblank: 8, ok: 'true' });
+    // loss, contrast acc, lr, lambda, images/s, k-NN, accuracy bars, cosine histogram, key spread
+    expect(marks).toEqual({ total: 9, drawn: 9, nonblank: 9, ok: 'true' });
   });
 
   it('rejects bad evaluation options (64) and a missing run directory (66), naming flag and value', () => {

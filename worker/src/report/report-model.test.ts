@@ -54,7 +54,15 @@ describe('downsample', () => {
 describe('buildReportModel', () => {
   it('plots the loss terms, contrast accuracy, lr, lambda, images/s and k-NN with the random-init baseline', () => {
     const m = buildReportModel(records());
-    expect(m.charts.map((c) => c.id)).toEqual(['loss', 'contrast-acc', 'lr', 'lambda', 'throughput', 'knn']);
+    expect(m.charts.map((c) => c.id)).toEqual([
+      'loss',
+      'contrast-acc',
+      'lr',
+      'lambda',
+      'throughput',
+      'knn',
+      'accuracy',
+    ]);
     expect(m.charts[0].series.map((s) => s.label)).toEqual([
       'loss',
       'L_cls (InfoNCE)',
@@ -134,6 +142,9 @@ describe('buildReportModel', () => {
         features: { analysis },
       }),
     );
+    const acc = m.charts.find((c) => c.id === 'accuracy')!;
+    expect(acc.categories).toEqual(['k-NN, random init', 'k-NN, trained', 'eval linear']);
+    expect(acc.series[0].points.map((p) => p.y)).toEqual([0.3, 0.4, 0.5]);
     const hist = m.charts.find((c) => c.id === 'cosine-histogram')!;
     expect(hist.categories).toEqual(['-0.75', '-0.25', '0.25', '0.75']);
     expect(hist.series[0].points.map((p) => p.y)).toEqual([0, 0, 2 / 12, 10 / 12]);

@@ -120,6 +120,17 @@ export function buildReportModel(r: RunRecords, maxPoints = 1500): ReportModel {
     });
   }
   const summary = r.summary;
+  const bars = accuracyBars(r);
+  if (bars.length > 0)
+    charts.push({
+      id: 'accuracy',
+      title: 'Top-1 accuracy: random-init baseline, trained backbone, evaluations (latest of each kind)',
+      kind: 'bar',
+      xLabel: '',
+      yLabel: 'top-1',
+      categories: bars.map((b) => b.label),
+      series: [{ label: 'top-1', points: bars.map((b, i) => ({ x: i, y: b.top1 })) }],
+    });
   if (summary) {
     const knn = summary.knn as Record<string, unknown> | null;
     const init = summary.knnRandomInit as Record<string, unknown> | null;
@@ -221,4 +232,22 @@ export function buildReportModel(r: RunRecords, maxPoints = 1500): ReportModel {
     ? `${cfg.jcl.method} M=${cfg.jcl.positives} lambda=${cfg.jcl.lambda} tau=${cfg.jcl.temperature} K=${cfg.jcl.queueSize}; ${cfg.model?.arch} on ${cfg.data?.format}`
     : '';
   return { title: `JCL run report: ${r.runDir}`, subtitle, charts, tables, notes };
+}
+
+/**
+ * The headline numbers side by side: k-NN of the backbone at random initialisation and after training
+ * (summary.json), then the latest top-1 result of each evaluation kind (evaluations.jsonl).
+ */
+export function accuracyBars(r: RunRecords): { label: string; top1: number }[] {
+  const out: { label: string; top1: number }[] = [];
+  const top1 = (x: unknown) => (x as { top1?: unknown } | null | undefined)?.top1;
+  const init = top1(r.summary?.knnRandomInit);
+  const trained = top1(r.summary?.knn);
+  if (typeof init === 'number') out.push({ label: 'k-NN, random init', top1: init });
+  if (typeof trained === 'number') out.push({ label: 'k-NN, trained', top1: trained });
+  const latest = new Map<string, number>();
+  for (const e of r.evaluations)
+    if (e.metric === 'top1' && typeof e.value === 'number') latest.set(String(e.kind), e.value);
+  for (const [kind, v] of latest) out.push({ label: `eval ${kind}`, top1: v });
+  return out;
 }
