@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: install what the tests need, then run every test.
 #   1. npm dependencies (npm ci when node_modules is missing or stale)
-#   2. the real Kubernetes control plane for the e2e tests (built once with Go, cached outside the clone)
-#   3. npm test: typecheck, lint, CRD drift check, unit + integration tests, e2e tests on the real plane
+#   2. Chromium (Debian package) for the report test, when missing and we may install it
+#   3. the real Kubernetes control plane for the e2e tests (built once with Go, cached outside the clone)
+#   4. npm test: typecheck, lint, CRD drift check, unit + integration tests, e2e tests on the real plane
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,6 +12,11 @@ step() { printf '\n==> %s\n' "$*"; }
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   step "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund
+fi
+
+if ! command -v chromium >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  step "installing Chromium for the report rendering test (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 step "building the test control plane (cached in ${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator})"

@@ -16,7 +16,7 @@ const COMMANDS: Record<
     summary: 'the pod entrypoint: train as one rank of a job, configured from JCL_* env',
     load: () => import('./cmd-worker.ts'),
   },
-  eval: { summary: 'evaluate a checkpoint: knn', load: () => import('./cmd-eval.ts') },
+  eval: { summary: 'evaluate a checkpoint: knn, linear, features', load: () => import('./cmd-eval.ts') },
   report: {
     summary: 'write RUN_DIR/report.html (charts of a run, no network)',
     load: () => import('./cmd-report.ts'),
