@@ -7,6 +7,7 @@ export default defineConfig({
       'operator/**/*.test.ts',
       'test/unit/**/*.test.ts',
       'test/integration/**/*.test.ts',
+      'test/harness/**/*.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -32,6 +32,12 @@ describe('rewritePaths', () => {
   ])('%s -> %s', (input, expected) => {
     expect(rewritePaths(input, mapping)).toBe(expected);
   });
+
+  it('rewrites each occurrence once, even when a local path starts with another mount path', () => {
+    const withTmp = [...mapping, { containerPath: '/tmp', localPath: '/tmp/h/emptydir/tmp' }];
+    expect(rewritePaths('/data/x:/tmp/y', withTmp)).toBe('/tmp/h/pvc/data/x:/tmp/h/emptydir/tmp/y');
+    expect(rewritePaths('/tmp', withTmp)).toBe('/tmp/h/emptydir/tmp');
+  });
 });
 
 describe('resolveContainerEnv', () => {

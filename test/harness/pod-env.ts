@@ -31,17 +31,15 @@ export function expandVarRefs(input: string, vars: Readonly<Record<string, strin
 
 /** Replaces every mapped in-container path prefix in `value` (longest prefix first, whole path segments only). */
 export function rewritePaths(value: string, mapping: PathMapping): string {
+  if (mapping.length === 0) return value;
+  // One pass over the string with every mount path as an alternative, longest first: a replaced local
+  // path is never matched again (a /tmp mount must not rewrite the /tmp/... local path of another mount).
   const sorted = [...mapping].sort((a, b) => b.containerPath.length - a.containerPath.length);
-  let out = value;
-  for (const { containerPath, localPath } of sorted) {
-    const escaped = containerPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    // Match only at a path boundary on both sides: /data must not rewrite /database or /x/data.
-    out = out.replace(
-      new RegExp(`(^|[=:,\\s"'])${escaped}(?=$|[/:,\\s"'])`, 'g'),
-      (_m, lead: string) => `${lead}${localPath}`,
-    );
-  }
-  return out;
+  const byPath = new Map(sorted.map((m) => [m.containerPath, m.localPath]));
+  const alternatives = sorted.map((m) => m.containerPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  // Match only at a path boundary on both sides: /data must not rewrite /database or /x/data.
+  const pattern = new RegExp(`(^|[=:,\\s"'])(${alternatives})(?=$|[/:,\\s"'])`, 'g');
+  return value.replace(pattern, (_m, lead: string, path: string) => `${lead}${byPath.get(path)}`);
 }
 
 /** Resolves `metadata.labels['x']`-style and plain field paths of the downward API. */
