@@ -38,6 +38,16 @@ describe('rewritePaths', () => {
     expect(rewritePaths('/data/x:/tmp/y', withTmp)).toBe('/tmp/h/pvc/data/x:/tmp/h/emptydir/tmp/y');
     expect(rewritePaths('/tmp', withTmp)).toBe('/tmp/h/emptydir/tmp');
   });
+
+  it('leaves preserved host paths (identity entries) alone even under a mounted /tmp', () => {
+    const m = [
+      { containerPath: '/tmp/clone', localPath: '/tmp/clone' },
+      { containerPath: '/tmp', localPath: '/root/h/emptydir/tmp' },
+    ];
+    expect(rewritePaths('node /tmp/clone/bin/jcl.js --out /tmp/x', m)).toBe(
+      'node /tmp/clone/bin/jcl.js --out /root/h/emptydir/tmp/x',
+    );
+  });
 });
 
 describe('resolveContainerEnv', () => {

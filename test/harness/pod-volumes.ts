@@ -6,10 +6,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { resolveFieldRef, type PathMapping, type RuntimeFields } from './pod-env.ts';
 
 /** Where volume contents come from (the API, in the node harness). */
+
+/** The repository checkout and the running node's directory: never rewritten in a pod's env or args. */
+export const PRESERVED_HOST_PATHS: readonly string[] = Object.freeze([
+  fileURLToPath(new URL('../..', import.meta.url)).replace(/\/+$/, ''),
+  path.dirname(process.execPath),
+]);
+
 export interface VolumeSources {
   configMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   secret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
@@ -184,8 +192,15 @@ export function buildPathMapping(
   container: V1Container,
   volumeDirs: ReadonlyMap<string, string>,
   terminationLogFile: string,
+  preservedHostPaths: readonly string[] = PRESERVED_HOST_PATHS,
 ): PathMapping {
-  const mapping: { containerPath: string; localPath: string }[] = [];
+  // Host paths that pod commands name directly (the checkout whose bin/jcl.js a pod runs, the node
+  // binary) map to themselves: as longer matches they win over a mount such as /tmp when the checkout
+  // itself lives under /tmp, as a CI clone may.
+  const mapping: { containerPath: string; localPath: string }[] = preservedHostPaths.map((p) => ({
+    containerPath: p,
+    localPath: p,
+  }));
   for (const mount of container.volumeMounts ?? []) {
     const dir = volumeDirs.get(mount.name);
     if (dir === undefined)
