@@ -1,0 +1,149 @@
+/**
+ * The failure drills of issue 6 with the real runtime: while 2 `jcl worker` processes train, one worker
+ * process is killed and the operator itself is replaced. The operator must restart the whole gang, the
+ * new gang must resume from the last checkpoint (not from scratch), no rank may ever have two pods, and
+ * the job must still succeed with the restart counted.
+ */
+import { rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
+import { NodeHarness } from '../harness/node-harness.ts';
+import { REPO_ROOT } from '../harness/control-plane.ts';
+import { tailFile } from '../harness/managed-process.ts';
+import {
+  installCrd,
+  Jobs,
+  kubectlApply,
+  startOperator,
+  type OperatorProcess,
+} from '../../operator/src/testing/e2e-kit.ts';
+
+const plane = useControlPlane();
+const kc = plane.kubeConfig;
+let ns: string;
+let node: NodeHarness;
+let operator: OperatorProcess;
+const operatorArgs = () => [
+  '--namespaces',
+  ns,
+  '--poll-interval-ms',
+  '500',
+  '--worker-command',
+  `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`,
+];
+
+beforeAll(async () => {
+  await installCrd(kc, plane.kubeconfigPath);
+  ns = await createTestNamespace(kc, 'jcl-resume', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  node = await NodeHarness.start({
+    kubeConfig: kc,
+    namespaces: [ns],
+    nodeName: `node-${ns}`,
+    maxGraceMs: 5_000,
+    rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', ns),
+  });
+  operator = await startOperator(plane.kubeconfigPath, operatorArgs());
+});
+afterAll(async () => {
+  await operator?.stop();
+  await node?.stop();
+  if (node) await rm(node.rootDir, { recursive: true, force: true });
+  if (ns) await deleteTestNamespace(kc, ns);
+});
+
+const JOB = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: ckpt }
+spec:
+  accessModes: [ReadWriteMany]
+  resources: { requests: { storage: 1Gi } }
+---
+apiVersion: training.jcl.dev/v1alpha1
+kind: JCLTrainingJob
+metadata: { name: drill }
+spec:
+  workers: 2
+  dataset: { format: synthetic }
+  training:
+    model: { arch: resnet-tiny, embedDim: 16 }
+    jcl: { positives: 2, queueSize: 64 }
+    optim: { batchSize: 16, epochs: 6, stepsPerEpoch: 4, lr: 0.05 }
+    data: { imageSize: 8, syntheticClasses: 4, syntheticPerClass: 16, prefetchBatches: 0 }
+    runtime: { backend: wasm, seed: 3 }
+  checkpoints: { claimName: ckpt, everySteps: 2, everyEpochs: 0, keepLast: 3 }
+  runPolicy: { backoffLimit: 3, activeDeadlineSeconds: 1200 }
+`;
+
+describe('failure drills with real workers', () => {
+  it('a killed worker and a replaced operator: gang restart, resume from the checkpoint, success', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await kubectlApply(
+      plane.kubeconfigPath,
+      JOB.replaceAll('metadata: { name: ', `metadata: { namespace: ${ns}, name: `),
+    );
+    const jobs = new Jobs(kc, ns);
+    // Pods per rank, sampled throughout: a rank must never have two live pods.
+    let maxPodsPerRank = 0;
+    const sampler = setInterval(() => {
+      core
+        .listNamespacedPod({ namespace: ns, labelSelector: 'training.jcl.dev/job-name=drill' })
+        .then((list) => {
+          const perRank = new Map<string, number>();
+          for (const p of list.items) {
+            if (p.metadata?.deletionTimestamp) continue;
+            const rank = p.metadata?.labels?.['training.jcl.dev/rank'] ?? '?';
+            perRank.set(rank, (perRank.get(rank) ?? 0) + 1);
+          }
+          maxPodsPerRank = Math.max(maxPodsPerRank, ...perRank.values(), 0);
+        })
+        .catch(() => undefined);
+    }, 200);
+    const diagnose = () =>
+      ['drill-worker-0', 'drill-worker-1']
+        .map((p) => {
+          try {
+            return `--- ${p} ---\n${tailFile(node.podLogFiles(ns, p).stdout, 20)}`;
+          } catch {
+            return `--- ${p} --- (no pod)`;
+          }
+        })
+        .join('\n') + `\n--- operator ---\n${tailFile(operator.logFile, 20)}`;
+    try {
+      // 1. Wait until rank 0 has written a checkpoint (reported through its status endpoint).
+      await jobs.waitFor(
+        'drill',
+        'a checkpoint',
+        (j) => Boolean(j.status?.progress?.lastCheckpoint),
+        300_000,
+        diagnose,
+      );
+      // 2. Kill one worker process, and replace the operator while the gang restarts.
+      node.killPod(ns, 'drill-worker-1', { signal: 'SIGKILL' });
+      await operator.stop();
+      operator = await startOperator(plane.kubeconfigPath, operatorArgs());
+      // 3. The job must still succeed.
+      const done = await jobs.waitFor(
+        'drill',
+        'finished',
+        (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''),
+        600_000,
+        diagnose,
+      );
+      expect(done.status?.phase, diagnose()).toBe('Succeeded');
+      expect(done.status?.restarts).toBe(1);
+      // 4. The restarted rank 0 resumed from a checkpoint instead of starting over.
+      const rank0 = readFileSync(node.podLogFiles(ns, 'drill-worker-0').stdout, 'utf8');
+      const resumed = rank0.split('\n').filter((l) => l.includes('resuming from checkpoint'));
+      expect(resumed.length, diagnose()).toBe(1);
+      expect(JSON.parse(resumed[0]).globalStep).toBeGreaterThanOrEqual(2);
+      expect(maxPodsPerRank).toBe(1);
+    } finally {
+      clearInterval(sampler);
+    }
+  }, 900_000);
+});
