@@ -14,6 +14,7 @@ import { knnClassify, type KnnResult } from '../eval/knn.ts';
 import { lambdaAt, learningRateAt } from '../jcl/schedules.ts';
 import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
+import { TimedCollective } from '../dist/timed-collective.ts';
 import { verifyIdenticalAcrossRanks } from '../dist/verify-identical.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
 import {
@@ -37,6 +38,9 @@ export interface ProgressEvent extends StepMetrics {
   lambda: number;
   imagesPerSec: number;
   etaSec: number;
+  /** Wall time of the step, and the part of it spent in collectives (0 with one worker). */
+  stepMs: number;
+  commMs: number;
 }
 
 export interface TrainerDeps {
@@ -82,7 +86,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   mkdirSync(deps.runDir, { recursive: true });
   const metricsPath = join(deps.runDir, rank === 0 ? 'metrics.jsonl' : `metrics-rank${rank}.jsonl`);
 
-  const st = createTrainState(cfg, train.channels, collective);
+  const timed = new TimedCollective(collective);
+  const st = createTrainState(cfg, train.channels, timed);
   let pos: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   let resumedFrom: string | null = null;
   if (rank === 0) {
@@ -107,6 +112,7 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   let knn: KnnResult | null = null;
   const startStep = pos.globalStep;
   const t0 = performance.now();
+  timed.takeMs(); // the start-up broadcast is not part of any step
   let stepStart = performance.now();
   let ips = 0;
 
@@ -147,6 +153,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
               schedule: cfg.jcl.lambdaSchedule,
             });
       const order = epochOrder(train.size, epoch, cfg.runtime.seed);
+      let epochMs = 0;
+      let epochCommMs = 0;
       for (let step = epoch === pos.epoch ? pos.stepInEpoch : 0; step < steps; step++) {
         const upcoming: BatchRequest[] = [];
         for (let a = 1; a <= cfg.data.prefetchBatches; a++) {
@@ -182,7 +190,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         final = metrics;
         const globalStep = epoch * steps + step + 1;
         const now = performance.now();
-        ips = (globalBatch * 1000) / (now - stepStart);
+        const stepMs = now - stepStart;
+        ips = (globalBatch * 1000) / stepMs;
         stepStart = now;
         const avgSec = (now - t0) / 1000 / (globalStep - startStep);
         const event: ProgressEvent = {
@@ -197,7 +206,11 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
           lambda,
           imagesPerSec: ips,
           etaSec: avgSec * (totalSteps - globalStep),
+          stepMs,
+          commMs: timed.takeMs(),
         };
+        epochMs += event.stepMs;
+        epochCommMs += event.commMs;
         deps.onProgress?.(event);
         appendFileSync(
           metricsPath,
@@ -249,6 +262,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
           loss: final?.loss,
           contrastAcc: final?.contrastAcc,
           imagesPerSec: Math.round(ips),
+          // share of step wall time spent in collectives (gradients, shuffle-BN, key gathering)
+          commShare: epochMs > 0 ? Number((epochCommMs / epochMs).toFixed(3)) : 0,
         },
         'epoch done',
       );
