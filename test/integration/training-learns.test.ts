@@ -37,7 +37,7 @@ describe('JCL training on the synthetic dataset', () => {
     const train = openDataset(cfg.data, 'train', cfg.runtime.seed);
     const test = openDataset(cfg.data, 'test', cfg.runtime.seed);
     const init = createTrainState(cfg, train.channels, new LocalCollective());
-    const before = evaluateKnn(init, cfg, train, test);
+    const before = await evaluateKnn(init, cfg, train, test);
     disposeTrainState(init);
 
     const log = createLogger({ level: 'warn', pretty: false });

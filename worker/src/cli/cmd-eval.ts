@@ -141,10 +141,10 @@ export async function run(argv: string[]): Promise<number> {
     restoreCheckpoint(st, found.ckpt);
     const where = { split: 'test', dataset: test.name, checkpoint: found.path };
     if (k === 'knn') {
-      const knn = evaluateKnn(st, cfg, train, test, values.limit ? Number(values.limit) : 5000);
+      const knn = await evaluateKnn(st, cfg, train, test, values.limit ? Number(values.limit) : 5000);
       result = { kind: 'knn', metric: 'top1', value: knn.top1, top5: knn.top5, k: knn.k, ...where };
     } else if (linear) {
-      result = { ...evalLinear(st, cfg, train, test, linear, log), ...where };
+      result = { ...(await evalLinear(st, cfg, train, test, linear, log)), ...where };
     } else {
       const f = features!;
       const ds = f.split === 'train' ? train : test;
@@ -190,18 +190,18 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function evalLinear(
+async function evalLinear(
   st: StepState,
   cfg: TrainingConfig,
   train: ReturnType<typeof openDataset>,
   test: ReturnType<typeof openDataset>,
   o: ReturnType<typeof parseLinearFlags>,
   log: Logger,
-): Record<string, unknown> {
+): Promise<Record<string, unknown>> {
   if (o.cacheFeatures)
     log.info('--cache-features: features extracted once with the centre crop, so augmentation is off');
   // A diverging probe (RangeError naming --lr) is a configuration problem, not a retryable failure.
-  const r = asConfigError(() =>
+  const r = await asConfigErrorAsync(() =>
     runLinearEval(st.query, train, test, {
       ...o,
       size: cfg.data.imageSize,
@@ -242,5 +242,15 @@ function asConfigError<T>(f: () => T): T {
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     throw new JclError('invalid_config', err.message); // no cause: it would repeat the message
+  }
+}
+
+async function asConfigErrorAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    return asConfigError(() => {
+      throw err;
+    });
   }
 }

@@ -38,7 +38,8 @@ export async function runJob(
   const runDir = cfg.runtime.outDir;
   const skipLog = (msg: string) => log.warn(msg);
   const train = openDataset(cfg.data, 'train', cfg.runtime.seed, skipLog);
-  const test = collective.rank === 0 ? openDataset(cfg.data, 'test', cfg.runtime.seed, skipLog) : undefined;
+  // Every rank holds the held-out split: the k-NN monitor runs on all ranks in lockstep (trainer.ts).
+  const test = openDataset(cfg.data, 'test', cfg.runtime.seed, skipLog);
   log.info(
     {
       dataset: train.name,
@@ -61,9 +62,10 @@ export async function runJob(
   );
   // The same backbone at its initial weights: the baseline that shows what training added.
   let knnRandomInit: KnnResult | null = null;
-  if (test) {
+  // Only in single-process runs: in a gang, the other ranks would wait for this inside a collective.
+  if (collective.worldSize === 1) {
     const init = createTrainState(cfg, train.channels, new LocalCollective());
-    knnRandomInit = evaluateKnn(init, cfg, train, test);
+    knnRandomInit = await evaluateKnn(init, cfg, train, test);
     disposeTrainState(init);
     log.info(
       { top1: knnRandomInit.top1, top5: knnRandomInit.top5 },

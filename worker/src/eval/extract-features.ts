@@ -6,13 +6,14 @@ import * as tf from '../tf.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { centerInto } from '../data/augment.ts';
 import type { Encoder } from '../model/encoder.ts';
+import { yieldToEventLoop } from '../util/yield-to-event-loop.ts';
 
 /** Returns features [n, D] (l2-normalised when `normalize`) and labels [n]. */
-export function extractFeatures(
+export async function extractFeatures(
   enc: Encoder,
   ds: ImageDataset,
   opts: { size: number; batch?: number; limit?: number; normalize?: boolean },
-): { features: Float32Array; labels: Int32Array; dim: number } {
+): Promise<{ features: Float32Array; labels: Int32Array; dim: number }> {
   const n = Math.min(ds.size, opts.limit ?? Infinity);
   const batch = opts.batch ?? 128;
   const c = ds.channels;
@@ -33,6 +34,7 @@ export function extractFeatures(
     });
     features.set(f.dataSync() as Float32Array, start * dim);
     f.dispose();
+    await yieldToEventLoop(); // keep answering peers between batches
   }
   return { features, labels, dim };
 }

@@ -4,6 +4,7 @@
  * class with weight exp(sim / T). Reports top-1 and top-5 accuracy.
  */
 import * as tf from '../tf.ts';
+import { yieldToEventLoop } from '../util/yield-to-event-loop.ts';
 
 export interface KnnResult {
   top1: number;
@@ -14,11 +15,11 @@ export interface KnnResult {
   testSize: number;
 }
 
-export function knnClassify(
+export async function knnClassify(
   train: { features: Float32Array; labels: Int32Array },
   test: { features: Float32Array; labels: Int32Array },
   opts: { dim: number; numClasses: number; k: number; temperature: number; chunk?: number },
-): KnnResult {
+): Promise<KnnResult> {
   const nTrain = train.labels.length;
   const nTest = test.labels.length;
   const k = Math.min(opts.k, nTrain);
@@ -46,6 +47,7 @@ export function knnClassify(
         return tf.topk(votes, Math.min(5, opts.numClasses)).indices; // [count, <=5]
       });
       const r = ranked.arraySync() as number[][];
+      await yieldToEventLoop();
       ranked.dispose();
       r.forEach((row, i) => {
         const y = test.labels[start + i];

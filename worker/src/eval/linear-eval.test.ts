@@ -80,10 +80,10 @@ describe('runLinearEval', () => {
 
   it.each([true, false])(
     'a random-init backbone gives well above chance top-1 (cacheFeatures %s), with no leaked tensors',
-    (cacheFeatures) => {
+    async (cacheFeatures) => {
       const enc = buildEncoder(cfg.model, 3, 7);
       const before = tf.memory().numTensors;
-      const r = runLinearEval(enc, train, test, {
+      const r = await runLinearEval(enc, train, test, {
         ...probe,
         epochs: cacheFeatures ? 30 : 10,
         lr: 1,

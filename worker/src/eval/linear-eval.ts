@@ -128,21 +128,21 @@ export function cachedFeatureSource(
 }
 
 /** Trains the linear classifier on `train` and reports top-1/top-5 on `test` (and top-1 on train). */
-export function runLinearEval(
+export async function runLinearEval(
   enc: Encoder,
   train: ImageDataset,
   test: ImageDataset,
   o: LinearEvalOptions,
-): LinearEvalResult {
+): Promise<LinearEvalResult> {
   const limit = o.limit > 0 ? o.limit : Infinity;
   // Unnormalised pooled features: the paper's fc sits directly on the backbone output.
-  const centreTrain = extractFeatures(enc, train, { size: o.size, limit, normalize: false });
+  const centreTrain = await extractFeatures(enc, train, { size: o.size, limit, normalize: false });
   const src = o.cacheFeatures
     ? cachedFeatureSource(centreTrain, train.numClasses)
     : augmentedFeatureSource(enc, train, { size: o.size, seed: o.seed, augment: cropFlipAugment(o), limit });
   const head = trainLinearProbe(src, o);
   try {
-    const val = extractFeatures(enc, test, { size: o.size, limit, normalize: false });
+    const val = await extractFeatures(enc, test, { size: o.size, limit, normalize: false });
     const scores = scoreLinearHead(head, val.features);
     const trainScores = scoreLinearHead(head, centreTrain.features);
     const k5 = Math.min(5, train.numClasses);

@@ -268,13 +268,17 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         'epoch done',
       );
       const monitor = cfg.eval.knnEveryEpochs > 0 && (epoch + 1) % cfg.eval.knnEveryEpochs === 0;
-      if (rank === 0 && deps.test && (monitor || epoch + 1 === cfg.optim.epochs)) {
-        knn = evaluateKnn(st, cfg, train, deps.test);
-        appendFileSync(
-          metricsPath,
-          JSON.stringify({ type: 'knn', time: new Date().toISOString(), epoch: epoch + 1, ...knn }) + '\n',
-        );
-        log.info({ epoch: epoch + 1, top1: knn.top1, top5: knn.top5 }, 'k-NN monitor');
+      if (deps.test && (monitor || epoch + 1 === cfg.optim.epochs)) {
+        // Every rank evaluates (weights are identical), so no rank sits inside a collective, against
+        // its peer timeout, while rank 0 alone computes; only rank 0 records the result.
+        knn = await evaluateKnn(st, cfg, train, deps.test);
+        if (rank === 0) {
+          appendFileSync(
+            metricsPath,
+            JSON.stringify({ type: 'knn', time: new Date().toISOString(), epoch: epoch + 1, ...knn }) + '\n',
+          );
+          log.info({ epoch: epoch + 1, top1: knn.top1, top5: knn.top5 }, 'k-NN monitor');
+        }
       }
     }
   } catch (err) {
@@ -287,16 +291,16 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
 }
 
 /** k-NN accuracy of the query backbone (BN in inference mode) on the held-out split. */
-export function evaluateKnn(
+export async function evaluateKnn(
   st: StepState,
   cfg: TrainingConfig,
   train: ImageDataset,
   test: ImageDataset,
   limit = 5000,
-): KnnResult {
+): Promise<KnnResult> {
   const size = cfg.data.imageSize;
-  const bank = extractFeatures(st.query, train, { size, limit });
-  const probe = extractFeatures(st.query, test, { size, limit: Math.min(limit, 2000) });
+  const bank = await extractFeatures(st.query, train, { size, limit });
+  const probe = await extractFeatures(st.query, test, { size, limit: Math.min(limit, 2000) });
   return knnClassify(bank, probe, {
     dim: bank.dim,
     numClasses: train.numClasses,
