@@ -4,56 +4,14 @@
  * new gang must resume from the last checkpoint (not from scratch), no rank may ever have two pods, and
  * the job must still succeed with the restart counted.
  */
-import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
-import { NodeHarness } from '../harness/node-harness.ts';
-import { REPO_ROOT } from '../harness/control-plane.ts';
 import { tailFile } from '../harness/managed-process.ts';
-import {
-  installCrd,
-  Jobs,
-  kubectlApply,
-  startOperator,
-  type OperatorProcess,
-} from '../../operator/src/testing/e2e-kit.ts';
+import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
+import { useTrainingEnvironment } from './support/training-env.ts';
 
-const plane = useControlPlane();
-const kc = plane.kubeConfig;
-let ns: string;
-let node: NodeHarness;
-let operator: OperatorProcess;
-const operatorArgs = () => [
-  '--namespaces',
-  ns,
-  '--poll-interval-ms',
-  '500',
-  '--worker-command',
-  `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`,
-];
-
-beforeAll(async () => {
-  await installCrd(kc, plane.kubeconfigPath);
-  ns = await createTestNamespace(kc, 'jcl-resume', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  node = await NodeHarness.start({
-    kubeConfig: kc,
-    namespaces: [ns],
-    nodeName: `node-${ns}`,
-    maxGraceMs: 5_000,
-    rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', ns),
-  });
-  operator = await startOperator(plane.kubeconfigPath, operatorArgs());
-});
-afterAll(async () => {
-  await operator?.stop();
-  await node?.stop();
-  if (node) await rm(node.rootDir, { recursive: true, force: true });
-  if (ns) await deleteTestNamespace(kc, ns);
-});
+const env = useTrainingEnvironment('jcl-resume', { pollIntervalMs: 500 });
 
 const JOB = `
 apiVersion: v1
@@ -81,6 +39,8 @@ spec:
 
 describe('failure drills with real workers', () => {
   it('a killed worker and a replaced operator: gang restart, resume from the checkpoint, success', async () => {
+    const { plane, ns, node } = env;
+    const kc = plane.kubeConfig;
     const core = kc.makeApiClient(CoreV1Api);
     await kubectlApply(
       plane.kubeconfigPath,
@@ -112,7 +72,7 @@ describe('failure drills with real workers', () => {
             return `--- ${p} --- (no pod)`;
           }
         })
-        .join('\n') + `\n--- operator ---\n${tailFile(operator.logFile, 20)}`;
+        .join('\n') + `\n--- operator ---\n${tailFile(env.operator.logFile, 20)}`;
     try {
       // 1. Wait until rank 0 has written a checkpoint (reported through its status endpoint).
       await jobs.waitFor(
@@ -124,8 +84,7 @@ describe('failure drills with real workers', () => {
       );
       // 2. Kill one worker process, and replace the operator while the gang restarts.
       node.killPod(ns, 'drill-worker-1', { signal: 'SIGKILL' });
-      await operator.stop();
-      operator = await startOperator(plane.kubeconfigPath, operatorArgs());
+      await env.restartOperator();
       // 3. The job must still succeed.
       const done = await jobs.waitFor(
         'drill',

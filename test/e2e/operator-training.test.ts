@@ -5,59 +5,18 @@
  * top-1 into status.evaluation.
  */
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import os from 'node:os';
-import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
-import { NodeHarness } from '../harness/node-harness.ts';
 import { REPO_ROOT } from '../harness/control-plane.ts';
 import { tailFile } from '../harness/managed-process.ts';
-import {
-  installCrd,
-  Jobs,
-  kubectlApply,
-  startOperator,
-  type OperatorProcess,
-} from '../../operator/src/testing/e2e-kit.ts';
+import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
+import { useTrainingEnvironment } from './support/training-env.ts';
 
-const plane = useControlPlane();
-const kc = plane.kubeConfig;
-let ns: string;
-let node: NodeHarness;
-let operator: OperatorProcess;
-
-beforeAll(async () => {
-  await installCrd(kc, plane.kubeconfigPath);
-  ns = await createTestNamespace(kc, 'jcl-train', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  // Workaround (harness, test/harness/pod-env.ts rewritePaths): a pod that mounts /tmp gets every mapped
-  // path under the OS temp dir rewritten twice, so keep the node's root outside /tmp.
-  node = await NodeHarness.start({
-    kubeConfig: kc,
-    namespaces: [ns],
-    nodeName: `node-${ns}`,
-    maxGraceMs: 5_000,
-    rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', ns),
-  });
-  operator = await startOperator(plane.kubeconfigPath, [
-    '--namespaces',
-    ns,
-    '--poll-interval-ms',
-    '1000',
-    '--worker-command',
-    `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`,
-  ]);
-});
-afterAll(async () => {
-  await operator?.stop();
-  await node?.stop();
-  if (node) await rm(node.rootDir, { recursive: true, force: true });
-  if (ns) await deleteTestNamespace(kc, ns);
-});
+const env = useTrainingEnvironment('jcl-train');
 
 const logsOf = (pod: string) => {
-  const f = node.podLogFiles(ns, pod);
+  const f = env.node.podLogFiles(env.ns, pod);
   return `--- ${pod} ---\n${tailFile(f.stdout, 25)}\n${f.stderr === f.stdout ? '' : tailFile(f.stderr, 15)}`;
 };
 
@@ -67,18 +26,18 @@ describe('tiny synthetic training job', () => {
       readFileSync(path.join(REPO_ROOT, 'manifests/examples/jcljob-tiny-synthetic.yaml'), 'utf8'),
     ).map((d) => d.toJS());
     for (const doc of docs) {
-      doc.metadata.namespace = ns;
+      doc.metadata.namespace = env.ns;
       // Workaround (harness, pod-status.ts): it reports qosClass BestEffort for every pod, which the
       // apiserver refuses for pods with resources; the example's requests are for real clusters.
       if (doc.kind === 'JCLTrainingJob') delete doc.spec.template.resources;
     }
-    await kubectlApply(plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
-    const jobs = new Jobs(kc, ns);
+    await kubectlApply(env.plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
+    const jobs = new Jobs(env.plane.kubeConfig, env.ns);
     const diagnose = () =>
       [
         logsOf('tiny-synthetic-worker-0'),
         logsOf('tiny-synthetic-worker-1'),
-        `--- operator ---\n${tailFile(operator.logFile, 20)}`,
+        `--- operator ---\n${tailFile(env.operator.logFile, 20)}`,
       ].join('\n');
     const done = await jobs.waitFor(
       'tiny-synthetic',

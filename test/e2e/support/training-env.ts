@@ -1,0 +1,63 @@
+/**
+ * The environment of the e2e tests that run real `jcl worker` processes: a namespace enforcing Pod
+ * Security "restricted", a node harness for it, and an operator whose worker command is this checkout's
+ * bin/jcl.js. Registers its own beforeAll/afterAll; read the fields inside tests.
+ */
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../../harness/e2e-context.ts';
+import { NodeHarness } from '../../harness/node-harness.ts';
+import { REPO_ROOT } from '../../harness/control-plane.ts';
+import { installCrd, startOperator, type OperatorProcess } from '../../../operator/src/testing/e2e-kit.ts';
+
+export interface TrainingEnvironment {
+  plane: ReturnType<typeof useControlPlane>;
+  ns: string;
+  node: NodeHarness;
+  operator: OperatorProcess;
+  /** Stops the operator and starts a new one with the same arguments (an operator restart). */
+  restartOperator(): Promise<void>;
+}
+
+export function useTrainingEnvironment(
+  prefix: string,
+  opts: { pollIntervalMs?: number } = {},
+): TrainingEnvironment {
+  const plane = useControlPlane();
+  const env = { plane } as TrainingEnvironment;
+  const operatorArgs = () => [
+    '--namespaces',
+    env.ns,
+    '--poll-interval-ms',
+    String(opts.pollIntervalMs ?? 1000),
+    '--worker-command',
+    `node ${path.join(REPO_ROOT, 'bin/jcl.js')}`,
+  ];
+  env.restartOperator = async () => {
+    await env.operator.stop();
+    env.operator = await startOperator(plane.kubeconfigPath, operatorArgs());
+  };
+  beforeAll(async () => {
+    await installCrd(plane.kubeConfig, plane.kubeconfigPath);
+    env.ns = await createTestNamespace(plane.kubeConfig, prefix, {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    env.node = await NodeHarness.start({
+      kubeConfig: plane.kubeConfig,
+      namespaces: [env.ns],
+      nodeName: `node-${env.ns}`,
+      maxGraceMs: 5_000,
+      rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', env.ns),
+    });
+    env.operator = await startOperator(plane.kubeconfigPath, operatorArgs());
+  });
+  afterAll(async () => {
+    await env.operator?.stop();
+    await env.node?.stop();
+    if (env.node) await rm(env.node.rootDir, { recursive: true, force: true });
+    if (env.ns) await deleteTestNamespace(plane.kubeConfig, env.ns);
+  });
+  return env;
+}
