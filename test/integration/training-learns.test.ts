@@ -17,7 +17,7 @@ import { createTrainState, disposeTrainState } from '../../worker/src/train/trai
 import { evaluateKnn, runTraining } from '../../worker/src/train/trainer.ts';
 import { createLogger } from '../../worker/src/util/logger.ts';
 
-const MARGIN = 0.05;
+const MARGIN = 0.08;
 
 beforeAll(async () => {
   await initBackend('wasm');
