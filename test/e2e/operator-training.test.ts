@@ -21,7 +21,7 @@ const logsOf = (pod: string) => {
 };
 
 describe('tiny synthetic training job', () => {
-  it('trains with 2 real workers, reports progress, and runs the k-NN follow-up', async () => {
+  it('trains with 2 real workers, reports progress, and runs the k-NN, linear and features follow-ups', async () => {
     const docs = parseAllDocuments(
       readFileSync(path.join(REPO_ROOT, 'manifests/examples/jcljob-tiny-synthetic.yaml'), 'utf8'),
     ).map((d) => d.toJS());
@@ -29,7 +29,15 @@ describe('tiny synthetic training job', () => {
       doc.metadata.namespace = env.ns;
       // Workaround (harness, pod-status.ts): it reports qosClass BestEffort for every pod, which the
       // apiserver refuses for pods with resources; the example's requests are for real clusters.
-      if (doc.kind === 'JCLTrainingJob') delete doc.spec.template.resources;
+      if (doc.kind === 'JCLTrainingJob') {
+        delete doc.spec.template.resources;
+        // Every evaluation kind, as batch Jobs running the real `jcl eval` (small parameters).
+        doc.spec.evaluation = [
+          ...doc.spec.evaluation,
+          { kind: 'linear', params: { 'cache-features': true, epochs: 5, limit: 64 } },
+          { kind: 'features', params: { images: 16, keys: 3 } },
+        ];
+      }
     }
     await kubectlApply(env.plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
     const jobs = new Jobs(env.plane.kubeConfig, env.ns);
@@ -44,7 +52,10 @@ describe('tiny synthetic training job', () => {
       'trained and evaluated',
       (j) =>
         j.status?.phase === 'Failed' ||
-        ['Succeeded', 'Failed'].includes(j.status?.evaluation?.results?.[0]?.phase ?? ''),
+        ((j.status?.evaluation?.results ?? []).length === 3 &&
+          (j.status?.evaluation?.results ?? []).every((r) =>
+            ['Succeeded', 'Failed'].includes(r.phase ?? ''),
+          )),
       840_000,
       diagnose,
     );
@@ -57,6 +68,16 @@ describe('tiny synthetic training job', () => {
       kind: 'knn',
       phase: 'Succeeded',
       result: { kind: 'knn', metric: 'top1' },
+    });
+    expect(done.status?.evaluation?.results?.[1], diagnose()).toMatchObject({
+      kind: 'linear',
+      phase: 'Succeeded',
+      result: { kind: 'linear', metric: 'top1', split: 'test' },
+    });
+    expect(done.status?.evaluation?.results?.[2], diagnose()).toMatchObject({
+      kind: 'features',
+      phase: 'Succeeded',
+      result: { kind: 'features', metric: 'alignment' },
     });
     expect(done.status?.evaluation?.top1).toBeGreaterThanOrEqual(0);
     expect(done.status?.evaluation?.top1).toBeLessThanOrEqual(1);
