@@ -56,10 +56,13 @@ export function workerServerOptions(o: { chunkBytes: number; peerTimeoutMs: numb
 }
 
 function keepaliveOptions(peerTimeoutMs: number): grpc.ChannelOptions {
+  // Ping after a third of the bound, give the answer the other two thirds: a dead host is still found
+  // within the bound, and a peer whose event loop is busy in a long synchronous TensorFlow.js step
+  // (it answers pings only between kernels) has 2/3 of the bound, not 1/3, before it is dropped.
   const third = Math.max(1_000, Math.floor(peerTimeoutMs / 3));
   return {
     'grpc.keepalive_time_ms': third,
-    'grpc.keepalive_timeout_ms': third,
+    'grpc.keepalive_timeout_ms': 2 * third,
     'grpc.keepalive_permit_without_calls': 1,
   };
 }
