@@ -21,6 +21,8 @@ const tiny = [
   'demo',
   '--epochs',
   '1',
+  '--warmup-epochs',
+  '0',
   '--batch',
   '16',
   '--queue',
