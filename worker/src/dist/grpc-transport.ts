@@ -9,6 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
+import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
 import {
   createAuthMetadata,
   createChannelCredentials,
@@ -303,18 +304,14 @@ export class GrpcTransport implements Transport {
   }
 
   private lost(peer: number, why: string): JclError {
-    return new JclError('peer_lost', `lost ${this.describe(peer)}: ${why}`);
+    return peerLostError(this.o.peers, peer, why);
   }
 
   private describe(peer: number): string {
-    return `rank ${peer} (${this.o.peers[peer]})`;
+    return describePeer(this.o.peers, peer);
   }
 
   private checkPeer(peer: number): void {
-    if (!Number.isInteger(peer) || peer < 0 || peer >= this.worldSize || peer === this.rank) {
-      throw new RangeError(
-        `rank ${this.rank}: peer must be another rank in [0, ${this.worldSize}), got ${peer}`,
-      );
-    }
+    checkPeerRank(this.rank, this.worldSize, peer);
   }
 }

@@ -12,6 +12,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
+import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
 import { createSecretChecker, type TlsMaterial } from './auth.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
 import type { DistLogger } from './log.ts';
@@ -333,18 +334,14 @@ export class TcpTransport implements Transport {
   }
 
   private lost(peer: number, why: string): JclError {
-    return new JclError('peer_lost', `lost ${this.describe(peer)}: ${why}`);
+    return peerLostError(this.o.peers, peer, why);
   }
 
   private describe(peer: number): string {
-    return `rank ${peer} (${this.o.peers[peer]})`;
+    return describePeer(this.o.peers, peer);
   }
 
   private checkPeer(peer: number): void {
-    if (!Number.isInteger(peer) || peer < 0 || peer >= this.worldSize || peer === this.rank) {
-      throw new RangeError(
-        `rank ${this.rank}: peer must be another rank in [0, ${this.worldSize}), got ${peer}`,
-      );
-    }
+    checkPeerRank(this.rank, this.worldSize, peer);
   }
 }
