@@ -1,46 +1,16 @@
 /** The `jcl` command as users run it: a child process, exit codes, files in the run directory. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runJcl, tinyTrainArgs } from './support/run-jcl.ts';
 
-const JCL = new URL('../../bin/jcl.js', import.meta.url).pathname;
-
-function jcl(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [JCL, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, JCL_LOG_FORMAT: 'json', ...env },
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const tiny = [
-  '--preset',
-  'demo',
-  '--epochs',
-  '1',
-  '--warmup-epochs',
-  '0',
-  '--batch',
-  '16',
-  '--queue',
-  '64',
-  '--image-size',
-  '8',
-  '--set',
-  'data.syntheticPerClass=8',
-  '--set',
-  'eval.knnK=5',
-  '--backend',
-  'wasm',
-];
+const tiny = tinyTrainArgs(1);
 
 describe('jcl CLI', () => {
   it('train writes checkpoints, metrics, summary and the exported backbone; eval knn reads the checkpoint', () => {
     const out = mkdtempSync(join(tmpdir(), 'cli-'));
-    const r = jcl(['train', ...tiny, '--out', out]);
+    const r = runJcl(['train', ...tiny, '--out', out]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/k-NN top-1 \d+\.\d%/);
@@ -57,7 +27,7 @@ describe('jcl CLI', () => {
     expect(existsSync(join(out, 'backbone', 'model.json'))).toBe(true);
     expect(existsSync(join(out, 'checkpoints', 'ckpt-000000005.jclckpt'))).toBe(true);
 
-    const e = jcl(['eval', 'knn', '--checkpoint', out]);
+    const e = runJcl(['eval', 'knn', '--checkpoint', out]);
     expect(e.code).toBe(0);
     const result = JSON.parse(e.stdout.trim().split('\n').pop()!);
     expect(result).toMatchObject({ kind: 'knn', metric: 'top1', k: 5, split: 'test' });
@@ -65,18 +35,18 @@ describe('jcl CLI', () => {
   });
 
   it('rejects bad configuration with exit code 64, naming the field and the value', () => {
-    const r = jcl(['train', '--queue', '100', '--batch', '64']);
+    const r = runJcl(['train', '--queue', '100', '--batch', '64']);
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('jcl.queueSize: must be a multiple of the global batch size 64, got 100');
-    const f = jcl(['train', '--set', 'jcl.temprature=0.1']);
+    const f = runJcl(['train', '--set', 'jcl.temprature=0.1']);
     expect(f.code).toBe(64);
     expect(f.stderr).toMatch(/jcl\.temprature: unknown field/);
-    const w = jcl(['train', '--workers', 'two']);
+    const w = runJcl(['train', '--workers', 'two']);
     expect(w.stderr).toContain('--workers: expected an integer from 1 to 64, got "two"');
   });
 
   it('selftest passes on the bundled cases and fails (exit 70) on a corrupted copy', () => {
-    const ok = jcl(['selftest', '--backend', 'wasm', '--json']);
+    const ok = runJcl(['selftest', '--backend', 'wasm', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, backend: { name: 'wasm' } });
     const cases = JSON.parse(
@@ -85,9 +55,9 @@ describe('jcl CLI', () => {
     cases.cases[1].expected.loss *= 1.001;
     const bad = join(mkdtempSync(join(tmpdir(), 'st-')), 'cases.json');
     writeFileSync(bad, JSON.stringify(cases));
-    const r = jcl(['selftest', '--backend', 'wasm', '--cases', bad]);
+    const r = runJcl(['selftest', '--backend', 'wasm', '--cases', bad]);
     expect(r.code).toBe(70);
     expect(r.stdout).toMatch(/case seed=2 .*MISMATCH in loss/);
-    expect(jcl(['selftest', '--cases', '/nonexistent.json']).code).toBe(66);
+    expect(runJcl(['selftest', '--cases', '/nonexistent.json']).code).toBe(66);
   });
 });

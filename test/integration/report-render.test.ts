@@ -12,17 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../worker/src/report/render-html.ts';
 import type { ReportModel } from '../../worker/src/report/report-model.ts';
-
-const JCL = new URL('../../bin/jcl.js', import.meta.url).pathname;
-
-function jcl(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [JCL, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, JCL_LOG_FORMAT: 'json', ...env },
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { runJcl, tinyTrainArgs } from './support/run-jcl.ts';
 
 function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').pop()!);
@@ -101,33 +91,13 @@ beforeAll(() => {
 describe('jcl eval linear|features and jcl report', () => {
   it('evaluates a trained checkpoint, records every result and renders the report in headless Chromium', () => {
     const out = mkdtempSync(join(tmpdir(), 'report-'));
-    const train = jcl([
-      'train',
-      '--preset',
-      'demo',
-      '--epochs',
-      '2',
-      '--batch',
-      '16',
-      '--queue',
-      '64',
-      '--image-size',
-      '8',
-      '--set',
-      'data.syntheticPerClass=8',
-      '--set',
-      'eval.knnK=5',
-      '--backend',
-      'wasm',
-      '--out',
-      out,
-    ]);
+    const train = runJcl(['train', ...tinyTrainArgs(2), '--out', out]);
     expect(train.stderr).not.toMatch(/Error/);
     expect(train.code).toBe(0);
     expect(train.stdout).toContain(`report written to ${join(out, 'report.html')}`);
 
     const term = join(out, 'termination-log');
-    const lin = jcl(
+    const lin = runJcl(
       [
         'eval',
         'linear',
@@ -159,7 +129,7 @@ describe('jcl eval linear|features and jcl report', () => {
     });
     expect(JSON.parse(readFileSync(term, 'utf8'))).toEqual(linear);
 
-    const feat = jcl(['eval', 'features', '--checkpoint', out, '--images', '16', '--keys', '3']);
+    const feat = runJcl(['eval', 'features', '--checkpoint', out, '--images', '16', '--keys', '3']);
     expect(feat.code).toBe(0);
     const features = lastJson(feat.stdout);
     expect(features).toMatchObject({ kind: 'features', metric: 'alignment', images: 16, keys: 3 });
@@ -173,7 +143,7 @@ describe('jcl eval linear|features and jcl report', () => {
       .map((l) => JSON.parse(l));
     expect(evals.map((e) => e.kind)).toEqual(['linear', 'features']);
 
-    const rep = jcl(['report', out]);
+    const rep = runJcl(['report', out]);
     expect(rep.code).toBe(0);
     expect(rep.stdout).toContain('report written to');
     const html = readFileSync(join(out, 'report.html'), 'utf8');
@@ -186,7 +156,7 @@ describe('jcl eval linear|features and jcl report', () => {
   });
 
   it('rejects bad evaluation options (64) and a missing run directory (66), naming flag and value', () => {
-    const bad = jcl([
+    const bad = runJcl([
       'eval',
       'linear',
       '--checkpoint',
@@ -200,10 +170,10 @@ describe('jcl eval linear|features and jcl report', () => {
     expect(bad.stderr).toContain(
       '--lr: expected a number > 0, got "fast"; --milestones: expected comma-separated',
     );
-    const misplaced = jcl(['eval', 'features', '--checkpoint', '/nonexistent', '--epochs', '3']);
+    const misplaced = runJcl(['eval', 'features', '--checkpoint', '/nonexistent', '--epochs', '3']);
     expect(misplaced.code).toBe(64);
     expect(misplaced.stderr).toContain(`--epochs: not an option of 'jcl eval features', got "3"`);
-    const missing = jcl(['report', '/nonexistent-run']);
+    const missing = runJcl(['report', '/nonexistent-run']);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toContain('RUN_DIR: not a directory, got "/nonexistent-run"');
   });
