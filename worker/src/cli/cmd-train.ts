@@ -1,4 +1,6 @@
 /** `jcl train`: local training, by default the embedded demo (synthetic data, tiny ResNet). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { launchLocalWorkers } from '../dist/launch-local.ts';
 import { LocalCollective } from '../dist/collective.ts';
 import { createLogger } from '../util/logger.ts';
@@ -52,8 +54,6 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger({ level: cfg.runtime.logLevel });
   if (workers > 1) {
     // Same code path as the pods: N `jcl worker` processes on loopback, config passed as a file.
-    const { mkdirSync, writeFileSync } = await import('node:fs');
-    const { join, resolve } = await import('node:path');
     mkdirSync(cfg.runtime.outDir, { recursive: true });
     const cfgPath = resolve(join(cfg.runtime.outDir, 'config.json'));
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
