@@ -328,6 +328,9 @@ export class NodeHarness {
       KUBERNETES_SERVICE_HOST: server.hostname,
       KUBERNETES_SERVICE_PORT: server.port || '443',
       NODE_OPTIONS: `--require=${PRELOAD}`,
+      // A kubelet confines each pod to its CPU limit with cgroups, which the workers' `auto` thread count
+      // reads; this node runs every pod on the same 2 cores without them, so each pod gets one wasm thread.
+      JCL_WASM_THREADS: '1',
       ...this.opts.extraEnv,
       JCL_HARNESS_HOSTS_FILE: this.hostsFile,
       JCL_HARNESS_POD_IP: podIP,

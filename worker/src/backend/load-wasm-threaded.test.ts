@@ -5,7 +5,7 @@ import { parseWasmThreads } from './select-backend.ts';
 import { loadWasmBackend } from './load-wasm-backend.ts';
 import { JclError } from '../util/errors.ts';
 
-describe('threaded wasm backend in Node (opt-in)', () => {
+describe('threaded wasm backend in Node', () => {
   it('runs XNNPACK with two threads and computes what the cpu backend computes', async () => {
     const detail = await loadWasmBackend({ threads: 2 });
     expect({ backend: tf.getBackend(), threads: detail.threads }).toEqual({ backend: 'wasm', threads: 2 });
@@ -23,11 +23,16 @@ describe('threaded wasm backend in Node (opt-in)', () => {
     expect(maxErr).toBeLessThanOrEqual(1e-5 * maxAbs);
   });
 
-  it('parses JCL_WASM_THREADS', () => {
-    expect([parseWasmThreads(undefined), parseWasmThreads(''), parseWasmThreads('2')]).toEqual([1, 1, 2]);
+  it('parses JCL_WASM_THREADS: auto follows the CPU budget, explicit counts are kept', () => {
+    const budget = (cpus: number) => () => cpus;
+    expect([undefined, '', 'auto'].map((raw) => parseWasmThreads(raw, budget(2)))).toEqual([2, 2, 2]);
+    expect(parseWasmThreads('auto', budget(1.5))).toBe(1);
+    expect(parseWasmThreads('auto', budget(0.5))).toBe(1);
+    expect(parseWasmThreads('auto', budget(64))).toBe(8);
+    expect(parseWasmThreads('3', budget(1))).toBe(3);
     expect(() => parseWasmThreads('0')).toThrow(JclError);
     expect(() => parseWasmThreads('two')).toThrow(
-      /JCL_WASM_THREADS: expected an integer from 1 to 8, got "two"/,
+      /JCL_WASM_THREADS: expected auto or an integer from 1 to 8, got "two"/,
     );
   });
 });

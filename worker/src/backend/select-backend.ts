@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { BackendName } from '../config/schema.ts';
+import { cpuBudget } from '../util/cpu-budget.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { detectGpu } from './detect-gpu.ts';
 import {
@@ -72,17 +73,19 @@ async function initNative(
 }
 
 /**
- * XNNPACK threads for the wasm backend from JCL_WASM_THREADS (default 1). More than one only pays
- * on otherwise idle cores: with one worker process per core (the data-parallel default) or a busy
+ * XNNPACK threads for the wasm backend from JCL_WASM_THREADS: an integer from 1 to 8, or `auto` (also when
+ * unset): one per CPU this process may use (cpu-budget.ts; at most 8). `jcl train --workers N` gives each of
+ * its N processes an explicit share of the machine. Threads pay only on cores nobody else uses: on a busy
  * node the pool's spin-waits make steps slower (docs/BENCHMARKS.md, "Fast CPU path").
  */
-export function parseWasmThreads(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 1;
+export function parseWasmThreads(raw: string | undefined, budget: () => number = cpuBudget): number {
+  if (raw === undefined || raw === '' || raw === 'auto')
+    return Math.min(8, Math.max(1, Math.floor(budget())));
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 8) {
     throw new JclError(
       'invalid_config',
-      `JCL_WASM_THREADS: expected an integer from 1 to 8, got ${JSON.stringify(raw)}`,
+      `JCL_WASM_THREADS: expected auto or an integer from 1 to 8, got ${JSON.stringify(raw)}`,
     );
   }
   return n;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { cgroupCpuQuota, cpuBudget } from './cpu-budget.ts';
+
+const files = (m: Record<string, string>) => (path: string) => m[path];
+
+describe('cpuBudget', () => {
+  it('reads a cgroup v2 quota and takes the smaller of it and the schedulable CPUs', () => {
+    const readFile = files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' });
+    expect(cgroupCpuQuota(readFile)).toBe(1.5);
+    expect(cpuBudget({ availableParallelism: () => 64, readFile })).toBe(1.5);
+    expect(cpuBudget({ availableParallelism: () => 1, readFile })).toBe(1);
+  });
+
+  it('treats "max" and missing files as no quota, and falls back to cgroup v1', () => {
+    expect(cgroupCpuQuota(files({ '/sys/fs/cgroup/cpu.max': 'max 100000' }))).toBeUndefined();
+    expect(cgroupCpuQuota(files({}))).toBeUndefined();
+    const v1 = files({
+      '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000',
+      '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+    });
+    expect(cgroupCpuQuota(v1)).toBe(4);
+    expect(cgroupCpuQuota(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1' }))).toBeUndefined();
+    expect(cpuBudget({ availableParallelism: () => 2, readFile: files({}) })).toBe(2);
+  });
+
+  it('never reports less than one CPU', () => {
+    expect(
+      cpuBudget({
+        availableParallelism: () => 8,
+        readFile: files({ '/sys/fs/cgroup/cpu.max': '10000 100000' }),
+      }),
+    ).toBe(1);
+  });
+});
