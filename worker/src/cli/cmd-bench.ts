@@ -153,20 +153,30 @@ async function benchAllReduce(argv: string[]): Promise<number> {
     workers: { type: 'string' },
     mb: { type: 'string' },
     iters: { type: 'string' },
+    plane: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
-    process.stdout.write('usage: jcl bench allreduce [--workers 2] [--mb 45] [--iters 5] [--json]\n');
+    process.stdout.write(
+      'usage: jcl bench allreduce [--workers 2] [--mb 45] [--iters 5] [--plane tcp|grpc] [--json]\n' +
+        "  --plane  the workers' data plane (default: JCL_DATA_PLANE, else the runtime default)\n",
+    );
     return 0;
   }
+  const plane = values.plane ?? process.env.JCL_DATA_PLANE;
+  if (plane !== undefined && plane !== 'grpc' && plane !== 'tcp')
+    throw new JclError('invalid_config', `--plane: expected grpc or tcp, got ${JSON.stringify(plane)}`);
   const workers = int('workers', values.workers, 2, 2, 16);
   const mb = int('mb', values.mb, 45, 1, 2000);
   const iters = int('iters', values.iters, 5, 1, 100);
-  const r = await runAllReduceBench({ workers, mb, iters });
+  const r = await runAllReduceBench({ workers, mb, iters, plane });
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
   else
     process.stdout.write(
-      `all-reduce ${workers} workers ${mb} MB: algbw ${r.algbwGBps.toFixed(3)} GB/s, busbw ${r.busbwGBps.toFixed(3)} GB/s, TCP ceiling ${r.tcpCeilingGBps.toFixed(3)} GB/s (${(r.busbwOfCeiling * 100).toFixed(0)}%)\n`,
+      `all-reduce ${workers} workers ${mb} MB over ${r.dataPlane}: algbw ${r.algbwGBps.toFixed(3)} GB/s, ` +
+        `busbw ${r.busbwGBps.toFixed(3)} GB/s = ${(r.busbwOfCeiling * 100).toFixed(0)}% of the TCP ceiling ` +
+        `${r.tcpCeilingGBps.toFixed(3)} GB/s (one direction), ${(r.busbwOfDuplexCeiling * 100).toFixed(0)}% of ` +
+        `the duplex ceiling ${r.tcpDuplexCeilingGBps.toFixed(3)} GB/s per direction\n`,
     );
   return 0;
 }

@@ -1,8 +1,10 @@
 /**
  * `jcl bench allreduce`: ring all-reduce bandwidth between worker processes on loopback, next to the raw
- * TCP ceiling measured in the same run. Bandwidths follow nccl-tests (PERFORMANCE.md there):
+ * TCP ceilings measured in the same run. Bandwidths follow nccl-tests (PERFORMANCE.md there):
  *   algbw = bytes / time;  busbw = algbw * 2(n-1)/n,
- * busbw being what each link carries, so it compares directly with the single-link TCP ceiling.
+ * busbw being what each link carries, so it compares directly with the single-link TCP ceiling. The simplex
+ * ceiling (one direction of a plain socket pair) is the issue's bar; the duplex one (both directions at
+ * once, per direction) is what a link of a busy ring can carry on a host whose CPUs copy both directions.
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +12,15 @@ import { launchLocalWorkers } from './launch-local.ts';
 import { silentLogger } from './log.ts';
 import { DIST_DEFAULTS } from './dist-config.ts';
 import { measureGrpcStreamCeiling } from './grpc-ceiling.ts';
-import { measureTcpCeiling } from './tcp-ceiling.ts';
+import { measureTcpCeiling, median } from './tcp-ceiling.ts';
 
 export interface AllReduceBenchOptions {
   workers: number;
   /** Buffer size in MB (10^6 bytes): 11 ~ a small ResNet's gradients, 45 ~ ResNet-18's. */
   mb: number;
   iters: number;
+  /** Data plane of the workers; default JCL_DATA_PLANE, else the runtime's default. */
+  plane?: 'grpc' | 'tcp';
   /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES). */
   env?: Readonly<Record<string, string>>;
 }
@@ -30,9 +34,15 @@ export interface AllReduceBenchResult {
   algbwGBps: number;
   busbwGBps: number;
   bestBusbwGBps: number;
+  dataPlane: 'grpc' | 'tcp';
+  /** Median of the simplex samples: one direction of a plain socket pair. */
   tcpCeilingGBps: number;
-  /** busbw / ceiling. */
+  tcpCeilingSamplesGBps: number[];
+  /** busbw / ceiling: the issue's figure of merit. */
   busbwOfCeiling: number;
+  /** Median per-direction throughput of a plain socket pair sending both ways at once. */
+  tcpDuplexCeilingGBps: number;
+  busbwOfDuplexCeiling: number;
   /** One bare grpc-js stream with the same chunk and window sizes: what gRPC in Node allows per link. */
   grpcStreamGBps: number;
   /** busbw / grpcStreamGBps: the efficiency of the algorithm on top of its transport. */
@@ -46,22 +56,26 @@ export interface AllReduceBenchResult {
 
 const PROBE = fileURLToPath(new URL('./collective-probe.ts', import.meta.url));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 /** Run the benchmark; resolves with a JSON-able result. */
 export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllReduceBenchResult> {
   const elems = Math.floor((o.mb * 1e6) / 4);
   const bytes = elems * 4;
+  const plane =
+    o.plane ?? (process.env.JCL_DATA_PLANE as 'grpc' | 'tcp' | undefined) ?? DIST_DEFAULTS.dataPlane;
+  if (plane !== 'grpc' && plane !== 'tcp')
+    throw new RangeError(`all-reduce benchmark: plane must be grpc or tcp, got ${JSON.stringify(plane)}`);
+  // Ceiling samples move as many bytes as one link carries in an iteration, at least 256 MB each. Two are
+  // taken before the ring and three after it, so that a shared machine's changing load affects the
+  // references and the ring alike; the median is used.
+  const ceilingBytes = Math.max(256e6, 2 * bytes);
+  const simplex = (await measureTcpCeiling(ceilingBytes, 'simplex', 2)).samples;
   let report: { timesMs: number[]; cpuMsPerIter: number } | null = null;
   const stderr: string[] = [];
   const code = await launchLocalWorkers({
     workers: o.workers,
     command: [process.execPath, '--import', 'tsx', PROBE],
     args: ['bench', String(elems), String(o.iters)],
-    env: { JCL_PEER_TIMEOUT_MS: '60000', ...o.env },
+    env: { JCL_PEER_TIMEOUT_MS: '60000', ...o.env, JCL_DATA_PLANE: plane },
     log: silentLogger,
     onLine: (rank, line, stream) => {
       if (stream === 'stdout' && rank === 0 && line.includes('"bench":true')) report = JSON.parse(line);
@@ -72,15 +86,13 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
     throw new Error(`all-reduce benchmark workers exited with ${code}:\n${stderr.slice(-20).join('\n')}`);
   }
   const { timesMs, cpuMsPerIter } = report as { timesMs: number[]; cpuMsPerIter: number };
-  // Ceiling: as many bytes as one link carries in an iteration, at least 256 MB for a stable figure.
-  // References right after the ring, twice for the TCP ceiling (before the gRPC one and after it), so
-  // that a shared machine's changing load affects them and the ring alike; the mean is used.
-  const ceilingBytes = Math.max(256e6, 2 * bytes);
-  const tcpFirst = await measureTcpCeiling(ceilingBytes);
+  simplex.push(...(await measureTcpCeiling(ceilingBytes, 'simplex', 1)).samples);
   const chunkBytes = Number(o.env?.JCL_CHUNK_BYTES ?? DIST_DEFAULTS.chunkBytes);
   const windowBytes = Number(o.env?.JCL_WINDOW_BYTES ?? DIST_DEFAULTS.windowBytes);
   const grpcStream = await measureGrpcStreamCeiling(ceilingBytes, chunkBytes, windowBytes);
-  const ceiling = (tcpFirst + (await measureTcpCeiling(ceilingBytes))) / 2;
+  simplex.push(...(await measureTcpCeiling(ceilingBytes, 'simplex', 2)).samples);
+  const ceiling = median(simplex);
+  const duplex = (await measureTcpCeiling(ceilingBytes, 'duplex', 3)).median;
   const factor = (2 * (o.workers - 1)) / o.workers;
   const algbw = bytes / (median(timesMs) / 1e3);
   const best = bytes / (Math.min(...timesMs) / 1e3);
@@ -93,8 +105,12 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
     algbwGBps: round(algbw / 1e9),
     busbwGBps: round((algbw * factor) / 1e9),
     bestBusbwGBps: round((best * factor) / 1e9),
+    dataPlane: plane,
     tcpCeilingGBps: round(ceiling / 1e9),
+    tcpCeilingSamplesGBps: simplex.map((x) => round(x / 1e9)),
     busbwOfCeiling: round((algbw * factor) / ceiling),
+    tcpDuplexCeilingGBps: round(duplex / 1e9),
+    busbwOfDuplexCeiling: round((algbw * factor) / duplex),
     grpcStreamGBps: round(grpcStream / 1e9),
     busbwOfGrpcStream: round((algbw * factor) / grpcStream),
     cpuMsPerIter: round(cpuMsPerIter),
