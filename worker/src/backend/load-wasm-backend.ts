@@ -32,8 +32,9 @@ export interface WasmBackendOptions {
   /** false keeps the stock kernels (benchmarks compare both). Default true. */
   fastKernels?: boolean;
   /**
-   * XNNPACK threads. 1 (default) loads the single-threaded SIMD build; > 1 loads the threaded SIMD
-   * build through load-wasm-threaded.ts (opt-in: see the findings there). Fixed at first load.
+   * XNNPACK threads. 1 (default here) loads the single-threaded SIMD build; > 1 loads the threaded SIMD
+   * build through load-wasm-threaded.ts (what JCL_WASM_THREADS=auto picks when the process may use more
+   * than one CPU; see the findings there). Fixed at first load.
    */
   threads?: number;
 }

@@ -1,7 +1,8 @@
 /**
- * Register a multi-threaded 'wasm' backend in Node (issue 3, opt-in). tfjs-backend-wasm ships a
- * threaded SIMD build but disables it in Node (WASM_HAS_MULTITHREAD_SUPPORT is false there, tfjs
- * issue 3830) and its loader hands Emscripten blob: URLs, which Node's worker_threads cannot start.
+ * Register a multi-threaded 'wasm' backend in Node (issue 3; used when JCL_WASM_THREADS resolves to more
+ * than 1, the default on a multi-CPU budget). tfjs-backend-wasm ships a threaded SIMD build but
+ * disables it in Node (WASM_HAS_MULTITHREAD_SUPPORT is false there, tfjs issue 3830) and its loader
+ * hands Emscripten blob: URLs, which Node's worker_threads cannot start.
  * Findings, measured in docs/BENCHMARKS.md:
  *
  * 1. The threaded module loads in Node when its pthread worker script is a real file and the main

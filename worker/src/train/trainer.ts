@@ -261,7 +261,9 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
           epochs: cfg.optim.epochs,
           loss: final?.loss,
           contrastAcc: final?.contrastAcc,
-          imagesPerSec: Math.round(ips),
+          imagesPerSec: Number(ips.toFixed(2)),
+          // this process's peak resident set so far (the memory a worker pod needs)
+          peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
           // share of step wall time spent in collectives (gradients, shuffle-BN, key gathering)
           commShare: epochMs > 0 ? Number((epochCommMs / epochMs).toFixed(3)) : 0,
         },
