@@ -207,7 +207,7 @@ async function startRing(
       const tcp = new TcpTransport({
         ...common,
         peers: res.peers.map((p) => p.dataAddress),
-        connectTo: [ringNeighbours(cfg.rank, cfg.worldSize).next],
+        dialFrom: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
       });
       listener.attach(tcp);
       transport = tcp;
