@@ -27,9 +27,13 @@ export const LABEL_EVAL_KIND = `${GROUP}/eval-kind`;
 export const APP_NAME = 'jcl';
 export const MANAGER_NAME = 'jcl-operator';
 
-/** Worker-to-worker gRPC and rank 0's status endpoint (docs/ARCHITECTURE.md, the worker contract). */
+/**
+ * Worker-to-worker gRPC (rendezvous; the data plane when JCL_DATA_PLANE=grpc), rank 0's status endpoint,
+ * and the raw TCP data plane (the default) (docs/ARCHITECTURE.md, the worker contract).
+ */
 export const GRPC_PORT = 29500;
 export const STATUS_PORT = 29501;
+export const DATA_PORT = 29502;
 
 /** Mount points inside a worker pod. */
 export const CONFIG_MOUNT_PATH = '/etc/jcl/config';

@@ -80,6 +80,7 @@ describe('buildWorkerPod', () => {
               { name: 'JCL_PORT', value: '29500' },
               { name: 'JCL_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               { name: 'JCL_STATUS_PORT', value: '29501' },
+              { name: 'JCL_DATA_PORT', value: '29502' },
               { name: 'JCL_CONFIG_FILE', value: '/etc/jcl/config/training.json' },
               { name: 'JCL_RUN_DIR', value: '/checkpoints/demo' },
               { name: 'JCL_TOKEN_FILE', value: '/etc/jcl/token/token' },
@@ -89,6 +90,7 @@ describe('buildWorkerPod', () => {
             ports: [
               { name: 'grpc', containerPort: 29500, protocol: 'TCP' },
               { name: 'status', containerPort: 29501, protocol: 'TCP' },
+              { name: 'data', containerPort: 29502, protocol: 'TCP' },
             ],
             volumeMounts: [
               { name: 'config', mountPath: '/etc/jcl/config', readOnly: true },
@@ -261,6 +263,7 @@ describe('the other owned objects', () => {
               ports: [
                 { protocol: 'TCP', port: 29500 },
                 { protocol: 'TCP', port: 29501 },
+                { protocol: 'TCP', port: 29502 },
               ],
             },
             {

@@ -1,9 +1,9 @@
 /**
- * Only this job's workers may reach its gRPC and status ports; the operator's pods may reach the status
+ * Only this job's workers may reach its gRPC, status and data ports; the operator's pods may reach the status
  * port (it polls rank 0's progress). Everything else is denied by selecting the pods for Ingress.
  */
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
-import { GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
+import { DATA_PORT, GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { jobLabels, ownerReference, workerSelector } from './labels.ts';
 import { networkPolicyName } from './names.ts';
@@ -36,6 +36,7 @@ export function buildNetworkPolicy(job: JCLTrainingJob, opts: BuildOptions): V1N
           ports: [
             { protocol: 'TCP', port: GRPC_PORT },
             { protocol: 'TCP', port: STATUS_PORT },
+            { protocol: 'TCP', port: DATA_PORT },
           ],
         },
         { _from: [operatorPeer], ports: [{ protocol: 'TCP', port: STATUS_PORT }] },

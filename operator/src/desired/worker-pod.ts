@@ -8,6 +8,7 @@ import {
   CONFIG_KEY_RESTART,
   CONFIG_MOUNT_PATH,
   CHECKPOINT_MOUNT_PATH,
+  DATA_PORT,
   GRPC_PORT,
   LABEL_RANK,
   LABEL_RESTART_GENERATION,
@@ -38,6 +39,7 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
     // Peers reach each other by pod IP; the coordinator must not guess it from the connection's source.
     { name: 'JCL_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'JCL_STATUS_PORT', value: String(STATUS_PORT) },
+    { name: 'JCL_DATA_PORT', value: String(DATA_PORT) },
     { name: 'JCL_CONFIG_FILE', value: `${CONFIG_MOUNT_PATH}/${configKey}` },
     { name: 'JCL_RUN_DIR', value: runDir(CHECKPOINT_MOUNT_PATH, name) },
     { name: 'JCL_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/${TOKEN_KEY}` },
@@ -81,6 +83,7 @@ export function buildWorkerPod(
           ports: [
             { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
             { name: 'status', containerPort: STATUS_PORT, protocol: 'TCP' },
+            { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
           ],
         },
       ],

@@ -42,7 +42,7 @@ export const DIST_DEFAULTS = Object.freeze({
   chunkBytes: 1 << 20,
   bucketBytes: 32 << 20,
   windowBytes: 16 << 20,
-  dataPlane: 'grpc' as 'grpc' | 'tcp',
+  dataPlane: 'tcp' as 'grpc' | 'tcp',
   dataPort: 29502,
 });
 
