@@ -16,6 +16,7 @@ import {
   type Range,
   type RingStep,
 } from './ring-schedule.ts';
+import { addInto, addScaleInto } from './simd-reduce.ts';
 import { bytesOf, floatsOf, type Frame, type Transport } from './transport.ts';
 
 export interface RingOptions {
@@ -263,14 +264,4 @@ export class RingCollective implements Collective {
 function track(sends: Promise<void>[], p: Promise<void>): void {
   p.catch(() => {});
   sends.push(p);
-}
-
-/** dst += src, elementwise. Small and monomorphic so V8 optimises it on its own (not inside an async body). */
-function addInto(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
-}
-
-/** dst = fround(dst + src) * scale: the float32 sum rounded before scaling, as a separate pass would do. */
-function addScaleInto(dst: Float32Array, src: Float32Array, scale: number): void {
-  for (let i = 0; i < dst.length; i++) dst[i] = Math.fround(dst[i] + src[i]) * scale;
 }

@@ -1,6 +1,7 @@
 /**
  * The bandwidth ceilings for the all-reduce benchmark: raw TCP throughput of one plain socket pair on
- * loopback between two processes (this one and a child), with no framing, no protobuf and no HTTP/2.
+ * loopback between two processes (this one and a child), with no framing, no protobuf and no HTTP/2, read
+ * the fastest way Node offers (`onread` into one fixed 1 MiB buffer, as the TCP data plane reads).
  *
  *  - `simplex`: the child sends, this process receives: what any transport between two local workers could
  *    at best achieve in one direction. This is the issue's ceiling.
@@ -12,20 +13,23 @@
  * several so that one unlucky scheduling slice (samples vary 2x on a 2-core machine) does not set the bar.
  */
 import { spawn } from 'node:child_process';
-import { createServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 
 export type CeilingMode = 'simplex' | 'duplex';
 
-// The child: connect; stream `total` bytes from one reused 1 MiB buffer respecting backpressure; in duplex
-// mode also drain what the parent sends and close once both directions are done.
+// The child listens on an ephemeral port, prints it, and on the connection streams `total` bytes from one
+// reused 1 MiB buffer respecting backpressure; in duplex mode it also drains what the parent sends (into
+// one fixed buffer) and closes once both directions are done.
 const CHILD = `
 const net = require('node:net');
-const [port, total, duplex] = [Number(process.argv[1]), Number(process.argv[2]), process.argv[3] === 'duplex'];
+const [total, duplex] = [Number(process.argv[1]), process.argv[2] === 'duplex'];
 const buf = Buffer.alloc(1 << 20, 7);
-const s = net.connect(port, '127.0.0.1', () => {
+const server = net.createServer((s) => {
+  server.close();
   let sent = 0, got = 0, sendDone = false, recvDone = !duplex;
   const maybeEnd = () => { if (sendDone && recvDone) s.end(); };
-  if (duplex) s.on('data', (d) => { got += d.length; if (got === total) { recvDone = true; maybeEnd(); } });
+  s.on('data', (d) => { got += d.length; if (duplex && got === total) { recvDone = true; maybeEnd(); } });
   const pump = () => {
     while (sent < total) {
       const n = Math.min(buf.length, total - sent);
@@ -36,71 +40,73 @@ const s = net.connect(port, '127.0.0.1', () => {
     maybeEnd();
   };
   pump();
+  s.on('error', (e) => { console.error(e.message); process.exit(1); });
 });
-s.on('error', (e) => { console.error(e.message); process.exit(1); });
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
 /** One sample: bytes per second per direction. */
 async function sample(bytes: number, mode: CeilingMode): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  try {
-    const received = new Promise<number>((resolve, reject) => {
-      server.once('connection', (sock: Socket) => {
-        let got = 0;
-        let t0 = 0n;
-        let t1 = 0n;
-        let sendDone = mode === 'simplex';
-        const finish = () => {
-          if (t1 === 0n || !sendDone) return;
-          if (got !== bytes) reject(new Error(`tcp ceiling: expected ${bytes} B, got ${got}`));
-          else resolve(got / (Number(t1 - t0) / 1e9));
-        };
-        if (mode === 'duplex') {
-          t0 = process.hrtime.bigint();
-          const buf = Buffer.alloc(1 << 20, 9);
-          let sent = 0;
-          const pump = (): void => {
-            while (sent < bytes) {
-              const n = Math.min(buf.length, bytes - sent);
-              sent += n;
-              if (!sock.write(n === buf.length ? buf : buf.subarray(0, n)))
-                return void sock.once('drain', pump);
-            }
-            sendDone = true;
-            finish();
-          };
-          pump();
-        }
-        sock.on('data', (d: Buffer) => {
+  const child = spawn(process.execPath, ['-e', CHILD, String(bytes), mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`tcp ceiling child exited ${code}`)),
+    ),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l)));
+    child.once('exit', () => reject(new Error('tcp ceiling child exited before listening')));
+  });
+  const received = new Promise<number>((resolve, reject) => {
+    let got = 0;
+    let t0 = 0n;
+    let t1 = 0n;
+    let sendDone = mode === 'simplex';
+    const finish = () => {
+      if (t1 !== 0n && sendDone) resolve(got / (Number(t1 - t0) / 1e9));
+    };
+    const sock = connect({
+      host: '127.0.0.1',
+      port,
+      onread: {
+        buffer: Buffer.allocUnsafeSlow(1 << 20),
+        callback: (n: number): boolean => {
           if (t0 === 0n) t0 = process.hrtime.bigint();
-          got += d.length;
+          got += n;
           if (got === bytes) {
             t1 = process.hrtime.bigint();
             finish();
           }
-        });
-        sock.on('end', () => {
-          if (got !== bytes) reject(new Error(`tcp ceiling: expected ${bytes} B, got ${got}`));
-          sock.end();
-        });
-        sock.on('error', reject);
-      });
+          return true;
+        },
+      },
     });
-    const child = spawn(process.execPath, ['-e', CHILD, String(port), String(bytes), mode], {
-      stdio: 'inherit',
+    sock.on('connect', () => {
+      if (mode !== 'duplex') return;
+      t0 = process.hrtime.bigint();
+      const buf = Buffer.alloc(1 << 20, 9);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < bytes) {
+          const n = Math.min(buf.length, bytes - sent);
+          sent += n;
+          if (!sock.write(n === buf.length ? buf : buf.subarray(0, n))) return void sock.once('drain', pump);
+        }
+        sendDone = true;
+        finish();
+      };
+      pump();
     });
-    const exited = new Promise<void>((resolve, reject) =>
-      child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`tcp ceiling child exited ${code}`)),
-      ),
-    );
-    const [rate] = await Promise.all([received, exited]);
-    return rate;
-  } finally {
-    server.close();
-  }
+    sock.on('end', () => {
+      if (got !== bytes) reject(new Error(`tcp ceiling: expected ${bytes} B, got ${got}`));
+      sock.end();
+    });
+    sock.on('error', reject);
+  });
+  const [rate] = await Promise.all([received, exited]);
+  return rate;
 }
 
 export interface CeilingMeasurement {
