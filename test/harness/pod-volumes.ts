@@ -65,6 +65,46 @@ async function required(
   return data ?? {};
 }
 
+/** A configMap or secret source, as a volume or as a projected volume's source names it. */
+interface KeyedSource {
+  kind: 'configMap' | 'secret';
+  name: string;
+  optional?: boolean;
+  items?: KeyToPath[];
+}
+
+/** Writes the keys of a configMap or secret (all, or the listed items) into `dir`. */
+async function writeKeyed(
+  dir: string,
+  ns: string,
+  volumeName: string,
+  sources: VolumeSources,
+  s: KeyedSource,
+): Promise<void> {
+  const fetch = s.kind === 'configMap' ? sources.configMap(ns, s.name) : sources.secret(ns, s.name);
+  const data = await required(fetch, s.optional, `volume '${volumeName}': ${s.kind} '${s.name}'`);
+  await writeItems(dir, data, s.items, `volume '${volumeName}' ${s.kind} '${s.name}'`);
+}
+
+/** Writes downwardAPI items (fieldRef only) into `dir`. */
+async function writeDownward(
+  dir: string,
+  items: { path: string; fieldRef?: { fieldPath: string } }[] | undefined,
+  volumeName: string,
+  pod: V1Pod,
+  runtime: RuntimeFields,
+): Promise<void> {
+  for (const item of items ?? []) {
+    if (item.fieldRef)
+      await writeItems(
+        dir,
+        { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) },
+        [{ key: 'v', path: item.path }],
+        `volume '${volumeName}'`,
+      );
+  }
+}
+
 /** Materializes one volume and returns its local directory. */
 async function materializeVolume(
   pod: V1Pod,
@@ -90,36 +130,19 @@ async function materializeVolume(
   const dir = path.join(roots.podDir, 'volumes', volume.name);
   await mkdir(dir, { recursive: true });
   if (volume.emptyDir) return dir;
+  const v = volume.name;
   if (volume.configMap) {
-    const name = volume.configMap.name ?? '';
-    const data = await required(
-      sources.configMap(ns, name),
-      volume.configMap.optional,
-      `volume '${volume.name}': configMap '${name}'`,
-    );
-    await writeItems(dir, data, volume.configMap.items, `volume '${volume.name}' configMap '${name}'`);
+    const { name = '', optional, items } = volume.configMap;
+    await writeKeyed(dir, ns, v, sources, { kind: 'configMap', name, optional, items });
     return dir;
   }
   if (volume.secret) {
-    const name = volume.secret.secretName ?? '';
-    const data = await required(
-      sources.secret(ns, name),
-      volume.secret.optional,
-      `volume '${volume.name}': secret '${name}'`,
-    );
-    await writeItems(dir, data, volume.secret.items, `volume '${volume.name}' secret '${name}'`);
+    const { secretName: name = '', optional, items } = volume.secret;
+    await writeKeyed(dir, ns, v, sources, { kind: 'secret', name, optional, items });
     return dir;
   }
   if (volume.downwardAPI) {
-    for (const item of volume.downwardAPI.items ?? []) {
-      if (item.fieldRef)
-        await writeItems(
-          dir,
-          { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) },
-          [{ key: 'v', path: item.path }],
-          `volume '${volume.name}'`,
-        );
-    }
+    await writeDownward(dir, volume.downwardAPI.items, v, pod, runtime);
     return dir;
   }
   if (volume.projected) {
@@ -137,34 +160,16 @@ async function materializeVolume(
           dir,
           { token },
           [{ key: 'token', path: source.serviceAccountToken.path }],
-          `volume '${volume.name}'`,
+          `volume '${v}'`,
         );
       } else if (source.configMap) {
-        const name = source.configMap.name ?? '';
-        const data = await required(
-          sources.configMap(ns, name),
-          source.configMap.optional,
-          `volume '${volume.name}': configMap '${name}'`,
-        );
-        await writeItems(dir, data, source.configMap.items, `volume '${volume.name}' configMap '${name}'`);
+        const { name = '', optional, items } = source.configMap;
+        await writeKeyed(dir, ns, v, sources, { kind: 'configMap', name, optional, items });
       } else if (source.secret) {
-        const name = source.secret.name ?? '';
-        const data = await required(
-          sources.secret(ns, name),
-          source.secret.optional,
-          `volume '${volume.name}': secret '${name}'`,
-        );
-        await writeItems(dir, data, source.secret.items, `volume '${volume.name}' secret '${name}'`);
+        const { name = '', optional, items } = source.secret;
+        await writeKeyed(dir, ns, v, sources, { kind: 'secret', name, optional, items });
       } else if (source.downwardAPI) {
-        for (const item of source.downwardAPI.items ?? []) {
-          if (item.fieldRef)
-            await writeItems(
-              dir,
-              { v: resolveFieldRef(pod, item.fieldRef.fieldPath, runtime) },
-              [{ key: 'v', path: item.path }],
-              `volume '${volume.name}'`,
-            );
-        }
+        await writeDownward(dir, source.downwardAPI.items, v, pod, runtime);
       }
     }
     return dir;
