@@ -3,7 +3,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { TrainingConfig } from '../../../worker/src/config/schema.ts';
 import { CONFIG_KEY_INITIAL, CONFIG_KEY_RESTART } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference } from './labels.ts';
+import { ownedMetadata } from './labels.ts';
 import { configMapName } from './names.ts';
 
 export function buildConfigMap(
@@ -14,12 +14,7 @@ export function buildConfigMap(
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: {
-      name: configMapName(job.metadata?.name ?? ''),
-      namespace: job.metadata?.namespace,
-      labels: jobLabels(job, 'config'),
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, configMapName(job.metadata?.name ?? ''), 'config'),
     data: {
       [CONFIG_KEY_INITIAL]: JSON.stringify(initial, null, 2) + '\n',
       [CONFIG_KEY_RESTART]: JSON.stringify(restart, null, 2) + '\n',

@@ -215,6 +215,7 @@ describe('the other owned objects', () => {
           ports: [
             { name: 'grpc', port: 29500, targetPort: 29500, protocol: 'TCP' },
             { name: 'status', port: 29501, targetPort: 29501, protocol: 'TCP' },
+            { name: 'data', port: 29502, targetPort: 29502, protocol: 'TCP' },
           ],
         },
       },

@@ -13,7 +13,7 @@ import {
   LABEL_EVAL_KIND,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference } from './labels.ts';
+import { jobLabels, ownedMetadata } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
 import type { BuildOptions } from './options.ts';
 import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
@@ -39,12 +39,7 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: {
-      name: evalJobName(name, index),
-      namespace: job.metadata?.namespace,
-      labels,
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, evalJobName(name, index), 'eval', { [LABEL_EVAL_KIND]: follow.kind }),
     spec: {
       backoffLimit: 0,
       template: {

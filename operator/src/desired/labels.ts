@@ -1,5 +1,5 @@
 /** Labels and owner references shared by every object a job owns. */
-import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import {
   API_VERSION,
   APP_NAME,
@@ -43,5 +43,23 @@ export function ownerReference(job: JCLTrainingJob): V1OwnerReference {
     uid: job.metadata?.uid ?? '',
     controller: true,
     blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * Metadata of an object the job owns: its name, the job's namespace, the job's labels for `component`
+ * (plus `extraLabels`), and the job as controlling owner (garbage collection deletes it with the job).
+ */
+export function ownedMetadata(
+  job: JCLTrainingJob,
+  name: string,
+  component: Component,
+  extraLabels: Record<string, string> = {},
+): V1ObjectMeta {
+  return {
+    name,
+    namespace: job.metadata?.namespace,
+    labels: { ...jobLabels(job, component), ...extraLabels },
+    ownerReferences: [ownerReference(job)],
   };
 }

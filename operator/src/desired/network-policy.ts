@@ -5,7 +5,7 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { DATA_PORT, GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference, workerSelector } from './labels.ts';
+import { ownedMetadata, workerSelector } from './labels.ts';
 import { networkPolicyName } from './names.ts';
 import type { BuildOptions } from './options.ts';
 
@@ -21,12 +21,7 @@ export function buildNetworkPolicy(job: JCLTrainingJob, opts: BuildOptions): V1N
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: {
-      name: networkPolicyName(name),
-      namespace: job.metadata?.namespace,
-      labels: jobLabels(job, 'network'),
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, networkPolicyName(name), 'network'),
     spec: {
       podSelector: { matchLabels: workerSelector(name) },
       policyTypes: ['Ingress'],

@@ -6,19 +6,14 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { TOKEN_KEY } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference } from './labels.ts';
+import { ownedMetadata } from './labels.ts';
 import { secretName } from './names.ts';
 
 export function buildSecret(job: JCLTrainingJob, token: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: {
-      name: secretName(job.metadata?.name ?? ''),
-      namespace: job.metadata?.namespace,
-      labels: jobLabels(job, 'token'),
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, secretName(job.metadata?.name ?? ''), 'token'),
     type: 'Opaque',
     immutable: true,
     stringData: { [TOKEN_KEY]: token },

@@ -1,8 +1,8 @@
 /** The headless Service that gives every worker a stable DNS name (<pod>.<svc>.<ns>.svc). */
 import type { V1Service } from '@kubernetes/client-node';
-import { GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
+import { DATA_PORT, GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference, workerSelector } from './labels.ts';
+import { ownedMetadata, workerSelector } from './labels.ts';
 import { serviceName } from './names.ts';
 
 export function buildService(job: JCLTrainingJob): V1Service {
@@ -10,12 +10,7 @@ export function buildService(job: JCLTrainingJob): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: {
-      name: serviceName(name),
-      namespace: job.metadata?.namespace,
-      labels: jobLabels(job, 'worker'),
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, serviceName(name), 'worker'),
     spec: {
       clusterIP: 'None',
       selector: workerSelector(name),
@@ -24,6 +19,7 @@ export function buildService(job: JCLTrainingJob): V1Service {
       ports: [
         { name: 'grpc', port: GRPC_PORT, targetPort: GRPC_PORT, protocol: 'TCP' },
         { name: 'status', port: STATUS_PORT, targetPort: STATUS_PORT, protocol: 'TCP' },
+        { name: 'data', port: DATA_PORT, targetPort: DATA_PORT, protocol: 'TCP' },
       ],
     },
   };

@@ -17,7 +17,7 @@ import {
   TOKEN_MOUNT_PATH,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import { jobLabels, ownerReference } from './labels.ts';
+import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
 import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
@@ -60,16 +60,10 @@ export function buildWorkerPod(
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      name: podName,
-      namespace: job.metadata?.namespace,
-      labels: {
-        ...jobLabels(job, 'worker'),
-        [LABEL_RANK]: String(rank),
-        [LABEL_RESTART_GENERATION]: String(generation),
-      },
-      ownerReferences: [ownerReference(job)],
-    },
+    metadata: ownedMetadata(job, podName, 'worker', {
+      [LABEL_RANK]: String(rank),
+      [LABEL_RESTART_GENERATION]: String(generation),
+    }),
     spec: {
       ...basePodSpec(job, opts),
       hostname: podName,
