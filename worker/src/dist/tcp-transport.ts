@@ -15,10 +15,10 @@
  * A sender whose receiver never dials fails its sends after `peerTimeoutMs` the same way.
  */
 import net from 'node:net';
-import tls from 'node:tls';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
 import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
 import { createSecretChecker, type TlsMaterial } from './auth.ts';
+import { dialDataSocket } from './data-dial.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
 import type { DistLogger } from './log.ts';
 import { Mailbox } from './mailbox.ts';
@@ -36,8 +36,6 @@ const WAITING_MESSAGE = ((): Buffer => {
 })();
 /** Recycled receive buffers kept per transport: a few chunks in flight per peer. */
 const POOL_BUFFERS = 8;
-/** Bytes one read may deliver on a dialled plain-TCP connection (the fixed `onread` buffer). */
-const READ_BUFFER_BYTES = 1 << 20;
 
 export interface TcpTransportOptions {
   rank: number;
@@ -219,10 +217,6 @@ export class TcpTransport implements Transport {
   /** Dial `peer` to receive from it: hello, verdict, then its frames into the mailbox. */
   private dial(peer: number): void {
     if (this.inbound.has(peer)) return;
-    const m = /^\[?(.*?)\]?:(\d+)$/.exec(this.o.peers[peer]);
-    const host = m?.[1] ?? '';
-    const port = Number(m?.[2]);
-    const material = this.o.tls;
     const reader = new MessageReader(frameWireBytes(this.o.chunkBytes), (bytes) => this.allocate(bytes));
     let verdict: number | null = null;
     const onBytes = (bytes: Buffer): void => {
@@ -249,37 +243,8 @@ export class TcpTransport implements Transport {
         }
       }
     };
-    let sock: net.Socket;
-    if (material) {
-      const opts: tls.ConnectionOptions = {
-        host,
-        port,
-        key: material.key,
-        cert: material.cert,
-        ca: material.ca,
-      };
-      const name = material.serverName;
-      if (name) {
-        // Peers are dialled by address; verify their certificate against the configured name instead.
-        if (!net.isIP(name)) opts.servername = name;
-        opts.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
-      }
-      sock = tls.connect(opts);
-      sock.on('data', onBytes);
-    } else {
-      // One fixed read buffer: MessageReader copies out of it synchronously, before the next read.
-      sock = net.connect({
-        host,
-        port,
-        onread: {
-          buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
-          callback: (n: number, buf: Uint8Array): boolean => {
-            onBytes(Buffer.from(buf.buffer, buf.byteOffset, n));
-            return true; // keep reading (false would pause the socket)
-          },
-        },
-      });
-    }
+    // MessageReader copies out of what it is given synchronously, before the next read.
+    const { sock, readyEvent } = dialDataSocket(this.o.peers[peer], this.o.tls, onBytes);
     this.inbound.set(peer, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
@@ -287,7 +252,7 @@ export class TcpTransport implements Transport {
       this.mailbox(peer).fail(this.lost(peer, `no handshake within ${this.o.peerTimeoutMs} ms`));
       sock.destroy();
     }, this.o.peerTimeoutMs);
-    sock.once(material ? 'secureConnect' : 'connect', () => {
+    sock.once(readyEvent, () => {
       const hello = HelloType.encode({
         fromRank: this.rank,
         sessionId: this.o.sessionId,
