@@ -5,14 +5,13 @@
  * (it excludes time spent waiting for a core); both are medians over `reps` runs after `warmup`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { median } from '../../worker/src/util/stats.ts';
 
 /** Median wall and CPU milliseconds. */
 export interface KernelTiming {
   ms: number;
   cpuMs: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Time `fn` (see file comment). */
 export function timeKernel(fn: () => tf.Tensor | tf.Tensor[], reps = 5, warmup = 1): KernelTiming {

@@ -15,6 +15,7 @@ import { createTrainState, disposeTrainState } from '../train/train-state.ts';
 import { runTrainStep, type StepBatch } from '../train/train-step.ts';
 import { JclError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
+import { median } from '../util/stats.ts';
 import { parseFlags } from './parse-flags.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -124,8 +125,7 @@ async function benchStep(argv: string[]): Promise<number> {
   if (!values.json) process.stderr.write('\n');
   const growth = tf.memory().numTensors - tensorsAfterWarmup;
   disposeTrainState(st);
-  const sorted = [...stepMs].sort((a, b) => a - b);
-  const med = sorted[Math.floor(sorted.length / 2)];
+  const med = median(stepMs);
   const result: StepBenchResult = {
     backend: backend.name,
     model,

@@ -12,7 +12,8 @@ import { launchLocalWorkers } from './launch-local.ts';
 import { silentLogger } from './log.ts';
 import { DIST_DEFAULTS } from './dist-config.ts';
 import { measureGrpcStreamCeiling } from './grpc-ceiling.ts';
-import { measureTcpCeiling, median } from './tcp-ceiling.ts';
+import { median } from '../util/stats.ts';
+import { measureTcpCeiling } from './tcp-ceiling.ts';
 
 export interface AllReduceBenchOptions {
   workers: number;

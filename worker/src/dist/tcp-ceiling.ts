@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { median } from '../util/stats.ts';
 
 export type CeilingMode = 'simplex' | 'duplex';
 
@@ -126,10 +127,4 @@ export async function measureTcpCeiling(
   const rates: number[] = [];
   for (let i = 0; i < samples; i++) rates.push(await sample(bytes, mode));
   return { median: median(rates), samples: rates };
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) throw new RangeError('median of an empty list');
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
