@@ -7,6 +7,7 @@ import { initBackend } from '../backend/select-backend.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
 import { BACKENDS, MODEL_ARCHS, type BackendName, type ModelArch } from '../config/schema.ts';
 import { runAllReduceBench } from '../dist/bench-allreduce.ts';
+import { isDataPlane } from '../dist/dist-config.ts';
 import { makeCropBatch } from '../data/make-batch.ts';
 import { makeSyntheticDataset } from '../data/synthetic.ts';
 import { LocalCollective } from '../dist/collective.ts';
@@ -164,12 +165,18 @@ async function benchAllReduce(argv: string[]): Promise<number> {
     return 0;
   }
   const plane = values.plane ?? process.env.JCL_DATA_PLANE;
-  if (plane !== undefined && plane !== 'grpc' && plane !== 'tcp')
+  if (plane !== undefined && !isDataPlane(plane))
     throw new JclError('invalid_config', `--plane: expected grpc or tcp, got ${JSON.stringify(plane)}`);
   const workers = int('workers', values.workers, 2, 2, 16);
   const mb = int('mb', values.mb, 45, 1, 2000);
   const iters = int('iters', values.iters, 5, 1, 100);
-  const r = await runAllReduceBench({ workers, mb, iters, plane });
+  // Collective tuning from the environment reaches the workers and sizes the gRPC reference the same way.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => /^JCL_(CHUNK|BUCKET|WINDOW)_BYTES$/.test(e[0]) && e[1] !== undefined,
+    ),
+  );
+  const r = await runAllReduceBench({ workers, mb, iters, plane, env });
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
   else
     process.stdout.write(

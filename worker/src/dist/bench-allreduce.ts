@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchLocalWorkers } from './launch-local.ts';
 import { silentLogger } from './log.ts';
-import { DIST_DEFAULTS } from './dist-config.ts';
+import { DIST_DEFAULTS, type DataPlane } from './dist-config.ts';
 import { measureGrpcStreamCeiling } from './grpc-ceiling.ts';
 import { median } from '../util/stats.ts';
 import { measureTcpCeiling } from './tcp-ceiling.ts';
@@ -20,8 +20,8 @@ export interface AllReduceBenchOptions {
   /** Buffer size in MB (10^6 bytes): 11 ~ a small ResNet's gradients, 45 ~ ResNet-18's. */
   mb: number;
   iters: number;
-  /** Data plane of the workers; default JCL_DATA_PLANE, else the runtime's default. */
-  plane?: 'grpc' | 'tcp';
+  /** Data plane of the workers; default the runtime's default. */
+  plane?: DataPlane;
   /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES). */
   env?: Readonly<Record<string, string>>;
 }
@@ -35,7 +35,7 @@ export interface AllReduceBenchResult {
   algbwGBps: number;
   busbwGBps: number;
   bestBusbwGBps: number;
-  dataPlane: 'grpc' | 'tcp';
+  dataPlane: DataPlane;
   /** Median of the simplex samples: one direction of a plain socket pair. */
   tcpCeilingGBps: number;
   tcpCeilingSamplesGBps: number[];
@@ -61,10 +61,7 @@ const PROBE = fileURLToPath(new URL('./collective-probe.ts', import.meta.url));
 export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllReduceBenchResult> {
   const elems = Math.floor((o.mb * 1e6) / 4);
   const bytes = elems * 4;
-  const plane =
-    o.plane ?? (process.env.JCL_DATA_PLANE as 'grpc' | 'tcp' | undefined) ?? DIST_DEFAULTS.dataPlane;
-  if (plane !== 'grpc' && plane !== 'tcp')
-    throw new RangeError(`all-reduce benchmark: plane must be grpc or tcp, got ${JSON.stringify(plane)}`);
+  const plane = o.plane ?? DIST_DEFAULTS.dataPlane;
   // Ceiling samples move as many bytes as one link carries in an iteration, at least 256 MB each. Two are
   // taken before the ring and three after it, so that a shared machine's changing load affects the
   // references and the ring alike; the median is used.

@@ -15,7 +15,7 @@ import {
   type TlsMaterial,
 } from './auth.ts';
 import { LocalCollective, type Collective } from './collective.ts';
-import { parseDistEnv, type DistConfig, type Env } from './dist-config.ts';
+import { parseDistEnv, type DataPlane, type DistConfig, type Env } from './dist-config.ts';
 import { GrpcTransport, workerServerOptions } from './grpc-transport.ts';
 import type { DistLogger } from './log.ts';
 import { RendezvousCoordinator } from './rendezvous-coordinator.ts';
@@ -37,7 +37,7 @@ export type DistributedCollective = Collective & {
   /** Port of rank 0's status endpoint (undefined elsewhere or when not served). */
   readonly statusPort?: number;
   /** How frames travel between the ranks ('local' for one process). */
-  readonly dataPlane: 'grpc' | 'tcp' | 'local';
+  readonly dataPlane: DataPlane | 'local';
   /**
    * Leave because this worker is failing outside a collective (bad data, NaN loss, ...): peers waiting on
    * it are told at once (they fail with the same error code) instead of after their peer timeout, and no

@@ -25,13 +25,19 @@ export interface DistConfig {
   chunkBytes: number;
   bucketBytes: number;
   windowBytes: number;
-  /** How frames travel: gRPC streams (default) or the raw TCP data plane (tcp-transport.ts). */
-  dataPlane: 'grpc' | 'tcp';
+  /** How frames travel: the raw TCP data plane (default, tcp-transport.ts) or gRPC streams. */
+  dataPlane: DataPlane;
   /** Port of the raw TCP data plane; 0 picks a free one. */
   dataPort: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+export type DataPlane = 'grpc' | 'tcp';
+
+export function isDataPlane(x: unknown): x is DataPlane {
+  return x === 'grpc' || x === 'tcp';
+}
 
 export const DIST_DEFAULTS = Object.freeze({
   port: 29500,
@@ -42,7 +48,7 @@ export const DIST_DEFAULTS = Object.freeze({
   chunkBytes: 1 << 20,
   bucketBytes: 32 << 20,
   windowBytes: 16 << 20,
-  dataPlane: 'tcp' as 'grpc' | 'tcp',
+  dataPlane: 'tcp' as DataPlane,
   dataPort: 29502,
 });
 
@@ -109,7 +115,7 @@ export function parseDistEnv(env: Env): DistConfig {
     dataPort: int('JCL_DATA_PORT', DIST_DEFAULTS.dataPort, 0, 65535),
   };
   const plane = env.JCL_DATA_PLANE || DIST_DEFAULTS.dataPlane;
-  if (plane === 'grpc' || plane === 'tcp') cfg.dataPlane = plane;
+  if (isDataPlane(plane)) cfg.dataPlane = plane;
   else problems.push(`JCL_DATA_PLANE: expected grpc or tcp, got ${JSON.stringify(plane)}`);
   if (cfg.chunkBytes % 4 !== 0)
     problems.push(`JCL_CHUNK_BYTES: expected a multiple of 4, got ${cfg.chunkBytes}`);
