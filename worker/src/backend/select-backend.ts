@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { BackendName } from '../config/schema.ts';
-import { cpuBudget } from '../util/cpu-budget.ts';
+import { cpuBudget, threadsForCpus } from '../util/cpu-budget.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { detectGpu } from './detect-gpu.ts';
 import {
@@ -79,8 +79,7 @@ async function initNative(
  * node the pool's spin-waits make steps slower (docs/BENCHMARKS.md, "Fast CPU path").
  */
 export function parseWasmThreads(raw: string | undefined, budget: () => number = cpuBudget): number {
-  if (raw === undefined || raw === '' || raw === 'auto')
-    return Math.min(8, Math.max(1, Math.floor(budget())));
+  if (raw === undefined || raw === '' || raw === 'auto') return threadsForCpus(budget());
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 8) {
     throw new JclError(

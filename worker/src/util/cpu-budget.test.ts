@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupCpuQuota, cpuBudget } from './cpu-budget.ts';
+import { cgroupCpuQuota, cpuBudget, threadsForCpus } from './cpu-budget.ts';
 
 const files = (m: Record<string, string>) => (path: string) => m[path];
 
@@ -30,5 +30,11 @@ describe('cpuBudget', () => {
         readFile: files({ '/sys/fs/cgroup/cpu.max': '10000 100000' }),
       }),
     ).toBe(1);
+  });
+});
+
+describe('threadsForCpus', () => {
+  it('rounds a share of CPUs down to whole threads, between 1 and 8', () => {
+    expect([0.5, 1, 1.9, 2, 7, 64].map(threadsForCpus)).toEqual([1, 1, 1, 2, 7, 8]);
   });
 });

@@ -41,3 +41,8 @@ export function cpuBudget(deps: CpuBudgetDeps = {}): number {
   const quota = cgroupCpuQuota(deps.readFile ?? readOrUndefined);
   return Math.max(1, quota === undefined ? cpus : Math.min(cpus, quota));
 }
+
+/** Compute threads for a share of `cpus` CPUs: whole CPUs, at least 1, at most 8 (XNNPACK's useful range). */
+export function threadsForCpus(cpus: number): number {
+  return Math.min(8, Math.max(1, Math.floor(cpus)));
+}
