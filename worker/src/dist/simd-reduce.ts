@@ -36,30 +36,34 @@ export const simdReduceAvailable = wasm !== null;
 export function addInto(dst: Float32Array, src: Float32Array): void {
   checkLengths(dst, src);
   if (wasm === null) return addIntoJs(dst, src);
-  const { k, heap } = wasm;
-  for (let off = 0; off < dst.length; off += BLOCK) {
-    const len = Math.min(BLOCK, dst.length - off);
-    heap.set(dst.subarray(off, off + len), 0);
-    heap.set(src.subarray(off, off + len), BLOCK);
-    k.add(0, BLOCK * 4, len);
-    dst.set(heap.subarray(0, len), off);
-  }
+  const { k } = wasm;
+  inBlocks(wasm, dst, src, (n) => k.add(0, BLOCK * 4, n));
 }
 
 /** dst[i] = fround(dst[i] + src[i]) * scale, stored as float32. */
 export function addScaleInto(dst: Float32Array, src: Float32Array, scale: number): void {
   checkLengths(dst, src);
   if (wasm === null) return addScaleIntoJs(dst, src, scale);
-  const { k, heap } = wasm;
+  const { k } = wasm;
   // 1/2, 1/4, ... (the mean over 2, 4, 8 ranks) scale a float32 exactly: multiply in float32 lanes.
   const exp = Math.log2(Math.abs(scale));
   const kernel = Number.isInteger(exp) && exp >= -126 && exp <= 0 ? k.add_scale_pow2 : k.add_scale;
+  inBlocks(wasm, dst, src, (n) => kernel(0, BLOCK * 4, n, scale));
+}
+
+/** Copy each block of dst and src into the kernels' memory, run `kernel(n)` on it, copy dst back. */
+function inBlocks(
+  w: { heap: Float32Array },
+  dst: Float32Array,
+  src: Float32Array,
+  kernel: (n: number) => void,
+): void {
   for (let off = 0; off < dst.length; off += BLOCK) {
     const len = Math.min(BLOCK, dst.length - off);
-    heap.set(dst.subarray(off, off + len), 0);
-    heap.set(src.subarray(off, off + len), BLOCK);
-    kernel(0, BLOCK * 4, len, scale);
-    dst.set(heap.subarray(0, len), off);
+    w.heap.set(dst.subarray(off, off + len), 0);
+    w.heap.set(src.subarray(off, off + len), BLOCK);
+    kernel(len);
+    dst.set(w.heap.subarray(0, len), off);
   }
 }
 
