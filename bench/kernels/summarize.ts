@@ -61,26 +61,12 @@ console.log('|---|---|---|---|---|---|---|---|---|');
 const cell = (l?: Line) => (l === undefined || l.ms == null ? 'missing' : `${f1(l.ms)} (${f1(l.cpuMs)})`);
 for (const s of [...shapes.map((x) => x.name), 'per step']) {
   for (const k of KERNELS) {
-    let stock, fast, fast2, t1, t2;
-    if (s === 'per step') {
-      const tot = (b: string) =>
-        ({ ms: stepTotal(kernels, b, k, 'ms'), cpuMs: stepTotal(kernels, b, k, 'cpuMs') }) as Line;
-      [stock, fast, fast2, t1, t2] = [
-        'wasm-stock',
-        'wasm-fast',
-        'wasm-fast-2t',
-        'pytorch-1t',
-        'pytorch-2t',
-      ].map(tot);
-    } else {
-      [stock, fast, fast2, t1, t2] = [
-        'wasm-stock',
-        'wasm-fast',
-        'wasm-fast-2t',
-        'pytorch-1t',
-        'pytorch-2t',
-      ].map((b) => find(kernels, b, s, k));
-    }
+    const columns = ['wasm-stock', 'wasm-fast', 'wasm-fast-2t', 'pytorch-1t', 'pytorch-2t'];
+    const lineOf = (b: string): Line | undefined =>
+      s === 'per step'
+        ? { ms: stepTotal(kernels, b, k, 'ms'), cpuMs: stepTotal(kernels, b, k, 'cpuMs') }
+        : find(kernels, b, s, k);
+    const [stock, fast, fast2, t1, t2] = columns.map(lineOf);
     const speedup = stock?.ms != null && fast?.ms ? f1(stock.ms / fast.ms) + 'x' : 'n/a';
     const vsTorch =
       t1?.ms != null && fast?.ms
