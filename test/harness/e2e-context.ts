@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { tailFile } from './managed-process.ts';
 import { installExitHooks } from './run-registry.ts';
@@ -66,6 +66,24 @@ export async function createTestNamespace(
     },
   );
   return name;
+}
+
+/**
+ * For a test file that creates namespaces as it goes: returns a function creating one (as
+ * createTestNamespace) and deletes every namespace it created after the file's tests (afterAll).
+ */
+export function useTestNamespaces(
+  kc: KubeConfig,
+): (prefix: string, labels?: Record<string, string>) => Promise<string> {
+  const created: string[] = [];
+  afterAll(async () => {
+    await Promise.all(created.map((ns) => deleteTestNamespace(kc, ns)));
+  });
+  return async (prefix, labels = {}) => {
+    const ns = await createTestNamespace(kc, prefix, labels);
+    created.push(ns);
+    return ns;
+  };
 }
 
 /** Deletes a namespace without waiting for the namespace controller to finish. */
