@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerThreadedWasmBackend } from './load-wasm-threaded.ts';
 import { registerFastWasmKernels, restoreStockWasmKernels } from './wasm-kernels/register-fast-kernels.ts';
+import { setWinogradPolicy, WINOGRAD_DEFAULT, WINOGRAD_OFF } from './wasm-kernels/winograd-conv.ts';
 
 /** What the wasm backend turned out to be. */
 export interface WasmBackendDetail {
@@ -16,6 +17,8 @@ export interface WasmBackendDetail {
   wasmDir: string;
   version: string;
   fastKernels: string[];
+  /** Conv2D takes Winograd F(4x4, 3x3) for 3x3 stride-1 layers (wasm-kernels/winograd-conv.ts). */
+  winograd: boolean;
 }
 
 /** Directory holding tfjs-backend-wasm*.wasm, resolved from the installed package. */
@@ -37,6 +40,8 @@ export interface WasmBackendOptions {
    * than one CPU; see the findings there). Fixed at first load.
    */
   threads?: number;
+  /** false: XNNPACK's direct convolution for every Conv2D (benchmarks compare both). Default true. */
+  winograd?: boolean;
 }
 
 /**
@@ -62,11 +67,14 @@ export async function loadWasmBackend(options: WasmBackendOptions = {}): Promise
   let fastKernels: string[] = [];
   if (options.fastKernels === false) restoreStockWasmKernels();
   else fastKernels = registerFastWasmKernels();
+  const winograd = fastKernels.length > 0 && options.winograd !== false;
+  setWinogradPolicy(winograd ? WINOGRAD_DEFAULT : WINOGRAD_OFF);
   return {
     simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
     threads: getThreadsCount(),
     wasmDir,
     version: version_wasm,
     fastKernels,
+    winograd,
   };
 }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import { parseWasmThreads } from './select-backend.ts';
 import { loadWasmBackend } from './load-wasm-backend.ts';
 import { JclError } from '../util/errors.ts';
+import { setWinogradPolicy } from './wasm-kernels/winograd-conv.ts';
 
 describe('threaded wasm backend in Node', () => {
   it('runs XNNPACK with two threads and computes what the cpu backend computes', async () => {
@@ -21,6 +23,37 @@ describe('threaded wasm backend in Node', () => {
     const maxAbs = onCpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const maxErr = onWasm.reduce((m, v, i) => Math.max(m, Math.abs(v - onCpu[i])), 0);
     expect(maxErr).toBeLessThanOrEqual(1e-5 * maxAbs);
+  });
+
+  it('runs the Winograd kernels on the shared heap (the threaded module variant)', async () => {
+    await loadWasmBackend({ threads: 2 });
+    const previous = setWinogradPolicy({ minChannels: 1, minForwardTiles: 1 });
+    try {
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.randomUniform([2, 10, 7, 8], -1, 1, 'float32', 3) as tf.Tensor4D;
+          const w = tf.randomUniform([3, 3, 8, 12], -1, 1, 'float32', 4) as tf.Tensor4D;
+          const f = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')));
+          const [dx, dw] = tf.grads(f)([x, w]);
+          return [tf.conv2d(x, w, 1, 'same'), dx, dw].map((t) => t.dataSync() as Float32Array);
+        });
+      await tf.setBackend('wasm');
+      expect(
+        (tf.engine().backend as unknown as { wasm: { wasmMemory: WebAssembly.Memory } }).wasm.wasmMemory
+          .buffer,
+      ).toBeInstanceOf(SharedArrayBuffer);
+      const onWasm = run();
+      await tf.setBackend('cpu');
+      const onCpu = run();
+      onCpu.forEach((want, k) => {
+        const maxAbs = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const maxErr = onWasm[k].reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+        expect({ k, ok: maxErr <= 2e-5 * maxAbs }).toEqual({ k, ok: true });
+      });
+    } finally {
+      setWinogradPolicy(previous);
+    }
   });
 
   it('parses JCL_WASM_THREADS: auto follows the CPU budget, explicit counts are kept', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { JclError } from '../util/errors.ts';
 import { detectGpu } from './detect-gpu.ts';
-import { initBackend, type BackendDeps } from './select-backend.ts';
+import { initBackend, parseWinograd, type BackendDeps } from './select-backend.ts';
 
 const notInstalled = (specifier: string) =>
   Promise.reject(
@@ -85,5 +85,12 @@ describe('initBackend', () => {
   it('cpu and wasm can be requested explicitly', async () => {
     expect((await initBackend('cpu', undefined, machine(false))).name).toBe('cpu');
     expect((await initBackend('wasm', undefined, machine(false))).name).toBe('wasm');
+  });
+
+  it('JCL_WINOGRAD: on by default, off on request, anything else named in the error', async () => {
+    expect([undefined, '', 'on', 'off'].map(parseWinograd)).toEqual([true, true, true, false]);
+    expect(() => parseWinograd('yes')).toThrow(/JCL_WINOGRAD: expected on or off, got "yes"/);
+    const info = await initBackend('wasm', undefined, { ...machine(false), env: { JCL_WINOGRAD: 'on' } });
+    expect(info.detail.winograd).toBe(true);
   });
 });

@@ -90,9 +90,22 @@ export function parseWasmThreads(raw: string | undefined, budget: () => number =
   return n;
 }
 
-async function initWasm(requested: BackendName, threads: number): Promise<BackendInfo> {
+/**
+ * Winograd F(4x4, 3x3) for the wasm backend's 3x3 stride-1 convolutions, from JCL_WINOGRAD: `on` (also
+ * when unset) or `off` (XNNPACK's direct convolution everywhere; benchmarks compare both). Winograd
+ * rounds differently from the direct convolution (relative differences ~1e-5, docs/BENCHMARKS.md).
+ */
+export function parseWinograd(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new JclError('invalid_config', `JCL_WINOGRAD: expected on or off, got ${JSON.stringify(raw)}`);
+}
+
+async function initWasm(requested: BackendName, env: NodeJS.ProcessEnv): Promise<BackendInfo> {
+  const threads = parseWasmThreads(env.JCL_WASM_THREADS);
+  const winograd = parseWinograd(env.JCL_WINOGRAD);
   try {
-    const d = await loadWasmBackend({ threads });
+    const d = await loadWasmBackend({ threads, winograd });
     return {
       requested,
       name: tf.getBackend(),
@@ -100,6 +113,7 @@ async function initWasm(requested: BackendName, threads: number): Promise<Backen
         simd: d.simd,
         threads: d.threads,
         fastKernels: d.fastKernels,
+        winograd: d.winograd,
         wasmVersion: d.version,
         wasmDir: d.wasmDir,
       },
@@ -129,7 +143,7 @@ async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promi
   else log?.info({ gpu: gpu.reason }, 'backend auto: no GPU visible, skipping tensorflow-gpu');
   candidates.push(
     () => initNative('auto', 'tensorflow', deps),
-    () => initWasm('auto', parseWasmThreads(deps.env.JCL_WASM_THREADS)),
+    () => initWasm('auto', deps.env),
     () => initCpu('auto'),
   );
   for (const candidate of candidates) {
@@ -177,7 +191,7 @@ export async function initBackend(
       info = await initNative(requested, 'tensorflow', full);
       break;
     case 'wasm':
-      info = await initWasm(requested, parseWasmThreads(full.env.JCL_WASM_THREADS));
+      info = await initWasm(requested, full.env);
       break;
     case 'cpu':
       info = await initCpu(requested);

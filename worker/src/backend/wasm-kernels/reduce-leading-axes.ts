@@ -3,10 +3,13 @@
  * statistics and gradients over [N, H, W] of an NHWC tensor. The stock kernels first transpose the
  * reduced axes innermost (a full copy through a generic transpose: ~8 ms for [32, 32, 32, 64]);
  * a ones-vector BatchMatMul is worse (~40 ms: XNNPACK repacks the fresh operand as weights). One
- * JavaScript pass over the wasm heap with float64 accumulators takes ~3.5 ms and is more accurate.
+ * JavaScript pass over the wasm heap with float64 accumulators takes ~3.5 ms and is more accurate; the
+ * same pass in SIMD WebAssembly (heap-kernels.ts `sum_rows`, bit-identical) runs when the row length is a
+ * multiple of 4, as it is for every batch-norm layer.
  */
 import { util, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapKernels, offsetOf } from './heap-kernels.ts';
 
 type ReduceArgs = {
   inputs: { x: TensorInfo };
@@ -52,9 +55,14 @@ export function makeLeadingReduceWasm(
       attrs.keepDims ? [...new Array<number>(k).fill(1), ...rest] : rest,
       'float32',
     );
+    const scale = scaleByCount ? 1 / rows : 1;
+    if (cols % 4 === 0) {
+      heapKernels(wasm).sum_rows(offsetOf(wasm, x), rows, cols, offsetOf(wasm, out), scale);
+      return out;
+    }
     // Views are taken after the allocation: growing the heap detaches earlier ones.
     const xs = wasm.typedArrayFromHeap(x) as Float32Array;
-    sumRows(xs, rows, cols, scaleByCount ? 1 / rows : 1, wasm.typedArrayFromHeap(out) as Float32Array);
+    sumRows(xs, rows, cols, scale, wasm.typedArrayFromHeap(out) as Float32Array);
     return out;
   };
 }

@@ -13,6 +13,18 @@ import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
 import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
 import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
 import { makeTileWasm } from './tile-broadcast.ts';
+import { makeConv2dWasm } from './winograd-conv.ts';
+import { makeBatchNormWasm } from './batch-norm.ts';
+
+const FAST_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'Tile',
+  'Sum',
+  'Mean',
+  'Conv2D',
+  'FusedBatchNorm',
+];
 
 const MARK = Symbol.for('jcl.fastWasmKernel');
 type MarkedConfig = KernelConfig & { [MARK]?: true; stock?: KernelConfig };
@@ -45,8 +57,9 @@ const required = (name: string, stock: KernelFunc | undefined): KernelFunc => {
 };
 
 /**
- * Register Conv2DBackpropFilter (missing on wasm) and replace Conv2DBackpropInput, Tile, Sum and Mean
- * (slow on the training path; each falls back to the stock kernel outside its fast case).
+ * Register Conv2DBackpropFilter (missing on wasm) and replace Conv2DBackpropInput, Tile, Sum, Mean
+ * and FusedBatchNorm (slow on the training path) and Conv2D (Winograd for 3x3 stride-1 layers); each falls back to the stock
+ * kernel outside its fast case.
  */
 export function registerFastWasmKernels(): string[] {
   install('Conv2DBackpropFilter', () => conv2dBackpropFilterWasmConfig.kernelFunc);
@@ -54,12 +67,17 @@ export function registerFastWasmKernels(): string[] {
   install('Tile', (stock) => makeTileWasm(required('Tile', stock)) as unknown as KernelFunc);
   install('Sum', (stock) => makeLeadingReduceWasm(required('Sum', stock), false) as unknown as KernelFunc);
   install('Mean', (stock) => makeLeadingReduceWasm(required('Mean', stock), true) as unknown as KernelFunc);
-  return ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'];
+  install('Conv2D', (stock) => makeConv2dWasm(required('Conv2D', stock)) as unknown as KernelFunc);
+  install(
+    'FusedBatchNorm',
+    (stock) => makeBatchNormWasm(required('FusedBatchNorm', stock)) as unknown as KernelFunc,
+  );
+  return FAST_KERNELS.slice();
 }
 
 /** Put back the kernels tfjs-backend-wasm ships (benchmarks compare both); Conv2DBackpropFilter goes away. */
 export function restoreStockWasmKernels(): void {
-  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean']) {
+  for (const name of FAST_KERNELS) {
     const current = getKernel(name, 'wasm') as MarkedConfig | undefined;
     if (!current?.[MARK]) continue;
     unregisterKernel(name, 'wasm');

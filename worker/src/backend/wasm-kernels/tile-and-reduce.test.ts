@@ -44,6 +44,8 @@ describe('fast wasm Tile, Sum and Mean match tfjs-backend-cpu', () => {
     ['sum [0,1,2]', [3, 4, 5, 6], [0, 1, 2], false, false],
     ['sum [0,1,2] keepDims', [2, 3, 3, 4], [0, 1, 2], true, false],
     ['sum [0] of 2-D', [7, 3], [0], false, false],
+    ['sum [0,1,2] of 20 channels (SIMD)', [2, 3, 4, 20], [0, 1, 2], false, false],
+    ['mean [0,1,2] of 64 channels (SIMD)', [4, 5, 5, 64], [0, 1, 2], true, true],
     ['sum [1,2] (stock fallback)', [2, 3, 4, 5], [1, 2], false, false],
     ['sum all (stock fallback)', [2, 3, 4], [0, 1, 2], false, false],
     ['mean [0,1,2]', [3, 4, 5, 6], [0, 1, 2], false, true],

@@ -1,0 +1,144 @@
+/**
+ * Winograd F(4x4, 3x3) Conv2D and Conv2DBackpropFilter on wasm against tfjs-backend-cpu (issue 3: each new
+ * kernel checked on random shapes: padding SAME/VALID/explicit and asymmetric, batch 1, sizes that are not
+ * multiples of the 4x4 tile, channel counts from 4 up), plus the policy that picks the path.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { loadWasmBackend } from '../load-wasm-backend.ts';
+import {
+  setWinogradPolicy,
+  useWinogradFilterGrad,
+  useWinogradForward,
+  WINOGRAD_DEFAULT,
+  winogradConv2d,
+  winogradFilterGrad,
+  type WinogradPolicy,
+} from './winograd-conv.ts';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const explicit = (t: number, b: number, l: number, r: number): Pad => [
+  [0, 0],
+  [t, b],
+  [l, r],
+  [0, 0],
+];
+
+const CASES: Array<{ name: string; x: [number, number, number, number]; co: number; pad: Pad }> = [
+  { name: 'same 8x8 (whole tiles)', x: [2, 8, 8, 4], co: 8, pad: 'same' },
+  { name: 'same, odd sizes, batch 1', x: [1, 7, 9, 8], co: 4, pad: 'same' },
+  { name: 'valid, partial tiles', x: [2, 10, 7, 4], co: 12, pad: 'valid' },
+  { name: 'explicit asymmetric pads', x: [2, 6, 9, 4], co: 4, pad: explicit(2, 0, 1, 2) },
+  { name: 'one output row', x: [3, 3, 13, 4], co: 8, pad: 'valid' },
+  { name: '16 -> 20 channels, 5x5', x: [3, 5, 5, 16], co: 20, pad: 'same' },
+  { name: '64 channels, 12x12', x: [2, 12, 12, 64], co: 32, pad: 'same' },
+];
+
+const EVERYWHERE: WinogradPolicy = { minChannels: 1, minForwardTiles: 1 };
+let previous: WinogradPolicy;
+
+/** max |a - b| <= rtol * max |b|, reported with the numbers on failure. */
+function expectClose(actual: Float32Array, expected: Float32Array, rtol: number): void {
+  expect(actual.length).toBe(expected.length);
+  const maxAbs = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
+  const maxErr = actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
+  expect({ maxErr, bound: rtol * maxAbs, ok: maxErr <= rtol * maxAbs }).toMatchObject({ ok: true });
+}
+
+/** y = conv2d(x, w) and its gradients for a fixed upstream gradient, on the active backend. */
+function convAndGrads(c: (typeof CASES)[number]) {
+  return tf.tidy(() => {
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, c.x[3], c.co], 0, 0.3, 'float32', 2) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, 1, c.pad);
+    const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad), dy)),
+    )([x, w]);
+    return {
+      y: y.dataSync() as Float32Array,
+      dx: dx.dataSync() as Float32Array,
+      dw: dw.dataSync() as Float32Array,
+    };
+  });
+}
+
+describe('Winograd F(4x4, 3x3) on wasm', () => {
+  beforeAll(async () => {
+    await loadWasmBackend();
+    previous = setWinogradPolicy(EVERYWHERE);
+  });
+  afterAll(() => {
+    setWinogradPolicy(previous);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    '%s: output, input and filter gradients match tfjs-backend-cpu',
+    async (_name, c) => {
+      await tf.setBackend('cpu');
+      const want = convAndGrads(c);
+      await tf.setBackend('wasm');
+      const before = { tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() };
+      const got = convAndGrads(c);
+      // Winograd rounds differently from a direct sum (transform constants up to 8 and 1/24).
+      expectClose(got.y, want.y, 1e-5);
+      expectClose(got.dx, want.dx, 1e-5);
+      expectClose(got.dw, want.dw, 2e-5);
+      expect({ tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() }).toEqual(before);
+    },
+  );
+
+  it('is the path tf.conv2d and the filter gradient take (bitwise the direct kernel calls)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.engine().backend;
+    const x = tf.randomNormal([2, 9, 7, 8], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 8, 12], 0, 0.3, 'float32', 5) as tf.Tensor4D;
+    const dy = tf.randomNormal([2, 9, 7, 12], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const info = backend_util.computeConv2DInfo(x.shape, w.shape, 1, 1, 'same');
+    const info_ = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+    const direct = [
+      winogradConv2d(backend, info_(x), info_(w), info),
+      winogradFilterGrad(backend, info_(x), info_(dy), info),
+    ].map((t) => {
+      const values = backend.readSync(t.dataId) as Float32Array;
+      backend.disposeData(t.dataId);
+      return values;
+    });
+    const viaOps = [
+      tf.conv2d(x, w, 1, 'same'),
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 12] },
+        ) as tf.Tensor,
+    ];
+    expect(viaOps.map((t) => Array.from(t.dataSync()))).toEqual(direct.map((v) => Array.from(v)));
+    tf.dispose([x, w, dy, ...viaOps]);
+  });
+
+  it('default policy: 3x3 stride-1 layers of 16+ channels; the forward pass needs 64+ tiles', () => {
+    const info = (x: [number, number, number, number], ci: number, co: number, stride = 1, k = 3) =>
+      backend_util.computeConv2DInfo([x[0], x[1], x[2], ci], [k, k, ci, co], stride, 1, 'same');
+    const decide = (i: backend_util.Conv2DInfo) => [
+      useWinogradForward(i, 'float32'),
+      useWinogradFilterGrad(i, 'float32'),
+    ];
+    setWinogradPolicy(WINOGRAD_DEFAULT);
+    try {
+      expect(decide(info([128, 32, 32, 64], 64, 64))).toEqual([true, true]);
+      expect(decide(info([32, 4, 4, 512], 512, 512))).toEqual([false, true]); // 32 tiles
+      expect(decide(info([128, 32, 32, 3], 3, 64))).toEqual([false, false]); // the RGB stem
+      expect(decide(info([128, 32, 32, 64], 64, 128, 2))).toEqual([false, false]); // stride 2
+      expect(decide(info([128, 32, 32, 64], 64, 128, 1, 1))).toEqual([false, false]); // 1x1
+      expect(decide(info([128, 32, 32, 18], 18, 64))).toEqual([false, false]); // 18 % 4 != 0
+      expect(useWinogradForward(info([128, 32, 32, 64], 64, 64), 'int32')).toBe(false);
+    } finally {
+      setWinogradPolicy(EVERYWHERE);
+    }
+  });
+});

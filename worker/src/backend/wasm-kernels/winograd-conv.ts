@@ -1,0 +1,253 @@
+/**
+ * Winograd F(4x4, 3x3) convolution on the wasm backend (issue 3). XNNPACK runs a direct 3x3 convolution
+ * at its SIMD128 rate; Winograd computes each 4x4 output tile from a 6x6 input window with 36
+ * element-wise products instead of 144 multiply-adds, i.e. per channel pair 4x fewer multiplications:
+ *
+ *   y = A^T [ (G g G^T) (.) (B^T d B) ] A      summed over input channels
+ *
+ * Over channels the element-wise products become 36 independent matrix products
+ * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co], which XNNPACK runs (2D BatchMatMul). The
+ * transforms (U from the filter, V from the input windows, y from M) are our own SIMD WebAssembly
+ * (heap-kernels-wat.ts), reading and writing the tfjs heap directly. Float32 rounding differs from the
+ * direct convolution (the transforms scale by up to 8 and 1/24); tested against tfjs-backend-cpu.
+ */
+import {
+  backend_util,
+  type Conv2DAttrs,
+  type KernelBackend,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { matMulInfo, releaseAll } from './call-wasm-kernel.ts';
+import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
+
+/**
+ * True when {@link winogradConv2d} handles the convolution: NHWC float32, a 3x3 filter, stride 1,
+ * dilation 1 (any padding: windows reading outside the input see zeros), and channel counts that are
+ * multiples of 4 (the transforms run 4 channels per SIMD vector) and at least `minChannels`.
+ */
+export function winogradApplies(info: backend_util.Conv2DInfo, dtype: string, minChannels: number): boolean {
+  return (
+    dtype === 'float32' &&
+    info.dataFormat === 'channelsLast' &&
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.inChannels % 4 === 0 &&
+    info.outChannels % 4 === 0 &&
+    info.inChannels >= minChannels &&
+    info.outChannels >= minChannels
+  );
+}
+
+/** Sizes of one Winograd convolution: NHWC input, 4x4 output tiles, row-major over images. */
+interface TileGeometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  outHeight: number;
+  outWidth: number;
+  tilesH: number;
+  tilesW: number;
+  tiles: number;
+}
+
+function geometry(x: TensorInfo, info: backend_util.Conv2DInfo): TileGeometry {
+  const [n, h, w, ci] = x.shape;
+  const { outHeight, outWidth } = info;
+  const tilesH = Math.ceil(outHeight / 4);
+  const tilesW = Math.ceil(outWidth / 4);
+  return {
+    n,
+    h,
+    w,
+    ci,
+    co: info.outChannels,
+    outHeight,
+    outWidth,
+    tilesH,
+    tilesW,
+    tiles: n * tilesH * tilesW,
+  };
+}
+
+/**
+ * The frame both passes share: allocate the 36 left and right operands, `transform` fills them (given
+ * their pointer tables), XNNPACK multiplies each pair (operands freed as soon as their product exists, so
+ * the heap holds one set of 36 matrices at a time), and `finish` turns the products (their table) into the
+ * result. Every intermediate is released, on errors too.
+ */
+function winogradProducts(
+  backend: KernelBackend,
+  lhsShape: number[],
+  rhsShape: number[],
+  transform: (k: HeapKernels, lhsTable: number, rhsTable: number) => void,
+  finish: (k: HeapKernels, productTable: number) => TensorInfo,
+): TensorInfo {
+  const wasm = backend as unknown as BackendWasm;
+  const k = heapKernels(wasm);
+  const temps = new Set<TensorInfo>();
+  const keep = <T extends TensorInfo>(t: T): T => (temps.add(t), t);
+  try {
+    const lhs = Array.from({ length: 36 }, () => keep(wasm.makeOutput(lhsShape, 'float32')));
+    const rhs = Array.from({ length: 36 }, () => keep(wasm.makeOutput(rhsShape, 'float32')));
+    transform(
+      k,
+      offsetOf(wasm, keep(pointerTable(wasm, lhs))),
+      offsetOf(wasm, keep(pointerTable(wasm, rhs))),
+    );
+    const products = lhs.map((a, p) => {
+      const product = keep(matMulInfo(backend, a, rhs[p]));
+      releaseAll(backend, [a, rhs[p]]);
+      temps.delete(a);
+      temps.delete(rhs[p]);
+      return product;
+    });
+    return finish(k, offsetOf(wasm, keep(pointerTable(wasm, products))));
+  } finally {
+    releaseAll(backend, [...temps]);
+  }
+}
+
+/** The heap offset of `t` (for the kernels' pointer arguments). */
+const at = (backend: KernelBackend, t: TensorInfo) => offsetOf(backend as unknown as BackendWasm, t);
+
+/**
+ * y = conv2d(x, filter) by Winograd F(4x4, 3x3); the caller checks {@link winogradApplies}.
+ * x: [N, H, W, Ci], filter: [3, 3, Ci, Co] -> y: [N, outH, outW, Co]. Padding below and right of the
+ * input is implied by the output size (windows reading past the input see zeros).
+ * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co].
+ */
+export function winogradConv2d(
+  backend: KernelBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const g = geometry(x, info);
+  const { top, left } = info.padInfo;
+  return winogradProducts(
+    backend,
+    [g.tiles, g.ci],
+    [g.ci, g.co],
+    (k, vTable, uTable) => {
+      k.filter_transform(at(backend, filter), uTable, g.ci, g.co);
+      k.input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+    },
+    (k, mTable) => {
+      const y = (backend as unknown as BackendWasm).makeOutput(
+        [g.n, g.outHeight, g.outWidth, g.co],
+        'float32',
+      );
+      k.output_transform(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+      return y;
+    },
+  );
+}
+
+/**
+ * The filter gradient of a convolution {@link winogradApplies} to, by the transposed algorithm:
+ *
+ *   dw = G^T [ sum over tiles of (B^T d B) (.) (A e A^T) ] G
+ *
+ * (d: a tile's 6x6 input window, e: its 4x4 block of dy, zero past the output), i.e. 36 products
+ * Z_k [Ci, Co] = V_k^T [Ci, tiles] x E_k [tiles, Co], with V_k written transposed by the input transform.
+ * x: [N, H, W, Ci], dy: [N, outH, outW, Co] -> dw: [3, 3, Ci, Co].
+ */
+export function winogradFilterGrad(
+  backend: KernelBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const g = geometry(x, info);
+  const { top, left } = info.padInfo;
+  return winogradProducts(
+    backend,
+    [g.ci, g.tiles],
+    [g.tiles, g.co],
+    (k, vTable, eTable) => {
+      k.input_transform_t(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+      k.dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+    },
+    (k, zTable) => {
+      const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
+      k.filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
+      return dw;
+    },
+  );
+}
+
+type Conv2DArgs = {
+  inputs: { x: TensorInfo; filter: TensorInfo };
+  backend: KernelBackend;
+  attrs: Conv2DAttrs;
+};
+
+/**
+ * When Conv2D and Conv2DBackpropFilter take the Winograd path, beyond {@link winogradApplies}:
+ * - minChannels: smallest channel count, in and out (below it the transforms' memory traffic outweighs
+ *   the saved multiplications);
+ * - minForwardTiles: smallest number of 4x4 output tiles for Conv2D. With few tiles XNNPACK's packing of
+ *   the 36 transformed filters dominates (batch 32 at 512 channels 4x4: 0.83x the direct convolution,
+ *   docs/BENCHMARKS.md); the filter gradient packs the small dy side and has no such limit.
+ */
+export interface WinogradPolicy {
+  minChannels: number;
+  minForwardTiles: number;
+}
+
+/** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
+export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = { minChannels: 16, minForwardTiles: 64 };
+
+/** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
+export const WINOGRAD_OFF: Readonly<WinogradPolicy> = { minChannels: Infinity, minForwardTiles: Infinity };
+
+let policy: WinogradPolicy = { ...WINOGRAD_DEFAULT };
+
+/** Replace the policy (start-up, tests, benchmarks); returns the previous one. */
+export function setWinogradPolicy(next: Readonly<WinogradPolicy>): WinogradPolicy {
+  const previous = policy;
+  policy = { ...next };
+  return previous;
+}
+
+const tileCount = (info: backend_util.Conv2DInfo) =>
+  info.batchSize * Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4);
+
+/** True when Conv2D takes the Winograd path under the current policy. */
+export function useWinogradForward(info: backend_util.Conv2DInfo, dtype: string): boolean {
+  return winogradApplies(info, dtype, policy.minChannels) && tileCount(info) >= policy.minForwardTiles;
+}
+
+/** True when Conv2DBackpropFilter takes the Winograd path under the current policy. */
+export function useWinogradFilterGrad(info: backend_util.Conv2DInfo, dtype: string): boolean {
+  return winogradApplies(info, dtype, policy.minChannels);
+}
+
+/** Conv2D: Winograd where {@link winogradApplies}, else `stock` (XNNPACK's direct convolution). */
+export function makeConv2dWasm(stock: KernelFunc): (args: Conv2DArgs) => TensorInfo {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter } = inputs;
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (useWinogradForward(info, x.dtype)) return winogradConv2d(backend, x, filter, info);
+    return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  };
+}
