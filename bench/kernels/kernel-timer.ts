@@ -14,8 +14,21 @@ import {
 /** Accumulated wall and process-CPU milliseconds and calls per kernel name. */
 export type KernelTimes = Map<string, { ms: number; cpuMs: number; calls: number }>;
 
-/** Install timers; returns the live table and a function that restores the original kernels. */
-export function installKernelTimers(backendName: string): { times: KernelTimes; uninstall: () => void } {
+/** `name` alone, or with the input shapes when `byShape` lists the kernel (e.g. "Conv2D 32x32x32x64 3x3x64x64"). */
+function entryKey(name: string, args: Parameters<KernelFunc>[0], byShape: ReadonlySet<string>): string {
+  if (!byShape.has(name)) return name;
+  const shapes = Object.values(args.inputs).map((t) => (t === undefined ? '-' : t.shape.join('x')));
+  return `${name} ${shapes.join(' ')}`;
+}
+
+/**
+ * Install timers; returns the live table and a function that restores the original kernels. Kernels named
+ * in `byShape` get one row per combination of input shapes.
+ */
+export function installKernelTimers(
+  backendName: string,
+  byShape: ReadonlySet<string> = new Set(),
+): { times: KernelTimes; uninstall: () => void } {
   const times: KernelTimes = new Map();
   let depth = 0;
   const originals: KernelConfig[] = getKernelsForBackend(backendName);
@@ -30,12 +43,13 @@ export function installKernelTimers(backendName: string): { times: KernelTimes; 
       } finally {
         depth--;
         if (depth === 0) {
-          const entry = times.get(config.kernelName) ?? { ms: 0, cpuMs: 0, calls: 0 };
+          const key = entryKey(config.kernelName, args, byShape);
+          const entry = times.get(key) ?? { ms: 0, cpuMs: 0, calls: 0 };
           entry.ms += performance.now() - t0;
           const c = process.cpuUsage(c0);
           entry.cpuMs += (c.user + c.system) / 1000;
           entry.calls += 1;
-          times.set(config.kernelName, entry);
+          times.set(key, entry);
         }
       }
     };

@@ -2,11 +2,13 @@
  * Where a training step spends its time on the fast wasm path, per kernel:
  *
  *   npx tsx bench/kernels/profile-step.ts [--batch 32] [--steps 3] [--threads 1] [--stock] [--jcl --keys 4]
+ *       [--by-shape Conv2D,Conv2DBackpropFilter]
  *
  * Default: a plain resnet18-cifar SGD step on tf.* ops (bench/kernels/resnet18-ops.ts). With --jcl:
  * the trainer's own JCL step (worker/src/train, the step `jcl bench step` times: query
  * forward/backward plus the key encoder on M*N crops). Prints the step times after one warm-up, the
  * per-kernel share of a step, and the time outside kernels (tape bookkeeping, allocation, JavaScript).
+ * --by-shape splits the listed kernels into one row per combination of input shapes.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     stock: { type: 'boolean', default: false },
     jcl: { type: 'boolean', default: false },
     keys: { type: 'string', default: '4' },
+    'by-shape': { type: 'string', default: '' },
   },
 });
 const batch = Number(values.batch);
@@ -65,7 +68,8 @@ function makeJclStep(): () => Promise<void> {
 const step: () => void | Promise<void> = values.jcl ? makeJclStep() : plainStep;
 
 await step();
-const { times, uninstall } = installKernelTimers('wasm');
+const byShape = new Set(values['by-shape'].split(',').filter((k) => k !== ''));
+const { times, uninstall } = installKernelTimers('wasm', byShape);
 const stepMs: number[] = [];
 const stepCpuMs: number[] = [];
 const tensorsBefore = tf.memory().numTensors;
@@ -102,7 +106,7 @@ const kernelCpuMs = rows.reduce((a, [, r]) => a + r.cpuMs, 0) / steps;
 console.log(
   `kernel | wall ms/step | CPU ms/step | calls/step | share of step CPU (${meanCpu.toFixed(0)} ms)`,
 );
-for (const [name, r] of rows.slice(0, 16)) {
+for (const [name, r] of rows.slice(0, byShape.size > 0 ? 40 : 16)) {
   const share = (100 * r.cpuMs) / steps / meanCpu;
   console.log(
     `${name} | ${(r.ms / steps).toFixed(1)} | ${(r.cpuMs / steps).toFixed(1)} | ${r.calls / steps} | ${share.toFixed(1)}%`,
