@@ -15,7 +15,7 @@ run() {
   rm -rf "$dir"
   local start
   start=$(date +%s)
-  node bin/jcl.js train --preset demo --method jcl --seed "$seed" --out "$dir" "$@" >"$dir.log" 2>&1
+  node bin/jcl.js train --preset demo --epochs 10 --method jcl --seed "$seed" --out "$dir" "$@" >"$dir.log" 2>&1
   node bin/jcl.js eval linear --checkpoint "$dir" --cache-features >>"$dir.log" 2>&1
   echo "$name seed $seed: $(( $(date +%s) - start )) s" | tee -a "$out/times.txt"
 }

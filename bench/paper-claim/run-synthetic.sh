@@ -20,7 +20,7 @@ for seed in "${seeds[@]}"; do
     rm -rf "$dir"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    node bin/jcl.js train --preset demo ${variants[$name]} --seed "$seed" --out "$dir" >"$dir.log" 2>&1
+    node bin/jcl.js train --preset demo --epochs 10 ${variants[$name]} --seed "$seed" --out "$dir" >"$dir.log" 2>&1
     node bin/jcl.js eval linear --checkpoint "$dir" --cache-features --epochs 100 --batch 256 >>"$dir.log" 2>&1
     echo "$name seed $seed: $(( $(date +%s) - start )) s" | tee -a "$out/times.txt"
   done
