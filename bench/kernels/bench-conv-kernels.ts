@@ -4,7 +4,8 @@
  *   npx tsx bench/kernels/bench-conv-kernels.ts [--batch 32] [--reps 5] [--backends wasm-fast,wasm-stock,cpu]
  *                                               [--cpu-shapes 1] [--threads 1] [--json out.json]
  *
- * wasm-fast = tfjs-backend-wasm with worker/src/backend/wasm-kernels installed; wasm-stock = the
+ * wasm-fast = tfjs-backend-wasm with worker/src/backend/wasm-kernels installed (Winograd where its policy
+ * applies); wasm-direct = the same with Winograd off (JCL_WINOGRAD=off); wasm-stock = the
  * kernels tfjs-backend-wasm ships (it has no Conv2DBackpropFilter, reported as "missing");
  * cpu = tfjs-backend-cpu (slow: by default only the first `--cpu-shapes` shapes, one run each).
  * Prints one JSON line per (backend, shape, kernel) and a table.
@@ -54,6 +55,13 @@ function macs(s: ConvSpec): number {
 const threadsTag = (backend: string) =>
   backend.startsWith('wasm') && Number(values.threads) > 1 ? `${backend}-${values.threads}t` : backend;
 
+/**
+ * A new copy of the filter for every timed call: after each SGD step the weights are a new tensor, and
+ * XNNPACK caches its packed filter per tensor, so reusing one filter would time a cache hit that
+ * training never gets (~15 ms of a 3x3 512->512 layer). The copy itself is ~0.5 ms.
+ */
+const fresh = (w: tf.Tensor4D) => tf.add(w, 0) as tf.Tensor4D;
+
 function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
   const x = tf.randomNormal(s.inShape) as tf.Tensor4D;
   const w = tf.randomNormal(s.filterShape) as tf.Tensor4D;
@@ -68,8 +76,11 @@ function timeShape(backend: string, s: ConvSpec, r: number): Row[] {
       filterShape: s.filterShape,
     } as never) as tf.Tensor;
   const timings: Array<[Row['kernel'], KernelTiming | null]> = [
-    ['Conv2D', timeKernel(() => tf.conv2d(x, w, s.stride, s.pad), r)],
-    ['Conv2DBackpropInput', timeKernel(() => tf.conv2dTranspose(dy, w, s.inShape, s.stride, s.pad), r)],
+    ['Conv2D', timeKernel(() => tf.tidy(() => tf.conv2d(x, fresh(w), s.stride, s.pad)), r)],
+    [
+      'Conv2DBackpropInput',
+      timeKernel(() => tf.tidy(() => tf.conv2dTranspose(dy, fresh(w), s.inShape, s.stride, s.pad)), r),
+    ],
     ['Conv2DBackpropFilter', hasFilterGrad ? timeKernel(filterGrad, r) : null],
   ];
   tf.dispose([x, w, y, dy]);
@@ -89,7 +100,11 @@ for (const backend of backends) {
   if (backend === 'cpu') {
     await tf.setBackend('cpu');
   } else {
-    await loadWasmBackend({ fastKernels: backend === 'wasm-fast', threads: Number(values.threads) });
+    await loadWasmBackend({
+      fastKernels: backend !== 'wasm-stock',
+      winograd: backend !== 'wasm-direct',
+      threads: Number(values.threads),
+    });
     // Put back the stock kernels so this run measures what tfjs-backend-wasm ships.
     if (backend === 'wasm-stock') restoreStockWasmKernels();
   }

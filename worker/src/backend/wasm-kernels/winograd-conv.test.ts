@@ -121,7 +121,7 @@ describe('Winograd F(4x4, 3x3) on wasm', () => {
     tf.dispose([x, w, dy, ...viaOps]);
   });
 
-  it('default policy: 3x3 stride-1 layers of 16+ channels; the forward pass needs 64+ tiles', () => {
+  it('default policy: 3x3 stride-1 layers of 16+ channels; the forward pass needs 16+ tiles', () => {
     const info = (x: [number, number, number, number], ci: number, co: number, stride = 1, k = 3) =>
       backend_util.computeConv2DInfo([x[0], x[1], x[2], ci], [k, k, ci, co], stride, 1, 'same');
     const decide = (i: backend_util.Conv2DInfo) => [
@@ -131,7 +131,8 @@ describe('Winograd F(4x4, 3x3) on wasm', () => {
     setWinogradPolicy(WINOGRAD_DEFAULT);
     try {
       expect(decide(info([128, 32, 32, 64], 64, 64))).toEqual([true, true]);
-      expect(decide(info([32, 4, 4, 512], 512, 512))).toEqual([false, true]); // 32 tiles
+      expect(decide(info([16, 4, 4, 512], 512, 512))).toEqual([true, true]); // 16 tiles
+      expect(decide(info([8, 4, 4, 512], 512, 512))).toEqual([false, true]); // 8 tiles
       expect(decide(info([128, 32, 32, 3], 3, 64))).toEqual([false, false]); // the RGB stem
       expect(decide(info([128, 32, 32, 64], 64, 128, 2))).toEqual([false, false]); // stride 2
       expect(decide(info([128, 32, 32, 64], 64, 128, 1, 1))).toEqual([false, false]); // 1x1

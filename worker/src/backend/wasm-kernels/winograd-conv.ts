@@ -195,8 +195,9 @@ type Conv2DArgs = {
  * - minChannels: smallest channel count, in and out (below it the transforms' memory traffic outweighs
  *   the saved multiplications);
  * - minForwardTiles: smallest number of 4x4 output tiles for Conv2D. With few tiles XNNPACK's packing of
- *   the 36 transformed filters dominates (batch 32 at 512 channels 4x4: 0.83x the direct convolution,
- *   docs/BENCHMARKS.md); the filter gradient packs the small dy side and has no such limit.
+ *   the 36 transformed filters dominates: at 512 channels 4x4 with a fresh filter (as after every SGD
+ *   step) Winograd takes 24.5 vs 27.6 ms at 16 tiles and ties at 8 (docs/BENCHMARKS.md); the filter
+ *   gradient packs the small dy side and has no such limit.
  */
 export interface WinogradPolicy {
   minChannels: number;
@@ -204,7 +205,7 @@ export interface WinogradPolicy {
 }
 
 /** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
-export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = { minChannels: 16, minForwardTiles: 64 };
+export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = { minChannels: 16, minForwardTiles: 16 };
 
 /** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
 export const WINOGRAD_OFF: Readonly<WinogradPolicy> = { minChannels: Infinity, minForwardTiles: Infinity };
