@@ -3,6 +3,7 @@
  * forward function. Tensors are NHWC; kernels HWIO [kh, kw, cin, cout].
  */
 import * as tf from '../tf.ts';
+import { batchNormTrainFused, fusedBatchNormApplies } from './fused-batch-norm.ts';
 import { Rng } from '../util/rng.ts';
 import { ParamStore, filled, kaimingNormal, uniformFanIn } from './params.ts';
 
@@ -60,6 +61,20 @@ export function batchNorm(
   const runningVar = ps.add(`${name}.running_var`, filled(c, 1), [c], { trainable: false });
   return <T extends tf.Tensor2D | tf.Tensor4D>(x: T, ctx: ForwardContext): T => {
     if (!ctx.training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, 1e-5) as T;
+    if (fusedBatchNormApplies(x)) {
+      // One op with its own gradient on backends that have the kernels (fused-batch-norm.ts).
+      const { y, mean, variance } = batchNormTrainFused(x, gamma, beta, 1e-5);
+      if (ctx.bnUpdates)
+        ctx.bnUpdates.push({
+          runningMean,
+          runningVar,
+          batchMean: mean,
+          batchVar: variance,
+          count: x.size / c,
+        });
+      else tf.dispose([mean, variance]);
+      return y;
+    }
     const axes = x.rank === 4 ? [0, 1, 2] : [0]; // every axis but channels
     const { mean, variance } = tf.moments(x, axes); // [C] each
     if (ctx.bnUpdates) {

@@ -1,10 +1,12 @@
 /**
  * SGD with momentum and weight decay, PyTorch semantics (torch.optim.SGD, dampening 0, no Nesterov):
  *   g <- g + wd * w;  buf <- momentum * buf + g  (buf = g on the first step);  w <- w - lr * buf.
- * The momentum buffers are part of the checkpoint so a resumed run continues bit for bit.
+ * The momentum buffers are part of the checkpoint so a resumed run continues bit for bit. After the first
+ * step each parameter's update is one fused pass where the backend has it (fused-update.ts).
  */
 import * as tf from '../tf.ts';
 import type { ParamEntry } from '../model/params.ts';
+import { sgdMomentumStep } from './fused-update.ts';
 
 export class Sgd {
   private readonly buffers = new Map<string, tf.Variable>();
@@ -21,16 +23,19 @@ export class Sgd {
       for (const p of params) {
         const g0 = grads.get(p.name);
         if (!g0) throw new Error(`no gradient for ${p.name}`);
-        const g = p.decay && this.weightDecay > 0 ? tf.add(g0, tf.mul(p.variable, this.weightDecay)) : g0;
-        let buf = this.buffers.get(p.name);
+        const wd = p.decay ? this.weightDecay : 0;
+        const buf = this.buffers.get(p.name);
+        if (this.momentum > 0 && buf) {
+          const [w, b] = sgdMomentumStep(p.variable, g0, buf, lr, this.momentum, wd);
+          buf.assign(b);
+          p.variable.assign(w);
+          continue;
+        }
+        const g = wd > 0 ? tf.add(g0, tf.mul(p.variable, wd)) : g0;
         if (this.momentum > 0) {
-          if (!buf) {
-            buf = tf.keep(tf.variable(g, false));
-            this.buffers.set(p.name, buf);
-          } else {
-            buf.assign(tf.add(tf.mul(buf, this.momentum), g));
-          }
-          p.variable.assign(tf.sub(p.variable, tf.mul(buf, lr)));
+          const first = tf.keep(tf.variable(g, false));
+          this.buffers.set(p.name, first);
+          p.variable.assign(tf.sub(p.variable, tf.mul(first, lr)));
         } else {
           p.variable.assign(tf.sub(p.variable, tf.mul(g, lr)));
         }

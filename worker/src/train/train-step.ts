@@ -11,6 +11,7 @@ import { Rng } from '../util/rng.ts';
 import type { KeyQueue } from './key-queue.ts';
 import type { Sgd } from './sgd.ts';
 import { gatherRows, invertPermutation, makePermutation } from './shuffle-plan.ts';
+import { axpby } from './fused-update.ts';
 
 export interface StepBatch {
   /** Query crops: [N, S, S, C] as a flat NHWC array. */
@@ -53,7 +54,7 @@ export function momentumUpdate(query: Encoder, key: Encoder, m: number): void {
     const q = query.params.entries;
     key.params.entries.forEach((k, i) => {
       if (!k.trainable) return;
-      k.variable.assign(tf.add(tf.mul(k.variable, m), tf.mul(q[i].variable, 1 - m)));
+      k.variable.assign(axpby(k.variable, q[i].variable, m, 1 - m));
     });
   });
 }

@@ -15,6 +15,18 @@ import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
 import { makeTileWasm } from './tile-broadcast.ts';
 import { makeConv2dWasm } from './winograd-conv.ts';
 import { makeBatchNormWasm } from './batch-norm.ts';
+import {
+  BN_GRAD_KERNEL,
+  BN_TRAIN_KERNEL,
+  batchNormGradWasmConfig,
+  batchNormTrainWasmConfig,
+} from './batch-norm-train.ts';
+import {
+  AXPBY_KERNEL,
+  axpbyWasmConfig,
+  SGD_MOMENTUM_KERNEL,
+  sgdMomentumWasmConfig,
+} from './fused-updates.ts';
 
 const FAST_KERNELS = [
   'Conv2DBackpropFilter',
@@ -24,6 +36,10 @@ const FAST_KERNELS = [
   'Mean',
   'Conv2D',
   'FusedBatchNorm',
+  SGD_MOMENTUM_KERNEL,
+  AXPBY_KERNEL,
+  BN_TRAIN_KERNEL,
+  BN_GRAD_KERNEL,
 ];
 
 const MARK = Symbol.for('jcl.fastWasmKernel');
@@ -57,9 +73,9 @@ const required = (name: string, stock: KernelFunc | undefined): KernelFunc => {
 };
 
 /**
- * Register Conv2DBackpropFilter (missing on wasm) and replace Conv2DBackpropInput, Tile, Sum, Mean
- * and FusedBatchNorm (slow on the training path) and Conv2D (Winograd for 3x3 stride-1 layers); each falls back to the stock
- * kernel outside its fast case.
+ * Register Conv2DBackpropFilter (missing on wasm); replace Conv2DBackpropInput, Tile, Sum, Mean and
+ * FusedBatchNorm (slow on the training path) and Conv2D (Winograd for 3x3 stride-1 layers), each falling
+ * back to the stock kernel outside its fast case; add our single-pass parameter updates (fused-updates.ts) and training-mode batch norm (batch-norm-train.ts).
  */
 export function registerFastWasmKernels(): string[] {
   install('Conv2DBackpropFilter', () => conv2dBackpropFilterWasmConfig.kernelFunc);
@@ -72,6 +88,10 @@ export function registerFastWasmKernels(): string[] {
     'FusedBatchNorm',
     (stock) => makeBatchNormWasm(required('FusedBatchNorm', stock)) as unknown as KernelFunc,
   );
+  install(SGD_MOMENTUM_KERNEL, () => sgdMomentumWasmConfig.kernelFunc);
+  install(AXPBY_KERNEL, () => axpbyWasmConfig.kernelFunc);
+  install(BN_TRAIN_KERNEL, () => batchNormTrainWasmConfig.kernelFunc);
+  install(BN_GRAD_KERNEL, () => batchNormGradWasmConfig.kernelFunc);
   return FAST_KERNELS.slice();
 }
 
