@@ -11,8 +11,8 @@ export const PRESETS = Object.freeze({
     // k-NN accuracy clearly beats the random-init backbone. BN in the projection head (not in MoCo v2)
     // kept the tiny head from collapsing at initialisation; without the 2-epoch warm-up the first
     // full-lr steps pushed the embeddings together and the loss stayed near log(K+1). 15 epochs (10 until
-    // session 3): after 10 the k-NN gain over random init ranged +6 to +14 points across seeds and float
-    // rounding (Winograd kernels); after 15, +14 to +20 (docs/BENCHMARKS.md, "Training core").
+    // session 3): after 10 the k-NN gain over random init ranged +6 to +14 points across seeds 1-3 and
+    // float rounding (Winograd kernels); after 15, +10 to +16 (docs/BENCHMARKS.md, "Training core").
     model: { arch: 'resnet-tiny', embedDim: 32, headBatchNorm: true },
     jcl: { positives: 3, lambda: 4, temperature: 0.2, queueSize: 512, keyMomentum: 0.99 },
     optim: { batchSize: 64, epochs: 15, lr: 0.06, weightDecay: 5e-4, warmupEpochs: 2 },
