@@ -8,6 +8,7 @@
  */
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { normalizeTable } from './batch-norm.ts';
 import { heapKernels, offsetOf, wasmKernel } from './heap-kernels.ts';
 
 export const BN_TRAIN_KERNEL = 'JclBatchNormTrain';
@@ -45,13 +46,8 @@ function batchNormTrain(args: {
   k.sum_rows(at(x), rows, c, at(mean), 1 / rows);
   k.centered_squares(at(x), at(mean), rows, c, at(variance), 1 / rows);
   const [m, v, s, g, b, table] = views(wasm, mean, variance, invStd, gamma, beta, mst);
-  for (let i = 0; i < c; i++) {
-    const inv = 1 / Math.sqrt(v[i] + attrs.eps);
-    s[i] = inv;
-    table[i] = m[i];
-    table[c + i] = g[i] * inv;
-    table[2 * c + i] = b[i];
-  }
+  for (let i = 0; i < c; i++) s[i] = 1 / Math.sqrt(v[i] + attrs.eps);
+  normalizeTable(m, v, g, b, attrs.eps, table);
   k.normalize(at(x), rows, c, at(mst), at(y));
   backend.disposeData(mst.dataId);
   return [y, mean, variance, invStd];

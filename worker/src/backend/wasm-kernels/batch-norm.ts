@@ -21,8 +21,8 @@ function perChannel(c: number, ...infos: Array<TensorInfo | undefined>): boolean
 }
 
 /**
- * mst = [mean, gamma / sqrt(var + eps), beta] for {@link normalize}: three rows of `c` float32 values.
- * Exported for the tests.
+ * The table of heap-kernels' `normalize`: [mean, gamma / sqrt(var + eps), beta], three rows of `c`
+ * float32 values (also used by batch-norm-train.ts).
  */
 export function normalizeTable(
   mean: Float32Array,
