@@ -12,6 +12,7 @@
  */
 import { bnBackward, bnGradSums, centeredSquares, normalize, sumRows } from './wat/channel-sums.ts';
 import { axpby, sgdMomentum } from './wat/elementwise.ts';
+import { matmul, outerSums } from './wat/gemm.ts';
 import {
   dyTransform,
   filterGradTransform,
@@ -40,6 +41,8 @@ ${normalize()}
 ${sgdMomentum(true)}
 ${sgdMomentum(false)}
 ${axpby()}
+${outerSums()}
+${matmul()}
 )
 `;
 }

@@ -88,6 +88,10 @@ export interface HeapKernels {
   sgd_momentum_nodecay: SgdStep;
   /** out = a * alpha + b * beta in float32; n elements. */
   axpby(a: number, b: number, alpha: number, beta: number, out: number, n: number): void;
+  /** z[i, j] = sum over s of a[s, i] * b[s, j]; a: [t, m], b: [t, n]; m % 4 == 0, n % 8 == 0. */
+  outer_sums(a: number, b: number, z: number, t: number, m: number, n: number): void;
+  /** z[i, j] = sum over s of a[i, s] * b[s, j]; a: [m, t], b: [t, n]; m % 4 == 0, n % 8 == 0. */
+  matmul(a: number, b: number, z: number, t: number, m: number, n: number): void;
 }
 
 type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };

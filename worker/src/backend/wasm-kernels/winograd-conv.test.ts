@@ -35,9 +35,12 @@ const CASES: Array<{ name: string; x: [number, number, number, number]; co: numb
   { name: 'one output row', x: [3, 3, 13, 4], co: 8, pad: 'valid' },
   { name: '16 -> 20 channels, 5x5', x: [3, 5, 5, 16], co: 20, pad: 'same' },
   { name: '64 channels, 12x12', x: [2, 12, 12, 64], co: 32, pad: 'same' },
+  // Rows in fours and columns in eights in every product, forward and backward: our 4 x 8-block kernels.
+  { name: 'tiles and channels for our products, 6x6', x: [4, 6, 6, 16], co: 24, pad: 'same' },
+  { name: 'tiles and channels for our products, partial tiles', x: [4, 9, 7, 8], co: 16, pad: 'same' },
 ];
 
-const EVERYWHERE: WinogradPolicy = { minChannels: 1, minForwardTiles: 1 };
+const EVERYWHERE: WinogradPolicy = { minChannels: 1, minForwardTiles: 1, ownGemm: true };
 let previous: WinogradPolicy;
 
 /** max |a - b| <= rtol * max |b|, reported with the numbers on failure. */
@@ -75,9 +78,12 @@ describe('Winograd F(4x4, 3x3) on wasm', () => {
     setWinogradPolicy(previous);
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))(
-    '%s: output, input and filter gradients match tfjs-backend-cpu',
-    async (_name, c) => {
+  // Our 4 x 8-block products where the shapes allow (rows % 4, columns % 8), XNNPACK's otherwise; and
+  // XNNPACK's for all (ownGemm false).
+  it.each(CASES.flatMap((c) => [true, false].map((ownGemm) => [c.name, ownGemm, c] as const)))(
+    '%s (our products: %s): output, input and filter gradients match tfjs-backend-cpu',
+    async (_name, ownGemm, c) => {
+      setWinogradPolicy({ ...EVERYWHERE, ownGemm });
       await tf.setBackend('cpu');
       const want = convAndGrads(c);
       await tf.setBackend('wasm');

@@ -18,7 +18,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulInfo, releaseAll } from './call-wasm-kernel.ts';
 import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
 
@@ -79,7 +79,7 @@ function geometry(x: TensorInfo, info: backend_util.Conv2DInfo): TileGeometry {
 
 /**
  * The frame both passes share: allocate the 36 left and right operands, `transform` fills them (given
- * their pointer tables), XNNPACK multiplies each pair (operands freed as soon as their product exists, so
+ * their pointer tables), `multiply` forms each product (operands freed as soon as their product exists, so
  * the heap holds one set of 36 matrices at a time), and `finish` turns the products (their table) into the
  * result. Every intermediate is released, on errors too.
  */
@@ -88,6 +88,7 @@ function winogradProducts(
   lhsShape: number[],
   rhsShape: number[],
   transform: (k: HeapKernels, lhsTable: number, rhsTable: number) => void,
+  multiply: (k: HeapKernels, lhs: TensorInfo, rhs: TensorInfo) => TensorInfo,
   finish: (k: HeapKernels, productTable: number) => TensorInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
@@ -103,7 +104,7 @@ function winogradProducts(
       offsetOf(wasm, keep(pointerTable(wasm, rhs))),
     );
     const products = lhs.map((a, p) => {
-      const product = keep(matMulInfo(backend, a, rhs[p]));
+      const product = keep(multiply(k, a, rhs[p]));
       releaseAll(backend, [a, rhs[p]]);
       temps.delete(a);
       temps.delete(rhs[p]);
@@ -113,6 +114,27 @@ function winogradProducts(
   } finally {
     releaseAll(backend, [...temps]);
   }
+}
+
+/**
+ * Our matrix products (heap-kernels `matmul`, `outer_sums`: 4 x 8 register blocks, no packing) need the
+ * output's rows in fours and columns in eights. Single-threaded they run the Winograd shapes at 18-26
+ * GMAC/s against XNNPACK's 5-19 (which packs a weight operand on every call); with two XNNPACK threads
+ * XNNPACK wins the large forward products (34-36 against 24-26 GMAC/s), ours the small ones and every
+ * filter-gradient product (docs/BENCHMARKS.md).
+ */
+function ownGemmApplies(rows: number, cols: number): boolean {
+  return policy.ownGemm && rows % 4 === 0 && cols % 8 === 0;
+}
+
+/** Largest tile count for which a multi-threaded process uses our forward product instead of XNNPACK's. */
+const OWN_MATMUL_MAX_TILES = 64;
+
+/** A new [rows, cols] float32 tensor filled by `fill(heapOffset)`. */
+function ownProduct(backend: KernelBackend, shape: [number, number], fill: (z: number) => void): TensorInfo {
+  const out = (backend as unknown as BackendWasm).makeOutput(shape, 'float32');
+  fill(at(backend, out));
+  return out;
 }
 
 /** The heap offset of `t` (for the kernels' pointer arguments). */
@@ -132,6 +154,7 @@ export function winogradConv2d(
 ): TensorInfo {
   const g = geometry(x, info);
   const { top, left } = info.padInfo;
+  const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
   return winogradProducts(
     backend,
     [g.tiles, g.ci],
@@ -140,6 +163,12 @@ export function winogradConv2d(
       k.filter_transform(at(backend, filter), uTable, g.ci, g.co);
       k.input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
     },
+    own
+      ? (k, v, u) =>
+          ownProduct(backend, [g.tiles, g.co], (z) =>
+            k.matmul(at(backend, v), at(backend, u), z, g.ci, g.tiles, g.co),
+          )
+      : (_k, v, u) => matMulInfo(backend, v, u),
     (k, mTable) => {
       const y = (backend as unknown as BackendWasm).makeOutput(
         [g.n, g.outHeight, g.outWidth, g.co],
@@ -157,7 +186,8 @@ export function winogradConv2d(
  *   dw = G^T [ sum over tiles of (B^T d B) (.) (A e A^T) ] G
  *
  * (d: a tile's 6x6 input window, e: its 4x4 block of dy, zero past the output), i.e. 36 products
- * Z_k [Ci, Co] = V_k^T [Ci, tiles] x E_k [tiles, Co], with V_k written transposed by the input transform.
+ * Z_k [Ci, Co] = V_k^T [Ci, tiles] x E_k [tiles, Co] (our outer_sums on V_k as written, or XNNPACK on V_k
+ * written transposed).
  * x: [N, H, W, Ci], dy: [N, outH, outW, Co] -> dw: [3, 3, Ci, Co].
  */
 export function winogradFilterGrad(
@@ -168,14 +198,23 @@ export function winogradFilterGrad(
 ): TensorInfo {
   const g = geometry(x, info);
   const { top, left } = info.padInfo;
+  // Our outer_sums takes V_k as the input transform writes it ([tiles, Ci]); XNNPACK needs it transposed.
+  const own = ownGemmApplies(g.ci, g.co);
   return winogradProducts(
     backend,
-    [g.ci, g.tiles],
+    own ? [g.tiles, g.ci] : [g.ci, g.tiles],
     [g.tiles, g.co],
     (k, vTable, eTable) => {
-      k.input_transform_t(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+      const input = own ? k.input_transform : k.input_transform_t;
+      input(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
       k.dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
     },
+    own
+      ? (k, v, e) =>
+          ownProduct(backend, [g.ci, g.co], (z) =>
+            k.outer_sums(at(backend, v), at(backend, e), z, g.tiles, g.ci, g.co),
+          )
+      : (_k, v, e) => matMulInfo(backend, v, e),
     (k, zTable) => {
       const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
       k.filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
@@ -202,13 +241,23 @@ type Conv2DArgs = {
 export interface WinogradPolicy {
   minChannels: number;
   minForwardTiles: number;
+  /** Our matrix products where they apply (see ownGemmApplies); false: XNNPACK for all 36. */
+  ownGemm: boolean;
 }
 
 /** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
-export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = { minChannels: 16, minForwardTiles: 16 };
+export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = {
+  minChannels: 16,
+  minForwardTiles: 16,
+  ownGemm: true,
+};
 
 /** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
-export const WINOGRAD_OFF: Readonly<WinogradPolicy> = { minChannels: Infinity, minForwardTiles: Infinity };
+export const WINOGRAD_OFF: Readonly<WinogradPolicy> = {
+  minChannels: Infinity,
+  minForwardTiles: Infinity,
+  ownGemm: false,
+};
 
 let policy: WinogradPolicy = { ...WINOGRAD_DEFAULT };
 
