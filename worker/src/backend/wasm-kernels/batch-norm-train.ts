@@ -6,16 +6,16 @@
  * Mean, Tile, Multiply, Sum, ...). worker/src/model/fused-batch-norm.ts calls these kernels through a
  * custom gradient when the active backend has them.
  */
-import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { normalizeTable } from './batch-norm.ts';
-import { heapKernels, offsetOf, wasmKernel } from './heap-kernels.ts';
+import { heapKernels, offsetOf } from './heap-kernels.ts';
 
 export const BN_TRAIN_KERNEL = 'JclBatchNormTrain';
 export const BN_GRAD_KERNEL = 'JclBatchNormGrad';
 
 const channels = (x: TensorInfo) => x.shape[x.shape.length - 1];
-const rowsOf = (x: TensorInfo) => x.shape.reduce((a, b) => a * b, 1) / channels(x);
+const rowsOf = (x: TensorInfo) => util.sizeFromShape(x.shape) / channels(x);
 
 /** Float32 views of `infos`, taken together after every allocation (allocating may move the heap). */
 const views = (wasm: BackendWasm, ...infos: TensorInfo[]) =>
@@ -26,7 +26,7 @@ const views = (wasm: BackendWasm, ...infos: TensorInfo[]) =>
  * mean and biased variance over every axis but the last, invStd = 1 / sqrt(variance + eps),
  * y = (x - mean) * gamma * invStd + beta.
  */
-function batchNormTrain(args: {
+export function batchNormTrainKernel(args: {
   inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
   backend: KernelBackend;
   attrs: { eps: number };
@@ -57,7 +57,7 @@ function batchNormTrain(args: {
  * [dx, dgamma, dbeta] for dy, with x, mean, invStd from the forward pass and gamma:
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma invStd (dy - dbeta / N - xhat dgamma / N).
  */
-function batchNormGrad(args: {
+export function batchNormGradKernel(args: {
   inputs: { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; invStd: TensorInfo; gamma: TensorInfo };
   backend: KernelBackend;
 }): TensorInfo[] {
@@ -88,7 +88,3 @@ function batchNormGrad(args: {
   args.backend.disposeData(tab.dataId);
   return [dx, dgamma, dbeta];
 }
-
-export const batchNormTrainWasmConfig = wasmKernel(BN_TRAIN_KERNEL, batchNormTrain);
-
-export const batchNormGradWasmConfig = wasmKernel(BN_GRAD_KERNEL, batchNormGrad);

@@ -5,9 +5,9 @@
  * own; worker/src/train/fused-update.ts calls them when the active backend has them and the plain ops
  * otherwise. Results are bit-identical to the ops (same float32 operations in the same order).
  */
-import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapKernels, offsetOf, wasmKernel } from './heap-kernels.ts';
+import { heapKernels, offsetOf } from './heap-kernels.ts';
 
 /** Kernel names (shared with worker/src/train/fused-update.ts). */
 export const SGD_MOMENTUM_KERNEL = 'JclSgdMomentum';
@@ -22,10 +22,8 @@ function checkSame(kernel: string, a: TensorInfo, ...rest: TensorInfo[]): void {
   }
 }
 
-const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
-
 /** [w', buf'] = SGD step of w with gradient g and momentum buffer buf (see heap-kernels-wat.ts). */
-function sgdMomentum(args: {
+export function sgdMomentumKernel(args: {
   inputs: { w: TensorInfo; g: TensorInfo; buf: TensorInfo };
   backend: KernelBackend;
   attrs: { lr: number; momentum: number; weightDecay: number };
@@ -39,12 +37,22 @@ function sgdMomentum(args: {
   const k = heapKernels(wasm);
   const step = attrs.weightDecay !== 0 ? k.sgd_momentum : k.sgd_momentum_nodecay;
   const at = (t: TensorInfo) => offsetOf(wasm, t);
-  step(at(w), at(g), at(buf), attrs.weightDecay, attrs.momentum, attrs.lr, at(wOut), at(bufOut), size(w));
+  step(
+    at(w),
+    at(g),
+    at(buf),
+    attrs.weightDecay,
+    attrs.momentum,
+    attrs.lr,
+    at(wOut),
+    at(bufOut),
+    util.sizeFromShape(w.shape),
+  );
   return [wOut, bufOut];
 }
 
 /** a * alpha + b * beta. */
-function axpby(args: {
+export function axpbyKernel(args: {
   inputs: { a: TensorInfo; b: TensorInfo };
   backend: KernelBackend;
   attrs: { alpha: number; beta: number };
@@ -54,10 +62,13 @@ function axpby(args: {
   const wasm = backend as unknown as BackendWasm;
   const out = wasm.makeOutput(inputs.a.shape, 'float32');
   const at = (t: TensorInfo) => offsetOf(wasm, t);
-  heapKernels(wasm).axpby(at(inputs.a), at(inputs.b), attrs.alpha, attrs.beta, at(out), size(inputs.a));
+  heapKernels(wasm).axpby(
+    at(inputs.a),
+    at(inputs.b),
+    attrs.alpha,
+    attrs.beta,
+    at(out),
+    util.sizeFromShape(inputs.a.shape),
+  );
   return out;
 }
-
-export const sgdMomentumWasmConfig = wasmKernel(SGD_MOMENTUM_KERNEL, sgdMomentum);
-
-export const axpbyWasmConfig = wasmKernel(AXPBY_KERNEL, axpby);

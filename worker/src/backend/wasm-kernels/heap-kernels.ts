@@ -4,7 +4,7 @@
  * transforms (winograd-conv.ts), leading-axes sums (reduce-leading-axes.ts), the batch-norm
  * normalisation (batch-norm.ts), training-mode batch norm (batch-norm-train.ts) and single-pass parameter updates (fused-updates.ts).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { HEAP_KERNELS_SHARED_WASM_BASE64, HEAP_KERNELS_WASM_BASE64 } from './heap-kernels-wasm.ts';
 
@@ -123,11 +123,6 @@ export function heapKernels(wasm: BackendWasm): HeapKernels {
 /** Heap offset of a tensor's data. */
 export function offsetOf(wasm: BackendWasm, t: TensorInfo): number {
   return wasm.dataIdMap.get(t.dataId)!.memoryOffset;
-}
-
-/** The registration of a kernel of ours on the wasm backend. */
-export function wasmKernel(kernelName: string, kernelFunc: unknown): KernelConfig {
-  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
 }
 
 /** An int32 tensor holding the heap offsets of `parts` (the Winograd transforms' pointer tables). */

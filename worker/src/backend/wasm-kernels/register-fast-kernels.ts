@@ -9,38 +9,19 @@ import {
   type KernelConfig,
   type KernelFunc,
 } from '@tensorflow/tfjs-core';
-import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
-import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
-import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
-import { makeTileWasm } from './tile-broadcast.ts';
-import { makeConv2dWasm } from './winograd-conv.ts';
 import { makeBatchNormWasm } from './batch-norm.ts';
 import {
   BN_GRAD_KERNEL,
   BN_TRAIN_KERNEL,
-  batchNormGradWasmConfig,
-  batchNormTrainWasmConfig,
+  batchNormGradKernel,
+  batchNormTrainKernel,
 } from './batch-norm-train.ts';
-import {
-  AXPBY_KERNEL,
-  axpbyWasmConfig,
-  SGD_MOMENTUM_KERNEL,
-  sgdMomentumWasmConfig,
-} from './fused-updates.ts';
-
-const FAST_KERNELS = [
-  'Conv2DBackpropFilter',
-  'Conv2DBackpropInput',
-  'Tile',
-  'Sum',
-  'Mean',
-  'Conv2D',
-  'FusedBatchNorm',
-  SGD_MOMENTUM_KERNEL,
-  AXPBY_KERNEL,
-  BN_TRAIN_KERNEL,
-  BN_GRAD_KERNEL,
-];
+import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
+import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
+import { AXPBY_KERNEL, axpbyKernel, SGD_MOMENTUM_KERNEL, sgdMomentumKernel } from './fused-updates.ts';
+import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
+import { makeTileWasm } from './tile-broadcast.ts';
+import { makeConv2dWasm } from './winograd-conv.ts';
 
 const MARK = Symbol.for('jcl.fastWasmKernel');
 type MarkedConfig = KernelConfig & { [MARK]?: true; stock?: KernelConfig };
@@ -51,8 +32,47 @@ export function getStockWasmKernel(kernelName: string): KernelConfig | undefined
   return current?.[MARK] ? current.stock : current;
 }
 
+/** Builds our kernel around the stock one (undefined where tfjs-backend-wasm registers none). */
+type Make = (stock: KernelFunc | undefined) => KernelFunc;
+
+/** A replacement that needs the stock kernel as its fallback. */
+const wrap =
+  (name: string, f: (stock: KernelFunc) => unknown): Make =>
+  (stock) => {
+    if (stock === undefined)
+      throw new Error(`tfjs-backend-wasm registers no ${name}; expected it to wrap the stock kernel`);
+    return f(stock) as KernelFunc;
+  };
+
+/** A kernel that stands alone. */
+const ours =
+  (f: unknown): Make =>
+  () =>
+    f as KernelFunc;
+
+/**
+ * What registerFastWasmKernels installs, by kernel name: Conv2DBackpropFilter (missing on wasm);
+ * replacements of Conv2DBackpropInput, Tile, Sum, Mean and FusedBatchNorm (slow on the training path) and
+ * Conv2D (Winograd for 3x3 stride-1 layers), each falling back to the stock kernel outside its fast case;
+ * and kernels of our own: single-pass parameter updates (fused-updates.ts) and training-mode batch norm
+ * (batch-norm-train.ts).
+ */
+const FAST: ReadonlyArray<readonly [string, Make]> = [
+  ['Conv2DBackpropFilter', ours(conv2dBackpropFilterWasmConfig.kernelFunc)],
+  ['Conv2DBackpropInput', (stock) => makeConv2dBackpropInputWasm(stock) as unknown as KernelFunc],
+  ['Tile', wrap('Tile', makeTileWasm)],
+  ['Sum', wrap('Sum', (stock) => makeLeadingReduceWasm(stock, false))],
+  ['Mean', wrap('Mean', (stock) => makeLeadingReduceWasm(stock, true))],
+  ['Conv2D', wrap('Conv2D', makeConv2dWasm)],
+  ['FusedBatchNorm', wrap('FusedBatchNorm', makeBatchNormWasm)],
+  [SGD_MOMENTUM_KERNEL, ours(sgdMomentumKernel)],
+  [AXPBY_KERNEL, ours(axpbyKernel)],
+  [BN_TRAIN_KERNEL, ours(batchNormTrainKernel)],
+  [BN_GRAD_KERNEL, ours(batchNormGradKernel)],
+];
+
 /** Replace (or add) `kernelName` on wasm with the kernel `make` builds around the stock one. */
-function install(kernelName: string, make: (stock: KernelFunc | undefined) => KernelFunc): void {
+function install(kernelName: string, make: Make): void {
   const current = getKernel(kernelName, 'wasm') as MarkedConfig | undefined;
   if (current?.[MARK]) return;
   if (current !== undefined) unregisterKernel(kernelName, 'wasm');
@@ -66,38 +86,15 @@ function install(kernelName: string, make: (stock: KernelFunc | undefined) => Ke
   registerKernel(config);
 }
 
-const required = (name: string, stock: KernelFunc | undefined): KernelFunc => {
-  if (stock === undefined)
-    throw new Error(`tfjs-backend-wasm registers no ${name}; expected it to wrap the stock kernel`);
-  return stock;
-};
-
-/**
- * Register Conv2DBackpropFilter (missing on wasm); replace Conv2DBackpropInput, Tile, Sum, Mean and
- * FusedBatchNorm (slow on the training path) and Conv2D (Winograd for 3x3 stride-1 layers), each falling
- * back to the stock kernel outside its fast case; add our single-pass parameter updates (fused-updates.ts) and training-mode batch norm (batch-norm-train.ts).
- */
+/** Install {@link FAST}; returns the kernel names. */
 export function registerFastWasmKernels(): string[] {
-  install('Conv2DBackpropFilter', () => conv2dBackpropFilterWasmConfig.kernelFunc);
-  install('Conv2DBackpropInput', (stock) => makeConv2dBackpropInputWasm(stock) as unknown as KernelFunc);
-  install('Tile', (stock) => makeTileWasm(required('Tile', stock)) as unknown as KernelFunc);
-  install('Sum', (stock) => makeLeadingReduceWasm(required('Sum', stock), false) as unknown as KernelFunc);
-  install('Mean', (stock) => makeLeadingReduceWasm(required('Mean', stock), true) as unknown as KernelFunc);
-  install('Conv2D', (stock) => makeConv2dWasm(required('Conv2D', stock)) as unknown as KernelFunc);
-  install(
-    'FusedBatchNorm',
-    (stock) => makeBatchNormWasm(required('FusedBatchNorm', stock)) as unknown as KernelFunc,
-  );
-  install(SGD_MOMENTUM_KERNEL, () => sgdMomentumWasmConfig.kernelFunc);
-  install(AXPBY_KERNEL, () => axpbyWasmConfig.kernelFunc);
-  install(BN_TRAIN_KERNEL, () => batchNormTrainWasmConfig.kernelFunc);
-  install(BN_GRAD_KERNEL, () => batchNormGradWasmConfig.kernelFunc);
-  return FAST_KERNELS.slice();
+  for (const [name, make] of FAST) install(name, make);
+  return FAST.map(([name]) => name);
 }
 
-/** Put back the kernels tfjs-backend-wasm ships (benchmarks compare both); Conv2DBackpropFilter goes away. */
+/** Put back the kernels tfjs-backend-wasm ships (benchmarks compare both); ours go away. */
 export function restoreStockWasmKernels(): void {
-  for (const name of FAST_KERNELS) {
+  for (const [name] of FAST) {
     const current = getKernel(name, 'wasm') as MarkedConfig | undefined;
     if (!current?.[MARK]) continue;
     unregisterKernel(name, 'wasm');
