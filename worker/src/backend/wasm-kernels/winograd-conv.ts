@@ -6,9 +6,9 @@
  *   y = A^T [ (G g G^T) (.) (B^T d B) ] A      summed over input channels
  *
  * Over channels the element-wise products become 36 independent matrix products
- * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co], which XNNPACK runs (2D BatchMatMul). The
- * transforms (U from the filter, V from the input windows, y from M) are our own SIMD WebAssembly
- * (heap-kernels-wat.ts), reading and writing the tfjs heap directly. Float32 rounding differs from the
+ * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co], run by our own SIMD kernels (wat/gemm.ts) or by
+ * XNNPACK (2D BatchMatMul). The transforms (U from the filter, V from the input windows, y from M) are our
+ * own SIMD WebAssembly (heap-kernels-wat.ts), reading and writing the tfjs heap directly. Float32 rounding differs from the
  * direct convolution (the transforms scale by up to 8 and 1/24); tested against tfjs-backend-cpu.
  */
 import {
@@ -58,41 +58,45 @@ interface TileGeometry {
   tiles: number;
 }
 
-function geometry(x: TensorInfo, info: backend_util.Conv2DInfo): TileGeometry {
-  const [n, h, w, ci] = x.shape;
-  const { outHeight, outWidth } = info;
-  const tilesH = Math.ceil(outHeight / 4);
-  const tilesW = Math.ceil(outWidth / 4);
-  return {
-    n,
-    h,
-    w,
-    ci,
-    co: info.outChannels,
+function geometry(info: backend_util.Conv2DInfo): TileGeometry {
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outChannels: co,
     outHeight,
     outWidth,
-    tilesH,
-    tilesW,
-    tiles: n * tilesH * tilesW,
-  };
+  } = info;
+  const tilesH = Math.ceil(outHeight / 4);
+  const tilesW = Math.ceil(outWidth / 4);
+  return { n, h, w, ci, co, outHeight, outWidth, tilesH, tilesW, tiles: n * tilesH * tilesW };
 }
 
 /**
  * The frame both passes share: allocate the 36 left and right operands, `transform` fills them (given
- * their pointer tables), `multiply` forms each product (operands freed as soon as their product exists, so
- * the heap holds one set of 36 matrices at a time), and `finish` turns the products (their table) into the
- * result. Every intermediate is released, on errors too.
+ * their pointer tables), each pair is multiplied into a [productShape] matrix (operands freed as soon as
+ * their product exists, so the heap holds one set of 36 matrices at a time) by `own` (our kernel, given the
+ * heap offsets of lhs, rhs and the product) or, when it is undefined, by XNNPACK (lhs x rhs), and `finish`
+ * turns the products (their table) into the result. Every intermediate is released, on errors too.
  */
 function winogradProducts(
   backend: KernelBackend,
   lhsShape: number[],
   rhsShape: number[],
+  productShape: [number, number],
   transform: (k: HeapKernels, lhsTable: number, rhsTable: number) => void,
-  multiply: (k: HeapKernels, lhs: TensorInfo, rhs: TensorInfo) => TensorInfo,
+  own: ((k: HeapKernels, lhs: number, rhs: number, product: number) => void) | undefined,
   finish: (k: HeapKernels, productTable: number) => TensorInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
   const k = heapKernels(wasm);
+  const multiply = (a: TensorInfo, b: TensorInfo): TensorInfo => {
+    if (own === undefined) return matMulInfo(backend, a, b);
+    const out = wasm.makeOutput(productShape, 'float32');
+    own(k, offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out));
+    return out;
+  };
   const temps = new Set<TensorInfo>();
   const keep = <T extends TensorInfo>(t: T): T => (temps.add(t), t);
   try {
@@ -104,7 +108,7 @@ function winogradProducts(
       offsetOf(wasm, keep(pointerTable(wasm, rhs))),
     );
     const products = lhs.map((a, p) => {
-      const product = keep(multiply(k, a, rhs[p]));
+      const product = keep(multiply(a, rhs[p]));
       releaseAll(backend, [a, rhs[p]]);
       temps.delete(a);
       temps.delete(rhs[p]);
@@ -118,10 +122,10 @@ function winogradProducts(
 
 /**
  * Our matrix products (heap-kernels `matmul`, `outer_sums`: 4 x 8 register blocks, no packing) need the
- * output's rows in fours and columns in eights. Single-threaded they run the Winograd shapes at 18-26
- * GMAC/s against XNNPACK's 5-19 (which packs a weight operand on every call); with two XNNPACK threads
- * XNNPACK wins the large forward products (34-36 against 24-26 GMAC/s), ours the small ones and every
- * filter-gradient product (docs/BENCHMARKS.md).
+ * output's rows in fours and columns in eights. Single-threaded they run the Winograd shapes at 17-26
+ * GMAC/s against XNNPACK's 6-21 (which packs a weight operand on every call); with two XNNPACK threads
+ * XNNPACK wins the large forward products (31-36 against 24-26 GMAC/s), ours the small ones
+ * (`npx tsx bench/kernels/bench-winograd-gemm.ts`, docs/BENCHMARKS.md).
  */
 function ownGemmApplies(rows: number, cols: number): boolean {
   return policy.ownGemm && rows % 4 === 0 && cols % 8 === 0;
@@ -129,13 +133,6 @@ function ownGemmApplies(rows: number, cols: number): boolean {
 
 /** Largest tile count for which a multi-threaded process uses our forward product instead of XNNPACK's. */
 const OWN_MATMUL_MAX_TILES = 64;
-
-/** A new [rows, cols] float32 tensor filled by `fill(heapOffset)`. */
-function ownProduct(backend: KernelBackend, shape: [number, number], fill: (z: number) => void): TensorInfo {
-  const out = (backend as unknown as BackendWasm).makeOutput(shape, 'float32');
-  fill(at(backend, out));
-  return out;
-}
 
 /** The heap offset of `t` (for the kernels' pointer arguments). */
 const at = (backend: KernelBackend, t: TensorInfo) => offsetOf(backend as unknown as BackendWasm, t);
@@ -152,23 +149,19 @@ export function winogradConv2d(
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const g = geometry(x, info);
+  const g = geometry(info);
   const { top, left } = info.padInfo;
   const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
   return winogradProducts(
     backend,
     [g.tiles, g.ci],
     [g.ci, g.co],
+    [g.tiles, g.co],
     (k, vTable, uTable) => {
       k.filter_transform(at(backend, filter), uTable, g.ci, g.co);
       k.input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
     },
-    own
-      ? (k, v, u) =>
-          ownProduct(backend, [g.tiles, g.co], (z) =>
-            k.matmul(at(backend, v), at(backend, u), z, g.ci, g.tiles, g.co),
-          )
-      : (_k, v, u) => matMulInfo(backend, v, u),
+    own ? (k, v, u, m) => k.matmul(v, u, m, g.ci, g.tiles, g.co) : undefined,
     (k, mTable) => {
       const y = (backend as unknown as BackendWasm).makeOutput(
         [g.n, g.outHeight, g.outWidth, g.co],
@@ -196,7 +189,7 @@ export function winogradFilterGrad(
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const g = geometry(x, info);
+  const g = geometry(info);
   const { top, left } = info.padInfo;
   // Our outer_sums takes V_k as the input transform writes it ([tiles, Ci]); XNNPACK needs it transposed.
   const own = ownGemmApplies(g.ci, g.co);
@@ -204,17 +197,13 @@ export function winogradFilterGrad(
     backend,
     own ? [g.tiles, g.ci] : [g.ci, g.tiles],
     [g.tiles, g.co],
+    [g.ci, g.co],
     (k, vTable, eTable) => {
       const input = own ? k.input_transform : k.input_transform_t;
       input(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
       k.dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
     },
-    own
-      ? (k, v, e) =>
-          ownProduct(backend, [g.ci, g.co], (z) =>
-            k.outer_sums(at(backend, v), at(backend, e), z, g.tiles, g.ci, g.co),
-          )
-      : (_k, v, e) => matMulInfo(backend, v, e),
+    own ? (k, v, e, z) => k.outer_sums(v, e, z, g.tiles, g.ci, g.co) : undefined,
     (k, zTable) => {
       const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
       k.filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
@@ -235,7 +224,8 @@ type Conv2DArgs = {
  *   the saved multiplications);
  * - minForwardTiles: smallest number of 4x4 output tiles for Conv2D. With few tiles XNNPACK's packing of
  *   the 36 transformed filters dominates: at 512 channels 4x4 with a fresh filter (as after every SGD
- *   step) Winograd takes 24.5 vs 27.6 ms at 16 tiles and ties at 8 (docs/BENCHMARKS.md); the filter
+ *   step) Winograd with XNNPACK's products takes 24.5 vs 27.6 ms at 16 tiles and ties at 8 (measured
+ *   before our own products; docs/BENCHMARKS.md); the filter
  *   gradient packs the small dy side and has no such limit.
  */
 export interface WinogradPolicy {
@@ -268,12 +258,9 @@ export function setWinogradPolicy(next: Readonly<WinogradPolicy>): WinogradPolic
   return previous;
 }
 
-const tileCount = (info: backend_util.Conv2DInfo) =>
-  info.batchSize * Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4);
-
 /** True when Conv2D takes the Winograd path under the current policy. */
 export function useWinogradForward(info: backend_util.Conv2DInfo, dtype: string): boolean {
-  return winogradApplies(info, dtype, policy.minChannels) && tileCount(info) >= policy.minForwardTiles;
+  return winogradApplies(info, dtype, policy.minChannels) && geometry(info).tiles >= policy.minForwardTiles;
 }
 
 /** True when Conv2DBackpropFilter takes the Winograd path under the current policy. */
