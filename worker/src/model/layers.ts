@@ -61,33 +61,28 @@ export function batchNorm(
   const runningVar = ps.add(`${name}.running_var`, filled(c, 1), [c], { trainable: false });
   return <T extends tf.Tensor2D | tf.Tensor4D>(x: T, ctx: ForwardContext): T => {
     if (!ctx.training) return tf.batchNorm(x, runningMean, runningVar, beta, gamma, 1e-5) as T;
-    if (fusedBatchNormApplies(x)) {
-      // One op with its own gradient on backends that have the kernels (fused-batch-norm.ts).
-      const { y, mean, variance } = batchNormTrainFused(x, gamma, beta, 1e-5);
-      if (ctx.bnUpdates)
-        ctx.bnUpdates.push({
-          runningMean,
-          runningVar,
-          batchMean: mean,
-          batchVar: variance,
-          count: x.size / c,
-        });
-      else tf.dispose([mean, variance]);
-      return y;
-    }
-    const axes = x.rank === 4 ? [0, 1, 2] : [0]; // every axis but channels
-    const { mean, variance } = tf.moments(x, axes); // [C] each
-    if (ctx.bnUpdates) {
-      ctx.bnUpdates.push({
-        runningMean,
-        runningVar,
-        batchMean: tf.keep(mean as tf.Tensor1D),
-        batchVar: tf.keep(variance as tf.Tensor1D),
-        count: x.size / c,
-      });
-    }
-    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as T;
+    // One op with its own gradient where the backend has the kernels (fused-batch-norm.ts), else tf ops;
+    // both return the batch statistics kept out of tidy scopes.
+    const { y, mean, variance } = fusedBatchNormApplies(x)
+      ? batchNormTrainFused(x, gamma, beta, 1e-5)
+      : batchNormTrainOps(x, gamma, beta);
+    if (ctx.bnUpdates)
+      ctx.bnUpdates.push({ runningMean, runningVar, batchMean: mean, batchVar: variance, count: x.size / c });
+    else tf.dispose([mean, variance]);
+    return y;
   };
+}
+
+/** Training-mode batch norm from tf.moments + tf.batchNorm; the statistics are kept (the caller disposes). */
+function batchNormTrainOps<T extends tf.Tensor>(
+  x: T,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+): { y: T; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const axes = x.rank === 4 ? [0, 1, 2] : [0]; // every axis but channels
+  const { mean, variance } = tf.moments(x, axes); // [C] each
+  const y = tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as T;
+  return { y, mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) };
 }
 
 /** Applies and disposes collected BN batch statistics: running = 0.9 running + 0.1 batch. */
