@@ -14,7 +14,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadWasmBackend } from '../../worker/src/backend/load-wasm-backend.ts';
 import { matMulInfo } from '../../worker/src/backend/wasm-kernels/call-wasm-kernel.ts';
 import { heapKernels, offsetOf } from '../../worker/src/backend/wasm-kernels/heap-kernels.ts';
-import { median } from '../../worker/src/util/stats.ts';
+import { timeRun } from './time-kernel.ts';
 
 const { values } = parseArgs({
   options: { threads: { type: 'string', default: '1' }, reps: { type: 'string', default: '3' } },
@@ -25,16 +25,7 @@ const k = heapKernels(wasm);
 const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
 const at = (t: tf.Tensor) => offsetOf(wasm, info(t));
 
-function timeMs(f: () => void): number {
-  f();
-  const ms: number[] = [];
-  for (let r = 0; r < Number(values.reps); r++) {
-    const t0 = performance.now();
-    f();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
+const timeMs = (f: () => void) => timeRun(f, Number(values.reps)).ms;
 
 /** 36 products z = op(a) b: XNNPACK on (aXnn, fresh b), ours on (aOwn, b); both [m, n] outputs. */
 function compare(

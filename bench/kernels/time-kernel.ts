@@ -15,12 +15,20 @@ export interface KernelTiming {
 
 /** Time `fn` (see file comment). */
 export function timeKernel(fn: () => tf.Tensor | tf.Tensor[], reps = 5, warmup = 1): KernelTiming {
-  const run = () => {
-    const out = fn();
-    const list = Array.isArray(out) ? out : [out];
-    for (const t of list) t.dataSync();
-    tf.dispose(list);
-  };
+  return timeRun(
+    () => {
+      const out = fn();
+      const list = Array.isArray(out) ? out : [out];
+      for (const t of list) t.dataSync();
+      tf.dispose(list);
+    },
+    reps,
+    warmup,
+  );
+}
+
+/** Median wall and CPU milliseconds of `run` (synchronous, cleaning up after itself). */
+export function timeRun(run: () => void, reps = 5, warmup = 1): KernelTiming {
   for (let i = 0; i < warmup; i++) run();
   const wall: number[] = [];
   const cpu: number[] = [];
