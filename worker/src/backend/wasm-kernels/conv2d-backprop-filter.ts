@@ -1,7 +1,8 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which registers none (issue 3: training on wasm failed,
  * and tfjs-backend-cpu needs ~15 s for one 16x28x28x32 filter gradient). The gradient is computed by
- * Winograd F(4x4, 3x3) for 3x3 stride-1 layers (winograd-conv.ts), else
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 layers (winograd-conv.ts), as one patch-matrix product for
+ * strided layers (im2col-conv.ts), else
  * as a single forward convolution that XNNPACK runs (geometry in conv-grad-geometry.ts) or, for few
  * input channels, as one matrix product per filter tap.
  */
@@ -25,7 +26,8 @@ import {
   transposeInfo,
 } from './call-wasm-kernel.ts';
 import { planFilterGrad } from './conv-grad-geometry.ts';
-import { useWinogradFilterGrad, winogradFilterGrad } from './winograd-conv.ts';
+import { im2colFilterGrad } from './im2col-conv.ts';
+import { useStridedIm2col, useWinogradFilterGrad, winogradFilterGrad } from './winograd-conv.ts';
 
 /**
  * dw[i, j] = xTap(i, j)^T @ dy: one [Ci, M] x [M, Co] product per filter tap, M = N*Ho*Wo, where
@@ -113,6 +115,7 @@ export function conv2dBackpropFilterWasm(args: {
     dimRoundingMode,
   );
   if (useWinogradFilterGrad(info, x.dtype)) return winogradFilterGrad(backend, x, dy, info);
+  if (useStridedIm2col(info, x.dtype, 'filterGrad')) return im2colFilterGrad(backend, x, dy, info);
   // Measured on the resnet18-cifar shapes (docs/BENCHMARKS.md): per-tap products win only when the
   // convolution form has a tiny output (few input channels, e.g. the RGB stem: 7.7 vs 34 ms); the
   // wasm StridedSlice is slow for stride 2 (1 s for one 64->128 tap set), so strided convs never use it.

@@ -1,8 +1,9 @@
 /**
  * Conv2DBackpropInput for the wasm backend. The stock wasm kernel is a plain loop nest (~10x slower
  * than the XNNPACK forward convolution of the same size, issue 3); this one runs forward
- * convolutions only: stride 1 as one convolution of dy with the flipped filter, stride s as s*s
- * polyphase sub-convolutions whose outputs interleave (geometry in conv-grad-geometry.ts).
+ * convolutions only: stride 1 as one convolution of dy with the flipped filter, stride s as one patch-matrix
+ * product (im2col-conv.ts) or, where that does not apply, s*s polyphase sub-convolutions whose outputs
+ * interleave (geometry in conv-grad-geometry.ts).
  */
 import {
   backend_util,
@@ -15,6 +16,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callWasmKernel, concatInfo, releaseAll, reshapeInfo, sliceInfo } from './call-wasm-kernel.ts';
 import { planInputGrad, planPolyphaseAxis, type ExplicitPads } from './conv-grad-geometry.ts';
 import { gatherSwappedTaps } from './filter-transforms.ts';
+import { im2colInputGrad } from './im2col-conv.ts';
+import { useStridedIm2col } from './winograd-conv.ts';
 
 type BackpropInputArgs = {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -158,10 +161,10 @@ export function makeConv2dBackpropInputWasm(
         pad,
         dimRoundingMode,
       );
-      out =
-        info.strideHeight === 1 && info.strideWidth === 1
-          ? backpropStride1(backend, dy, filter, info)
-          : backpropPolyphase(backend, dy, filter, info);
+      if (info.strideHeight === 1 && info.strideWidth === 1) out = backpropStride1(backend, dy, filter, info);
+      else if (useStridedIm2col(info, filter.dtype, 'inputGrad'))
+        out = im2colInputGrad(backend, dy, filter, info);
+      else out = backpropPolyphase(backend, dy, filter, info);
     }
     if (out !== null) return out;
     if (fallback === undefined)

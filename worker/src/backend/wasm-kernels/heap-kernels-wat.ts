@@ -1,7 +1,8 @@
 /**
  * Generates the WebAssembly text of our kernels on the tfjs heap (heap-kernels.ts): the Winograd
  * F(4x4, 3x3) transforms (wat/winograd-transforms.ts), per-channel sums and batch-norm passes
- * (wat/channel-sums.ts) and parameter updates (wat/elementwise.ts). The transforms are straight-line SIMD
+ * (wat/channel-sums.ts), parameter updates (wat/elementwise.ts), matrix products (wat/gemm.ts) and
+ * patch matrices for strided convolutions (wat/im2col.ts). The transforms are straight-line SIMD
  * code, 4 channels per vector, so they are generated rather than written by hand; `npm run build:wasm`
  * assembles the text with wabt into heap-kernels-wasm.ts, and heap-kernels.test.ts checks that the
  * committed bytes are this generator's.
@@ -13,6 +14,7 @@
 import { bnBackward, bnGradSums, centeredSquares, normalize, sumRows } from './wat/channel-sums.ts';
 import { axpby, sgdMomentum } from './wat/elementwise.ts';
 import { matmul, outerSums } from './wat/gemm.ts';
+import { col2im, im2col } from './wat/im2col.ts';
 import {
   dyTransform,
   filterGradTransform,
@@ -43,6 +45,8 @@ ${sgdMomentum(false)}
 ${axpby()}
 ${outerSums()}
 ${matmul()}
+${im2col()}
+${col2im()}
 )
 `;
 }

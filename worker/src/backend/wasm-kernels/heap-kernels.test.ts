@@ -1,6 +1,7 @@
 /**
  * The SIMD kernels on the tfjs heap: the committed bytes are the generator's, the float64 column sums are
- * bit-identical to the JavaScript loop, and the batch-norm kernel matches tfjs-backend-cpu.
+ * bit-identical to the JavaScript loop, the matrix products are bit-identical to a float32 loop in s order
+ * (across the chunks they walk s in), and the batch-norm kernel matches tfjs-backend-cpu.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -52,6 +53,40 @@ describe('heap kernels', () => {
     wasm.disposeData(out.dataId);
     x.dispose();
   });
+
+  // t = 600: chunks of 256, 256 and 88; t = 5: one partial chunk.
+  it.each([
+    ['matmul', 600, 8, 16],
+    ['outer_sums', 600, 12, 24],
+    ['matmul', 5, 4, 8],
+    ['outer_sums', 5, 4, 8],
+  ] as const)(
+    '%s with t = %i, [%i, %i] output: bit-identical to a float32 loop in s order',
+    async (kernel, t, m, n) => {
+      await tf.setBackend('wasm');
+      const wasm = tf.engine().backend as unknown as BackendWasm;
+      const transposed = kernel === 'outer_sums';
+      const a = tf.randomNormal(transposed ? [t, m] : [m, t], 0, 1, 'float32', t + m);
+      const b = tf.randomNormal([t, n], 0, 1, 'float32', t + n);
+      const z = wasm.makeOutput([m, n], 'float32');
+      const info = (x: tf.Tensor) => ({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
+      heapKernels(wasm)[kernel](offsetOf(wasm, info(a)), offsetOf(wasm, info(b)), offsetOf(wasm, z), t, m, n);
+      const got = Array.from(wasm.typedArrayFromHeap(z) as Float32Array);
+      const [av, bv] = [a.dataSync(), b.dataSync()];
+      const want = Array.from({ length: m * n }, (_, e) => {
+        const [i, j] = [Math.floor(e / n), e % n];
+        let acc = 0;
+        for (let s = 0; s < t; s++) {
+          const x = transposed ? av[s * m + i] : av[i * t + s];
+          acc = Math.fround(acc + Math.fround(x * bv[s * n + j]));
+        }
+        return acc;
+      });
+      expect(got).toEqual(want);
+      wasm.disposeData(z.dataId);
+      tf.dispose([a, b]);
+    },
+  );
 
   it.each([
     ['affine, 8 channels', [2, 3, 5, 8], true],

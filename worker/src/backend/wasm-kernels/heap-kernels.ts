@@ -92,7 +92,28 @@ export interface HeapKernels {
   outer_sums(a: number, b: number, z: number, t: number, m: number, n: number): void;
   /** z[i, j] = sum over s of a[i, s] * b[s, j]; a: [m, t], b: [t, n]; m % 4 == 0, n % 8 == 0. */
   matmul(a: number, b: number, z: number, t: number, m: number, n: number): void;
+  /** Patch rows [n * outH * outW, kh * kw * c] of an NHWC input (wat/im2col.ts); c % 4 == 0. */
+  im2col: PatchTransform;
+  /** The adjoint of im2col: patch rows summed back into an NHWC tensor (every element written). */
+  col2im: PatchTransform;
 }
+
+/** (from, to, n, h, w, c, outH, outW, kh, kw, stride, padTop, padLeft). */
+type PatchTransform = (
+  from: number,
+  to: number,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  outH: number,
+  outW: number,
+  kh: number,
+  kw: number,
+  stride: number,
+  padTop: number,
+  padLeft: number,
+) => void;
 
 type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
 

@@ -40,7 +40,7 @@ const CASES: Array<{ name: string; x: [number, number, number, number]; co: numb
   { name: 'tiles and channels for our products, partial tiles', x: [4, 9, 7, 8], co: 16, pad: 'same' },
 ];
 
-const EVERYWHERE: WinogradPolicy = { minChannels: 1, minForwardTiles: 1, ownGemm: true };
+const EVERYWHERE: WinogradPolicy = { minChannels: 1, minForwardTiles: 1, ownGemm: true, stridedIm2col: true };
 let previous: WinogradPolicy;
 
 /** max |a - b| <= rtol * max |b|, reported with the numbers on failure. */

@@ -21,6 +21,7 @@ import {
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulInfo, releaseAll } from './call-wasm-kernel.ts';
 import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
+import { im2colApplies, im2colConv2d, type Im2colPass } from './im2col-conv.ts';
 
 /**
  * True when {@link winogradConv2d} handles the convolution: NHWC float32, a 3x3 filter, stride 1,
@@ -233,6 +234,11 @@ export interface WinogradPolicy {
   minForwardTiles: number;
   /** Our matrix products where they apply (see ownGemmApplies); false: XNNPACK for all 36. */
   ownGemm: boolean;
+  /**
+   * Strided convolutions (and their gradients) as patch-matrix products with our kernels (im2col-conv.ts)
+   * where they apply; false: XNNPACK's direct convolution and the gradients' convolution forms.
+   */
+  stridedIm2col: boolean;
 }
 
 /** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
@@ -240,6 +246,7 @@ export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = {
   minChannels: 16,
   minForwardTiles: 16,
   ownGemm: true,
+  stridedIm2col: true,
 };
 
 /** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
@@ -247,6 +254,7 @@ export const WINOGRAD_OFF: Readonly<WinogradPolicy> = {
   minChannels: Infinity,
   minForwardTiles: Infinity,
   ownGemm: false,
+  stridedIm2col: false,
 };
 
 let policy: WinogradPolicy = { ...WINOGRAD_DEFAULT };
@@ -268,7 +276,15 @@ export function useWinogradFilterGrad(info: backend_util.Conv2DInfo, dtype: stri
   return winogradApplies(info, dtype, policy.minChannels);
 }
 
-/** Conv2D: Winograd where {@link winogradApplies}, else `stock` (XNNPACK's direct convolution). */
+/** True when the pass of a strided convolution runs as a patch-matrix product (im2col-conv.ts). */
+export function useStridedIm2col(info: backend_util.Conv2DInfo, dtype: string, pass: Im2colPass): boolean {
+  return policy.stridedIm2col && info.strideHeight > 1 && im2colApplies(info, dtype, pass);
+}
+
+/**
+ * Conv2D: Winograd where {@link useWinogradForward}, a patch-matrix product where {@link useStridedIm2col},
+ * else `stock` (XNNPACK's direct convolution).
+ */
 export function makeConv2dWasm(stock: KernelFunc): (args: Conv2DArgs) => TensorInfo {
   return (args) => {
     const { inputs, backend, attrs } = args;
@@ -285,6 +301,7 @@ export function makeConv2dWasm(stock: KernelFunc): (args: Conv2DArgs) => TensorI
       backend_util.convertConv2DDataFormat(dataFormat),
     );
     if (useWinogradForward(info, x.dtype)) return winogradConv2d(backend, x, filter, info);
+    if (useStridedIm2col(info, x.dtype, 'forward')) return im2colConv2d(backend, x, filter, info);
     return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   };
 }
