@@ -25,20 +25,22 @@ describe('threaded wasm backend in Node', () => {
     expect(maxErr).toBeLessThanOrEqual(1e-5 * maxAbs);
   });
 
-  it('runs the Winograd and strided patch-product kernels on the shared heap (the threaded module variant)', async () => {
+  it('runs the Winograd (stride 1 and 2) and patch-product kernels on the shared heap (the threaded module variant)', async () => {
     await loadWasmBackend({ threads: 2 });
     const previous = setWinogradPolicy({
       minChannels: 1,
       minForwardTiles: 1,
       ownGemm: true,
       stridedIm2col: true,
+      stride2: true,
     });
     try {
       const run = () =>
         tf.tidy(() => {
           const x = tf.randomUniform([2, 10, 7, 8], -1, 1, 'float32', 3) as tf.Tensor4D;
           const w = tf.randomUniform([3, 3, 8, 16], -1, 1, 'float32', 4) as tf.Tensor4D; // our products: 16 % 8 == 0
-          // Stride 2: 40 output rows (% 4) and a 72-wide patch (% 8), so all three passes take our patch products.
+          // Stride 2: polyphase Winograd forward and filter gradient; 40 output rows (% 4) and a 72-wide patch (% 8)
+          // put the input gradient on our patch products.
           const f = (a: tf.Tensor, b: tf.Tensor) =>
             tf.add(
               tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),

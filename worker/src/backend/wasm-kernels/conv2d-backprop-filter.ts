@@ -1,8 +1,8 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which registers none (issue 3: training on wasm failed,
  * and tfjs-backend-cpu needs ~15 s for one 16x28x28x32 filter gradient). The gradient is computed by
- * Winograd F(4x4, 3x3) for 3x3 stride-1 layers (winograd-conv.ts), as one patch-matrix product for
- * strided layers (im2col-conv.ts), else
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 layers and polyphase Winograd for 3x3 stride-2 ones
+ * (winograd-conv.ts), as one patch-matrix product for other strided layers (im2col-conv.ts), else
  * as a single forward convolution that XNNPACK runs (geometry in conv-grad-geometry.ts) or, for few
  * input channels, as one matrix product per filter tap.
  */
@@ -27,7 +27,13 @@ import {
 } from './call-wasm-kernel.ts';
 import { planFilterGrad } from './conv-grad-geometry.ts';
 import { im2colFilterGrad } from './im2col-conv.ts';
-import { useStridedIm2col, useWinogradFilterGrad, winogradFilterGrad } from './winograd-conv.ts';
+import {
+  useStridedIm2col,
+  useWinogradFilterGrad,
+  useWinogradS2FilterGrad,
+  winogradFilterGrad,
+  winogradS2FilterGrad,
+} from './winograd-conv.ts';
 
 /**
  * dw[i, j] = xTap(i, j)^T @ dy: one [Ci, M] x [M, Co] product per filter tap, M = N*Ho*Wo, where
@@ -115,6 +121,7 @@ export function conv2dBackpropFilterWasm(args: {
     dimRoundingMode,
   );
   if (useWinogradFilterGrad(info, x.dtype)) return winogradFilterGrad(backend, x, dy, info);
+  if (useWinogradS2FilterGrad(info, x.dtype)) return winogradS2FilterGrad(backend, x, dy, info);
   if (useStridedIm2col(info, x.dtype, 'filterGrad')) return im2colFilterGrad(backend, x, dy, info);
   // Measured on the resnet18-cifar shapes (docs/BENCHMARKS.md): per-tap products win only when the
   // convolution form has a tiny output (few input channels, e.g. the RGB stem: 7.7 vs 34 ms); the

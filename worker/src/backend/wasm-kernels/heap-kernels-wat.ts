@@ -1,6 +1,6 @@
 /**
  * Generates the WebAssembly text of our kernels on the tfjs heap (heap-kernels.ts): the Winograd
- * F(4x4, 3x3) transforms (wat/winograd-transforms.ts), per-channel sums and batch-norm passes
+ * F(4x4, 3x3) transforms (wat/winograd-transforms.ts) and their stride-2 variant (wat/winograd-s2.ts), per-channel sums and batch-norm passes
  * (wat/channel-sums.ts), parameter updates (wat/elementwise.ts), matrix products (wat/gemm.ts) and
  * patch matrices for strided convolutions (wat/im2col.ts). The transforms are straight-line SIMD
  * code, 4 channels per vector, so they are generated rather than written by hand; `npm run build:wasm`
@@ -15,6 +15,13 @@ import { bnBackward, bnGradSums, centeredSquares, normalize, sumRows } from './w
 import { axpby, sgdMomentum } from './wat/elementwise.ts';
 import { matmul, outerSums } from './wat/gemm.ts';
 import { col2im, im2col } from './wat/im2col.ts';
+import {
+  s2DyTransform,
+  s2FilterGradTransform,
+  s2FilterTransform,
+  s2InputTransform,
+  s2OutputTransform,
+} from './wat/winograd-s2.ts';
 import {
   dyTransform,
   filterGradTransform,
@@ -47,6 +54,11 @@ ${outerSums()}
 ${matmul()}
 ${im2col()}
 ${col2im()}
+${s2FilterTransform()}
+${s2InputTransform()}
+${s2OutputTransform()}
+${s2DyTransform()}
+${s2FilterGradTransform()}
 )
 `;
 }

@@ -96,6 +96,12 @@ export interface HeapKernels {
   im2col: PatchTransform;
   /** The adjoint of im2col: patch rows summed back into an NHWC tensor (every element written). */
   col2im: PatchTransform;
+  /** Stride-2 Winograd (wat/winograd-s2.ts): the same parameters as the stride-1 transforms. */
+  s2_filter_transform(g: number, uTable: number, ci: number, co: number): void;
+  s2_input_transform: InputTransform;
+  s2_output_transform: OutputTileTransform;
+  s2_dy_transform: OutputTileTransform;
+  s2_filter_grad_transform(zTable: number, dw: number, ci: number, co: number): void;
 }
 
 /** (from, to, n, h, w, c, outH, outW, kh, kw, stride, padTop, padLeft). */

@@ -74,42 +74,43 @@ function geometry(info: backend_util.Conv2DInfo): TileGeometry {
   return { n, h, w, ci, co, outHeight, outWidth, tilesH, tilesW, tiles: n * tilesH * tilesW };
 }
 
+/** Shapes of the k-th left operand, right operand and product of a Winograd layer. */
+export type ProductShapes = (k: number) => { lhs: number[]; rhs: number[]; product: [number, number] };
+
 /**
- * The frame both passes share: allocate the 36 left and right operands, `transform` fills them (given
- * their pointer tables), each pair is multiplied into a [productShape] matrix (operands freed as soon as
- * their product exists, so the heap holds one set of 36 matrices at a time) by `own` (our kernel, given the
- * heap offsets of lhs, rhs and the product) or, when it is undefined, by XNNPACK (lhs x rhs), and `finish`
+ * The frame the Winograd passes share: allocate the 36 left and right operands, `transform` fills them
+ * (given their pointer tables), each pair is multiplied into its product (operands freed as soon as their
+ * product exists, so the heap holds one set of 36 matrices at a time) by `own` (our kernel, given the heap
+ * offsets of lhs, rhs and the product, and k) or, when it is undefined, by XNNPACK (lhs x rhs), and `finish`
  * turns the products (their table) into the result. Every intermediate is released, on errors too.
  */
-function winogradProducts(
+export function winogradProducts(
   backend: KernelBackend,
-  lhsShape: number[],
-  rhsShape: number[],
-  productShape: [number, number],
+  shapes: ProductShapes,
   transform: (k: HeapKernels, lhsTable: number, rhsTable: number) => void,
-  own: ((k: HeapKernels, lhs: number, rhs: number, product: number) => void) | undefined,
+  own: ((k: HeapKernels, lhs: number, rhs: number, product: number, index: number) => void) | undefined,
   finish: (k: HeapKernels, productTable: number) => TensorInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
   const k = heapKernels(wasm);
-  const multiply = (a: TensorInfo, b: TensorInfo): TensorInfo => {
+  const multiply = (a: TensorInfo, b: TensorInfo, index: number): TensorInfo => {
     if (own === undefined) return matMulInfo(backend, a, b);
-    const out = wasm.makeOutput(productShape, 'float32');
-    own(k, offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out));
+    const out = wasm.makeOutput(shapes(index).product, 'float32');
+    own(k, offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out), index);
     return out;
   };
   const temps = new Set<TensorInfo>();
   const keep = <T extends TensorInfo>(t: T): T => (temps.add(t), t);
   try {
-    const lhs = Array.from({ length: 36 }, () => keep(wasm.makeOutput(lhsShape, 'float32')));
-    const rhs = Array.from({ length: 36 }, () => keep(wasm.makeOutput(rhsShape, 'float32')));
+    const lhs = Array.from({ length: 36 }, (_, i) => keep(wasm.makeOutput(shapes(i).lhs, 'float32')));
+    const rhs = Array.from({ length: 36 }, (_, i) => keep(wasm.makeOutput(shapes(i).rhs, 'float32')));
     transform(
       k,
       offsetOf(wasm, keep(pointerTable(wasm, lhs))),
       offsetOf(wasm, keep(pointerTable(wasm, rhs))),
     );
     const products = lhs.map((a, p) => {
-      const product = keep(multiply(a, rhs[p]));
+      const product = keep(multiply(a, rhs[p], p));
       releaseAll(backend, [a, rhs[p]]);
       temps.delete(a);
       temps.delete(rhs[p]);
@@ -128,7 +129,7 @@ function winogradProducts(
  * XNNPACK wins the large forward products (31-36 against 24-26 GMAC/s), ours the small ones
  * (`npx tsx bench/kernels/bench-winograd-gemm.ts`, docs/BENCHMARKS.md).
  */
-function ownGemmApplies(rows: number, cols: number): boolean {
+export function ownGemmApplies(rows: number, cols: number): boolean {
   return policy.ownGemm && rows % 4 === 0 && cols % 8 === 0;
 }
 
@@ -155,9 +156,7 @@ export function winogradConv2d(
   const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
   return winogradProducts(
     backend,
-    [g.tiles, g.ci],
-    [g.ci, g.co],
-    [g.tiles, g.co],
+    () => ({ lhs: [g.tiles, g.ci], rhs: [g.ci, g.co], product: [g.tiles, g.co] }),
     (k, vTable, uTable) => {
       k.filter_transform(at(backend, filter), uTable, g.ci, g.co);
       k.input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
@@ -196,9 +195,7 @@ export function winogradFilterGrad(
   const own = ownGemmApplies(g.ci, g.co);
   return winogradProducts(
     backend,
-    own ? [g.tiles, g.ci] : [g.ci, g.tiles],
-    [g.tiles, g.co],
-    [g.ci, g.co],
+    () => ({ lhs: own ? [g.tiles, g.ci] : [g.ci, g.tiles], rhs: [g.tiles, g.co], product: [g.ci, g.co] }),
     (k, vTable, eTable) => {
       const input = own ? k.input_transform : k.input_transform_t;
       input(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
@@ -208,6 +205,89 @@ export function winogradFilterGrad(
     (k, zTable) => {
       const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
       k.filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
+      return dw;
+    },
+  );
+}
+
+/**
+ * True when {@link winogradS2Conv2d} handles the convolution: as {@link winogradApplies} but stride 2 on
+ * both axes.
+ */
+export function winogradS2Applies(
+  info: backend_util.Conv2DInfo,
+  dtype: string,
+  minChannels: number,
+): boolean {
+  return (
+    winogradApplies({ ...info, strideHeight: 1, strideWidth: 1 }, dtype, minChannels) &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2
+  );
+}
+
+/** Rows of the k-th stride-2 matrix: one per tile (EE), four (EO, OE) or sixteen (OO); wat/winograd-s2.ts. */
+const s2Rows = (tiles: number, k: number) => tiles * (k < 25 ? 1 : k < 35 ? 4 : 16);
+
+/**
+ * y = conv2d(x, filter) for a 3x3 stride-2 convolution by polyphase Winograd. Per axis the output o reads
+ * padded input 2o + i: the even taps (i = 0, 2) meet the even samples and run F(4, 2), the odd tap meets the
+ * odd samples. Each 4x4 output tile reads a 9x9 window and costs 25 + 20 + 20 + 16 = 81 multiplications per
+ * channel pair against 144 direct (1.78x fewer); the 36 products are
+ * M_k [rows_k, Co] = V_k [rows_k, Ci] x U_k [Ci, Co]. x: [N, H, W, Ci], filter: [3, 3, Ci, Co].
+ */
+export function winogradS2Conv2d(
+  backend: KernelBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const g = geometry(info);
+  const { top, left } = info.padInfo;
+  const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
+  return winogradProducts(
+    backend,
+    (k) => ({ lhs: [s2Rows(g.tiles, k), g.ci], rhs: [g.ci, g.co], product: [s2Rows(g.tiles, k), g.co] }),
+    (k, vTable, uTable) => {
+      k.s2_filter_transform(at(backend, filter), uTable, g.ci, g.co);
+      k.s2_input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+    },
+    own ? (k, v, u, m, index) => k.matmul(v, u, m, g.ci, s2Rows(g.tiles, index), g.co) : undefined,
+    (k, mTable) => {
+      const y = (backend as unknown as BackendWasm).makeOutput(
+        [g.n, g.outHeight, g.outWidth, g.co],
+        'float32',
+      );
+      k.s2_output_transform(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+      return y;
+    },
+  );
+}
+
+/**
+ * The filter gradient of a convolution {@link winogradS2Applies} to, by the transposed algorithm on each
+ * phase: Z_k [Ci, Co] = V_k^T E_k (our outer_sums; E from dy: A e A^T, A e, e A^T, e), then
+ * dw = G^T Z_EE G, G^T Z_EO, Z_OE G, Z_OO on the matching taps. Needs our products (ci % 4, co % 8).
+ */
+export function winogradS2FilterGrad(
+  backend: KernelBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const g = geometry(info);
+  const { top, left } = info.padInfo;
+  return winogradProducts(
+    backend,
+    (k) => ({ lhs: [s2Rows(g.tiles, k), g.ci], rhs: [s2Rows(g.tiles, k), g.co], product: [g.ci, g.co] }),
+    (k, vTable, eTable) => {
+      k.s2_input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+      k.s2_dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+    },
+    (k, v, e, z, index) => k.outer_sums(v, e, z, s2Rows(g.tiles, index), g.ci, g.co),
+    (k, zTable) => {
+      const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
+      k.s2_filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
       return dw;
     },
   );
@@ -239,6 +319,8 @@ export interface WinogradPolicy {
    * where they apply; false: XNNPACK's direct convolution and the gradients' convolution forms.
    */
   stridedIm2col: boolean;
+  /** 3x3 stride-2 convolutions (forward, filter gradient) by polyphase Winograd where it applies. */
+  stride2: boolean;
 }
 
 /** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
@@ -247,6 +329,7 @@ export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = {
   minForwardTiles: 16,
   ownGemm: true,
   stridedIm2col: true,
+  stride2: true,
 };
 
 /** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
@@ -255,6 +338,7 @@ export const WINOGRAD_OFF: Readonly<WinogradPolicy> = {
   minForwardTiles: Infinity,
   ownGemm: false,
   stridedIm2col: false,
+  stride2: false,
 };
 
 let policy: WinogradPolicy = { ...WINOGRAD_DEFAULT };
@@ -274,6 +358,24 @@ export function useWinogradForward(info: backend_util.Conv2DInfo, dtype: string)
 /** True when Conv2DBackpropFilter takes the Winograd path under the current policy. */
 export function useWinogradFilterGrad(info: backend_util.Conv2DInfo, dtype: string): boolean {
   return winogradApplies(info, dtype, policy.minChannels);
+}
+
+/** True when Conv2D of a 3x3 stride-2 layer takes the polyphase Winograd path. */
+export function useWinogradS2Forward(info: backend_util.Conv2DInfo, dtype: string): boolean {
+  return (
+    policy.stride2 &&
+    winogradS2Applies(info, dtype, policy.minChannels) &&
+    geometry(info).tiles >= policy.minForwardTiles
+  );
+}
+
+/** True when Conv2DBackpropFilter of a 3x3 stride-2 layer takes the polyphase Winograd path. */
+export function useWinogradS2FilterGrad(info: backend_util.Conv2DInfo, dtype: string): boolean {
+  return (
+    policy.stride2 &&
+    winogradS2Applies(info, dtype, policy.minChannels) &&
+    ownGemmApplies(info.inChannels, info.outChannels)
+  );
 }
 
 /** True when the pass of a strided convolution runs as a patch-matrix product (im2col-conv.ts). */
@@ -301,6 +403,7 @@ export function makeConv2dWasm(stock: KernelFunc): (args: Conv2DArgs) => TensorI
       backend_util.convertConv2DDataFormat(dataFormat),
     );
     if (useWinogradForward(info, x.dtype)) return winogradConv2d(backend, x, filter, info);
+    if (useWinogradS2Forward(info, x.dtype)) return winogradS2Conv2d(backend, x, filter, info);
     if (useStridedIm2col(info, x.dtype, 'forward')) return im2colConv2d(backend, x, filter, info);
     return stock(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   };

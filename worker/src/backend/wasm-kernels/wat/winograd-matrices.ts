@@ -79,3 +79,70 @@ export function filterGradRows(b: Block, z: string[]): string[] {
     b.add(b.add(s12, b.scale(s34, 1 / 6)), z5),
   ];
 }
+
+/*
+ * Stride 2 (../winograd-s2.ts): the 3x3 filter splits into its even and odd taps per axis, and the even pair
+ * (taps 0 and 2) runs F(4, 2) on the even input samples. Points 0, 1, -1, 2, inf, with the fractions of
+ * B^T moved into G:
+ *   B^T = [2 -1 -2 1 0; 0 2 1 -1 0; 0 -2 3 -1 0; 0 -1 0 1 0; 0 2 -1 -2 1]
+ *   G   = [1/2 0; 1/2 1/2; 1/6 -1/6; 1/6 1/3; 0 1]
+ *   A^T = [1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 0; 0 1 -1 8 1]
+ */
+
+/** B^T d for F(4, 2) (5 values -> 5). */
+export function s2InputRows(b: Block, d: string[]): string[] {
+  const [d0, d1, d2, d3, d4] = d;
+  const m13 = b.sub(d1, d3); // d1 - d3
+  const x2 = b.scale(b.sub(d0, d2), 2); // 2 d0 - 2 d2
+  return [
+    b.sub(x2, m13), // 2 d0 - d1 - 2 d2 + d3
+    b.add(b.add(d1, m13), d2), // 2 d1 + d2 - d3
+    b.sub(b.scale(d2, 3), b.add(b.add(d1, d1), d3)), // -2 d1 + 3 d2 - d3
+    b.neg(m13), // -d1 + d3
+    b.add(b.sub(b.scale(m13, 2), d2), d4), // 2 d1 - d2 - 2 d3 + d4
+  ];
+}
+
+/** G g for F(4, 2) (2 values -> 5). */
+export function s2FilterRows(b: Block, g: string[]): string[] {
+  const [g0, g1] = g;
+  return [
+    b.scale(g0, 1 / 2),
+    b.scale(b.add(g0, g1), 1 / 2),
+    b.scale(b.sub(g0, g1), 1 / 6),
+    b.scale(b.add(g0, b.add(g1, g1)), 1 / 6),
+    g1,
+  ];
+}
+
+/** A^T m for F(4, 2) (5 values -> 4). */
+export function s2OutputRows(b: Block, m: string[]): string[] {
+  const [m0, m1, m2, m3, m4] = m;
+  const s12 = b.add(m1, m2);
+  const d12 = b.sub(m1, m2);
+  return [
+    b.add(b.add(m0, s12), m3),
+    b.add(d12, b.scale(m3, 2)),
+    b.add(s12, b.scale(m3, 4)),
+    b.add(b.add(d12, b.scale(m3, 8)), m4),
+  ];
+}
+
+/** A e for F(4, 2) (4 values -> 5): A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 0 0 0 1]. */
+export function s2GradRows(b: Block, e: string[]): string[] {
+  const [e0, e1, e2, e3] = e;
+  const s02 = b.add(e0, e2);
+  const s13 = b.add(e1, e3);
+  const q = b.add(b.add(e0, b.scale(e1, 2)), b.add(b.scale(e2, 4), b.scale(e3, 8)));
+  return [e0, b.add(s02, s13), b.sub(s02, s13), q, e3];
+}
+
+/** G^T z for F(4, 2) (5 values -> 2). */
+export function s2FilterGradRows(b: Block, z: string[]): string[] {
+  const [z0, z1, z2, z3, z4] = z;
+  const h = b.scale(b.add(z0, z1), 1 / 2);
+  return [
+    b.add(h, b.scale(b.add(z2, z3), 1 / 6)),
+    b.add(b.add(b.scale(z1, 1 / 2), b.scale(b.sub(z3, z2), 1 / 6)), b.add(b.scale(z3, 1 / 6), z4)),
+  ];
+}

@@ -12,7 +12,13 @@ import { filterGradRows, filterRows, gradRows, inputRows, outputRows } from './w
  * [rows, cols] image) and $a<i>_<j> (byte address of element (img, y0 + i, x0 + j, 0) of the NHWC tensor at
  * `base`; `base` itself when outside, so masked loads stay in bounds). Needs $nh = img * rows, $y0, $x0, $c.
  */
-function windowAddresses(size: number, base: string, rows: string, cols: string, locals: string[]): string[] {
+export function windowAddresses(
+  size: number,
+  base: string,
+  rows: string,
+  cols: string,
+  locals: string[],
+): string[] {
   const code: string[] = [];
   for (const i of range(size)) {
     locals.push(`(local $rowOk${i} i32)`, `(local $rowBase${i} i32)`, `(local $colOk${i} i32)`);
@@ -35,29 +41,36 @@ function windowAddresses(size: number, base: string, rows: string, cols: string,
   return code;
 }
 
-/** The size x size window of a tile loaded for the current channel block, zero outside the image. */
-function maskedWindow(b: Block, size: number): string[][] {
-  return range(size).map((i) =>
-    range(size).map((j) =>
-      b.set(
-        `(select (result v128) (v128.load (i32.add (local.get $a${i}_${j}) (local.get $coff))) (v128.const i32x4 0 0 0 0) (local.get $ok${i}_${j}))`,
-      ),
-    ),
+/** Element (i, j) of a tile's window (see windowAddresses) for the current channel block, zero outside. */
+export function maskedLoad(b: Block, i: number, j: number): string {
+  return b.set(
+    `(select (result v128) (v128.load (i32.add (local.get $a${i}_${j}) (local.get $coff))) (v128.const i32x4 0 0 0 0) (local.get $ok${i}_${j}))`,
   );
 }
 
+/** The size x size window of a tile loaded for the current channel block, zero outside the image. */
+function maskedWindow(b: Block, size: number): string[][] {
+  return range(size).map((i) => range(size).map((j) => maskedLoad(b, i, j)));
+}
+
 /** Locals of {@link eachTile} and {@link eachChannelBlock}. */
-const TILE_LOCALS = `(local $img i32) (local $ty i32) (local $tx i32) (local $y0 i32) (local $x0 i32) (local $nh i32)
+export const TILE_LOCALS = `(local $img i32) (local $ty i32) (local $tx i32) (local $y0 i32) (local $x0 i32) (local $nh i32)
     (local $coff i32) (local $cbytes i32) (local $tileOff i32)`;
 
 /**
  * The loop nest over images, tile rows and tile columns (params $n, $th, $tw): sets $nh = img * `rows`,
- * the tile origin $y0 / $x0 (4 * tile index minus `padTop` / `padLeft`, when given), runs `tile`, then
- * advances $tileOff by one tile's channels ($cbytes) and runs `next`.
+ * the tile origin $y0 / $x0 (tile index << `originShift`, i.e. 4 per tile by default, minus `padTop` /
+ * `padLeft` when given), runs `tile`, then advances $tileOff by one tile's channels ($cbytes) and runs `next`.
  */
-function eachTile(rows: string, tile: string[], next: string[] = [], pads?: [string, string]): string {
+export function eachTile(
+  rows: string,
+  tile: string[],
+  next: string[] = [],
+  pads?: [string, string],
+  originShift = 2,
+): string {
   const origin = (t: string, pad: string | undefined) => {
-    const scaled = `(i32.shl (local.get ${t}) (i32.const 2))`;
+    const scaled = `(i32.shl (local.get ${t}) (i32.const ${originShift}))`;
     return pad === undefined ? scaled : `(i32.sub ${scaled} (local.get ${pad}))`;
   };
   return `
@@ -86,7 +99,7 @@ function eachTile(rows: string, tile: string[], next: string[] = [], pads?: [str
 }
 
 /** `body` for every block of 4 channels: $coff = 0, 16, ... < $cbytes. */
-function eachChannelBlock(label: string, body: string[]): string {
+export function eachChannelBlock(label: string, body: string[]): string {
   return `
           (local.set $coff (i32.const 0))
           (block $done${label} (loop $each${label}
@@ -192,7 +205,13 @@ export function outputTransform(): string {
  * A function over every block of 4 output channels of a [ci, co] filter plane (params $ci, $co): $off
  * runs over the plane's bytes in steps of 16 and $tapBytes is one tap plane's size (ci * co * 4).
  */
-function filterLoop(name: string, params: string, locals: string[], head: string[], body: string[]): string {
+export function filterLoop(
+  name: string,
+  params: string,
+  locals: string[],
+  head: string[],
+  body: string[],
+): string {
   return `
   (func (export "${name}") ${params} (param $ci i32) (param $co i32)
     (local $off i32) (local $tapBytes i32)
