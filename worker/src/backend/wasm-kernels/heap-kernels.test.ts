@@ -54,7 +54,7 @@ describe('heap kernels', () => {
     x.dispose();
   });
 
-  // t = 600: chunks of 256, 256 and 88; t = 5: one partial chunk.
+  // t = 600: four chunks of 128 and one of 88; t = 5: one partial chunk.
   it.each([
     ['matmul', 600, 8, 16],
     ['outer_sums', 600, 12, 24],
