@@ -90,7 +90,7 @@ for (const [tiles, c] of [
     v,
     v,
     u,
-    (a, b, z) => k.matmul(at(a), at(b), z, c, tiles, c),
+    (a, b, z) => k.matmul(at(a), at(b), z, c, tiles, c, 0),
     tiles * c * c,
   );
   tf.dispose([...v, ...u]);
@@ -110,7 +110,7 @@ for (const [tiles, c] of [
     vt,
     v,
     e,
-    (a, b, z) => k.outer_sums(at(a), at(b), z, tiles, c, c),
+    (a, b, z) => k.outer_sums(at(a), at(b), z, tiles, c, c, 0),
     tiles * c * c,
   );
   tf.dispose([...v, ...vt, ...e]);

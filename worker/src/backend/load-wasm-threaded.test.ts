@@ -33,6 +33,7 @@ describe('threaded wasm backend in Node', () => {
       ownGemm: true,
       stridedIm2col: true,
       stride2: true,
+      blockTiles: 4,
     });
     try {
       const run = () =>

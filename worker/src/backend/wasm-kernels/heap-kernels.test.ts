@@ -54,28 +54,41 @@ describe('heap kernels', () => {
     x.dispose();
   });
 
-  // t = 600: four chunks of 128 and one of 88; t = 5: one partial chunk.
+  // t = 600: four chunks of 128 and one of 88; t = 5: one partial chunk. Accumulating: the sums start
+  // from z's values.
   it.each([
-    ['matmul', 600, 8, 16],
-    ['outer_sums', 600, 12, 24],
-    ['matmul', 5, 4, 8],
-    ['outer_sums', 5, 4, 8],
+    ['matmul', 600, 8, 16, 0],
+    ['outer_sums', 600, 12, 24, 0],
+    ['matmul', 5, 4, 8, 0],
+    ['outer_sums', 5, 4, 8, 0],
+    ['matmul', 300, 4, 16, 1],
+    ['outer_sums', 300, 8, 8, 1],
   ] as const)(
-    '%s with t = %i, [%i, %i] output: bit-identical to a float32 loop in s order',
-    async (kernel, t, m, n) => {
+    '%s with t = %i, [%i, %i] output, accumulate %i: bit-identical to a float32 loop in s order',
+    async (kernel, t, m, n, accumulate) => {
       await tf.setBackend('wasm');
       const wasm = tf.engine().backend as unknown as BackendWasm;
       const transposed = kernel === 'outer_sums';
       const a = tf.randomNormal(transposed ? [t, m] : [m, t], 0, 1, 'float32', t + m);
       const b = tf.randomNormal([t, n], 0, 1, 'float32', t + n);
       const z = wasm.makeOutput([m, n], 'float32');
+      const start = Float32Array.from({ length: m * n }, (_, e) => (accumulate ? Math.fround(e / 7 - 3) : 0));
+      (wasm.typedArrayFromHeap(z) as Float32Array).set(start);
       const info = (x: tf.Tensor) => ({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
-      heapKernels(wasm)[kernel](offsetOf(wasm, info(a)), offsetOf(wasm, info(b)), offsetOf(wasm, z), t, m, n);
+      heapKernels(wasm)[kernel](
+        offsetOf(wasm, info(a)),
+        offsetOf(wasm, info(b)),
+        offsetOf(wasm, z),
+        t,
+        m,
+        n,
+        accumulate,
+      );
       const got = Array.from(wasm.typedArrayFromHeap(z) as Float32Array);
       const [av, bv] = [a.dataSync(), b.dataSync()];
       const want = Array.from({ length: m * n }, (_, e) => {
         const [i, j] = [Math.floor(e / n), e % n];
-        let acc = 0;
+        let acc = start[e];
         for (let s = 0; s < t; s++) {
           const x = transposed ? av[s * m + i] : av[i * t + s];
           acc = Math.fround(acc + Math.fround(x * bv[s * n + j]));

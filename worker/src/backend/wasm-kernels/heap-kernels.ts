@@ -88,10 +88,13 @@ export interface HeapKernels {
   sgd_momentum_nodecay: SgdStep;
   /** out = a * alpha + b * beta in float32; n elements. */
   axpby(a: number, b: number, alpha: number, beta: number, out: number, n: number): void;
-  /** z[i, j] = sum over s of a[s, i] * b[s, j]; a: [t, m], b: [t, n]; m % 4 == 0, n % 8 == 0. */
-  outer_sums(a: number, b: number, z: number, t: number, m: number, n: number): void;
-  /** z[i, j] = sum over s of a[i, s] * b[s, j]; a: [m, t], b: [t, n]; m % 4 == 0, n % 8 == 0. */
-  matmul(a: number, b: number, z: number, t: number, m: number, n: number): void;
+  /**
+   * z[i, j] = sum over s of a[s, i] * b[s, j]; a: [t, m], b: [t, n]; m % 4 == 0, n % 8 == 0. With
+   * `accumulate` 1 the sums start from z (z += a^T b).
+   */
+  outer_sums(a: number, b: number, z: number, t: number, m: number, n: number, accumulate: number): void;
+  /** z[i, j] = sum over s of a[i, s] * b[s, j]; a: [m, t], b: [t, n]; m % 4 == 0, n % 8 == 0; as outer_sums. */
+  matmul(a: number, b: number, z: number, t: number, m: number, n: number, accumulate: number): void;
   /** Patch rows [n * outH * outW, kh * kw * c] of an NHWC input (wat/im2col.ts); c % 4 == 0. */
   im2col: PatchTransform;
   /** The adjoint of im2col: patch rows summed back into an NHWC tensor (every element written). */

@@ -92,7 +92,7 @@ export function im2colConv2d(
   const wasm = backend as unknown as BackendWasm;
   const y = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
   withPatches(backend, x, info, (k, p, rows, patch) =>
-    k.matmul(p, offsetOf(wasm, filter), offsetOf(wasm, y), patch, rows, info.outChannels),
+    k.matmul(p, offsetOf(wasm, filter), offsetOf(wasm, y), patch, rows, info.outChannels, 0),
   );
   return y;
 }
@@ -110,7 +110,7 @@ export function im2colFilterGrad(
     'float32',
   );
   withPatches(backend, x, info, (k, p, rows, patch) =>
-    k.outer_sums(p, offsetOf(wasm, dy), offsetOf(wasm, dw), rows, patch, info.outChannels),
+    k.outer_sums(p, offsetOf(wasm, dy), offsetOf(wasm, dw), rows, patch, info.outChannels, 0),
   );
   return dw;
 }
@@ -134,7 +134,7 @@ export function im2colInputGrad(
     temps.push(wT);
     const cols = wasm.makeOutput([rows, patch], 'float32');
     temps.push(cols);
-    k.matmul(offsetOf(wasm, dy), offsetOf(wasm, wT), offsetOf(wasm, cols), info.outChannels, rows, patch);
+    k.matmul(offsetOf(wasm, dy), offsetOf(wasm, wT), offsetOf(wasm, cols), info.outChannels, rows, patch, 0);
     const dx = wasm.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
     k.col2im(offsetOf(wasm, cols), offsetOf(wasm, dx), ...patchArgs(info));
     return dx;

@@ -71,6 +71,7 @@ const EVERYWHERE: WinogradPolicy = {
   ownGemm: true,
   stridedIm2col: true,
   stride2: true,
+  blockTiles: 4, // several blocks of images in most cases
 };
 let previous: WinogradPolicy;
 
@@ -125,6 +126,20 @@ describe('Winograd F(4x4, 3x3) on wasm', () => {
       expectClose(got.dx, want.dx, 1e-5);
       expectClose(got.dw, want.dw, 2e-5);
       expect({ tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() }).toEqual(before);
+    },
+  );
+
+  it.each(CASES.filter((c) => c.x[0] > 1).map((c) => [c.name, c] as const))(
+    '%s: blocks of images give bitwise the whole-batch results',
+    async (_name, c) => {
+      await tf.setBackend('wasm');
+      setWinogradPolicy({ ...EVERYWHERE, blockTiles: Infinity });
+      const whole = convAndGrads(c);
+      setWinogradPolicy(EVERYWHERE);
+      const blocked = convAndGrads(c);
+      expect([blocked.y, blocked.dx, blocked.dw].map((v) => Array.from(v))).toEqual(
+        [whole.y, whole.dx, whole.dw].map((v) => Array.from(v)),
+      );
     },
   );
 

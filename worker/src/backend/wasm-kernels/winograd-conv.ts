@@ -21,6 +21,15 @@ import {
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulInfo, releaseAll } from './call-wasm-kernel.ts';
 import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
+import {
+  imagesPerBlock,
+  ownWinogradFilterGrad,
+  ownWinogradForward,
+  STRIDE_1,
+  STRIDE_2,
+  type TileGeometry,
+  type WinogradVariant,
+} from './winograd-own.ts';
 import { im2colApplies, im2colConv2d, type Im2colPass } from './im2col-conv.ts';
 
 /**
@@ -45,20 +54,6 @@ export function winogradApplies(info: backend_util.Conv2DInfo, dtype: string, mi
   );
 }
 
-/** Sizes of one Winograd convolution: NHWC input, 4x4 output tiles, row-major over images. */
-interface TileGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  outHeight: number;
-  outWidth: number;
-  tilesH: number;
-  tilesW: number;
-  tiles: number;
-}
-
 function geometry(info: backend_util.Conv2DInfo): TileGeometry {
   const {
     batchSize: n,
@@ -71,34 +66,27 @@ function geometry(info: backend_util.Conv2DInfo): TileGeometry {
   } = info;
   const tilesH = Math.ceil(outHeight / 4);
   const tilesW = Math.ceil(outWidth / 4);
-  return { n, h, w, ci, co, outHeight, outWidth, tilesH, tilesW, tiles: n * tilesH * tilesW };
+  const { top, left } = info.padInfo;
+  return { n, h, w, ci, co, outHeight, outWidth, tilesH, tilesW, tiles: n * tilesH * tilesW, top, left };
 }
 
 /** Shapes of the k-th left operand, right operand and product of a Winograd layer. */
 export type ProductShapes = (k: number) => { lhs: number[]; rhs: number[]; product: [number, number] };
 
 /**
- * The frame the Winograd passes share: allocate the 36 left and right operands, `transform` fills them
- * (given their pointer tables), each pair is multiplied into its product (operands freed as soon as their
- * product exists, so the heap holds one set of 36 matrices at a time) by `own` (our kernel, given the heap
- * offsets of lhs, rhs and the product, and k) or, when it is undefined, by XNNPACK (lhs x rhs), and `finish`
- * turns the products (their table) into the result. Every intermediate is released, on errors too.
+ * The frame of the Winograd passes whose products XNNPACK runs (ours run in winograd-own.ts): allocate the
+ * 36 left and right operands, `transform` fills them (given their pointer tables), each pair is multiplied
+ * (lhs x rhs) and freed as soon as its product exists (so the heap holds one set of 36 matrices at a time),
+ * and `finish` turns the products (their table) into the result. Every intermediate is released, on errors too.
  */
-export function winogradProducts(
+function xnnpackWinograd(
   backend: KernelBackend,
-  shapes: ProductShapes,
+  shapes: (k: number) => { lhs: number[]; rhs: number[] },
   transform: (k: HeapKernels, lhsTable: number, rhsTable: number) => void,
-  own: ((k: HeapKernels, lhs: number, rhs: number, product: number, index: number) => void) | undefined,
   finish: (k: HeapKernels, productTable: number) => TensorInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
   const k = heapKernels(wasm);
-  const multiply = (a: TensorInfo, b: TensorInfo, index: number): TensorInfo => {
-    if (own === undefined) return matMulInfo(backend, a, b);
-    const out = wasm.makeOutput(shapes(index).product, 'float32');
-    own(k, offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out), index);
-    return out;
-  };
   const temps = new Set<TensorInfo>();
   const keep = <T extends TensorInfo>(t: T): T => (temps.add(t), t);
   try {
@@ -110,7 +98,7 @@ export function winogradProducts(
       offsetOf(wasm, keep(pointerTable(wasm, rhs))),
     );
     const products = lhs.map((a, p) => {
-      const product = keep(multiply(a, rhs[p], p));
+      const product = keep(matMulInfo(backend, a, rhs[p]));
       releaseAll(backend, [a, rhs[p]]);
       temps.delete(a);
       temps.delete(rhs[p]);
@@ -139,11 +127,42 @@ const OWN_MATMUL_MAX_TILES = 64;
 /** The heap offset of `t` (for the kernels' pointer arguments). */
 const at = (backend: KernelBackend, t: TensorInfo) => offsetOf(backend as unknown as BackendWasm, t);
 
+/** Our forward products apply: rows in fours, co in eights, and with XNNPACK threads only small layers. */
+function ownForward(g: TileGeometry): boolean {
+  return ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
+}
+
+/** The forward pass of `variant` with XNNPACK's products (the whole batch at once). */
+function xnnpackForward(
+  backend: KernelBackend,
+  variant: WinogradVariant,
+  x: TensorInfo,
+  filter: TensorInfo,
+  g: TileGeometry,
+): TensorInfo {
+  return xnnpackWinograd(
+    backend,
+    (k) => ({ lhs: [variant.rows(g.tiles, k), g.ci], rhs: [g.ci, g.co] }),
+    (k, vTable, uTable) => {
+      variant.filter(k)(at(backend, filter), uTable, g.ci, g.co);
+      variant.input(k)(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, g.top, g.left);
+    },
+    (k, mTable) => {
+      const y = (backend as unknown as BackendWasm).makeOutput(
+        [g.n, g.outHeight, g.outWidth, g.co],
+        'float32',
+      );
+      variant.output(k)(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+      return y;
+    },
+  );
+}
+
 /**
  * y = conv2d(x, filter) by Winograd F(4x4, 3x3); the caller checks {@link winogradApplies}.
  * x: [N, H, W, Ci], filter: [3, 3, Ci, Co] -> y: [N, outH, outW, Co]. Padding below and right of the
  * input is implied by the output size (windows reading past the input see zeros).
- * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co].
+ * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co]: ours in blocks of images (winograd-own.ts) or XNNPACK's.
  */
 export function winogradConv2d(
   backend: KernelBackend,
@@ -152,25 +171,9 @@ export function winogradConv2d(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const g = geometry(info);
-  const { top, left } = info.padInfo;
-  const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
-  return winogradProducts(
-    backend,
-    () => ({ lhs: [g.tiles, g.ci], rhs: [g.ci, g.co], product: [g.tiles, g.co] }),
-    (k, vTable, uTable) => {
-      k.filter_transform(at(backend, filter), uTable, g.ci, g.co);
-      k.input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
-    },
-    own ? (k, v, u, m) => k.matmul(v, u, m, g.ci, g.tiles, g.co) : undefined,
-    (k, mTable) => {
-      const y = (backend as unknown as BackendWasm).makeOutput(
-        [g.n, g.outHeight, g.outWidth, g.co],
-        'float32',
-      );
-      k.output_transform(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
-      return y;
-    },
-  );
+  return ownForward(g)
+    ? ownWinogradForward(backend, STRIDE_1, x, filter, g, imagesPerBlock(g, policy.blockTiles))
+    : xnnpackForward(backend, STRIDE_1, x, filter, g);
 }
 
 /**
@@ -179,8 +182,8 @@ export function winogradConv2d(
  *   dw = G^T [ sum over tiles of (B^T d B) (.) (A e A^T) ] G
  *
  * (d: a tile's 6x6 input window, e: its 4x4 block of dy, zero past the output), i.e. 36 products
- * Z_k [Ci, Co] = V_k^T [Ci, tiles] x E_k [tiles, Co] (our outer_sums on V_k as written, or XNNPACK on V_k
- * written transposed).
+ * Z_k [Ci, Co] = V_k^T [Ci, tiles] x E_k [tiles, Co] (our outer_sums on V_k as written, in blocks of
+ * images, or XNNPACK on V_k written transposed).
  * x: [N, H, W, Ci], dy: [N, outH, outW, Co] -> dw: [3, 3, Ci, Co].
  */
 export function winogradFilterGrad(
@@ -190,18 +193,16 @@ export function winogradFilterGrad(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const g = geometry(info);
-  const { top, left } = info.padInfo;
-  // Our outer_sums takes V_k as the input transform writes it ([tiles, Ci]); XNNPACK needs it transposed.
-  const own = ownGemmApplies(g.ci, g.co);
-  return winogradProducts(
+  if (ownGemmApplies(g.ci, g.co)) {
+    return ownWinogradFilterGrad(backend, STRIDE_1, x, dy, g, imagesPerBlock(g, policy.blockTiles));
+  }
+  return xnnpackWinograd(
     backend,
-    () => ({ lhs: own ? [g.tiles, g.ci] : [g.ci, g.tiles], rhs: [g.tiles, g.co], product: [g.ci, g.co] }),
+    () => ({ lhs: [g.ci, g.tiles], rhs: [g.tiles, g.co] }),
     (k, vTable, eTable) => {
-      const input = own ? k.input_transform : k.input_transform_t;
-      input(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
+      k.input_transform_t(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, g.top, g.left);
       k.dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
     },
-    own ? (k, v, e, z) => k.outer_sums(v, e, z, g.tiles, g.ci, g.co) : undefined,
     (k, zTable) => {
       const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
       k.filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
@@ -226,15 +227,12 @@ export function winogradS2Applies(
   );
 }
 
-/** Rows of the k-th stride-2 matrix: one per tile (EE), four (EO, OE) or sixteen (OO); wat/winograd-s2.ts. */
-const s2Rows = (tiles: number, k: number) => tiles * (k < 25 ? 1 : k < 35 ? 4 : 16);
-
 /**
  * y = conv2d(x, filter) for a 3x3 stride-2 convolution by polyphase Winograd. Per axis the output o reads
  * padded input 2o + i: the even taps (i = 0, 2) meet the even samples and run F(4, 2), the odd tap meets the
  * odd samples. Each 4x4 output tile reads a 9x9 window and costs 25 + 20 + 20 + 16 = 81 multiplications per
  * channel pair against 144 direct (1.78x fewer); the 36 products are
- * M_k [rows_k, Co] = V_k [rows_k, Ci] x U_k [Ci, Co]. x: [N, H, W, Ci], filter: [3, 3, Ci, Co].
+ * M_k [rows_k, Co] = V_k [rows_k, Ci] x U_k [Ci, Co] (wat/winograd-s2.ts). x: [N, H, W, Ci], filter: [3, 3, Ci, Co].
  */
 export function winogradS2Conv2d(
   backend: KernelBackend,
@@ -243,25 +241,9 @@ export function winogradS2Conv2d(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const g = geometry(info);
-  const { top, left } = info.padInfo;
-  const own = ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
-  return winogradProducts(
-    backend,
-    (k) => ({ lhs: [s2Rows(g.tiles, k), g.ci], rhs: [g.ci, g.co], product: [s2Rows(g.tiles, k), g.co] }),
-    (k, vTable, uTable) => {
-      k.s2_filter_transform(at(backend, filter), uTable, g.ci, g.co);
-      k.s2_input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
-    },
-    own ? (k, v, u, m, index) => k.matmul(v, u, m, g.ci, s2Rows(g.tiles, index), g.co) : undefined,
-    (k, mTable) => {
-      const y = (backend as unknown as BackendWasm).makeOutput(
-        [g.n, g.outHeight, g.outWidth, g.co],
-        'float32',
-      );
-      k.s2_output_transform(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
-      return y;
-    },
-  );
+  return ownForward(g)
+    ? ownWinogradForward(backend, STRIDE_2, x, filter, g, imagesPerBlock(g, policy.blockTiles))
+    : xnnpackForward(backend, STRIDE_2, x, filter, g);
 }
 
 /**
@@ -276,21 +258,7 @@ export function winogradS2FilterGrad(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const g = geometry(info);
-  const { top, left } = info.padInfo;
-  return winogradProducts(
-    backend,
-    (k) => ({ lhs: [s2Rows(g.tiles, k), g.ci], rhs: [s2Rows(g.tiles, k), g.co], product: [g.ci, g.co] }),
-    (k, vTable, eTable) => {
-      k.s2_input_transform(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, top, left);
-      k.s2_dy_transform(at(backend, dy), eTable, g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
-    },
-    (k, v, e, z, index) => k.outer_sums(v, e, z, s2Rows(g.tiles, index), g.ci, g.co),
-    (k, zTable) => {
-      const dw = (backend as unknown as BackendWasm).makeOutput([3, 3, g.ci, g.co], 'float32');
-      k.s2_filter_grad_transform(zTable, at(backend, dw), g.ci, g.co);
-      return dw;
-    },
-  );
+  return ownWinogradFilterGrad(backend, STRIDE_2, x, dy, g, imagesPerBlock(g, policy.blockTiles));
 }
 
 type Conv2DArgs = {
@@ -321,6 +289,8 @@ export interface WinogradPolicy {
   stridedIm2col: boolean;
   /** 3x3 stride-2 convolutions (forward, filter gradient) by polyphase Winograd where it applies. */
   stride2: boolean;
+  /** Tiles per block of images on our products (winograd-own.ts); Infinity: the whole batch at once. */
+  blockTiles: number;
 }
 
 /** The default policy, from the resnet18-cifar kernel measurements (docs/BENCHMARKS.md). */
@@ -330,6 +300,7 @@ export const WINOGRAD_DEFAULT: Readonly<WinogradPolicy> = {
   ownGemm: true,
   stridedIm2col: true,
   stride2: true,
+  blockTiles: 64,
 };
 
 /** Winograd never applies (JCL_WINOGRAD=off; benchmarks compare both). */
@@ -339,6 +310,7 @@ export const WINOGRAD_OFF: Readonly<WinogradPolicy> = {
   ownGemm: false,
   stridedIm2col: false,
   stride2: false,
+  blockTiles: Infinity,
 };
 
 let policy: WinogradPolicy = { ...WINOGRAD_DEFAULT };

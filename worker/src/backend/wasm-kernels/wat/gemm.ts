@@ -15,15 +15,17 @@ const CHUNK = 128;
 
 /**
  * z = op(a) b for row-major float32 matrices, 4 x 8 output blocks in eight v128 accumulators:
- * - `transposedA`: outer_sums(a, b, z, t, m, n), a: [t, m], z[i, j] = sum_s a[s, i] b[s, j];
- * - otherwise: matmul(a, b, z, t, m, n), a: [m, t], z[i, j] = sum_s a[i, s] b[s, j].
+ * - `transposedA`: outer_sums(a, b, z, t, m, n, accumulate), a: [t, m], z[i, j] = sum_s a[s, i] b[s, j];
+ * - otherwise: matmul(a, b, z, t, m, n, accumulate), a: [m, t], z[i, j] = sum_s a[i, s] b[s, j];
+ * with accumulate != 0 the sums start from z's values instead of zero.
  * b: [t, n], z: [m, n]; m a multiple of 4, n a multiple of 8. The sums run in s order, in float32.
  */
 function gemm(transposedA: boolean): string {
   const acc = (r: number, h: number) => `$acc${r}_${h}`;
   const locals = range(4).flatMap((r) => [0, 1].map((h) => `(local ${acc(r, h)} v128)`));
   const zero = range(4).flatMap((r) => [0, 1].map((h) => `(local.set ${acc(r, h)} (v128.const i64x2 0 0))`));
-  // A later chunk of s continues the sums the previous chunks stored in z.
+  // A later chunk of s continues the sums the previous chunks stored in z (so does the first with
+  // `accumulate`: z += op(a) b).
   const resume = range(4).flatMap((r) =>
     [0, 1].map(
       (h) =>
@@ -60,7 +62,7 @@ function gemm(transposedA: boolean): string {
     : '(i32.add (i32.add (local.get $a) (i32.mul (i32.shr_u (local.get $i) (i32.const 2)) (local.get $tBytes))) (i32.shl (local.get $k0) (i32.const 2)))';
   const aStep = transposedA ? '(local.get $mBytes)' : '(i32.const 4)';
   return `
-  (func (export "${transposedA ? 'outer_sums' : 'matmul'}") (param $a i32) (param $b i32) (param $z i32) (param $t i32) (param $m i32) (param $n i32)
+  (func (export "${transposedA ? 'outer_sums' : 'matmul'}") (param $a i32) (param $b i32) (param $z i32) (param $t i32) (param $m i32) (param $n i32) (param $accumulate i32)
     (local $i i32) (local $j i32) (local $pa i32) (local $pb i32) (local $pz i32) (local $s2 i32) (local $k0 i32) (local $kc i32)
     (local $mBytes i32) (local $nBytes i32) (local $tBytes i32) (local $b0 v128) (local $b1 v128) (local $s v128)
     ${locals.join(' ')}
@@ -79,7 +81,8 @@ function gemm(transposedA: boolean): string {
         (block $doneJ (loop $eachJ
           (br_if $doneJ (i32.ge_u (local.get $j) (local.get $nBytes)))
           (local.set $pz (i32.add (local.get $z) (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j))))
-          (if (i32.eqz (local.get $k0)) (then ${zero.join(' ')}) (else ${resume.join(' ')}))
+          (if (i32.and (i32.eqz (local.get $k0)) (i32.eqz (local.get $accumulate)))
+            (then ${zero.join(' ')}) (else ${resume.join(' ')}))
           (local.set $pa ${aStart})
           (local.set $pb (i32.add (i32.add (local.get $b) (local.get $j)) (i32.mul (local.get $k0) (local.get $nBytes))))
           (local.set $s2 (local.get $kc))

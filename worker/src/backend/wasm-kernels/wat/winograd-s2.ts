@@ -22,6 +22,7 @@ import {
   maskedLoad,
   TILE_LOCALS,
   windowAddresses,
+  windowChannelBlocks,
 } from './winograd-transforms.ts';
 
 const EVEN = [0, 2, 4, 6, 8];
@@ -98,13 +99,14 @@ export function s2InputTransform(): string {
   const head: string[] = [];
   tableLocals('vb', '$vt', locals, head);
   const tile = windowAddresses(9, '$x', '$h', '$w', locals);
-  const b = new Block('t', locals);
-  // Each phase loads its own samples just before its transform, keeping the live values few.
-  const grid = (rows: number[], cols: number[]) => rows.map((i) => cols.map((j) => maskedLoad(b, i, j)));
-  const ee = twoPass(b, grid(EVEN, EVEN), s2InputRows);
-  const eo = columns(b, grid(EVEN, ODD), s2InputRows);
-  const oe = rowsOf(b, grid(ODD, EVEN), s2InputRows);
-  const oo = grid(ODD, ODD);
+  const blocks = windowChannelBlocks(9, locals, (b, load) => {
+    // Each phase loads its own samples just before its transform, keeping the live values few.
+    const grid = (rows: number[], cols: number[]) => rows.map((i) => cols.map((j) => load(b, i, j)));
+    const ee = twoPass(b, grid(EVEN, EVEN), s2InputRows);
+    const eo = columns(b, grid(EVEN, ODD), s2InputRows);
+    const oe = rowsOf(b, grid(ODD, EVEN), s2InputRows);
+    return phaseStores('vb', ee, eo, oe, grid(ODD, ODD));
+  });
   return `
   (func (export "s2_input_transform") (param $x i32) (param $vt i32)
       (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $th i32) (param $tw i32)
@@ -112,7 +114,7 @@ export function s2InputTransform(): string {
     ${TILE_LOCALS}
     ${locals.join(' ')}
     ${head.join('\n    ')}
-    ${eachTile('$h', [...tile, eachChannelBlock('C', [...b.code, ...phaseStores('vb', ee, eo, oe, oo)])], [], ['$pt', '$pl'], 3)}
+    ${eachTile('$h', [...tile, blocks], [], ['$pt', '$pl'], 3)}
   )`;
 }
 

@@ -53,6 +53,32 @@ function maskedWindow(b: Block, size: number): string[][] {
   return range(size).map((i) => range(size).map((j) => maskedLoad(b, i, j)));
 }
 
+/** A window element loaded from (i, j) of the current tile's window: `load(b, i, j)`. */
+export type WindowLoad = (b: Block, i: number, j: number) => string;
+
+/**
+ * `body` (given a Block and how to load window elements) for every channel block of a tile, generated twice:
+ * with plain loads when the tile's whole size x size window lies inside the input (corners (0, 0) and
+ * (size-1, size-1) inside), with masked loads (zero outside) otherwise. Interior tiles skip the masking.
+ */
+export function windowChannelBlocks(
+  size: number,
+  locals: string[],
+  body: (b: Block, load: WindowLoad) => string[],
+): string {
+  const plain: WindowLoad = (b, i, j) =>
+    b.set(`(v128.load (i32.add (local.get $a${i}_${j}) (local.get $coff)))`);
+  const variant = (prefix: string, load: WindowLoad, label: string) => {
+    const b = new Block(prefix, locals);
+    const tail = body(b, load);
+    return eachChannelBlock(label, [...b.code, ...tail]);
+  };
+  const last = size - 1;
+  return `(if (i32.and (local.get $ok0_0) (local.get $ok${last}_${last}))
+            (then ${variant('u', plain, 'Inner')})
+            (else ${variant('t', maskedLoad, 'Edge')}))`;
+}
+
 /** Locals of {@link eachTile} and {@link eachChannelBlock}. */
 export const TILE_LOCALS = `(local $img i32) (local $ty i32) (local $tx i32) (local $y0 i32) (local $x0 i32) (local $nh i32)
     (local $coff i32) (local $cbytes i32) (local $tileOff i32)`;
@@ -128,18 +154,24 @@ export function inputTransform(transposed: boolean): string {
   const head: string[] = [];
   tableLocals('vb', '$vt', locals, head);
   const tile = windowAddresses(6, '$x', '$h', '$w', locals);
-  const b = new Block('t', locals);
-  const v = twoPass(b, maskedWindow(b, 6), inputRows);
   // Transposed: lane l of channel block c goes to row c + l, column t, one 4-byte store per lane. $coff
   // counts 16 bytes per block of 4 channels and rows are `tiles` floats apart, so the row of channel
   // c + l starts (coff / 4 + l) * tiles * 4 = coff * tiles + l * tiles * 4 bytes in; $tOff = 4 t.
-  const transposedStores = range(36).flatMap((k) =>
-    range(4).map((l) => {
-      const row = l === 0 ? '(local.get $tOff)' : `(i32.add (local.get $tOff) (local.get $rowStride${l}))`;
-      return `(f32.store (i32.add (local.get $vb${k}) (i32.add ${row} (i32.mul (local.get $coff) (local.get $tiles)))) (f32x4.extract_lane ${l} ${get(v[Math.floor(k / 6)][k % 6])}))`;
-    }),
-  );
-  const stores = transposed ? transposedStores : tileStores('vb', v);
+  const transposedStores = (v: string[][]) =>
+    range(36).flatMap((k) =>
+      range(4).map((l) => {
+        const row = l === 0 ? '(local.get $tOff)' : `(i32.add (local.get $tOff) (local.get $rowStride${l}))`;
+        return `(f32.store (i32.add (local.get $vb${k}) (i32.add ${row} (i32.mul (local.get $coff) (local.get $tiles)))) (f32x4.extract_lane ${l} ${get(v[Math.floor(k / 6)][k % 6])}))`;
+      }),
+    );
+  const blocks = windowChannelBlocks(6, locals, (b, load) => {
+    const v = twoPass(
+      b,
+      range(6).map((i) => range(6).map((j) => load(b, i, j))),
+      inputRows,
+    );
+    return transposed ? transposedStores(v) : tileStores('vb', v);
+  });
   return `
   (func (export "${transposed ? 'input_transform_t' : 'input_transform'}") (param $x i32) (param $vt i32)
       (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $th i32) (param $tw i32)
@@ -154,7 +186,7 @@ export function inputTransform(transposed: boolean): string {
     (local.set $rowStride3 (i32.mul (local.get $tiles) (i32.const 12)))
     ${eachTile(
       '$h',
-      [...tile, eachChannelBlock('C', [...b.code, ...stores])],
+      [...tile, blocks],
       ['(local.set $tOff (i32.add (local.get $tOff) (i32.const 4)))'],
       ['$pt', '$pl'],
     )}
