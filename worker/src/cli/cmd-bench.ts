@@ -1,7 +1,9 @@
 /**
  * `jcl bench step`: images/s of one full JCL step (query forward/backward, key encoder forward on M*B
- * crops, queue update) on the active backend, with synthetic inputs; `jcl bench allreduce`: collective
- * bandwidth against the TCP ceiling (worker/src/dist/bench-allreduce.ts).
+ * crops, queue update) on the active backend, with synthetic inputs; with `--workers N`, the same step as
+ * a data-parallel gang of N local processes (each B/N images, gradients all-reduced over the TCP data
+ * plane, shuffled key batch norm), the whole-machine figure. `jcl bench allreduce`: collective bandwidth
+ * against the TCP ceiling (worker/src/dist/bench-allreduce.ts).
  */
 import { initBackend } from '../backend/select-backend.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
@@ -10,7 +12,11 @@ import { runAllReduceBench } from '../dist/bench-allreduce.ts';
 import { isDataPlane } from '../dist/dist-config.ts';
 import { makeCropBatch } from '../data/make-batch.ts';
 import { makeSyntheticDataset } from '../data/synthetic.ts';
-import { LocalCollective } from '../dist/collective.ts';
+import { LocalCollective, type Collective } from '../dist/collective.ts';
+import { createCollectiveFromEnv } from '../dist/create-collective.ts';
+import { launchLocalWorkers } from '../dist/launch-local.ts';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../util/logger.ts';
 import * as tf from '../tf.ts';
 import { createTrainState, disposeTrainState } from '../train/train-state.ts';
 import { runTrainStep, type StepBatch } from '../train/train-step.ts';
@@ -50,9 +56,25 @@ export interface StepBenchResult {
   stepMs: number[];
   medianStepMs: number;
   imagesPerSec: number;
+  /** The largest peak RSS of the gang's processes (the only one with one worker). */
+  peakRssMB: number;
+  numTensorsGrowth: number;
+  /** With --workers N: processes in the gang and each one's peak RSS, rank order. */
+  workers?: number;
+  peakRssMBPerWorker?: number[];
+}
+
+/** What each process of a `--workers` gang prints on stdout when its steps are done. */
+interface WorkerReport {
+  benchWorker: true;
+  rank: number;
+  backend: string;
+  stepMs: number[];
   peakRssMB: number;
   numTensorsGrowth: number;
 }
+
+const JCL_BIN = fileURLToPath(new URL('../../../bin/jcl.js', import.meta.url));
 
 async function benchStep(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -65,11 +87,13 @@ async function benchStep(argv: string[]): Promise<number> {
     steps: { type: 'string' },
     warmup: { type: 'string' },
     backend: { type: 'string' },
+    workers: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: jcl bench step [--model resnet18-cifar] [--batch 32] [--keys 4] [--image-size 32] [--channels 3] [--queue 4096] [--steps 5] [--warmup 2] [--backend auto] [--json]\n',
+      'usage: jcl bench step [--model resnet18-cifar] [--batch 32] [--keys 4] [--image-size 32] [--channels 3] [--queue 4096] [--steps 5] [--warmup 2] [--backend auto] [--workers 1] [--json]\n' +
+        '  --workers N: the step as a data-parallel gang of N local processes (batch split evenly), the whole-machine figure\n',
     );
     return 0;
   }
@@ -92,19 +116,33 @@ async function benchStep(argv: string[]): Promise<number> {
   const queue = int('queue', values.queue, 4096, batch, 1 << 20);
   const steps = int('steps', values.steps, 5, 1, 1000);
   const warmup = int('warmup', values.warmup, 2, 0, 100);
+  const workers = int('workers', values.workers, 1, 1, 64);
+  if (batch % workers !== 0)
+    throw new JclError(
+      'invalid_config',
+      `--batch: must split evenly over --workers ${workers}, got ${batch} (try ${Math.ceil(batch / workers) * workers})`,
+    );
+  const inGang = workers > 1 && process.env.JCL_RANK !== undefined;
+  if (workers > 1 && !inGang)
+    return benchStepGang(argv, workers, { model, batch, m, size, queue, steps, json: Boolean(values.json) });
   const backend = await initBackend(backendName);
   const cfg = parseTrainingConfig({
     model: { arch: model },
     jcl: { positives: m, queueSize: Math.ceil(queue / batch) * batch },
     optim: { batchSize: batch },
   });
-  const st = createTrainState(cfg, channels, new LocalCollective());
-  const rng = new Rng(1);
+  const log = createLogger({ pretty: false, level: values.json || inGang ? 'warn' : undefined });
+  const collective: Collective = inGang
+    ? await createCollectiveFromEnv(process.env, log)
+    : new LocalCollective();
+  const local = batch / workers;
+  const st = createTrainState(cfg, channels, collective);
+  const rng = new Rng(1 + collective.rank);
   const pix = size * size * channels;
   const makeBatch = (): StepBatch => ({
-    query: Float32Array.from({ length: batch * pix }, () => rng.normal()),
-    keys: Float32Array.from({ length: m * batch * pix }, () => rng.normal()),
-    n: batch,
+    query: Float32Array.from({ length: local * pix }, () => rng.normal()),
+    keys: Float32Array.from({ length: m * local * pix }, () => rng.normal()),
+    n: local,
     m,
     size,
     channels,
@@ -118,14 +156,27 @@ async function benchStep(argv: string[]): Promise<number> {
     const t0 = performance.now();
     await runTrainStep(st, inputs[i % 2], hp);
     if (i >= warmup) stepMs.push(performance.now() - t0);
-    if (!values.json)
+    if (!values.json && !inGang)
       process.stderr.write(
         `\rstep ${i + 1}/${warmup + steps}${i < warmup ? ' (warm-up)' : ''} ${(performance.now() - t0).toFixed(0)} ms\x1b[K`,
       );
   }
-  if (!values.json) process.stderr.write('\n');
+  if (!values.json && !inGang) process.stderr.write('\n');
   const growth = tf.memory().numTensors - tensorsAfterWarmup;
   disposeTrainState(st);
+  if (inGang) {
+    await collective.close();
+    const report: WorkerReport = {
+      benchWorker: true,
+      rank: collective.rank,
+      backend: backend.name,
+      stepMs,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      numTensorsGrowth: growth,
+    };
+    process.stdout.write(JSON.stringify(report) + '\n');
+    return 0;
+  }
   const med = median(stepMs);
   const result: StepBenchResult = {
     backend: backend.name,
@@ -141,11 +192,81 @@ async function benchStep(argv: string[]): Promise<number> {
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     numTensorsGrowth: growth,
   };
-  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-  else
-    process.stdout.write(
-      `${model} batch ${batch} M=${m} ${size}x${size}x${channels} on ${backend.name}: ${result.imagesPerSec.toFixed(1)} images/s (median step ${med.toFixed(0)} ms), peak RSS ${result.peakRssMB.toFixed(0)} MB\n`,
-    );
+  printStepResult(result, Boolean(values.json));
+  return 0;
+}
+
+function printStepResult(r: StepBenchResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const gang = r.workers ? ` x ${r.workers} worker processes` : '';
+  const rss = r.peakRssMBPerWorker
+    ? `peak RSS per worker ${r.peakRssMBPerWorker.map((v) => v.toFixed(0)).join(' / ')} MB`
+    : `peak RSS ${r.peakRssMB.toFixed(0)} MB`;
+  process.stdout.write(
+    `${r.model} batch ${r.batch} M=${r.keys} ${r.imageSize}x${r.imageSize} on ${r.backend}${gang}: ${r.imagesPerSec.toFixed(1)} images/s (median step ${r.medianStepMs.toFixed(0)} ms), ${rss}\n`,
+  );
+}
+
+/**
+ * `--workers N`: run this same command as a gang of N local processes (launch-local.ts, the launcher of
+ * `jcl train --workers`) and combine their reports: a step of the gang takes as long as its slowest rank.
+ */
+async function benchStepGang(
+  argv: string[],
+  workers: number,
+  o: {
+    model: ModelArch;
+    batch: number;
+    m: number;
+    size: number;
+    queue: number;
+    steps: number;
+    json: boolean;
+  },
+): Promise<number> {
+  const log = createLogger({ level: o.json ? 'warn' : undefined });
+  const reports: WorkerReport[] = [];
+  const code = await launchLocalWorkers({
+    workers,
+    log,
+    command: [process.execPath, JCL_BIN, 'bench', 'step'],
+    args: argv,
+    env: { JCL_LOG_FORMAT: 'json' },
+    onLine: (rank, line, stream) => {
+      if (stream === 'stdout' && line.startsWith('{"benchWorker"'))
+        reports.push(JSON.parse(line) as WorkerReport);
+      else if (!o.json || stream === 'stderr') process.stderr.write(`[rank ${rank}] ${line}\n`);
+    },
+  });
+  if (code !== 0) return code;
+  if (reports.length !== workers)
+    throw new JclError('internal', `bench step --workers ${workers}: got ${reports.length} worker reports`);
+  reports.sort((a, b) => a.rank - b.rank);
+  const stepMs = reports[0].stepMs.map((_, i) => Math.max(...reports.map((r) => r.stepMs[i])));
+  const med = median(stepMs);
+  const perWorker = reports.map((r) => r.peakRssMB);
+  printStepResult(
+    {
+      backend: reports[0].backend,
+      model: o.model,
+      batch: o.batch,
+      keys: o.m,
+      imageSize: o.size,
+      queue: Math.ceil(o.queue / o.batch) * o.batch,
+      steps: o.steps,
+      stepMs,
+      medianStepMs: med,
+      imagesPerSec: (o.batch * 1000) / med,
+      peakRssMB: Math.max(...perWorker),
+      numTensorsGrowth: Math.max(...reports.map((r) => r.numTensorsGrowth)),
+      workers,
+      peakRssMBPerWorker: perWorker,
+    },
+    o.json,
+  );
   return 0;
 }
 
