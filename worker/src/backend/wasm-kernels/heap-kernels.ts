@@ -6,6 +6,8 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { HeapKernelPool } from './heap-kernel-pool.ts';
 import { HEAP_KERNELS_SHARED_WASM_BASE64, HEAP_KERNELS_WASM_BASE64 } from './heap-kernels-wasm.ts';
 
 /**
@@ -148,6 +150,24 @@ export function heapKernels(wasm: BackendWasm): HeapKernels {
     instances.set(memory, k);
   }
   return k;
+}
+
+const pools = new WeakMap<WebAssembly.Memory, HeapKernelPool>();
+
+/**
+ * Our kernels on as many threads as the backend has XNNPACK threads (heap-kernel-pool.ts); one thread on
+ * the single-threaded build, whose heap cannot be shared.
+ */
+export function heapKernelPool(wasm: BackendWasm): HeapKernelPool {
+  const memory = heapMemory(wasm);
+  let pool = pools.get(memory);
+  if (pool === undefined) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = Buffer.from(shared ? HEAP_KERNELS_SHARED_WASM_BASE64 : HEAP_KERNELS_WASM_BASE64, 'base64');
+    pool = new HeapKernelPool(heapKernels(wasm), memory, bytes, shared ? getThreadsCount() : 1);
+    pools.set(memory, pool);
+  }
+  return pool;
 }
 
 /** Heap offset of a tensor's data. */

@@ -18,7 +18,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { matMulInfo, releaseAll } from './call-wasm-kernel.ts';
 import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
 import {
@@ -121,15 +121,16 @@ export function ownGemmApplies(rows: number, cols: number): boolean {
   return policy.ownGemm && rows % 4 === 0 && cols % 8 === 0;
 }
 
-/** Largest tile count for which a multi-threaded process uses our forward product instead of XNNPACK's. */
-const OWN_MATMUL_MAX_TILES = 64;
-
 /** The heap offset of `t` (for the kernels' pointer arguments). */
 const at = (backend: KernelBackend, t: TensorInfo) => offsetOf(backend as unknown as BackendWasm, t);
 
-/** Our forward products apply: rows in fours, co in eights, and with XNNPACK threads only small layers. */
+/**
+ * Our forward products apply: rows in fours, co in eights. They run on as many threads as XNNPACK has
+ * (heap-kernel-pool.ts), in blocks of images; single-threaded they beat XNNPACK's at every Winograd shape
+ * (bench-winograd-gemm.ts).
+ */
 function ownForward(g: TileGeometry): boolean {
-  return ownGemmApplies(g.tiles, g.co) && (getThreadsCount() === 1 || g.tiles <= OWN_MATMUL_MAX_TILES);
+  return ownGemmApplies(g.tiles, g.co);
 }
 
 /** The forward pass of `variant` with XNNPACK's products (the whole batch at once). */
@@ -144,15 +145,15 @@ function xnnpackForward(
     backend,
     (k) => ({ lhs: [variant.rows(g.tiles, k), g.ci], rhs: [g.ci, g.co] }),
     (k, vTable, uTable) => {
-      variant.filter(k)(at(backend, filter), uTable, g.ci, g.co);
-      variant.input(k)(at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, g.top, g.left);
+      k[variant.filter](at(backend, filter), uTable, g.ci, g.co);
+      k[variant.input](at(backend, x), vTable, g.n, g.h, g.w, g.ci, g.tilesH, g.tilesW, g.top, g.left);
     },
     (k, mTable) => {
       const y = (backend as unknown as BackendWasm).makeOutput(
         [g.n, g.outHeight, g.outWidth, g.co],
         'float32',
       );
-      variant.output(k)(mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
+      k[variant.output](mTable, at(backend, y), g.n, g.outHeight, g.outWidth, g.co, g.tilesH, g.tilesW);
       return y;
     },
   );

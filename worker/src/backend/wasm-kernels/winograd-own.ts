@@ -13,7 +13,8 @@
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { releaseAll } from './call-wasm-kernel.ts';
-import { heapKernels, offsetOf, pointerTable, type HeapKernels } from './heap-kernels.ts';
+import type { HeapKernelPool, KernelCall } from './heap-kernel-pool.ts';
+import { heapKernelPool, offsetOf, pointerTable } from './heap-kernels.ts';
 
 /** Sizes of one Winograd convolution: NHWC input, 4x4 output tiles, row-major over images. */
 export interface TileGeometry {
@@ -32,35 +33,35 @@ export interface TileGeometry {
   left: number;
 }
 
-/** The transforms of one Winograd algorithm and the row counts of its 36 matrices. */
+/** The transforms (kernel export names) of one Winograd algorithm and the row counts of its 36 matrices. */
 export interface WinogradVariant {
   /** Rows of matrix k for `tiles` tiles. */
   rows(tiles: number, k: number): number;
-  filter(k: HeapKernels): HeapKernels['filter_transform'];
-  input(k: HeapKernels): HeapKernels['input_transform'];
-  output(k: HeapKernels): HeapKernels['output_transform'];
-  dy(k: HeapKernels): HeapKernels['dy_transform'];
-  filterGrad(k: HeapKernels): HeapKernels['filter_grad_transform'];
+  filter: 'filter_transform' | 's2_filter_transform';
+  input: 'input_transform' | 's2_input_transform';
+  output: 'output_transform' | 's2_output_transform';
+  dy: 'dy_transform' | 's2_dy_transform';
+  filterGrad: 'filter_grad_transform' | 's2_filter_grad_transform';
 }
 
 /** F(4x4, 3x3) for 3x3 stride-1 layers: one row per tile in each of the 36 matrices. */
 export const STRIDE_1: WinogradVariant = {
   rows: (tiles) => tiles,
-  filter: (k) => k.filter_transform,
-  input: (k) => k.input_transform,
-  output: (k) => k.output_transform,
-  dy: (k) => k.dy_transform,
-  filterGrad: (k) => k.filter_grad_transform,
+  filter: 'filter_transform',
+  input: 'input_transform',
+  output: 'output_transform',
+  dy: 'dy_transform',
+  filterGrad: 'filter_grad_transform',
 };
 
 /** Polyphase for 3x3 stride-2 layers (wat/winograd-s2.ts): 1, 4 or 16 rows per tile (EE, EO/OE, OO). */
 export const STRIDE_2: WinogradVariant = {
   rows: (tiles, k) => tiles * (k < 25 ? 1 : k < 35 ? 4 : 16),
-  filter: (k) => k.s2_filter_transform,
-  input: (k) => k.s2_input_transform,
-  output: (k) => k.s2_output_transform,
-  dy: (k) => k.s2_dy_transform,
-  filterGrad: (k) => k.s2_filter_grad_transform,
+  filter: 's2_filter_transform',
+  input: 's2_input_transform',
+  output: 's2_output_transform',
+  dy: 's2_dy_transform',
+  filterGrad: 's2_filter_grad_transform',
 };
 
 /**
@@ -93,23 +94,46 @@ class Scratch {
   }
 }
 
-/** Run `body` over the image blocks: (first image, images in the block, tiles in the block). */
-function eachBlock(
-  g: TileGeometry,
-  images: number,
-  body: (first: number, count: number, tiles: number) => void,
-) {
+/** The image blocks: (first image, images in the block, tiles in the block). */
+function blocksOf(g: TileGeometry, images: number): Array<[first: number, count: number, tiles: number]> {
   const perImage = g.tilesH * g.tilesW;
+  const blocks: Array<[number, number, number]> = [];
   for (let first = 0; first < g.n; first += images) {
     const count = Math.min(images, g.n - first);
-    body(first, count, count * perImage);
+    blocks.push([first, count, count * perImage]);
   }
+  return blocks;
+}
+
+/**
+ * Run the blocks' call lists `threads` at a time on the pool: thread t takes blocks t, t + threads, ...
+ * `calls(block, thread)` builds one block's calls on thread t's scratch.
+ */
+function runBlocks<B>(
+  pool: HeapKernelPool,
+  threads: number,
+  blocks: readonly B[],
+  calls: (block: B, thread: number, index: number) => KernelCall[],
+): void {
+  for (let r = 0; r < blocks.length; r += threads) {
+    const lists: KernelCall[][] = [];
+    for (let t = 0; t < threads && r + t < blocks.length; t++) lists.push(calls(blocks[r + t], t, r + t));
+    pool.run(lists);
+  }
+}
+
+/** The 36 calls `call(p)` dealt round-robin to `threads` lists. */
+function splitProducts(threads: number, call: (p: number) => KernelCall): KernelCall[][] {
+  const lists: KernelCall[][] = Array.from({ length: threads }, () => []);
+  for (let p = 0; p < 36; p++) lists[p % threads].push(call(p));
+  return lists;
 }
 
 /**
  * y = conv2d(x, filter) by `variant` on our products: the 36 filter matrices once, then per block the
- * input transform, 36 products M_k = V_k U_k and the output transform into the block's images of y.
- * Needs block tile counts in fours and co % 8 (the caller checks ownGemmApplies on the whole batch).
+ * input transform, 36 products M_k = V_k U_k and the output transform into the block's images of y, the
+ * blocks spread over the pool's threads (each with its own V and M). Needs block tile counts in fours and
+ * co % 8 (the caller checks ownGemmApplies on the whole batch).
  */
 export function ownWinogradForward(
   backend: KernelBackend,
@@ -118,44 +142,69 @@ export function ownWinogradForward(
   filter: TensorInfo,
   g: TileGeometry,
   images: number,
+  pool: HeapKernelPool = heapKernelPool(backend as unknown as BackendWasm),
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
   const s = new Scratch(wasm);
   try {
-    const blockTiles = images * g.tilesH * g.tilesW;
+    const blocks = blocksOf(g, images);
+    const threads = blocks.length >= pool.threads ? pool.threads : 1;
+    const blockTiles = blocks[0][2];
     const u = s.matrices(() => g.ci, g.co);
-    const v = s.matrices((p) => variant.rows(blockTiles, p), g.ci);
-    const m = s.matrices((p) => variant.rows(blockTiles, p), g.co);
+    const v = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.ci));
+    const m = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.co));
     const y = wasm.makeOutput([g.n, g.outHeight, g.outWidth, g.co], 'float32');
     const [xAt, yAt] = [offsetOf(wasm, x), offsetOf(wasm, y)];
     const [xImage, yImage] = [g.h * g.w * g.ci * 4, g.outHeight * g.outWidth * g.co * 4];
-    variant.filter(k)(offsetOf(wasm, filter), u.table, g.ci, g.co);
-    eachBlock(g, images, (first, count, tiles) => {
-      variant.input(k)(
-        xAt + first * xImage,
-        v.table,
-        count,
-        g.h,
-        g.w,
-        g.ci,
-        g.tilesH,
-        g.tilesW,
-        g.top,
-        g.left,
-      );
-      for (let p = 0; p < 36; p++) k.matmul(v.at[p], u.at[p], m.at[p], g.ci, variant.rows(tiles, p), g.co, 0);
-      variant.output(k)(
-        m.table,
-        yAt + first * yImage,
-        count,
-        g.outHeight,
-        g.outWidth,
-        g.co,
-        g.tilesH,
-        g.tilesW,
-      );
-    });
+    pool.call([variant.filter, offsetOf(wasm, filter), u.table, g.ci, g.co]);
+    const input = (first: number, count: number, t: number): KernelCall => [
+      variant.input,
+      xAt + first * xImage,
+      v[t].table,
+      count,
+      g.h,
+      g.w,
+      g.ci,
+      g.tilesH,
+      g.tilesW,
+      g.top,
+      g.left,
+    ];
+    const product = (p: number, tiles: number, t: number): KernelCall => [
+      'matmul',
+      v[t].at[p],
+      u.at[p],
+      m[t].at[p],
+      g.ci,
+      variant.rows(tiles, p),
+      g.co,
+      0,
+    ];
+    const output = (first: number, count: number, t: number): KernelCall => [
+      variant.output,
+      m[t].table,
+      yAt + first * yImage,
+      count,
+      g.outHeight,
+      g.outWidth,
+      g.co,
+      g.tilesH,
+      g.tilesW,
+    ];
+    if (blocks.length >= pool.threads) {
+      runBlocks(pool, threads, blocks, ([first, count, tiles], t) => [
+        input(first, count, t),
+        ...Array.from({ length: 36 }, (_, p) => product(p, tiles, t)),
+        output(first, count, t),
+      ]);
+    } else {
+      // Fewer blocks than threads (small layers): the transforms here, the 36 products spread over threads.
+      for (const [first, count, tiles] of blocks) {
+        pool.call(input(first, count, 0));
+        pool.run(splitProducts(pool.threads, (p) => product(p, tiles, 0)));
+        pool.call(output(first, count, 0));
+      }
+    }
     return y;
   } finally {
     releaseAll(backend, s.temps);
@@ -164,8 +213,9 @@ export function ownWinogradForward(
 
 /**
  * The filter gradient by `variant` on our products: per block the input and dy transforms and
- * Z_k += V_k^T E_k (outer_sums, accumulating after the first block), then the filter-gradient transform.
- * Needs ci % 4 and co % 8.
+ * Z_k += V_k^T E_k (outer_sums, accumulating after a thread's first block), the blocks spread over the pool's
+ * threads (each with its own V, E and Z; the threads' sums are added at the end, so the rounding depends on
+ * the thread count), then the filter-gradient transform. Needs ci % 4 and co % 8.
  */
 export function ownWinogradFilterGrad(
   backend: KernelBackend,
@@ -174,21 +224,24 @@ export function ownWinogradFilterGrad(
   dy: TensorInfo,
   g: TileGeometry,
   images: number,
+  pool: HeapKernelPool = heapKernelPool(backend as unknown as BackendWasm),
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
   const s = new Scratch(wasm);
   try {
-    const blockTiles = images * g.tilesH * g.tilesW;
-    const v = s.matrices((p) => variant.rows(blockTiles, p), g.ci);
-    const e = s.matrices((p) => variant.rows(blockTiles, p), g.co);
-    const z = s.matrices(() => g.ci, g.co);
+    const blocks = blocksOf(g, images);
+    const threads = blocks.length >= pool.threads ? pool.threads : 1;
+    const blockTiles = blocks[0][2];
+    const v = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.ci));
+    const e = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.co));
+    const z = Array.from({ length: threads }, () => s.matrices(() => g.ci, g.co));
     const [xAt, dyAt] = [offsetOf(wasm, x), offsetOf(wasm, dy)];
     const [xImage, dyImage] = [g.h * g.w * g.ci * 4, g.outHeight * g.outWidth * g.co * 4];
-    eachBlock(g, images, (first, count, tiles) => {
-      variant.input(k)(
+    const transforms = (first: number, count: number, t: number): KernelCall[] => [
+      [
+        variant.input,
         xAt + first * xImage,
-        v.table,
+        v[t].table,
         count,
         g.h,
         g.w,
@@ -197,23 +250,52 @@ export function ownWinogradFilterGrad(
         g.tilesW,
         g.top,
         g.left,
-      );
-      variant.dy(k)(
+      ],
+      [
+        variant.dy,
         dyAt + first * dyImage,
-        e.table,
+        e[t].table,
         count,
         g.outHeight,
         g.outWidth,
         g.co,
         g.tilesH,
         g.tilesW,
-      );
-      const accumulate = first > 0 ? 1 : 0;
-      for (let p = 0; p < 36; p++)
-        k.outer_sums(v.at[p], e.at[p], z.at[p], variant.rows(tiles, p), g.ci, g.co, accumulate);
-    });
+      ],
+    ];
+    const sum = (p: number, tiles: number, t: number, accumulate: boolean): KernelCall => [
+      'outer_sums',
+      v[t].at[p],
+      e[t].at[p],
+      z[t].at[p],
+      variant.rows(tiles, p),
+      g.ci,
+      g.co,
+      accumulate ? 1 : 0,
+    ];
+    if (blocks.length >= pool.threads) {
+      runBlocks(pool, threads, blocks, ([first, count, tiles], t, index) => [
+        ...transforms(first, count, t),
+        ...Array.from({ length: 36 }, (_, p) => sum(p, tiles, t, index >= threads)),
+      ]);
+    } else {
+      // Fewer blocks than threads: the transforms here, the 36 sums spread over threads (each Z_k is
+      // written by one thread only, so the result is the single-threaded one).
+      blocks.forEach(([first, count, tiles], index) => {
+        for (const call of transforms(first, count, 0)) pool.call(call);
+        pool.run(splitProducts(pool.threads, (p) => sum(p, tiles, 0, index > 0)));
+      });
+    }
+    // Z_0 += Z_t, the 36 matrices split over the threads.
+    const sums: KernelCall[][] = Array.from({ length: threads }, () => []);
+    for (let p = 0; p < 36; p++) {
+      for (let t = 1; t < threads; t++) {
+        sums[p % threads].push(['axpby', z[0].at[p], z[t].at[p], 1, 1, z[0].at[p], g.ci * g.co]);
+      }
+    }
+    if (threads > 1) pool.run(sums);
     const dw = wasm.makeOutput([3, 3, g.ci, g.co], 'float32');
-    variant.filterGrad(k)(z.table, offsetOf(wasm, dw), g.ci, g.co);
+    pool.call([variant.filterGrad, z[0].table, offsetOf(wasm, dw), g.ci, g.co]);
     return dw;
   } finally {
     releaseAll(backend, s.temps);

@@ -1,0 +1,124 @@
+/**
+ * Our kernels on helper threads over the threaded build's shared heap (heap-kernel-pool.ts): the lists run
+ * where they should and give the single-threaded results; a failing kernel on a helper is reported; the
+ * Winograd passes spread over the threads give the single-threaded forward pass bitwise and the filter
+ * gradient to float32 rounding (bitwise when only the products are spread).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { loadWasmBackend } from '../load-wasm-backend.ts';
+import { HeapKernelPool, type KernelCall } from './heap-kernel-pool.ts';
+import { heapKernelPool, heapKernels, offsetOf } from './heap-kernels.ts';
+import { HEAP_KERNELS_SHARED_WASM_BASE64 } from './heap-kernels-wasm.ts';
+import {
+  imagesPerBlock,
+  ownWinogradFilterGrad,
+  ownWinogradForward,
+  STRIDE_1,
+  STRIDE_2,
+} from './winograd-own.ts';
+
+let wasm: BackendWasm;
+let single: HeapKernelPool;
+const info = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+const at = (t: tf.Tensor) => offsetOf(wasm, info(t));
+
+describe('heap kernels on helper threads', () => {
+  beforeAll(async () => {
+    await loadWasmBackend({ threads: 2 });
+    wasm = tf.engine().backend as unknown as BackendWasm;
+    const memory = (wasm.wasm as unknown as { wasmMemory: WebAssembly.Memory }).wasmMemory;
+    single = new HeapKernelPool(
+      heapKernels(wasm),
+      memory,
+      Buffer.from(HEAP_KERNELS_SHARED_WASM_BASE64, 'base64'),
+      1,
+    );
+  });
+  afterAll(() => single.close());
+
+  it('has a helper per XNNPACK thread beyond the first and runs lists there, as the main thread would', () => {
+    const pool = heapKernelPool(wasm);
+    expect(pool.threads).toBe(2);
+    // Eight products split over the two threads, against all eight here.
+    const a = tf.randomNormal([8, 64, 32], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([32, 16], 0, 1, 'float32', 2);
+    const z = [tf.zeros([8, 64, 16]), tf.zeros([8, 64, 16])];
+    const calls = (zi: number): KernelCall[] =>
+      Array.from({ length: 8 }, (_, p) => [
+        'matmul',
+        at(a) + p * 64 * 32 * 4,
+        at(b),
+        at(z[zi]) + p * 64 * 16 * 4,
+        32,
+        64,
+        16,
+        0,
+      ]);
+    const [here, split] = [calls(0), calls(1)];
+    single.run([here]);
+    pool.run([split.filter((_, p) => p % 2 === 0), split.filter((_, p) => p % 2 === 1)]);
+    expect(Array.from(z[1].dataSync())).toEqual(Array.from(z[0].dataSync()));
+    expect(Math.max(...Array.from(z[1].dataSync()).map(Math.abs))).toBeGreaterThan(0);
+    tf.dispose([a, b, ...z]);
+  });
+
+  it('reports a kernel that traps on a helper, and keeps working afterwards', () => {
+    const pool = heapKernelPool(wasm);
+    const bytes = (wasm.wasm as unknown as { wasmMemory: WebAssembly.Memory }).wasmMemory.buffer.byteLength;
+    // A product whose output lies past the end of the heap.
+    const outside: KernelCall = ['matmul', 0, 0, bytes + 64, 4, 4, 8, 0];
+    expect(() => pool.run([[], [outside]])).toThrow(/helper thread/);
+    expect(() => pool.run([[], []])).not.toThrow();
+  });
+
+  it.each([
+    ['stride 1, several blocks per thread', [8, 16, 16, 16], 16, 1, 16],
+    ['stride 1, fewer blocks than threads', [2, 8, 8, 16], 16, 1, 64],
+    ['stride 2, several blocks', [8, 16, 16, 16], 24, 2, 8],
+  ] as const)('Winograd %s: the same results as one thread', (_name, xShape, co, stride, blockTiles) => {
+    const x = tf.randomNormal([...xShape], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, xShape[3], co], 0, 0.3, 'float32', 4) as tf.Tensor4D;
+    const conv = backend_util.computeConv2DInfo(x.shape, w.shape, stride, 1, 'same');
+    const g = {
+      n: conv.batchSize,
+      h: conv.inHeight,
+      w: conv.inWidth,
+      ci: conv.inChannels,
+      co: conv.outChannels,
+      outHeight: conv.outHeight,
+      outWidth: conv.outWidth,
+      tilesH: Math.ceil(conv.outHeight / 4),
+      tilesW: Math.ceil(conv.outWidth / 4),
+      tiles: conv.batchSize * Math.ceil(conv.outHeight / 4) * Math.ceil(conv.outWidth / 4),
+      top: conv.padInfo.top,
+      left: conv.padInfo.left,
+    };
+    const dy = tf.randomNormal([g.n, g.outHeight, g.outWidth, co], 0, 1, 'float32', 5);
+    const variant = stride === 1 ? STRIDE_1 : STRIDE_2;
+    const images = imagesPerBlock(g, blockTiles);
+    const run = (pool: HeapKernelPool) =>
+      [
+        ownWinogradForward(wasm, variant, info(x), info(w), g, images, pool),
+        ownWinogradFilterGrad(wasm, variant, info(x), info(dy), g, images, pool),
+      ].map((t) => {
+        const values = Float32Array.from(wasm.readSync(t.dataId) as Float32Array);
+        wasm.disposeData(t.dataId);
+        return values;
+      });
+    const [y1, dw1] = run(single);
+    const [y2, dw2] = run(heapKernelPool(wasm));
+    expect(Array.from(y2)).toEqual(Array.from(y1));
+    const blocks = Math.ceil(g.n / images);
+    if (blocks < 2) {
+      expect(Array.from(dw2)).toEqual(Array.from(dw1)); // only the products were spread
+    } else {
+      const scale = Math.max(...Array.from(dw1).map(Math.abs));
+      const err = Math.max(...Array.from(dw2).map((v, i) => Math.abs(v - dw1[i])));
+      expect(err).toBeLessThanOrEqual(1e-5 * scale);
+    }
+    tf.dispose([x, w, dy]);
+  });
+});
