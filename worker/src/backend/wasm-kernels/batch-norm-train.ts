@@ -9,7 +9,8 @@
 import { util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { normalizeTable } from './batch-norm.ts';
-import { heapKernels, offsetOf } from './heap-kernels.ts';
+import { splitRange } from './heap-kernel-pool.ts';
+import { heapKernelPool, offsetOf } from './heap-kernels.ts';
 
 export const BN_TRAIN_KERNEL = 'JclBatchNormTrain';
 export const BN_GRAD_KERNEL = 'JclBatchNormGrad';
@@ -34,7 +35,7 @@ export function batchNormTrainKernel(args: {
   const { inputs, backend, attrs } = args;
   const { x, gamma, beta } = inputs;
   const wasm = backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
+  const pool = heapKernelPool(wasm);
   const c = channels(x);
   const rows = rowsOf(x);
   const at = (t: TensorInfo) => offsetOf(wasm, t);
@@ -43,12 +44,20 @@ export function batchNormTrainKernel(args: {
   const invStd = wasm.makeOutput([c], 'float32');
   const mst = wasm.makeOutput([3 * c], 'float32');
   const y = wasm.makeOutput(x.shape, 'float32');
-  k.sum_rows(at(x), rows, c, at(mean), 1 / rows);
-  k.centered_squares(at(x), at(mean), rows, c, at(variance), 1 / rows);
+  // Column sums split by channels (each thread sums whole columns, so the results do not depend on the
+  // thread count), row maps by rows.
+  const columns = splitRange(c, pool.threads, 16);
+  const rowParts = splitRange(rows, pool.threads);
+  pool.run(columns.map(([c0, n]) => [['sum_rows', at(x) + 4 * c0, rows, n, at(mean) + 4 * c0, 1 / rows, c]]));
+  pool.run(
+    columns.map(([c0, n]) => [
+      ['centered_squares', at(x) + 4 * c0, at(mean) + 4 * c0, rows, n, at(variance) + 4 * c0, 1 / rows, c],
+    ]),
+  );
   const [m, v, s, g, b, table] = views(wasm, mean, variance, invStd, gamma, beta, mst);
   for (let i = 0; i < c; i++) s[i] = 1 / Math.sqrt(v[i] + attrs.eps);
   normalizeTable(m, v, g, b, attrs.eps, table);
-  k.normalize(at(x), rows, c, at(mst), at(y));
+  pool.run(rowParts.map(([r0, n]) => [['normalize', at(x) + 4 * r0 * c, n, c, at(mst), at(y) + 4 * r0 * c]]));
   backend.disposeData(mst.dataId);
   return [y, mean, variance, invStd];
 }
@@ -63,7 +72,7 @@ export function batchNormGradKernel(args: {
 }): TensorInfo[] {
   const { dy, x, mean, invStd, gamma } = args.inputs;
   const wasm = args.backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
+  const pool = heapKernelPool(wasm);
   const c = channels(x);
   const rows = rowsOf(x);
   const at = (t: TensorInfo) => offsetOf(wasm, t);
@@ -72,7 +81,22 @@ export function batchNormGradKernel(args: {
   const dx = wasm.makeOutput(x.shape, 'float32');
   const dgamma = wasm.makeOutput([c], 'float32');
   const dbeta = wasm.makeOutput([c], 'float32');
-  k.bn_grad_sums(at(dy), at(x), at(mean), at(invStd), rows, c, at(sums), 1);
+  pool.run(
+    splitRange(c, pool.threads, 16).map(([c0, n]) => [
+      [
+        'bn_grad_sums',
+        at(dy) + 4 * c0,
+        at(x) + 4 * c0,
+        at(mean) + 4 * c0,
+        at(invStd) + 4 * c0,
+        rows,
+        n,
+        at(sums) + 4 * c0,
+        1,
+        c,
+      ],
+    ]),
+  );
   const [sm, m, inv, g, t, dg, db] = views(wasm, sums, mean, invStd, gamma, tab, dgamma, dbeta);
   for (let i = 0; i < c; i++) {
     const a = g[i] * inv[i];
@@ -83,7 +107,11 @@ export function batchNormGradKernel(args: {
     t[2 * c + i] = (-a * inv[i] * sm[c + i]) / rows;
     t[3 * c + i] = (-a * sm[i]) / rows;
   }
-  k.bn_backward(at(dy), at(x), rows, c, at(tab), at(dx));
+  pool.run(
+    splitRange(rows, pool.threads).map(([r0, n]) => [
+      ['bn_backward', at(dy) + 4 * r0 * c, at(x) + 4 * r0 * c, n, c, at(tab), at(dx) + 4 * r0 * c],
+    ]),
+  );
   args.backend.disposeData(sums.dataId);
   args.backend.disposeData(tab.dataId);
   return [dx, dgamma, dbeta];

@@ -6,9 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
+import { batchNormTrainFused } from '../../model/fused-batch-norm.ts';
 import { HeapKernelPool, type KernelCall } from './heap-kernel-pool.ts';
 import { heapKernelPool, heapKernels, offsetOf } from './heap-kernels.ts';
 import { HEAP_KERNELS_SHARED_WASM_BASE64 } from './heap-kernels-wasm.ts';
@@ -121,4 +124,50 @@ describe('heap kernels on helper threads', () => {
     }
     tf.dispose([x, w, dy]);
   });
+
+  // Column sums split by channels (48 = 32 + 16; 20 = 16 + 4), normalisation and dx by rows.
+  it.each([
+    [[4, 6, 6, 48], 0],
+    [[2, 4, 3, 20], 3],
+  ] as const)(
+    'training batch norm %j split over threads matches tf.moments + tf.batchNorm on cpu',
+    async (shape, offset) => {
+      const run = (fused: boolean) => {
+        const kept: tf.Tensor[] = [];
+        const values = tf.tidy(() => {
+          const c = shape[3];
+          const x = tf.add(tf.randomNormal([...shape], 0, 2, 'float32', 1), offset);
+          const gamma = tf.randomUniform([c], 0.5, 1.5, 'float32', 2);
+          const beta = tf.randomNormal([c], 0, 1, 'float32', 3);
+          const r = tf.randomNormal([...shape], 0, 1, 'float32', 4);
+          const forward = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+            if (!fused) {
+              const { mean, variance } = tf.moments(a, [0, 1, 2]);
+              return tf.batchNorm(a, mean, variance, b, g, 1e-5);
+            }
+            const out = batchNormTrainFused(a, g, b, 1e-5);
+            kept.push(out.mean, out.variance);
+            return out.y;
+          };
+          const y = forward(x, gamma, beta);
+          const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(forward(a, g, b), r)),
+          )([x, gamma, beta]);
+          return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+        });
+        tf.dispose(kept);
+        return values;
+      };
+      await tf.setBackend('cpu');
+      const want = run(false);
+      await tf.setBackend('wasm');
+      expect(heapKernelPool(tf.engine().backend as unknown as BackendWasm).threads).toBe(2);
+      const got = run(true);
+      want.forEach((w, k) => {
+        const maxAbs = w.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
+        const maxErr = got[k].reduce((m, v, i) => Math.max(m, Math.abs(v - w[i])), 0);
+        expect({ k, ok: maxErr <= 5e-5 * maxAbs }).toEqual({ k, ok: true });
+      });
+    },
+  );
 });

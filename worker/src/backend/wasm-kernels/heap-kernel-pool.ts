@@ -184,3 +184,14 @@ export class HeapKernelPool {
     slot[0] = calls.length;
   }
 }
+
+/**
+ * [start, count] ranges splitting [0, total) into at most `parts` pieces whose starts and counts are
+ * multiples of `align` (the last one takes the remainder), skipping empty ones.
+ */
+export function splitRange(total: number, parts: number, align = 1): Array<[start: number, count: number]> {
+  const step = Math.ceil(total / parts / align) * align;
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < total; start += step) out.push([start, Math.min(step, total - start)]);
+  return out;
+}

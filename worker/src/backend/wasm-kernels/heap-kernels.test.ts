@@ -45,7 +45,7 @@ describe('heap kernels', () => {
     );
     const xInfo = { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     const out = wasm.makeOutput([cols], 'float32');
-    heapKernels(wasm).sum_rows(offsetOf(wasm, xInfo), rows, cols, offsetOf(wasm, out), 1 / 3);
+    heapKernels(wasm).sum_rows(offsetOf(wasm, xInfo), rows, cols, offsetOf(wasm, out), 1 / 3, cols);
     const got = new Float32Array(wasm.typedArrayFromHeap(out) as Float32Array);
     const want = new Float32Array(cols);
     sumRows(x.dataSync() as Float32Array, rows, cols, 1 / 3, want);

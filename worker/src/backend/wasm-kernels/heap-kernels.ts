@@ -65,10 +65,21 @@ export interface HeapKernels {
   dy_transform: OutputTileTransform;
   filter_grad_transform(zTable: number, dw: number, ci: number, co: number): void;
   output_transform: OutputTileTransform;
-  /** out[c] = float32(scale * sum over r of x[r, c]) with float64 sums; cols a multiple of 4. */
-  sum_rows(x: number, rows: number, cols: number, out: number, scale: number): void;
+  /**
+   * out[c] = float32(scale * sum over r of x[r, c]) with float64 sums; cols a multiple of 4. The column
+   * sums read `cols` columns of rows `rowFloats` long (the whole row: rowFloats = cols).
+   */
+  sum_rows(x: number, rows: number, cols: number, out: number, scale: number, rowFloats: number): void;
   /** out[c] = float32(scale * sum over r of (x[r, c] - mean[c])^2), float64 squares and sums. */
-  centered_squares(x: number, mean: number, rows: number, cols: number, out: number, scale: number): void;
+  centered_squares(
+    x: number,
+    mean: number,
+    rows: number,
+    cols: number,
+    out: number,
+    scale: number,
+    rowFloats: number,
+  ): void;
   /** out[c] = scale * sum dy, out[cols + c] = scale * sum dy * (x - mean) * invStd (float64 sums). */
   bn_grad_sums(
     dy: number,
@@ -79,6 +90,7 @@ export interface HeapKernels {
     cols: number,
     out: number,
     scale: number,
+    rowFloats: number,
   ): void;
   /** dx = dy * A + (x - mean) * B + C per column, tab = [mean, A, B, C]. */
   bn_backward(dy: number, x: number, rows: number, cols: number, tab: number, dx: number): void;

@@ -57,7 +57,7 @@ export function makeLeadingReduceWasm(
     );
     const scale = scaleByCount ? 1 / rows : 1;
     if (cols % 4 === 0) {
-      heapKernels(wasm).sum_rows(offsetOf(wasm, x), rows, cols, offsetOf(wasm, out), scale);
+      heapKernels(wasm).sum_rows(offsetOf(wasm, x), rows, cols, offsetOf(wasm, out), scale, cols);
       return out;
     }
     // Views are taken after the allocation: growing the heap detaches earlier ones.

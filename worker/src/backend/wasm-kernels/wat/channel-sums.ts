@@ -11,8 +11,10 @@ const HIGH_HALF = '8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15';
 const LOW_HALVES = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23';
 
 /**
- * A column-sum function over [rows, cols] float32 arrays (cols a multiple of 4; params $rows, $cols, $out,
- * $scale f64 and the arrays): for each term, out[t * cols + c] = float32(scale * sum over rows of the
+ * A column-sum function over the first `cols` columns of [rows, rowFloats] float32 arrays (cols a multiple of
+ * 4; params $rows, $cols, $out, $scale f64, the arrays, and last $rowFloats, the row length, so that a
+ * caller can give each thread a range of columns): for each term, out[t * rowFloats + c] = float32(scale *
+ * sum over rows of the
  * product of the term's factors), multiplied and summed in float64 in row order. A factor is an f32x4
  * expression of `load(ptr)` (the row's 4 values at this column block of the array at param `ptr`) and
  * `k(name)` (4 per-column constants loaded from the table at param `name` when a strip starts). Strips of
@@ -27,7 +29,9 @@ function columnSums(
   terms: Array<Array<(load: (ptr: string) => string, k: (table: string) => string) => string>>,
   widths: [number, number],
 ): string {
-  const locals = new Set<string>(['(local $c i32) (local $r i32) (local $stride i32) (local $scale2 v128)']);
+  const locals = new Set<string>([
+    '(local $c i32) (local $r i32) (local $stride i32) (local $end i32) (local $scale2 v128)',
+  ]);
   for (const a of arrays) locals.add(`(local $p${a.slice(1)} i32)`);
   const strip = (width: number) => {
     const vecs = width / 4;
@@ -77,7 +81,7 @@ function columnSums(
     );
     return `
     (block $done${width} (loop $strip${width}
-      (br_if $done${width} (i32.gt_u (i32.add (local.get $c) (i32.const ${4 * width})) (local.get $stride)))
+      (br_if $done${width} (i32.gt_u (i32.add (local.get $c) (i32.const ${4 * width})) (local.get $end)))
       ${start.join('\n      ')}
       (local.set $r (local.get $rows))
       (block $rowsDone${width} (loop $row${width}
@@ -92,9 +96,10 @@ function columnSums(
   };
   const strips = widths.map(strip).join('\n');
   return `
-  (func (export "${name}") ${params}
+  (func (export "${name}") ${params} (param $rowFloats i32)
     ${[...locals].join(' ')}
-    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $stride (i32.shl (local.get $rowFloats) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $scale2 (f64x2.splat (local.get $scale)))
     ${strips}
   )`;
