@@ -170,4 +170,29 @@ describe('heap kernels on helper threads', () => {
       });
     },
   );
+
+  it('strided patch products split by images: 1x1 and 3x3 stride 2, output and both gradients match cpu', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([4, 8, 8, 16], 0, 1, 'float32', 6) as tf.Tensor4D; // 16 output rows per image
+        const w1 = tf.randomNormal([1, 1, 16, 24], 0, 0.3, 'float32', 7) as tf.Tensor4D;
+        const w3 = tf.randomNormal([3, 3, 16, 24], 0, 0.3, 'float32', 8) as tf.Tensor4D;
+        const f = (a: tf.Tensor, b1: tf.Tensor, b3: tf.Tensor) =>
+          tf.add(
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b1 as tf.Tensor4D, 2, 'valid'))),
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b3 as tf.Tensor4D, 2, 'same'))),
+          );
+        const grads = tf.grads(f)([x, w1, w3]);
+        return [tf.conv2d(x, w1, 2, 'valid'), ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    const got = run();
+    want.forEach((w, k) => {
+      const maxAbs = w.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
+      const maxErr = got[k].reduce((m, v, i) => Math.max(m, Math.abs(v - w[i])), 0);
+      expect({ k, ok: maxErr <= 2e-5 * maxAbs }).toEqual({ k, ok: true });
+    });
+  });
 });

@@ -15,7 +15,8 @@
 import { backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { releaseAll, reshapeInfo, transposeInfo } from './call-wasm-kernel.ts';
-import { heapKernels, offsetOf, type HeapKernels } from './heap-kernels.ts';
+import { splitRange, type KernelCall } from './heap-kernel-pool.ts';
+import { heapKernelPool, offsetOf } from './heap-kernels.ts';
 
 /** Which pass: the kernels' shape needs differ (rows in fours, columns in eights of each product). */
 export type Im2colPass = 'forward' | 'filterGrad' | 'inputGrad';
@@ -45,30 +46,10 @@ export function im2colApplies(info: backend_util.Conv2DInfo, dtype: string, pass
   );
 }
 
-/** Run `body` with the patch matrix of x (released afterwards, on errors too). */
-function withPatches<T>(
-  backend: KernelBackend,
-  x: TensorInfo,
-  info: backend_util.Conv2DInfo,
-  body: (k: HeapKernels, patches: number, rows: number, patch: number) => T,
-): T {
-  const wasm = backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patch = info.filterHeight * info.filterWidth * info.inChannels;
-  const p = wasm.makeOutput([rows, patch], 'float32');
-  try {
-    k.im2col(offsetOf(wasm, x), offsetOf(wasm, p), ...patchArgs(info));
-    return body(k, offsetOf(wasm, p), rows, patch);
-  } finally {
-    releaseAll(backend, [p]);
-  }
-}
-
-/** The patch kernels' (n, h, w, c, outH, outW, kh, kw, stride, padTop, padLeft). */
-function patchArgs(info: backend_util.Conv2DInfo) {
+/** The patch kernels' (n, h, w, c, outH, outW, kh, kw, stride, padTop, padLeft) for `n` images. */
+function patchArgs(info: backend_util.Conv2DInfo, n = info.batchSize) {
   return [
-    info.batchSize,
+    n,
     info.inHeight,
     info.inWidth,
     info.inChannels,
@@ -82,7 +63,32 @@ function patchArgs(info: backend_util.Conv2DInfo) {
   ] as const;
 }
 
-/** y = conv2d(x, filter) as im2col(x) W. x: [N, H, W, Ci], filter: [kh, kw, Ci, Co] -> [N, Ho, Wo, Co]. */
+/**
+ * Image ranges for the pool's threads, each with a row count in fours (our products' rows); one range
+ * (the calling thread) when the images cannot be split so.
+ */
+function imageParts(info: backend_util.Conv2DInfo, threads: number): Array<[first: number, count: number]> {
+  const perImage = info.outHeight * info.outWidth;
+  const parts = splitRange(info.batchSize, threads);
+  return parts.every(([, n]) => (n * perImage) % 4 === 0) ? parts : [[0, info.batchSize]];
+}
+
+/** Sizes of the pass: patch rows, patch length, bytes of an input image and of an output image. */
+function sizes(info: backend_util.Conv2DInfo) {
+  const perImage = info.outHeight * info.outWidth;
+  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  return {
+    perImage,
+    patch,
+    rows: info.batchSize * perImage,
+    inImage: 4 * info.inHeight * info.inWidth * info.inChannels,
+  };
+}
+
+/**
+ * y = conv2d(x, filter) as im2col(x) W. x: [N, H, W, Ci], filter: [kh, kw, Ci, Co] -> [N, Ho, Wo, Co]; the
+ * images split over the pool's threads (patches and products per range of images).
+ */
 export function im2colConv2d(
   backend: KernelBackend,
   x: TensorInfo,
@@ -90,14 +96,29 @@ export function im2colConv2d(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
-  const y = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  withPatches(backend, x, info, (k, p, rows, patch) =>
-    k.matmul(p, offsetOf(wasm, filter), offsetOf(wasm, y), patch, rows, info.outChannels, 0),
-  );
-  return y;
+  const pool = heapKernelPool(wasm);
+  const { perImage, patch, rows, inImage } = sizes(info);
+  const co = info.outChannels;
+  const p = wasm.makeOutput([rows, patch], 'float32');
+  try {
+    const y = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
+    const [xAt, pAt, wAt, yAt] = [x, p, filter, y].map((t) => offsetOf(wasm, t));
+    pool.run(
+      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => {
+        const r0 = first * perImage;
+        return [
+          ['im2col', xAt + first * inImage, pAt + 4 * r0 * patch, ...patchArgs(info, n)],
+          ['matmul', pAt + 4 * r0 * patch, wAt, yAt + 4 * r0 * co, patch, n * perImage, co, 0],
+        ];
+      }),
+    );
+    return y;
+  } finally {
+    releaseAll(backend, [p]);
+  }
 }
 
-/** dw = im2col(x)^T dy. x: [N, H, W, Ci], dy: [N, Ho, Wo, Co] -> dw: [kh, kw, Ci, Co]. */
+/** dw = im2col(x)^T dy (one thread: the sum runs over every patch row). x: [N, H, W, Ci], dy -> [kh, kw, Ci, Co]. */
 export function im2colFilterGrad(
   backend: KernelBackend,
   x: TensorInfo,
@@ -105,17 +126,31 @@ export function im2colFilterGrad(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
-  const dw = wasm.makeOutput(
-    [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
-    'float32',
-  );
-  withPatches(backend, x, info, (k, p, rows, patch) =>
-    k.outer_sums(p, offsetOf(wasm, dy), offsetOf(wasm, dw), rows, patch, info.outChannels, 0),
-  );
-  return dw;
+  const pool = heapKernelPool(wasm);
+  const { perImage, patch, rows, inImage } = sizes(info);
+  const p = wasm.makeOutput([rows, patch], 'float32');
+  try {
+    const dw = wasm.makeOutput(
+      [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+      'float32',
+    );
+    const [xAt, pAt, dyAt, dwAt] = [x, p, dy, dw].map((t) => offsetOf(wasm, t));
+    pool.run(
+      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => [
+        ['im2col', xAt + first * inImage, pAt + 4 * first * perImage * patch, ...patchArgs(info, n)],
+      ]),
+    );
+    pool.call(['outer_sums', pAt, dyAt, dwAt, rows, patch, info.outChannels, 0]);
+    return dw;
+  } finally {
+    releaseAll(backend, [p]);
+  }
 }
 
-/** dx = col2im(dy W^T). dy: [N, Ho, Wo, Co], filter: [kh, kw, Ci, Co] -> dx: [N, H, W, Ci]. */
+/**
+ * dx = col2im(dy W^T). dy: [N, Ho, Wo, Co], filter: [kh, kw, Ci, Co] -> dx: [N, H, W, Ci]; the images split
+ * over the pool's threads (products and col2im per range of images).
+ */
 export function im2colInputGrad(
   backend: KernelBackend,
   dy: TensorInfo,
@@ -123,20 +158,28 @@ export function im2colInputGrad(
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
   const wasm = backend as unknown as BackendWasm;
-  const k = heapKernels(wasm);
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patch = info.filterHeight * info.filterWidth * info.inChannels;
+  const pool = heapKernelPool(wasm);
+  const { perImage, patch, rows, inImage } = sizes(info);
+  const co = info.outChannels;
   const temps: TensorInfo[] = [];
   try {
-    const w2 = reshapeInfo(backend, filter, [patch, info.outChannels]);
+    const w2 = reshapeInfo(backend, filter, [patch, co]);
     temps.push(w2);
     const wT = transposeInfo(backend, w2, [1, 0]); // [Co, kh*kw*Ci]
     temps.push(wT);
     const cols = wasm.makeOutput([rows, patch], 'float32');
     temps.push(cols);
-    k.matmul(offsetOf(wasm, dy), offsetOf(wasm, wT), offsetOf(wasm, cols), info.outChannels, rows, patch, 0);
     const dx = wasm.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
-    k.col2im(offsetOf(wasm, cols), offsetOf(wasm, dx), ...patchArgs(info));
+    const [dyAt, wAt, cAt, dxAt] = [dy, wT, cols, dx].map((t) => offsetOf(wasm, t));
+    pool.run(
+      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => {
+        const r0 = first * perImage;
+        return [
+          ['matmul', dyAt + 4 * r0 * co, wAt, cAt + 4 * r0 * patch, co, n * perImage, patch, 0],
+          ['col2im', cAt + 4 * r0 * patch, dxAt + first * inImage, ...patchArgs(info, n)],
+        ];
+      }),
+    );
     return dx;
   } finally {
     releaseAll(backend, temps);
