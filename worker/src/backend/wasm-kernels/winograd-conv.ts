@@ -159,13 +159,9 @@ function xnnpackForward(
   );
 }
 
-/**
- * y = conv2d(x, filter) by Winograd F(4x4, 3x3); the caller checks {@link winogradApplies}.
- * x: [N, H, W, Ci], filter: [3, 3, Ci, Co] -> y: [N, outH, outW, Co]. Padding below and right of the
- * input is implied by the output size (windows reading past the input see zeros).
- * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co]: ours in blocks of images (winograd-own.ts) or XNNPACK's.
- */
-export function winogradConv2d(
+/** y = conv2d(x, filter) by `variant`: our products in blocks of images (winograd-own.ts) or XNNPACK's. */
+function winogradForward(
+  variant: WinogradVariant,
   backend: KernelBackend,
   x: TensorInfo,
   filter: TensorInfo,
@@ -173,9 +169,22 @@ export function winogradConv2d(
 ): TensorInfo {
   const g = geometry(info);
   return ownForward(g)
-    ? ownWinogradForward(backend, STRIDE_1, x, filter, g, imagesPerBlock(g, policy.blockTiles))
-    : xnnpackForward(backend, STRIDE_1, x, filter, g);
+    ? ownWinogradForward(backend, variant, x, filter, g, imagesPerBlock(g, policy.blockTiles))
+    : xnnpackForward(backend, variant, x, filter, g);
 }
+
+/**
+ * y = conv2d(x, filter) by Winograd F(4x4, 3x3); the caller checks {@link winogradApplies}.
+ * x: [N, H, W, Ci], filter: [3, 3, Ci, Co] -> y: [N, outH, outW, Co]. Padding below and right of the
+ * input is implied by the output size (windows reading past the input see zeros).
+ * M_k [tiles, Co] = V_k [tiles, Ci] x U_k [Ci, Co].
+ */
+export const winogradConv2d = (
+  backend: KernelBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo => winogradForward(STRIDE_1, backend, x, filter, info);
 
 /**
  * The filter gradient of a convolution {@link winogradApplies} to, by the transposed algorithm:
@@ -235,17 +244,12 @@ export function winogradS2Applies(
  * channel pair against 144 direct (1.78x fewer); the 36 products are
  * M_k [rows_k, Co] = V_k [rows_k, Ci] x U_k [Ci, Co] (wat/winograd-s2.ts). x: [N, H, W, Ci], filter: [3, 3, Ci, Co].
  */
-export function winogradS2Conv2d(
+export const winogradS2Conv2d = (
   backend: KernelBackend,
   x: TensorInfo,
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
-): TensorInfo {
-  const g = geometry(info);
-  return ownForward(g)
-    ? ownWinogradForward(backend, STRIDE_2, x, filter, g, imagesPerBlock(g, policy.blockTiles))
-    : xnnpackForward(backend, STRIDE_2, x, filter, g);
-}
+): TensorInfo => winogradForward(STRIDE_2, backend, x, filter, info);
 
 /**
  * The filter gradient of a convolution {@link winogradS2Applies} to, by the transposed algorithm on each

@@ -122,6 +122,52 @@ function runBlocks<B>(
   }
 }
 
+/**
+ * How a pass runs its blocks: `spread` (at least as many blocks as threads: each thread takes whole blocks,
+ * with its own block-sized matrices) or not (one set of matrices; the 36 products of a block are spread).
+ */
+function blockPlan(
+  g: TileGeometry,
+  images: number,
+  pool: HeapKernelPool,
+  s: Scratch,
+  variant: WinogradVariant,
+) {
+  const blocks = blocksOf(g, images);
+  const spread = blocks.length >= pool.threads;
+  const threads = spread ? pool.threads : 1;
+  const blockTiles = blocks[0][2];
+  /** Per thread, 36 block-sized matrices of `cols` columns. */
+  const perThread = (cols: number) =>
+    Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), cols));
+  return { blocks, spread, threads, perThread };
+}
+
+/** The input transform of images [first, first + count) of x (heap offset xAt) into the matrices of `table`. */
+function inputCall(
+  variant: WinogradVariant,
+  g: TileGeometry,
+  xAt: number,
+  table: number,
+  first: number,
+  count: number,
+): KernelCall {
+  const xImage = g.h * g.w * g.ci * 4;
+  return [
+    variant.input,
+    xAt + first * xImage,
+    table,
+    count,
+    g.h,
+    g.w,
+    g.ci,
+    g.tilesH,
+    g.tilesW,
+    g.top,
+    g.left,
+  ];
+}
+
 /** The 36 calls `call(p)` dealt round-robin to `threads` lists. */
 function splitProducts(threads: number, call: (p: number) => KernelCall): KernelCall[][] {
   const lists: KernelCall[][] = Array.from({ length: threads }, () => []);
@@ -147,29 +193,16 @@ export function ownWinogradForward(
   const wasm = backend as unknown as BackendWasm;
   const s = new Scratch(wasm);
   try {
-    const blocks = blocksOf(g, images);
-    const threads = blocks.length >= pool.threads ? pool.threads : 1;
-    const blockTiles = blocks[0][2];
+    const { blocks, spread, threads, perThread } = blockPlan(g, images, pool, s, variant);
     const u = s.matrices(() => g.ci, g.co);
-    const v = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.ci));
-    const m = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.co));
+    const v = perThread(g.ci);
+    const m = perThread(g.co);
     const y = wasm.makeOutput([g.n, g.outHeight, g.outWidth, g.co], 'float32');
     const [xAt, yAt] = [offsetOf(wasm, x), offsetOf(wasm, y)];
-    const [xImage, yImage] = [g.h * g.w * g.ci * 4, g.outHeight * g.outWidth * g.co * 4];
+    const yImage = g.outHeight * g.outWidth * g.co * 4;
     pool.call([variant.filter, offsetOf(wasm, filter), u.table, g.ci, g.co]);
-    const input = (first: number, count: number, t: number): KernelCall => [
-      variant.input,
-      xAt + first * xImage,
-      v[t].table,
-      count,
-      g.h,
-      g.w,
-      g.ci,
-      g.tilesH,
-      g.tilesW,
-      g.top,
-      g.left,
-    ];
+    const input = (first: number, count: number, t: number) =>
+      inputCall(variant, g, xAt, v[t].table, first, count);
     const product = (p: number, tiles: number, t: number): KernelCall => [
       'matmul',
       v[t].at[p],
@@ -191,7 +224,7 @@ export function ownWinogradForward(
       g.tilesH,
       g.tilesW,
     ];
-    if (blocks.length >= pool.threads) {
+    if (spread) {
       runBlocks(pool, threads, blocks, ([first, count, tiles], t) => [
         input(first, count, t),
         ...Array.from({ length: 36 }, (_, p) => product(p, tiles, t)),
@@ -229,28 +262,14 @@ export function ownWinogradFilterGrad(
   const wasm = backend as unknown as BackendWasm;
   const s = new Scratch(wasm);
   try {
-    const blocks = blocksOf(g, images);
-    const threads = blocks.length >= pool.threads ? pool.threads : 1;
-    const blockTiles = blocks[0][2];
-    const v = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.ci));
-    const e = Array.from({ length: threads }, () => s.matrices((p) => variant.rows(blockTiles, p), g.co));
+    const { blocks, spread, threads, perThread } = blockPlan(g, images, pool, s, variant);
+    const v = perThread(g.ci);
+    const e = perThread(g.co);
     const z = Array.from({ length: threads }, () => s.matrices(() => g.ci, g.co));
     const [xAt, dyAt] = [offsetOf(wasm, x), offsetOf(wasm, dy)];
-    const [xImage, dyImage] = [g.h * g.w * g.ci * 4, g.outHeight * g.outWidth * g.co * 4];
+    const dyImage = g.outHeight * g.outWidth * g.co * 4;
     const transforms = (first: number, count: number, t: number): KernelCall[] => [
-      [
-        variant.input,
-        xAt + first * xImage,
-        v[t].table,
-        count,
-        g.h,
-        g.w,
-        g.ci,
-        g.tilesH,
-        g.tilesW,
-        g.top,
-        g.left,
-      ],
+      inputCall(variant, g, xAt, v[t].table, first, count),
       [
         variant.dy,
         dyAt + first * dyImage,
@@ -273,7 +292,7 @@ export function ownWinogradFilterGrad(
       g.co,
       accumulate ? 1 : 0,
     ];
-    if (blocks.length >= pool.threads) {
+    if (spread) {
       runBlocks(pool, threads, blocks, ([first, count, tiles], t, index) => [
         ...transforms(first, count, t),
         ...Array.from({ length: 36 }, (_, p) => sum(p, tiles, t, index >= threads)),
