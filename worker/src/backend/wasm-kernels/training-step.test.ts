@@ -6,7 +6,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
+import { backend_util } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
+import { buildEncoder } from '../../model/encoder.ts';
+import { LocalCollective } from '../../dist/collective.ts';
+import { KeyQueue } from '../../train/key-queue.ts';
+import { Sgd } from '../../train/sgd.ts';
+import { runTrainStep, type StepBatch, type StepState } from '../../train/train-step.ts';
+import { Rng } from '../../util/rng.ts';
+import {
+  useStridedIm2col,
+  useWinogradForward,
+  useWinogradS2FilterGrad,
+  useWinogradS2Forward,
+} from './winograd-conv.ts';
 
 type Shapes = Record<string, number[]>;
 const PARAM_SHAPES: Shapes = {
@@ -114,5 +127,72 @@ describe('ResNet-like training step on fast wasm', () => {
       numBytes: bytesBefore,
     });
     tf.dispose([x, labels, ...Object.values(p)]);
+  });
+});
+
+/**
+ * One whole JCL step (query forward/backward, key encoder on M crops, loss, SGD, key momentum, queue) of
+ * resnet-tiny at 16x16: its stride-1 layers take Winograd, its stride-2 3x3 layers the polyphase Winograd,
+ * its 1x1 stride-2 shortcuts and strided input gradients the patch products, batch norm the fused kernels.
+ */
+describe('a JCL step of resnet-tiny on fast wasm', () => {
+  const model = { arch: 'resnet-tiny', embedDim: 16, headHidden: 0, headBatchNorm: false } as const;
+  const n = 4;
+  const m = 2;
+  const size = 16;
+
+  async function stepOn(backend: 'cpu' | 'wasm') {
+    await tf.setBackend(backend);
+    const st: StepState = {
+      query: buildEncoder(model, 3, 11),
+      key: buildEncoder(model, 3, 11),
+      queue: new KeyQueue(16, 32, 5),
+      sgd: new Sgd(0.9, 1e-4),
+      collective: new LocalCollective(),
+      shuffleRng: new Rng(3),
+    };
+    const rng = new Rng(7);
+    const batch: StepBatch = {
+      query: Float32Array.from({ length: n * size * size * 3 }, () => rng.normal()),
+      keys: Float32Array.from({ length: m * n * size * size * 3 }, () => rng.normal()),
+      n,
+      m,
+      size,
+      channels: 3,
+    };
+    const before = new Map(
+      [...(await st.query.params.read())].map(([k, v]) => [k, Float32Array.from(v.data)]),
+    );
+    const metrics = await runTrainStep(st, batch, { lr: 0.1, ratio: 2, tau: 0.2, keyMomentum: 0.9 });
+    const updates = new Map(
+      [...(await st.query.params.read())].map(([k, v]) => [
+        k,
+        Float32Array.from(v.data, (x, i) => x - before.get(k)![i]),
+      ]),
+    );
+    return { metrics, updates };
+  }
+
+  it('takes the fast paths and gives the loss and parameter updates tfjs-backend-cpu gives', async () => {
+    const info = (x: [number, number, number, number], co: number, stride: number, k = 3) =>
+      backend_util.computeConv2DInfo(x, [k, k, x[3], co], stride, 1, 'same');
+    expect(useWinogradForward(info([n * m, 16, 16, 16], 16, 1), 'float32')).toBe(true); // layer1, key encoder
+    expect(useWinogradS2Forward(info([n * m, 16, 16, 16], 32, 2), 'float32')).toBe(true); // layer2.0
+    expect(useWinogradS2FilterGrad(info([n, 16, 16, 16], 32, 2), 'float32')).toBe(true);
+    expect(useStridedIm2col(info([n, 16, 16, 16], 32, 2, 1), 'float32', 'forward')).toBe(true); // shortcut
+    expect(useStridedIm2col(info([n, 16, 16, 16], 32, 2), 'float32', 'inputGrad')).toBe(true);
+    const want = await stepOn('cpu');
+    const got = await stepOn('wasm');
+    for (const key of ['loss', 'lossCls', 'lossJcl'] as const) {
+      expect(Math.abs(got.metrics[key] - want.metrics[key])).toBeLessThanOrEqual(
+        1e-4 * Math.abs(want.metrics[key]),
+      );
+    }
+    for (const [name, w] of want.updates) {
+      const g = got.updates.get(name)!;
+      const scale = w.reduce((a, v) => Math.max(a, Math.abs(v)), 1e-12);
+      const err = g.reduce((a, v, i) => Math.max(a, Math.abs(v - w[i])), 0);
+      expect({ name, ok: err <= 2e-3 * scale }).toEqual({ name, ok: true });
+    }
   });
 });
