@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
+import { explicit, expectClose, type Pad } from './conv-test-support.ts';
 import { im2colConv2d, im2colFilterGrad, im2colInputGrad } from './im2col-conv.ts';
 import {
   setWinogradPolicy,
@@ -17,14 +18,6 @@ import {
   WINOGRAD_OFF,
   type WinogradPolicy,
 } from './winograd-conv.ts';
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-const explicit = (t: number, b: number, l: number, r: number): Pad => [
-  [0, 0],
-  [t, b],
-  [l, r],
-  [0, 0],
-];
 
 interface Case {
   name: string;
@@ -55,14 +48,6 @@ const CASES: Case[] = [
 
 // Stride-2 Winograd off: it would take the 3x3 stride-2 forward and filter gradient (winograd-conv.test.ts).
 const ON: WinogradPolicy = { ...WINOGRAD_DEFAULT, stridedIm2col: true, stride2: false };
-
-/** max |a - b| <= rtol * max |b|, reported with the numbers on failure. */
-function expectClose(actual: Float32Array, expected: Float32Array, rtol: number): void {
-  expect(actual.length).toBe(expected.length);
-  const maxAbs = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
-  const maxErr = actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
-  expect({ maxErr, bound: rtol * maxAbs, ok: maxErr <= rtol * maxAbs }).toMatchObject({ ok: true });
-}
 
 const infoOf = (c: Case) => backend_util.computeConv2DInfo(c.x, [c.k, c.k, c.x[3], c.co], c.stride, 1, c.pad);
 

@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
+import { explicit, expectClose, type Pad } from './conv-test-support.ts';
 import {
   setWinogradPolicy,
   useWinogradFilterGrad,
@@ -22,14 +23,6 @@ import {
   winogradS2FilterGrad,
   type WinogradPolicy,
 } from './winograd-conv.ts';
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-const explicit = (t: number, b: number, l: number, r: number): Pad => [
-  [0, 0],
-  [t, b],
-  [l, r],
-  [0, 0],
-];
 
 const CASES: Array<{ name: string; x: [number, number, number, number]; co: number; pad: Pad; stride?: 2 }> =
   [
@@ -74,14 +67,6 @@ const EVERYWHERE: WinogradPolicy = {
   blockTiles: 4, // several blocks of images in most cases
 };
 let previous: WinogradPolicy;
-
-/** max |a - b| <= rtol * max |b|, reported with the numbers on failure. */
-function expectClose(actual: Float32Array, expected: Float32Array, rtol: number): void {
-  expect(actual.length).toBe(expected.length);
-  const maxAbs = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
-  const maxErr = actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i])), 0);
-  expect({ maxErr, bound: rtol * maxAbs, ok: maxErr <= rtol * maxAbs }).toMatchObject({ ok: true });
-}
 
 /** y = conv2d(x, w) and its gradients for a fixed upstream gradient, on the active backend. */
 function convAndGrads(c: (typeof CASES)[number]) {

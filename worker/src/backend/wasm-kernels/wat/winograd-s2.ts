@@ -20,6 +20,7 @@ import {
   eachTile,
   filterLoop,
   maskedLoad,
+  outputTileFunction,
   TILE_LOCALS,
   windowAddresses,
   windowChannelBlocks,
@@ -123,36 +124,15 @@ export function s2InputTransform(): string {
  * A^T M_EE A + A^T M_EO + M_OE A + M_OO, stored where it lies inside y: [n, outH, outW, c].
  */
 export function s2OutputTransform(): string {
-  const locals: string[] = [];
-  const head: string[] = [];
-  tableLocals('mb', '$mt', locals, head);
-  const tile = windowAddresses(4, '$y', '$oh', '$ow', locals);
-  const b = new Block('t', locals);
-  const m = phaseLoads(b, 'mb');
-  const ee = twoPass(b, m.ee, s2OutputRows);
-  const eo = columns(b, m.eo, s2OutputRows);
-  const oe = rowsOf(b, m.oe, s2OutputRows);
-  const y = range(4).map((i) =>
-    range(4).map((j) => b.add(b.add(ee[i][j], eo[i][j]), b.add(oe[i][j], m.oo[i][j]))),
-  );
-  const store = (i: number, j: number) =>
-    `(v128.store (i32.add (local.get $a${i}_${j}) (local.get $coff)) ${get(y[i][j])})`;
-  const fullStores = range(4).flatMap((i) => range(4).map((j) => store(i, j)));
-  const edgeStores = range(4).flatMap((i) =>
-    range(4).map((j) => `(if (local.get $ok${i}_${j}) (then ${store(i, j)}))`),
-  );
-  return `
-  (func (export "s2_output_transform") (param $mt i32) (param $y i32) ${TILE_PARAMS}
-    ${TILE_LOCALS}
-    ${locals.join(' ')}
-    ${head.join('\n    ')}
-    ${eachTile('$oh', [
-      ...tile,
-      `(if (local.get $ok3_3)
-            (then ${eachChannelBlock('Full', [...b.code, ...fullStores])})
-            (else ${eachChannelBlock('Edge', [...b.code, ...edgeStores])}))`,
-    ])}
-  )`;
+  return outputTileFunction('s2_output_transform', (b) => {
+    const m = phaseLoads(b, 'mb');
+    const ee = twoPass(b, m.ee, s2OutputRows);
+    const eo = columns(b, m.eo, s2OutputRows);
+    const oe = rowsOf(b, m.oe, s2OutputRows);
+    return range(4).map((i) =>
+      range(4).map((j) => b.add(b.add(ee[i][j], eo[i][j]), b.add(oe[i][j], m.oo[i][j]))),
+    );
+  });
 }
 
 /** Load of tap (i, j) of a [3, 3, ci, co] filter at the current block (see filterLoop). */

@@ -194,24 +194,17 @@ export function inputTransform(transposed: boolean): string {
 }
 
 /**
- * output_transform(mTable, y, n, outH, outW, c, tilesH, tilesW): y[img, ty*4 + i, tx*4 + j, c] =
- * (A^T m A)_ij of the 36 values M_k[t, c], for the positions inside the output. M_k: [tiles, c];
- * y: [n, outH, outW, c]. c must be a multiple of 4.
+ * A function (mTable, y, n, outH, outW, c, tilesH, tilesW) over the 4x4 output tiles: `block(b)` computes a
+ * tile's 4 x 4 outputs for the current channel block from the 36 matrices of table $mb (their rows at
+ * $tileOff), stored where they lie inside y: [n, outH, outW, c]. c must be a multiple of 4.
  */
-export function outputTransform(): string {
+export function outputTileFunction(name: string, block: (b: Block) => string[][]): string {
   const locals: string[] = [];
   const head: string[] = [];
   tableLocals('mb', '$mt', locals, head);
   const tile = windowAddresses(4, '$y', '$oh', '$ow', locals);
   const b = new Block('t', locals);
-  const m = range(6).map((i) =>
-    range(6).map((j) =>
-      b.set(
-        `(v128.load (i32.add (local.get $mb${i * 6 + j}) (i32.add (local.get $tileOff) (local.get $coff))))`,
-      ),
-    ),
-  );
-  const y = twoPass(b, m, outputRows);
+  const y = block(b);
   const store = (i: number, j: number) =>
     `(v128.store (i32.add (local.get $a${i}_${j}) (local.get $coff)) ${get(y[i][j])})`;
   const fullStores = range(4).flatMap((i) => range(4).map((j) => store(i, j)));
@@ -219,7 +212,7 @@ export function outputTransform(): string {
     range(4).map((j) => `(if (local.get $ok${i}_${j}) (then ${store(i, j)}))`),
   );
   return `
-  (func (export "output_transform") (param $mt i32) (param $y i32) (param $n i32) (param $oh i32) (param $ow i32)
+  (func (export "${name}") (param $mt i32) (param $y i32) (param $n i32) (param $oh i32) (param $ow i32)
       (param $c i32) (param $th i32) (param $tw i32)
     ${TILE_LOCALS}
     ${locals.join(' ')}
@@ -231,6 +224,27 @@ export function outputTransform(): string {
             (else ${eachChannelBlock('Edge', [...b.code, ...edgeStores])}))`,
     ])}
   )`;
+}
+
+/**
+ * output_transform(mTable, y, n, outH, outW, c, tilesH, tilesW): y[img, ty*4 + i, tx*4 + j, c] =
+ * (A^T m A)_ij of the 36 values M_k[t, c], for the positions inside the output. M_k: [tiles, c];
+ * y: [n, outH, outW, c]. c must be a multiple of 4.
+ */
+export function outputTransform(): string {
+  return outputTileFunction('output_transform', (b) =>
+    twoPass(
+      b,
+      range(6).map((i) =>
+        range(6).map((j) =>
+          b.set(
+            `(v128.load (i32.add (local.get $mb${i * 6 + j}) (i32.add (local.get $tileOff) (local.get $coff))))`,
+          ),
+        ),
+      ),
+      outputRows,
+    ),
+  );
 }
 
 /**
