@@ -47,13 +47,32 @@ export function computeJclLoss({ rawQ, keys, queue, tau, ratio }: JclLossInputs)
   const logits = tf.div(tf.concat([tf.reshape(lPos, [n, 1]), lNeg], 1), tau) as tf.Tensor2D; // [N, 1+K]
   // Cross-entropy against label 0: logsumexp(logits) - logits[:, 0].
   const lossCls = tf.mean(
-    tf.sub(tf.logSumExp(logits, 1), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n])),
+    tf.sub(rowLogSumExp(logits), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n])),
   ) as tf.Scalar;
   // L_jcl = mean_n 0.5 q^T S q / tau: S already carries 1/tau, hence lambda_t / (2 tau^2) overall.
   const lossJcl = tf.div(tf.mean(tf.mul(qSigmaQ, 0.5 * s)), tau) as tf.Scalar;
   const loss = tf.add(lossCls, lossJcl) as tf.Scalar;
   return { loss, lossCls, lossJcl, logits, mu };
 }
+
+/**
+ * logsumexp over the rows of x: [N, C] -> [N], with the gradient dy * softmax(x) written out. Autodiff of
+ * tf.logSumExp also differentiates its max-subtraction, whose gradient is zero in exact arithmetic but costs
+ * a broadcast Equal and its mask over the whole [N, 1+K] logits (12.5 ms of a resnet18-cifar step on wasm).
+ */
+const rowLogSumExp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const value = tf.logSumExp(x, 1);
+  save([x, value]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, lse] = saved;
+      const [rows] = xs.shape;
+      return tf.mul(tf.exp(tf.sub(xs, tf.reshape(lse, [rows, 1]))), tf.reshape(dy, [rows, 1]));
+    },
+  };
+}) as (x: tf.Tensor2D) => tf.Tensor1D;
 
 /** Row-wise l2 normalisation with the same epsilon as torch.nn.functional.normalize (1e-12). */
 export function l2Normalize<T extends tf.Tensor>(x: T, axis = -1): T {
