@@ -163,6 +163,14 @@ export class HeapKernelPool {
     }
   }
 
+  /** True when `list` with `more` appended still fits one helper's slot (one list of `run`). */
+  fits(list: ReadonlyArray<KernelCall>, more: ReadonlyArray<KernelCall> = []): boolean {
+    let doubles = 1;
+    for (const call of list) doubles += 1 + call.length;
+    for (const call of more) doubles += 1 + call.length;
+    return doubles <= SLOT_DOUBLES;
+  }
+
   /** Run one call on this thread. */
   call([name, ...args]: KernelCall): void {
     (this.kernels[name] as (...a: number[]) => void)(...args);

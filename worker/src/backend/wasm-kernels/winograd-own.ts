@@ -106,8 +106,9 @@ function blocksOf(g: TileGeometry, images: number): Array<[first: number, count:
 }
 
 /**
- * Run the blocks' call lists `threads` at a time on the pool: thread t takes blocks t, t + threads, ...
- * `calls(block, thread)` builds one block's calls on thread t's scratch.
+ * Run the blocks on the pool: thread t takes blocks t, t + threads, ... one after the other on its own
+ * scratch (`calls(block, thread, index)` builds one block's calls), all in one run, so the threads meet
+ * once per pass rather than once per block (as many runs as the call lists need to fit a helper's slot).
  */
 function runBlocks<B>(
   pool: HeapKernelPool,
@@ -115,11 +116,18 @@ function runBlocks<B>(
   blocks: readonly B[],
   calls: (block: B, thread: number, index: number) => KernelCall[],
 ): void {
+  let lists: KernelCall[][] = Array.from({ length: threads }, () => []);
   for (let r = 0; r < blocks.length; r += threads) {
-    const lists: KernelCall[][] = [];
-    for (let t = 0; t < threads && r + t < blocks.length; t++) lists.push(calls(blocks[r + t], t, r + t));
-    pool.run(lists);
+    const round = Array.from({ length: Math.min(threads, blocks.length - r) }, (_, t) =>
+      calls(blocks[r + t], t, r + t),
+    );
+    if (round.some((c, t) => !pool.fits(lists[t], c))) {
+      pool.run(lists);
+      lists = Array.from({ length: threads }, () => []);
+    }
+    round.forEach((c, t) => lists[t].push(...c));
   }
+  pool.run(lists);
 }
 
 /**
