@@ -19,6 +19,7 @@ import {
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter.ts';
 import { makeConv2dBackpropInputWasm } from './conv2d-backprop-input.ts';
 import { AXPBY_KERNEL, axpbyKernel, SGD_MOMENTUM_KERNEL, sgdMomentumKernel } from './fused-updates.ts';
+import { makeBatchMatMulWasm } from './batch-mat-mul.ts';
 import { makeIdentityWasm } from './identity.ts';
 import { makeLeadingReduceWasm } from './reduce-leading-axes.ts';
 import { makeTileWasm } from './tile-broadcast.ts';
@@ -53,8 +54,8 @@ const ours =
 
 /**
  * What registerFastWasmKernels installs, by kernel name: Conv2DBackpropFilter (missing on wasm);
- * replacements of Conv2DBackpropInput, Tile, Sum, Mean, FusedBatchNorm and Identity (slow, or copying, on
- * the training path) and
+ * replacements of Conv2DBackpropInput, Tile, Sum, Mean, FusedBatchNorm, Identity and BatchMatMul (slow, or
+ * copying, on the training path) and
  * Conv2D (Winograd for 3x3 stride-1 layers), each falling back to the stock kernel outside its fast case;
  * and kernels of our own: single-pass parameter updates (fused-updates.ts) and training-mode batch norm
  * (batch-norm-train.ts).
@@ -68,6 +69,7 @@ const FAST: ReadonlyArray<readonly [string, Make]> = [
   ['Conv2D', wrap('Conv2D', makeConv2dWasm)],
   ['FusedBatchNorm', wrap('FusedBatchNorm', makeBatchNormWasm)],
   ['Identity', wrap('Identity', makeIdentityWasm)],
+  ['BatchMatMul', wrap('BatchMatMul', makeBatchMatMulWasm)],
   [SGD_MOMENTUM_KERNEL, ours(sgdMomentumKernel)],
   [AXPBY_KERNEL, ours(axpbyKernel)],
   [BN_TRAIN_KERNEL, ours(batchNormTrainKernel)],
