@@ -15,7 +15,7 @@
 import { backend_util, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { releaseAll, reshapeInfo, transposeInfo } from './call-wasm-kernel.ts';
-import { splitRange, type KernelCall } from './heap-kernel-pool.ts';
+import { splitRange, type HeapKernelPool, type KernelCall } from './heap-kernel-pool.ts';
 import { heapKernelPool, offsetOf } from './heap-kernels.ts';
 
 /** Which pass: the kernels' shape needs differ (rows in fours, columns in eights of each product). */
@@ -85,6 +85,53 @@ function sizes(info: backend_util.Conv2DInfo) {
   };
 }
 
+/** What a pass gets from {@link withPatchScratch}. */
+interface PatchPass extends ReturnType<typeof sizes> {
+  wasm: BackendWasm;
+  pool: HeapKernelPool;
+  /** Heap offset of a tensor. */
+  at: (t: TensorInfo) => number;
+  /** Heap offset of the [rows, patch] scratch matrix. */
+  scratch: number;
+  /** Image ranges for the pool's threads. */
+  parts: Array<[first: number, count: number]>;
+}
+
+/** Run `pass` with a [rows, patch] scratch matrix, released afterwards with `temps` (on errors too). */
+function withPatchScratch(
+  backend: KernelBackend,
+  info: backend_util.Conv2DInfo,
+  pass: (s: PatchPass, temps: TensorInfo[]) => TensorInfo,
+): TensorInfo {
+  const wasm = backend as unknown as BackendWasm;
+  const pool = heapKernelPool(wasm);
+  const size = sizes(info);
+  const temps: TensorInfo[] = [wasm.makeOutput([size.rows, size.patch], 'float32')];
+  try {
+    const at = (t: TensorInfo) => offsetOf(wasm, t);
+    return pass(
+      { ...size, wasm, pool, at, scratch: at(temps[0]), parts: imageParts(info, pool.threads) },
+      temps,
+    );
+  } finally {
+    releaseAll(backend, temps);
+  }
+}
+
+/** The im2col of images [first, first + n) of x (heap offset xAt) into their rows of the scratch matrix. */
+const im2colCall = (
+  info: backend_util.Conv2DInfo,
+  s: PatchPass,
+  xAt: number,
+  first: number,
+  n: number,
+): KernelCall => [
+  'im2col',
+  xAt + first * s.inImage,
+  s.scratch + 4 * first * s.perImage * s.patch,
+  ...patchArgs(info, n),
+];
+
 /**
  * y = conv2d(x, filter) as im2col(x) W. x: [N, H, W, Ci], filter: [kh, kw, Ci, Co] -> [N, Ho, Wo, Co]; the
  * images split over the pool's threads (patches and products per range of images).
@@ -95,27 +142,21 @@ export function im2colConv2d(
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const wasm = backend as unknown as BackendWasm;
-  const pool = heapKernelPool(wasm);
-  const { perImage, patch, rows, inImage } = sizes(info);
   const co = info.outChannels;
-  const p = wasm.makeOutput([rows, patch], 'float32');
-  try {
-    const y = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
-    const [xAt, pAt, wAt, yAt] = [x, p, filter, y].map((t) => offsetOf(wasm, t));
-    pool.run(
-      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => {
-        const r0 = first * perImage;
+  return withPatchScratch(backend, info, (s) => {
+    const y = s.wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, co], 'float32');
+    const [xAt, wAt, yAt] = [x, filter, y].map(s.at);
+    s.pool.run(
+      s.parts.map(([first, n]): KernelCall[] => {
+        const r0 = first * s.perImage;
         return [
-          ['im2col', xAt + first * inImage, pAt + 4 * r0 * patch, ...patchArgs(info, n)],
-          ['matmul', pAt + 4 * r0 * patch, wAt, yAt + 4 * r0 * co, patch, n * perImage, co, 0],
+          im2colCall(info, s, xAt, first, n),
+          ['matmul', s.scratch + 4 * r0 * s.patch, wAt, yAt + 4 * r0 * co, s.patch, n * s.perImage, co, 0],
         ];
       }),
     );
     return y;
-  } finally {
-    releaseAll(backend, [p]);
-  }
+  });
 }
 
 /** dw = im2col(x)^T dy (one thread: the sum runs over every patch row). x: [N, H, W, Ci], dy -> [kh, kw, Ci, Co]. */
@@ -125,31 +166,20 @@ export function im2colFilterGrad(
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const wasm = backend as unknown as BackendWasm;
-  const pool = heapKernelPool(wasm);
-  const { perImage, patch, rows, inImage } = sizes(info);
-  const p = wasm.makeOutput([rows, patch], 'float32');
-  try {
-    const dw = wasm.makeOutput(
+  return withPatchScratch(backend, info, (s) => {
+    const dw = s.wasm.makeOutput(
       [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
       'float32',
     );
-    const [xAt, pAt, dyAt, dwAt] = [x, p, dy, dw].map((t) => offsetOf(wasm, t));
-    pool.run(
-      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => [
-        ['im2col', xAt + first * inImage, pAt + 4 * first * perImage * patch, ...patchArgs(info, n)],
-      ]),
-    );
-    pool.call(['outer_sums', pAt, dyAt, dwAt, rows, patch, info.outChannels, 0]);
+    s.pool.run(s.parts.map(([first, n]): KernelCall[] => [im2colCall(info, s, s.at(x), first, n)]));
+    s.pool.call(['outer_sums', s.scratch, s.at(dy), s.at(dw), s.rows, s.patch, info.outChannels, 0]);
     return dw;
-  } finally {
-    releaseAll(backend, [p]);
-  }
+  });
 }
 
 /**
  * dx = col2im(dy W^T). dy: [N, Ho, Wo, Co], filter: [kh, kw, Ci, Co] -> dx: [N, H, W, Ci]; the images split
- * over the pool's threads (products and col2im per range of images).
+ * over the pool's threads (products and col2im per range of images). The scratch holds dy W^T.
  */
 export function im2colInputGrad(
   backend: KernelBackend,
@@ -157,31 +187,23 @@ export function im2colInputGrad(
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const wasm = backend as unknown as BackendWasm;
-  const pool = heapKernelPool(wasm);
-  const { perImage, patch, rows, inImage } = sizes(info);
   const co = info.outChannels;
-  const temps: TensorInfo[] = [];
-  try {
-    const w2 = reshapeInfo(backend, filter, [patch, co]);
+  return withPatchScratch(backend, info, (s, temps) => {
+    const w2 = reshapeInfo(backend, filter, [s.patch, co]);
     temps.push(w2);
     const wT = transposeInfo(backend, w2, [1, 0]); // [Co, kh*kw*Ci]
     temps.push(wT);
-    const cols = wasm.makeOutput([rows, patch], 'float32');
-    temps.push(cols);
-    const dx = wasm.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
-    const [dyAt, wAt, cAt, dxAt] = [dy, wT, cols, dx].map((t) => offsetOf(wasm, t));
-    pool.run(
-      imageParts(info, pool.threads).map(([first, n]): KernelCall[] => {
-        const r0 = first * perImage;
+    const dx = s.wasm.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
+    const [dyAt, wAt, dxAt] = [dy, wT, dx].map(s.at);
+    s.pool.run(
+      s.parts.map(([first, n]): KernelCall[] => {
+        const r0 = first * s.perImage;
         return [
-          ['matmul', dyAt + 4 * r0 * co, wAt, cAt + 4 * r0 * patch, co, n * perImage, patch, 0],
-          ['col2im', cAt + 4 * r0 * patch, dxAt + first * inImage, ...patchArgs(info, n)],
+          ['matmul', dyAt + 4 * r0 * co, wAt, s.scratch + 4 * r0 * s.patch, co, n * s.perImage, s.patch, 0],
+          ['col2im', s.scratch + 4 * r0 * s.patch, dxAt + first * s.inImage, ...patchArgs(info, n)],
         ];
       }),
     );
     return dx;
-  } finally {
-    releaseAll(backend, temps);
-  }
+  });
 }
