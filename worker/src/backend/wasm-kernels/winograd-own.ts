@@ -6,9 +6,10 @@
  * transformed block, its products and the filter matrices stay in the caches: on the resnet18-cifar shapes
  * the forward pass took 2-18% less time and the filter gradient 18-27% less
  * (`npx tsx bench/kernels/bench-winograd-blocks.ts`, docs/BENCHMARKS.md). The sums over input channels are
- * unchanged (the blocks split the tiles, not the channels); the filter gradient accumulates its sums over
- * tiles block after block in the same order as one pass would, so both give bitwise the results of the
- * unblocked computation.
+ * unchanged (the blocks split the tiles, not the channels); on one thread the filter gradient accumulates
+ * its sums over tiles block after block in the same order as one pass would, so both give bitwise the
+ * results of the unblocked computation. The blocks spread over the kernel pool's threads
+ * (heap-kernel-pool.ts); there each thread sums its own blocks and the threads' sums are added at the end.
  */
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
