@@ -128,70 +128,63 @@ describe('Winograd F(4x4, 3x3) on wasm', () => {
     },
   );
 
-  it('is the path tf.conv2d and the filter gradient take (bitwise the direct kernel calls)', async () => {
-    await tf.setBackend('wasm');
-    const backend = tf.engine().backend;
-    const x = tf.randomNormal([2, 9, 7, 8], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, 8, 12], 0, 0.3, 'float32', 5) as tf.Tensor4D;
-    const dy = tf.randomNormal([2, 9, 7, 12], 0, 1, 'float32', 6) as tf.Tensor4D;
-    const info = backend_util.computeConv2DInfo(x.shape, w.shape, 1, 1, 'same');
-    const info_ = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
-    const direct = [
-      winogradConv2d(backend, info_(x), info_(w), info),
-      winogradFilterGrad(backend, info_(x), info_(dy), info),
-    ].map((t) => {
-      const values = backend.readSync(t.dataId) as Float32Array;
-      backend.disposeData(t.dataId);
-      return values;
-    });
-    const viaOps = [
-      tf.conv2d(x, w, 1, 'same'),
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropFilter',
-          { x, dy },
-          { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 12] },
-        ) as tf.Tensor,
-    ];
-    expect(viaOps.map((t) => Array.from(t.dataSync()))).toEqual(direct.map((v) => Array.from(v)));
-    tf.dispose([x, w, dy, ...viaOps]);
-  });
-
-  it('stride 2: the polyphase path is what tf.conv2d and the filter gradient take (bitwise)', async () => {
-    setWinogradPolicy(EVERYWHERE);
-    await tf.setBackend('wasm');
-    const backend = tf.engine().backend;
-    const x = tf.randomNormal([4, 10, 9, 8], 0, 1, 'float32', 7) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, 8, 16], 0, 0.3, 'float32', 8) as tf.Tensor4D;
-    const info = backend_util.computeConv2DInfo(x.shape, w.shape, 2, 1, 'same');
-    const dy = tf.randomNormal([4, info.outHeight, info.outWidth, 16], 0, 1, 'float32', 9) as tf.Tensor4D;
-    expect([useWinogradS2Forward(info, 'float32'), useWinogradS2FilterGrad(info, 'float32')]).toEqual([
-      true,
-      true,
-    ]);
-    const info_ = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
-    const direct = [
-      winogradS2Conv2d(backend, info_(x), info_(w), info),
-      winogradS2FilterGrad(backend, info_(x), info_(dy), info),
-    ].map((t) => {
-      const values = backend.readSync(t.dataId) as Float32Array;
-      backend.disposeData(t.dataId);
-      return values;
-    });
-    const viaOps = [
-      tf.conv2d(x, w, 2, 'same'),
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropFilter',
-          { x, dy },
-          { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 16] },
-        ) as tf.Tensor,
-    ];
-    expect(viaOps.map((t) => Array.from(t.dataSync()))).toEqual(direct.map((v) => Array.from(v)));
-    tf.dispose([x, w, dy, ...viaOps]);
-  });
+  it.each([
+    {
+      stride: 1,
+      x: [2, 9, 7, 8] as [number, number, number, number],
+      co: 12,
+      uses: [useWinogradForward, useWinogradFilterGrad],
+      direct: [winogradConv2d, winogradFilterGrad],
+    },
+    {
+      stride: 2,
+      x: [4, 10, 9, 8] as [number, number, number, number],
+      co: 16,
+      uses: [useWinogradS2Forward, useWinogradS2FilterGrad],
+      direct: [winogradS2Conv2d, winogradS2FilterGrad],
+    },
+  ])(
+    'stride $stride: the path tf.conv2d and the filter gradient take (bitwise the direct kernel calls)',
+    async ({ stride, x: xShape, co, uses, direct }) => {
+      setWinogradPolicy(EVERYWHERE);
+      await tf.setBackend('wasm');
+      const backend = tf.engine().backend;
+      const ci = xShape[3];
+      const x = tf.randomNormal(xShape, 0, 1, 'float32', 4 + stride) as tf.Tensor4D;
+      const w = tf.randomNormal([3, 3, ci, co], 0, 0.3, 'float32', 5 + stride) as tf.Tensor4D;
+      const info = backend_util.computeConv2DInfo(x.shape, w.shape, stride, 1, 'same');
+      const dy = tf.randomNormal(
+        [xShape[0], info.outHeight, info.outWidth, co],
+        0,
+        1,
+        'float32',
+        6,
+      ) as tf.Tensor4D;
+      expect(uses.map((use) => use(info, 'float32'))).toEqual([true, true]);
+      const info_ = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+      const [forward, filterGrad] = direct;
+      const values = [
+        forward(backend, info_(x), info_(w), info),
+        filterGrad(backend, info_(x), info_(dy), info),
+      ].map((t) => {
+        const v = Array.from(backend.readSync(t.dataId) as Float32Array);
+        backend.disposeData(t.dataId);
+        return v;
+      });
+      const viaOps = [
+        tf.conv2d(x, w, stride, 'same'),
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            { strides: [stride, stride], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] },
+          ) as tf.Tensor,
+      ];
+      expect(viaOps.map((t) => Array.from(t.dataSync()))).toEqual(values);
+      tf.dispose([x, w, dy, ...viaOps]);
+    },
+  );
 
   it('default policy: 3x3 stride-1 layers of 16+ channels; the forward pass needs 16+ tiles', () => {
     const info = (x: [number, number, number, number], ci: number, co: number, stride = 1, k = 3) =>
