@@ -8,11 +8,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import { backend_util } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
-import { buildEncoder } from '../../model/encoder.ts';
+import { parseTrainingConfig } from '../../config/parse-config.ts';
 import { LocalCollective } from '../../dist/collective.ts';
-import { KeyQueue } from '../../train/key-queue.ts';
-import { Sgd } from '../../train/sgd.ts';
-import { runTrainStep, type StepBatch, type StepState } from '../../train/train-step.ts';
+import { createTrainState } from '../../train/train-state.ts';
+import { runTrainStep, type StepBatch } from '../../train/train-step.ts';
 import { Rng } from '../../util/rng.ts';
 import {
   useStridedIm2col,
@@ -143,14 +142,13 @@ describe('a JCL step of resnet-tiny on fast wasm', () => {
 
   async function stepOn(backend: 'cpu' | 'wasm') {
     await tf.setBackend(backend);
-    const st: StepState = {
-      query: buildEncoder(model, 3, 11),
-      key: buildEncoder(model, 3, 11),
-      queue: new KeyQueue(16, 32, 5),
-      sgd: new Sgd(0.9, 1e-4),
-      collective: new LocalCollective(),
-      shuffleRng: new Rng(3),
-    };
+    const cfg = parseTrainingConfig({
+      model,
+      jcl: { positives: m, queueSize: 32 },
+      optim: { batchSize: n },
+      runtime: { seed: 11 },
+    });
+    const st = createTrainState(cfg, 3, new LocalCollective());
     const rng = new Rng(7);
     const batch: StepBatch = {
       query: Float32Array.from({ length: n * size * size * 3 }, () => rng.normal()),
