@@ -75,8 +75,9 @@ export class HeapKernelPool {
   private sequence = 0;
 
   /**
-   * `threads` in all, the calling thread included; helpers only when the heap is shared and threads > 1.
-   * `bytes`: the kernel module for a shared heap; `kernels`: its instance on the calling thread.
+   * `threads` in all, the calling thread included: one helper per thread beyond the first, which needs a
+   * shared heap (the caller, heapKernelPool, gives 1 for the single-threaded build's heap).
+   * `bytes`: the kernel module for that heap; `kernels`: its instance on the calling thread.
    */
   constructor(
     readonly kernels: HeapKernels,
@@ -86,8 +87,10 @@ export class HeapKernelPool {
   ) {
     this.names = Object.keys(kernels).filter((n) => typeof (kernels as never)[n] === 'function');
     this.names.forEach((n, i) => this.ids.set(n, i));
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const helpers = shared ? Math.max(0, Math.floor(threads) - 1) : 0;
+    const helpers = Math.max(0, Math.floor(threads) - 1);
+    if (helpers > 0 && !(memory.buffer instanceof SharedArrayBuffer)) {
+      throw new RangeError(`HeapKernelPool: ${threads} threads need a shared heap (the threaded tfjs build)`);
+    }
     this.control = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, helpers)));
     this.errors = new Int32Array(new SharedArrayBuffer(8));
     for (let h = 0; h < helpers; h++) {

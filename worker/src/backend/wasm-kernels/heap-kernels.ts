@@ -150,14 +150,22 @@ function heapMemory(wasm: BackendWasm): WebAssembly.Memory {
   return memory;
 }
 
+/** True for the threaded build's heap (a shared memory). */
+const isShared = (memory: WebAssembly.Memory) =>
+  typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+/** Our module's bytes for `memory`: the variant importing a shared memory for the threaded build's heap. */
+const moduleBytes = (memory: WebAssembly.Memory) =>
+  Buffer.from(isShared(memory) ? HEAP_KERNELS_SHARED_WASM_BASE64 : HEAP_KERNELS_WASM_BASE64, 'base64');
+
 /** The kernels, instantiated on the backend's heap (once per heap; shared memory in the threaded build). */
 export function heapKernels(wasm: BackendWasm): HeapKernels {
   const memory = heapMemory(wasm);
   let k = instances.get(memory);
   if (k === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = Buffer.from(shared ? HEAP_KERNELS_SHARED_WASM_BASE64 : HEAP_KERNELS_WASM_BASE64, 'base64');
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(memory)), {
+      env: { memory },
+    });
     k = instance.exports as unknown as HeapKernels;
     instances.set(memory, k);
   }
@@ -174,9 +182,8 @@ export function heapKernelPool(wasm: BackendWasm): HeapKernelPool {
   const memory = heapMemory(wasm);
   let pool = pools.get(memory);
   if (pool === undefined) {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = Buffer.from(shared ? HEAP_KERNELS_SHARED_WASM_BASE64 : HEAP_KERNELS_WASM_BASE64, 'base64');
-    pool = new HeapKernelPool(heapKernels(wasm), memory, bytes, shared ? getThreadsCount() : 1);
+    const threads = isShared(memory) ? getThreadsCount() : 1;
+    pool = new HeapKernelPool(heapKernels(wasm), memory, moduleBytes(memory), threads);
     pools.set(memory, pool);
   }
   return pool;
