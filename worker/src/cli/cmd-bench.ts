@@ -122,13 +122,22 @@ async function benchStep(argv: string[]): Promise<number> {
       'invalid_config',
       `--batch: must split evenly over --workers ${workers}, got ${batch} (try ${Math.ceil(batch / workers) * workers})`,
     );
+  const queueSize = Math.ceil(queue / batch) * batch; // the queue takes whole batches of keys
   const inGang = workers > 1 && process.env.JCL_RANK !== undefined;
   if (workers > 1 && !inGang)
-    return benchStepGang(argv, workers, { model, batch, m, size, queue, steps, json: Boolean(values.json) });
+    return benchStepGang(argv, workers, {
+      model,
+      batch,
+      m,
+      size,
+      queueSize,
+      steps,
+      json: Boolean(values.json),
+    });
   const backend = await initBackend(backendName);
   const cfg = parseTrainingConfig({
     model: { arch: model },
-    jcl: { positives: m, queueSize: Math.ceil(queue / batch) * batch },
+    jcl: { positives: m, queueSize },
     optim: { batchSize: batch },
   });
   const log = createLogger({ pretty: false, level: values.json || inGang ? 'warn' : undefined });
@@ -222,7 +231,7 @@ async function benchStepGang(
     batch: number;
     m: number;
     size: number;
-    queue: number;
+    queueSize: number;
     steps: number;
     json: boolean;
   },
@@ -255,7 +264,7 @@ async function benchStepGang(
       batch: o.batch,
       keys: o.m,
       imageSize: o.size,
-      queue: Math.ceil(o.queue / o.batch) * o.batch,
+      queue: o.queueSize,
       steps: o.steps,
       stepMs,
       medianStepMs: med,

@@ -70,9 +70,6 @@ function geometry(info: backend_util.Conv2DInfo): TileGeometry {
   return { n, h, w, ci, co, outHeight, outWidth, tilesH, tilesW, tiles: n * tilesH * tilesW, top, left };
 }
 
-/** Shapes of the k-th left operand, right operand and product of a Winograd layer. */
-export type ProductShapes = (k: number) => { lhs: number[]; rhs: number[]; product: [number, number] };
-
 /**
  * The frame of the Winograd passes whose products XNNPACK runs (ours run in winograd-own.ts): allocate the
  * 36 left and right operands, `transform` fills them (given their pointer tables), each pair is multiplied
