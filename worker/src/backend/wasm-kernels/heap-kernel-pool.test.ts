@@ -68,6 +68,26 @@ describe('heap kernels on helper threads', () => {
     tf.dispose([a, b, ...z]);
   });
 
+  it('runs a list longer than a helper slot in parts, in order', () => {
+    const pool = heapKernelPool(wasm);
+    const calls = 9000; // 9 doubles each: past the 65536 of one slot
+    const a = tf.range(0, 4 * calls, 1, 'float32');
+    const b = tf.onesLike(a);
+    const out = tf.zerosLike(a);
+    // out[4c..4c+3] = a * 2 + b * 3, then the same block once more from out itself: order matters.
+    const list: KernelCall[] = [];
+    for (let c = 0; c < calls; c++) {
+      const at4 = (t: tf.Tensor) => at(t) + 16 * c;
+      list.push(
+        ['axpby', at4(a), at4(b), 2, 3, at4(out), 4],
+        ['axpby', at4(out), at4(b), 1, -3, at4(out), 4],
+      );
+    }
+    pool.run([[], list]);
+    expect(Array.from(out.dataSync())).toEqual(Array.from(a.dataSync()).map((v) => 2 * v));
+    tf.dispose([a, b, out]);
+  });
+
   it('reports a kernel that traps on a helper, and keeps working afterwards', () => {
     const pool = heapKernelPool(wasm);
     const bytes = (wasm.wasm as unknown as { wasmMemory: WebAssembly.Memory }).wasmMemory.buffer.byteLength;

@@ -65,6 +65,25 @@ for (;;) {
 }
 `;
 
+/** Doubles one call takes in a slot: its export id, its argument count and its arguments. */
+const callDoubles = (call: KernelCall) => 1 + call.length;
+
+/** `list` in consecutive parts that each fit a helper's slot (one part when it fits). */
+function slotParts(list: ReadonlyArray<KernelCall>): Array<ReadonlyArray<KernelCall>> {
+  const parts: KernelCall[][] = [[]];
+  let used = 1; // the call count
+  for (const call of list) {
+    const need = callDoubles(call);
+    if (used + need > SLOT_DOUBLES && parts[parts.length - 1].length > 0) {
+      parts.push([]);
+      used = 1;
+    }
+    parts[parts.length - 1].push(call);
+    used += need;
+  }
+  return parts;
+}
+
 export class HeapKernelPool {
   private readonly helpers: Worker[] = [];
   private readonly slots: Float64Array[] = [];
@@ -139,11 +158,20 @@ export class HeapKernelPool {
     return 1 + this.helpers.length;
   }
 
-  /** Run lists[0] here and lists[i] on helper i - 1 (all here when there are no helpers); wait for all. */
+  /**
+   * Run lists[0] here and lists[i] on helper i - 1 (all here when there are no helpers); wait for all.
+   * A list longer than a helper's slot runs in consecutive parts, each thread keeping its order.
+   */
   run(lists: ReadonlyArray<ReadonlyArray<KernelCall>>): void {
     if (lists.length > this.threads) {
       throw new RangeError(`HeapKernelPool.run: ${lists.length} lists for ${this.threads} threads`);
     }
+    const parts = lists.map((list, i) => (i === 0 ? [list] : slotParts(list)));
+    const rounds = Math.max(0, ...parts.map((p) => p.length));
+    for (let r = 0; r < rounds; r++) this.runRound(parts.map((p) => p[r] ?? []));
+  }
+
+  private runRound(lists: ReadonlyArray<ReadonlyArray<KernelCall>>): void {
     const seq = ++this.sequence;
     const posted: number[] = [];
     for (let i = 1; i < lists.length; i++) {
@@ -153,7 +181,7 @@ export class HeapKernelPool {
       Atomics.notify(this.control, 2 * (i - 1));
       posted.push(i - 1);
     }
-    for (const call of lists[0] ?? []) this.call(call);
+    for (const call of lists[0]) this.call(call);
     for (const h of posted) {
       for (;;) {
         const done = Atomics.load(this.control, 2 * h + 1);
@@ -166,14 +194,6 @@ export class HeapKernelPool {
     }
   }
 
-  /** True when `list` with `more` appended still fits one helper's slot (one list of `run`). */
-  fits(list: ReadonlyArray<KernelCall>, more: ReadonlyArray<KernelCall> = []): boolean {
-    let doubles = 1;
-    for (const call of list) doubles += 1 + call.length;
-    for (const call of more) doubles += 1 + call.length;
-    return doubles <= SLOT_DOUBLES;
-  }
-
   /** Run one call on this thread. */
   call([name, ...args]: KernelCall): void {
     (this.kernels[name] as (...a: number[]) => void)(...args);
@@ -182,9 +202,6 @@ export class HeapKernelPool {
   private encode(slot: Float64Array, calls: ReadonlyArray<KernelCall>): void {
     let p = 1;
     for (const [name, ...args] of calls) {
-      if (p + 2 + args.length > SLOT_DOUBLES) {
-        throw new RangeError(`HeapKernelPool: more than ${SLOT_DOUBLES} doubles of calls for one helper`);
-      }
       const id = this.ids.get(name);
       if (id === undefined) throw new Error(`HeapKernelPool: no kernel ${name}`);
       slot[p] = id;

@@ -109,7 +109,7 @@ function blocksOf(g: TileGeometry, images: number): Array<[first: number, count:
 /**
  * Run the blocks on the pool: thread t takes blocks t, t + threads, ... one after the other on its own
  * scratch (`calls(block, thread, index)` builds one block's calls), all in one run, so the threads meet
- * once per pass rather than once per block (as many runs as the call lists need to fit a helper's slot).
+ * once per pass rather than once per block.
  */
 function runBlocks<B>(
   pool: HeapKernelPool,
@@ -117,17 +117,8 @@ function runBlocks<B>(
   blocks: readonly B[],
   calls: (block: B, thread: number, index: number) => KernelCall[],
 ): void {
-  let lists: KernelCall[][] = Array.from({ length: threads }, () => []);
-  for (let r = 0; r < blocks.length; r += threads) {
-    const round = Array.from({ length: Math.min(threads, blocks.length - r) }, (_, t) =>
-      calls(blocks[r + t], t, r + t),
-    );
-    if (round.some((c, t) => !pool.fits(lists[t], c))) {
-      pool.run(lists);
-      lists = Array.from({ length: threads }, () => []);
-    }
-    round.forEach((c, t) => lists[t].push(...c));
-  }
+  const lists: KernelCall[][] = Array.from({ length: threads }, () => []);
+  blocks.forEach((block, index) => lists[index % threads].push(...calls(block, index % threads, index)));
   pool.run(lists);
 }
 
