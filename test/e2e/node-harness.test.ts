@@ -23,9 +23,26 @@ function nodeContainer(script: string, extra: Record<string, unknown> = {}) {
   return { name: 'main', image: 'jcl-e2e/node:local', command: ['node', '-e', script], ...extra };
 }
 
+/** A node script that stays up until it is stopped. */
+const SLEEPER = 'setInterval(() => undefined, 1000);';
+
 describe('node harness', () => {
   let ns: string;
   let node: NodeHarness;
+
+  /** Create pod `name` running `node -e script`, restartPolicy Never unless `spec` says otherwise. */
+  const createNodePod = (
+    name: string,
+    script: string,
+    o: { spec?: Record<string, unknown>; container?: Record<string, unknown> } = {},
+  ) =>
+    core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name },
+        spec: { restartPolicy: 'Never', containers: [nodeContainer(script, o.container)], ...o.spec },
+      },
+    });
 
   beforeAll(async () => {
     ns = await namespace('node');
@@ -193,14 +210,7 @@ describe('node harness', () => {
   });
 
   it('reports an injected kill, restarts under OnFailure, and holds a pod that never starts', async () => {
-    const sleeper = 'setInterval(() => undefined, 1000);';
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'victim' },
-        spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] },
-      },
-    });
+    await createNodePod('victim', SLEEPER);
     await waitForPod('victim', 'Running', (p) => p.status?.phase === 'Running');
     node.killPod(ns, 'victim', { reason: 'OOMKilled' });
     const killed = await waitForPod('victim', 'Failed', (p) => p.status?.phase === 'Failed');
@@ -211,24 +221,12 @@ describe('node harness', () => {
 
     const flaky =
       "const fs = require('node:fs'); const f = '/data/attempted'; if (!fs.existsSync(f)) { fs.writeFileSync(f, '1'); console.error('first attempt fails'); process.exit(75); }";
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'flaky' },
-        spec: {
-          restartPolicy: 'OnFailure',
-          volumes: [{ name: 'data', emptyDir: {} }],
-          containers: [
-            nodeContainer(flaky, {
-              volumeMounts: [{ name: 'data', mountPath: '/data' }],
-              // Guaranteed QoS: the status writes must keep the apiserver's immutable qosClass.
-              resources: {
-                requests: { cpu: '100m', memory: '64Mi' },
-                limits: { cpu: '100m', memory: '64Mi' },
-              },
-            }),
-          ],
-        },
+    await createNodePod('flaky', flaky, {
+      spec: { restartPolicy: 'OnFailure', volumes: [{ name: 'data', emptyDir: {} }] },
+      container: {
+        volumeMounts: [{ name: 'data', mountPath: '/data' }],
+        // Guaranteed QoS: the status writes must keep the apiserver's immutable qosClass.
+        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
       },
     });
     const recovered = await waitForPod(
@@ -244,10 +242,7 @@ describe('node harness', () => {
     });
 
     node.preventStart('stuck');
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: { metadata: { name: 'stuck' }, spec: { containers: [nodeContainer(sleeper)] } },
-    });
+    await createNodePod('stuck', SLEEPER, { spec: { restartPolicy: 'Always' } });
     const stuck = await waitForPod(
       'stuck',
       'waiting ImagePullBackOff',
@@ -258,19 +253,8 @@ describe('node harness', () => {
 
   it('waits for a Secret the pod references, as a kubelet does, then runs it', async () => {
     const script = 'require("node:fs").writeFileSync(process.env.JCL_TERMINATION_LOG, process.env.TOKEN);';
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'needs-secret' },
-        spec: {
-          restartPolicy: 'Never',
-          containers: [
-            nodeContainer(script, {
-              env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'late', key: 'token' } } }],
-            }),
-          ],
-        },
-      },
+    await createNodePod('needs-secret', script, {
+      container: { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'late', key: 'token' } } }] },
     });
     const waiting = await waitForPod(
       'needs-secret',
@@ -306,17 +290,7 @@ describe('node harness', () => {
       "  require('node:fs').writeFileSync(process.env.JCL_TERMINATION_LOG, JSON.stringify({ pods: pods.items.length > 0, secrets }));",
       '}).catch((e) => { console.error(e); process.exit(2); });',
     ].join('\n');
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'in-cluster' },
-        spec: {
-          serviceAccountName: 'pod-lister',
-          restartPolicy: 'Never',
-          containers: [nodeContainer(script)],
-        },
-      },
-    });
+    await createNodePod('in-cluster', script, { spec: { serviceAccountName: 'pod-lister' } });
     const done = await waitForPod(
       'in-cluster',
       'finished',
@@ -330,14 +304,7 @@ describe('node harness', () => {
   });
 
   it('delays status while the node is paused and reports NotReady on demand', async () => {
-    const sleeper = 'setInterval(() => undefined, 1000);';
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'stalled' },
-        spec: { restartPolicy: 'Never', containers: [nodeContainer(sleeper)] },
-      },
-    });
+    await createNodePod('stalled', SLEEPER);
     await waitForPod('stalled', 'Running', (p) => p.status?.phase === 'Running');
     node.pause();
     node.killPod(ns, 'stalled', { signal: 'SIGTERM' });
@@ -359,13 +326,7 @@ describe('node harness', () => {
   it('stops a deleted pod with SIGTERM and removes it', async () => {
     const graceful =
       "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); }); setInterval(() => undefined, 1000);";
-    await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'graceful' },
-        spec: { restartPolicy: 'Never', containers: [nodeContainer(graceful)] },
-      },
-    });
+    await createNodePod('graceful', graceful);
     await waitForPod('graceful', 'Running', (p) => p.status?.phase === 'Running');
     const logs = node.podLogFiles(ns, 'graceful');
     await core.deleteNamespacedPod({ name: 'graceful', namespace: ns });
