@@ -59,7 +59,8 @@ describe('rendezvous authentication and input validation', () => {
 
   it('answers missing tokens, garbage and oversized messages with errors and keeps serving', async () => {
     const port = await freePort();
-    const [c0, c1] = gangConfigs(2, port);
+    // The gRPC data plane, so that the Collective service is served during rendezvous.
+    const [c0, c1] = gangConfigs(2, port, { dataPlane: 'grpc' });
     const rank0 = startDistributed(c0, { token: TOKEN }, silentLogger);
     const addr = `127.0.0.1:${port}`;
     // Let rank 0 listen.
@@ -72,7 +73,8 @@ describe('rendezvous authentication and input validation', () => {
       Buffer.alloc(0),
       createAuthMetadata('nope'),
     );
-    expect(badSub?.code).not.toBe(grpc.status.OK);
+    // Refused at once, although the gang has not formed (it used to be held until formation).
+    expect(badSub?.code).toBe(grpc.status.UNAUTHENTICATED);
     const garbage = await rawUnary(
       addr,
       '/jcl.v1.Rendezvous/Join',

@@ -1,63 +1,34 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchLocalWorkers } from '../../worker/src/dist/launch-local.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
-import { freePort } from './dist-helpers.ts';
+import { freePort, spawnProbe, type ProbeProcess } from './dist-helpers.ts';
 
 const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
 const PEER_TIMEOUT_MS = 3_000;
 
-interface Worker {
-  child: ChildProcess;
-  lines: string[];
-  exit: Promise<{ code: number | null; atMs: number }>;
-  looping: Promise<void>;
-}
-
-let workers: Worker[] = [];
+let workers: ProbeProcess[] = [];
 afterEach(() => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   workers = [];
 });
 
 /** Spawn a gang of probe processes directly (not via the launcher, which would tear survivors down itself). */
-async function spawnGang(n: number, mode: string, elems: number, dataPlane = 'grpc'): Promise<Worker[]> {
+async function spawnGang(
+  n: number,
+  mode: string,
+  elems: number,
+  dataPlane = 'grpc',
+): Promise<ProbeProcess[]> {
   const port = await freePort();
-  workers = Array.from({ length: n }, (_, rank) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PROBE, mode, String(elems)], {
-      env: {
-        ...process.env,
-        JCL_RANK: String(rank),
-        JCL_WORLD_SIZE: String(n),
-        JCL_COORDINATOR: `127.0.0.1:${port}`,
-        JCL_PORT: String(rank === 0 ? port : 0),
-        JCL_STATUS_PORT: '0',
-        JCL_BIND_HOST: '127.0.0.1',
-        JCL_ADVERTISE_HOST: '127.0.0.1',
-        JCL_TOKEN: 'fault-test-token',
-        JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
-        JCL_CHUNK_BYTES: '65536',
-        JCL_DATA_PLANE: dataPlane,
-        JCL_DATA_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let onLooping: () => void = () => {};
-    const looping = new Promise<void>((r) => (onLooping = r));
-    for (const s of [child.stdout!, child.stderr!]) {
-      createInterface({ input: s }).on('line', (l) => {
-        lines.push(l);
-        if (l.includes('"looping":true')) onLooping();
-      });
-    }
-    const exit = new Promise<{ code: number | null; atMs: number }>((r) =>
-      child.on('exit', (code) => r({ code, atMs: Date.now() })),
-    );
-    return { child, lines, exit, looping };
-  });
+  workers = Array.from({ length: n }, (_, rank) =>
+    spawnProbe(rank, n, port, [mode, String(elems)], {
+      JCL_TOKEN: 'fault-test-token',
+      JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
+      JCL_CHUNK_BYTES: '65536',
+      JCL_DATA_PLANE: dataPlane,
+    }),
+  );
   return workers;
 }
 
@@ -71,7 +42,7 @@ describe('peer failure detection (child processes)', () => {
     'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer (%s data plane)',
     async (_, plane, signal) => {
       const gang = await spawnGang(3, 'loop', 200_000, plane);
-      await Promise.all(gang.map((w) => w.looping));
+      await Promise.all(gang.map((w) => w.line(/"looping":true/)));
       const killedAt = Date.now();
       gang[1].child.kill(signal);
       const survivors = [gang[0], gang[2]];

@@ -1,7 +1,7 @@
 /**
  * Opening the receiving side of a raw TCP data-plane connection (tcp-transport.ts): plain TCP reading into
  * one fixed buffer (`onread`: no fresh 64 KiB buffer per read, hence no GC churn per received MB), or TLS
- * with client certificates whose peer is verified against the configured name. `onBytes` gets every chunk
+ * with client certificates whose peer is verified against the name it must hold (auth.ts expectedPeerName). `onBytes` gets every chunk
  * read; on plain TCP it is a view of the fixed buffer, valid only during the call.
  */
 import net from 'node:net';
@@ -17,10 +17,14 @@ export interface DialedSocket {
   readyEvent: 'connect' | 'secureConnect';
 }
 
-/** Connect to `address` ("host:port" or "[v6]:port"), delivering what is read to `onBytes`. */
+/**
+ * Connect to `address` ("host:port" or "[v6]:port"), delivering what is read to `onBytes`; over TLS the
+ * peer's certificate must hold `serverName` when given (else the address).
+ */
 export function dialDataSocket(
   address: string,
   material: TlsMaterial | undefined,
+  serverName: string | undefined,
   onBytes: (bytes: Buffer) => void,
 ): DialedSocket {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
@@ -34,7 +38,7 @@ export function dialDataSocket(
       cert: material.cert,
       ca: material.ca,
     };
-    const name = material.serverName;
+    const name = serverName;
     if (name) {
       // Peers are dialled by address; verify their certificate against the configured name instead.
       if (!net.isIP(name)) opts.servername = name;

@@ -4,20 +4,21 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { JclError } from '../util/errors.ts';
-import { createAuthMetadata, unauthenticated } from './auth.ts';
+import { createAuthMetadata, unauthenticated, type CallAuthenticator } from './auth.ts';
 import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
 import type { RendezvousCoordinator } from './rendezvous-coordinator.ts';
+import { tlsMisconfigured } from './tls-errors.ts';
 import { RendezvousService, type BarrierRequest, type JoinRequest, type JoinResponse } from './wire.ts';
 
 /** Add the Rendezvous service, answering from `coordinator`, to rank 0's server. */
 export function addRendezvousService(
   server: grpc.Server,
   coordinator: RendezvousCoordinator,
-  checkToken: (md: grpc.Metadata) => boolean,
+  authenticate: CallAuthenticator,
 ): void {
   server.addService(RendezvousService, {
     join: (call: grpc.ServerUnaryCall<JoinRequest, JoinResponse>, cb: grpc.sendUnaryData<JoinResponse>) => {
-      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      if (!authenticate(call, 'rendezvous Join')) return cb(unauthenticated());
       const req = call.request;
       const host = req.host || hostOfPeer(call.getPeer());
       const dataAddress = req.dataPort > 0 ? `${host}:${req.dataPort}` : '';
@@ -27,7 +28,7 @@ export function addRendezvousService(
       );
     },
     barrier: (call: grpc.ServerUnaryCall<BarrierRequest, object>, cb: grpc.sendUnaryData<object>) => {
-      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      if (!authenticate(call, 'rendezvous Barrier')) return cb(unauthenticated());
       coordinator.barrier(call.request.name, call.request.rank).then(
         () => cb(null, {}),
         (err) => cb(toGrpcStatus(err)),
@@ -54,7 +55,12 @@ export interface RendezvousClient {
   close(): void;
 }
 
-/** Calls to the coordinator at `address`; `joinDeadlineMs` (absolute, Date.now() clock) bounds the join. */
+/**
+ * Calls to the coordinator at `address`; `joinDeadlineMs` (absolute, Date.now() clock) bounds the join.
+ * `channelOptions` should carry keepalive within the peer timeout (grpc-transport.ts keepaliveOptions):
+ * a coordinator that dies or freezes after accepting the join is then noticed within that bound, and
+ * reported as a lost rank 0 instead of being retried until the startup deadline.
+ */
 export function createRendezvousClient(
   address: string,
   token: string,
@@ -63,6 +69,17 @@ export function createRendezvousClient(
   joinDeadlineMs: number,
 ): RendezvousClient {
   const client = new grpc.Client(address, creds, channelOptions);
+  const coordinator = `rank 0 (${address})`;
+  // Whether the channel has been connected since `reached` was last reset: a call that fails UNAVAILABLE
+  // after that lost an established connection (the coordinator died), not one that never came up.
+  let reached = false;
+  const watch = (): void => {
+    const channel = client.getChannel();
+    const state = channel.getConnectivityState(false);
+    if (state === grpc.connectivityState.READY) reached = true;
+    if (state !== grpc.connectivityState.SHUTDOWN) channel.watchConnectivityState(state, Infinity, watch);
+  };
+  watch();
   const unary = <Req, Res>(m: grpc.MethodDefinition<Req, Res>, req: Req, deadlineMs: number): Promise<Res> =>
     new Promise((resolve, reject) => {
       client.makeUnaryRequest(
@@ -75,14 +92,30 @@ export function createRendezvousClient(
         (err, res) => (err ? reject(err) : resolve(res as Res)),
       );
     });
+  /** The permanent or named error for a failed call, or undefined when a join may be retried. */
+  const classify = (e: grpc.ServiceError, what: string): JclError | undefined => {
+    const tlsError = tlsMisconfigured(`the coordinator ${coordinator}`, e);
+    if (tlsError) return tlsError;
+    if (reached && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.CANCELLED)) {
+      return new JclError(
+        'peer_lost',
+        `lost ${coordinator} during ${what}: ${grpc.status[e.code]} ${e.details}`,
+        { cause: e },
+      );
+    }
+    return undefined;
+  };
   return {
     async join(req) {
       // Rank 0 may not be listening yet (pods start in any order): retry "unavailable" until the deadline.
       for (let attempt = 0; ; attempt++) {
+        reached = client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
         try {
           return await unary(RendezvousService.join, req, joinDeadlineMs);
         } catch (err) {
           const e = err as grpc.ServiceError;
+          const named = classify(e, 'rendezvous');
+          if (named) throw named;
           if (e.code === grpc.status.UNAVAILABLE && Date.now() + 250 < joinDeadlineMs) {
             await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5))));
             continue;
@@ -99,10 +132,12 @@ export function createRendezvousClient(
       }
     },
     async barrier(name, rank, timeoutMs) {
+      reached = client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
       try {
         await unary(RendezvousService.barrier, { name, rank }, Date.now() + timeoutMs);
       } catch (err) {
-        throw fromGrpcError(err as grpc.ServiceError, `barrier ${name} at ${address}`);
+        const e = err as grpc.ServiceError;
+        throw classify(e, `barrier ${name}`) ?? fromGrpcError(e, `barrier ${name} at ${coordinator}`);
       }
     },
     close: () => client.close(),
