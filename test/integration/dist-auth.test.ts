@@ -1,13 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAuthMetadata } from '../../worker/src/dist/auth.ts';
 import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
+import { createTestCa } from './support/test-certs.ts';
 
 const TOKEN = 'right-token-abcdef';
 let open: DistributedCollective[] = [];
@@ -109,62 +106,9 @@ describe('rendezvous authentication and input validation', () => {
 });
 
 describe('TLS between workers', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'jcl-tls-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  function makeCerts(): { ca: Buffer; cert: Buffer; key: Buffer } {
-    const f = (n: string) => join(dir, n);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=jcl-test-ca',
-      '-keyout',
-      f('ca.key'),
-      '-out',
-      f('ca.crt'),
-    );
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=jcl-worker',
-      '-keyout',
-      f('w.key'),
-      '-out',
-      f('w.csr'),
-    );
-    writeFileSync(
-      f('ext.cnf'),
-      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      f('w.csr'),
-      '-CA',
-      f('ca.crt'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      f('ext.cnf'),
-      '-out',
-      f('w.crt'),
-    );
-    return { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('w.crt')), key: readFileSync(f('w.key')) };
-  }
+  const testCa = createTestCa();
+  afterAll(() => testCa.dispose());
+  const makeCerts = () => testCa.issue(['IP:127.0.0.1', 'DNS:localhost']);
 
   it.each(['grpc', 'tcp'] as const)(
     'forms the gang and reduces over mutual TLS, and refuses a plaintext client (%s data plane)',

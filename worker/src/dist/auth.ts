@@ -33,18 +33,23 @@ export function expectedPeerName(tls: TlsMaterial | undefined, rank: number): st
 }
 
 /**
- * Why the client certificate on `sock` may not speak for `rank`, or undefined when it may (no
- * JCL_TLS_PEER_NAME, plain TCP, or the certificate names that rank).
+ * Why the client certificate `cert` may not speak for `rank`, or undefined when it may (no
+ * JCL_TLS_PEER_NAME, no TLS, or the certificate names that rank).
  */
 export function rankCertificateProblem(
   tls: TlsMaterial | undefined,
-  sock: net.Socket,
+  cert: nodeTls.PeerCertificate | undefined,
   rank: number,
 ): string | undefined {
-  if (!tls?.peerName || !(sock instanceof nodeTls.TLSSocket)) return undefined;
+  if (!tls?.peerName || cert === undefined) return undefined;
   const name = expectedPeerName(tls, rank) as string;
-  const err = nodeTls.checkServerIdentity(name, sock.getPeerCertificate());
+  const err = nodeTls.checkServerIdentity(name, cert);
   return err ? `certificate is not issued for rank ${rank} (${name}): ${err.message}` : undefined;
+}
+
+/** The client certificate of a TLS socket (undefined on plain TCP). */
+export function peerCertificateOf(sock: net.Socket): nodeTls.PeerCertificate | undefined {
+  return sock instanceof nodeTls.TLSSocket ? sock.getPeerCertificate() : undefined;
 }
 
 /** Metadata carrying the token, for every outgoing call. */

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { describeError, JclError } from '../util/errors.ts';
 import {
@@ -81,6 +82,15 @@ export async function loadSecrets(cfg: DistConfig): Promise<DistSecrets> {
     read(cfg.tls.keyFile, 'JCL_TLS_KEY'),
     read(cfg.tls.caFile, 'JCL_TLS_CA'),
   ]);
+  try {
+    createSecureContext({ cert, key, ca });
+  } catch (err) {
+    throw new JclError(
+      'invalid_config',
+      `JCL_TLS_CERT, JCL_TLS_KEY, JCL_TLS_CA (${cfg.tls.certFile}, ${cfg.tls.keyFile}, ${cfg.tls.caFile}): not a usable certificate, key and CA: ${describeError(err)}`,
+      { cause: err },
+    );
+  }
   return { token, tls: { cert, key, ca, serverName: cfg.tls.serverName, peerName: cfg.tls.peerName } };
 }
 
@@ -183,7 +193,7 @@ async function startRing(
         cfg.startupTimeoutMs,
         listener ? `${coordHost}:${dataPort}` : '',
       );
-      addRendezvousService(server, coordinator, authenticate);
+      addRendezvousService(server, coordinator, authenticate, secrets.tls);
       log.info({ port, dataPort, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
       res = await coordinator.whenComplete();
     } else {
@@ -198,6 +208,7 @@ async function startRing(
         createChannelCredentials(secrets.tls),
         channelOptions,
         startDeadline,
+        secrets.tls,
       );
       log.info({ coordinator: cfg.coordinator, port, dataPort }, 'rendezvous: joining');
       res = await client.join({

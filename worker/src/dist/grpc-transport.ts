@@ -13,6 +13,7 @@ import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
 import {
   createAuthMetadata,
   createChannelCredentials,
+  rankCertificateProblem,
   tlsChannelOptions,
   unauthenticated,
   type CallAuthenticator,
@@ -152,6 +153,8 @@ export class GrpcTransport implements Transport {
         `from_rank must be another rank in [0, ${this.worldSize}), got ${fromRank}`,
       );
     }
+    const identity = rankCertificateProblem(this.o.tls, call.getAuthContext().sslPeerCertificate, fromRank);
+    if (identity) return reject(grpc.status.PERMISSION_DENIED, identity);
     const out = this.outbound[fromRank];
     if (out.call !== null || out.failure !== null)
       return reject(grpc.status.ALREADY_EXISTS, `rank ${fromRank} already subscribed`);
@@ -275,8 +278,8 @@ export class GrpcTransport implements Transport {
       const why = `stream failed: ${grpc.status[err.code] ?? err.code} ${err.details}`;
       // A peer of the job that refuses our token, or a certificate that does not verify, fails the same
       // way on every restart: permanent (exit 77) rather than a lost peer.
-      if (err.code === grpc.status.UNAUTHENTICATED)
-        box.fail(new JclError('unauthenticated', `${this.describe(peer)} refused the job token: ${why}`));
+      if (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED)
+        box.fail(new JclError('unauthenticated', `${this.describe(peer)} refused this rank: ${why}`));
       else box.fail(tlsMisconfigured(this.describe(peer), err) ?? this.lost(peer, why));
     });
     call.on('end', () => box.fail(this.lost(peer, 'stream ended')));

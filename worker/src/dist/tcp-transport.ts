@@ -17,9 +17,15 @@
 import net from 'node:net';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
 import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
-import { createSecretChecker, expectedPeerName, rankCertificateProblem, type TlsMaterial } from './auth.ts';
+import {
+  createSecretChecker,
+  expectedPeerName,
+  peerCertificateOf,
+  rankCertificateProblem,
+  type TlsMaterial,
+} from './auth.ts';
 import { endSoon, RefusalError, type ConnectionGuard } from './connection-guard.ts';
-import { dialDataSocket } from './data-dial.ts';
+import { confirmTlsRefusal, dialDataSocket } from './data-dial.ts';
 import { tlsMisconfigured } from './tls-errors.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
 import type { DistLogger } from './log.ts';
@@ -116,7 +122,7 @@ export class TcpTransport implements Transport {
       if (!Number.isInteger(r) || r < 0 || r >= this.worldSize || r === this.rank || taken) {
         throw new RefusalError('bad from_rank', `from_rank ${r} is not another rank without a connection`);
       }
-      const identity = rankCertificateProblem(this.o.tls, sock, r);
+      const identity = rankCertificateProblem(this.o.tls, peerCertificateOf(sock), r);
       if (identity) throw new RefusalError('certificate not issued for the rank in the hello', identity);
       guard.authenticated(sock);
       to = r;
@@ -258,6 +264,7 @@ export class TcpTransport implements Transport {
       sock.destroy();
     }, this.o.peerTimeoutMs);
     sock.once(readyEvent, () => {
+      secured = readyEvent === 'secureConnect';
       const hello = HelloType.encode({
         fromRank: this.rank,
         sessionId: this.o.sessionId,
@@ -266,10 +273,23 @@ export class TcpTransport implements Transport {
       sock.write(Buffer.concat([messagePrefix(hello.length), hello]));
     });
     let failure: Error | undefined;
+    let secured = false;
     sock.on('error', (err) => (failure ??= err)); // reported by 'close'
     sock.on('close', () => {
       clearTimeout(timer);
       if (this.closing) return;
+      // Closed right after a TLS handshake, before the verdict: perhaps the peer refused our certificate
+      // (a TLS 1.3 server just hangs up). Ask again twice before calling it permanent.
+      if (verdict === null && secured && failure === undefined && this.o.tls) {
+        void confirmTlsRefusal(this.o.peers[peer], this.o.tls, expectedPeerName(this.o.tls, peer)).then(
+          (err) =>
+            this.mailbox(peer).fail(
+              tlsMisconfigured(this.describe(peer), err) ??
+                this.lost(peer, 'connection closed during the handshake'),
+            ),
+        );
+        return;
+      }
       // A certificate that does not verify fails the same way on every retry: permanent, and named.
       const tlsError = verdict === null ? tlsMisconfigured(this.describe(peer), failure) : undefined;
       const why = verdict === null ? 'connection closed during the handshake' : 'connection closed';

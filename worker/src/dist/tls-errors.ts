@@ -52,6 +52,7 @@ const CAUSES: readonly TlsCause[] = [
       'alert bad certificate',
       'alert certificate required',
       'PEER_DID_NOT_RETURN_A_CERTIFICATE',
+      'ERR_JCL_TLS_CERT_REFUSED_BY_PEER', // data-dial.ts probeTls
     ],
     cause:
       "the peer refused this worker's certificate (not signed by the peer's JCL_TLS_CA, or not presented)",
