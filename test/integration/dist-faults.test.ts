@@ -87,3 +87,30 @@ describe('launchLocalWorkers', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
+
+describe('lost coordinator during rendezvous (child processes)', () => {
+  it.each(['SIGKILL', 'SIGSTOP'] as const)(
+    'when rank 0 gets %s while rank 1 waits in its join, rank 1 exits 75 within the peer timeout naming rank 0',
+    async (signal) => {
+      const port = await freePort();
+      // A world of 3 whose rank 2 never starts: the gang cannot form, rank 1 stays in its join. The startup
+      // deadline is far away, so only noticing the loss can end rank 1 in time.
+      const env = { JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS), JCL_STARTUP_TIMEOUT_MS: '120000' };
+      const rank0 = spawnProbe(0, 3, port, ['check', '10'], env);
+      workers.push(rank0);
+      await rank0.line(/rendezvous: waiting for workers/);
+      const rank1 = spawnProbe(1, 3, port, ['check', '10'], env);
+      workers.push(rank1);
+      await rank1.line(/rendezvous: joining/);
+      await new Promise((r) => setTimeout(r, 2_500)); // the join reaches rank 0 (loopback)
+      const lostAt = Date.now();
+      rank0.child.kill(signal);
+      const e = await rank1.exit;
+      const log = rank1.lines.join('\n');
+      expect(e.code, log).toBe(75);
+      // Bound: the peer timeout plus start-up slack of a loaded CI machine, as for a lost rank above.
+      expect(e.atMs - lostAt, log).toBeLessThan(PEER_TIMEOUT_MS + 4_000);
+      expect(log).toMatch(/lost rank 0 \(127\.0\.0\.1:\d+\) during rendezvous/);
+    },
+  );
+});
