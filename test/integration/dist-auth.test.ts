@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createAuthMetadata } from '../../worker/src/dist/auth.ts';
+import { createAuthMetadata, createCallAuthenticator } from '../../worker/src/dist/auth.ts';
+import { RefusalLog } from '../../worker/src/dist/refusal-log.ts';
+import { RendezvousCoordinator } from '../../worker/src/dist/rendezvous-coordinator.ts';
+import { addRendezvousService, createRendezvousClient } from '../../worker/src/dist/rendezvous-service.ts';
 import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
@@ -102,6 +105,35 @@ describe('rendezvous authentication and input validation', () => {
     const bufs = open.map((c) => [new Float32Array([c.rank + 1])]);
     await Promise.all(open.map((c, r) => c.allReduceMean(bufs[r])));
     expect(bufs.map((b) => b[0][0])).toEqual([1.5, 1.5]);
+  });
+});
+
+describe('rendezvous barriers', () => {
+  it('withdraws the entry of a Barrier call whose deadline passes (a worker cannot leave entries behind)', async () => {
+    const coordinator = new RendezvousCoordinator(3, 'r0:1', 'sess', 10_000);
+    const server = new grpc.Server();
+    addRendezvousService(server, coordinator, createCallAuthenticator(TOKEN, new RefusalLog(silentLogger)));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const client = createRendezvousClient(
+      `127.0.0.1:${port}`,
+      TOKEN,
+      grpc.credentials.createInsecure(),
+      {},
+      Date.now() + 10_000,
+    );
+    try {
+      await expect(client.barrier('close', 1, 300)).rejects.toMatchObject({ code: 'deadline_exceeded' });
+      await new Promise((r) => setTimeout(r, 100)); // the server sees the cancellation
+      expect(coordinator.openBarriers()).toEqual([]);
+    } finally {
+      client.close();
+      coordinator.close();
+      server.forceShutdown();
+    }
   });
 });
 

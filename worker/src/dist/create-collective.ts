@@ -249,11 +249,7 @@ async function startRing(
     }
     const barrier = (name: string, timeoutMs: number): Promise<void> =>
       coordinator !== null
-        ? withDeadline(
-            coordinator.barrier(name, cfg.rank),
-            timeoutMs,
-            `barrier ${name}: not every rank arrived`,
-          )
+        ? localBarrier(coordinator, name, cfg.rank, timeoutMs)
         : (client as RendezvousClient).barrier(name, cfg.rank, timeoutMs);
     await barrier('start', Math.max(1_000, startDeadline - Date.now()));
     log.info({ rank: cfg.rank, peers, dataPlane: cfg.dataPlane }, 'rendezvous: gang formed');
@@ -301,14 +297,16 @@ async function startRing(
   }
 }
 
-/** Reject with deadline_exceeded when `p` has not settled after `timeoutMs`. */
-function withDeadline<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new JclError('deadline_exceeded', `${what} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+/** Rank 0's own barrier entry, withdrawn with deadline_exceeded when not every rank arrived in `timeoutMs`. */
+function localBarrier(
+  coordinator: RendezvousCoordinator,
+  name: string,
+  rank: number,
+  timeoutMs: number,
+): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return coordinator.barrier(name, rank, signal).catch((err: unknown) => {
+    if (!signal.aborted) throw err;
+    throw new JclError('deadline_exceeded', `barrier ${name}: not every rank arrived within ${timeoutMs} ms`);
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

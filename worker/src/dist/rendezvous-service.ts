@@ -41,7 +41,10 @@ export function addRendezvousService(
     },
     barrier: (call: grpc.ServerUnaryCall<BarrierRequest, object>, cb: grpc.sendUnaryData<object>) => {
       if (!authenticate(call, 'rendezvous Barrier')) return cb(unauthenticated());
-      coordinator.barrier(call.request.name, call.request.rank).then(
+      // A call cancelled or past its deadline withdraws its entry.
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      coordinator.barrier(call.request.name, call.request.rank, cancelled.signal).then(
         () => cb(null, {}),
         (err) => cb(toGrpcStatus(err)),
       );
