@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../worker/src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { exitWhenIdle } = await import('../worker/src/util/exit-when-idle.ts');
+// Exit once the command returns, even if a peer or an outsider still holds a connection open.
+exitWhenIdle(await main(process.argv.slice(2)));

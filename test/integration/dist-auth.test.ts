@@ -1,13 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createAuthMetadata } from '../../worker/src/dist/auth.ts';
+import { createAuthMetadata, createCallAuthenticator } from '../../worker/src/dist/auth.ts';
+import { RefusalLog } from '../../worker/src/dist/refusal-log.ts';
+import { RendezvousCoordinator } from '../../worker/src/dist/rendezvous-coordinator.ts';
+import { addRendezvousService, createRendezvousClient } from '../../worker/src/dist/rendezvous-service.ts';
 import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
+import { createTestCa } from './support/test-certs.ts';
 
 const TOKEN = 'right-token-abcdef';
 let open: DistributedCollective[] = [];
@@ -59,7 +59,8 @@ describe('rendezvous authentication and input validation', () => {
 
   it('answers missing tokens, garbage and oversized messages with errors and keeps serving', async () => {
     const port = await freePort();
-    const [c0, c1] = gangConfigs(2, port);
+    // The gRPC data plane, so that the Collective service is served during rendezvous.
+    const [c0, c1] = gangConfigs(2, port, { dataPlane: 'grpc' });
     const rank0 = startDistributed(c0, { token: TOKEN }, silentLogger);
     const addr = `127.0.0.1:${port}`;
     // Let rank 0 listen.
@@ -72,7 +73,8 @@ describe('rendezvous authentication and input validation', () => {
       Buffer.alloc(0),
       createAuthMetadata('nope'),
     );
-    expect(badSub?.code).not.toBe(grpc.status.OK);
+    // Refused at once, although the gang has not formed (it used to be held until formation).
+    expect(badSub?.code).toBe(grpc.status.UNAUTHENTICATED);
     const garbage = await rawUnary(
       addr,
       '/jcl.v1.Rendezvous/Join',
@@ -106,63 +108,39 @@ describe('rendezvous authentication and input validation', () => {
   });
 });
 
-describe('TLS between workers', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'jcl-tls-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+describe('rendezvous barriers', () => {
+  it('withdraws the entry of a Barrier call whose deadline passes (a worker cannot leave entries behind)', async () => {
+    const coordinator = new RendezvousCoordinator(3, 'r0:1', 'sess', 10_000);
+    const server = new grpc.Server();
+    addRendezvousService(server, coordinator, createCallAuthenticator(TOKEN, new RefusalLog(silentLogger)));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const client = createRendezvousClient(
+      `127.0.0.1:${port}`,
+      TOKEN,
+      grpc.credentials.createInsecure(),
+      {},
+      Date.now() + 10_000,
+    );
+    try {
+      await expect(client.barrier('close', 1, 300)).rejects.toMatchObject({ code: 'deadline_exceeded' });
+      await new Promise((r) => setTimeout(r, 100)); // the server sees the cancellation
+      expect(coordinator.openBarriers()).toEqual([]);
+    } finally {
+      client.close();
+      coordinator.close();
+      server.forceShutdown();
+    }
+  });
+});
 
-  function makeCerts(): { ca: Buffer; cert: Buffer; key: Buffer } {
-    const f = (n: string) => join(dir, n);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=jcl-test-ca',
-      '-keyout',
-      f('ca.key'),
-      '-out',
-      f('ca.crt'),
-    );
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=jcl-worker',
-      '-keyout',
-      f('w.key'),
-      '-out',
-      f('w.csr'),
-    );
-    writeFileSync(
-      f('ext.cnf'),
-      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      f('w.csr'),
-      '-CA',
-      f('ca.crt'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      f('ext.cnf'),
-      '-out',
-      f('w.crt'),
-    );
-    return { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('w.crt')), key: readFileSync(f('w.key')) };
-  }
+describe('TLS between workers', () => {
+  const testCa = createTestCa();
+  afterAll(() => testCa.dispose());
+  const makeCerts = () => testCa.issue(['IP:127.0.0.1', 'DNS:localhost']);
 
   it.each(['grpc', 'tcp'] as const)(
     'forms the gang and reduces over mutual TLS, and refuses a plaintext client (%s data plane)',

@@ -1,63 +1,34 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchLocalWorkers } from '../../worker/src/dist/launch-local.ts';
 import { silentLogger } from '../../worker/src/dist/log.ts';
-import { freePort } from './dist-helpers.ts';
+import { freePort, spawnProbe, type ProbeProcess } from './dist-helpers.ts';
 
 const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
 const PEER_TIMEOUT_MS = 3_000;
 
-interface Worker {
-  child: ChildProcess;
-  lines: string[];
-  exit: Promise<{ code: number | null; atMs: number }>;
-  looping: Promise<void>;
-}
-
-let workers: Worker[] = [];
+let workers: ProbeProcess[] = [];
 afterEach(() => {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   workers = [];
 });
 
 /** Spawn a gang of probe processes directly (not via the launcher, which would tear survivors down itself). */
-async function spawnGang(n: number, mode: string, elems: number, dataPlane = 'grpc'): Promise<Worker[]> {
+async function spawnGang(
+  n: number,
+  mode: string,
+  elems: number,
+  dataPlane = 'grpc',
+): Promise<ProbeProcess[]> {
   const port = await freePort();
-  workers = Array.from({ length: n }, (_, rank) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PROBE, mode, String(elems)], {
-      env: {
-        ...process.env,
-        JCL_RANK: String(rank),
-        JCL_WORLD_SIZE: String(n),
-        JCL_COORDINATOR: `127.0.0.1:${port}`,
-        JCL_PORT: String(rank === 0 ? port : 0),
-        JCL_STATUS_PORT: '0',
-        JCL_BIND_HOST: '127.0.0.1',
-        JCL_ADVERTISE_HOST: '127.0.0.1',
-        JCL_TOKEN: 'fault-test-token',
-        JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
-        JCL_CHUNK_BYTES: '65536',
-        JCL_DATA_PLANE: dataPlane,
-        JCL_DATA_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let onLooping: () => void = () => {};
-    const looping = new Promise<void>((r) => (onLooping = r));
-    for (const s of [child.stdout!, child.stderr!]) {
-      createInterface({ input: s }).on('line', (l) => {
-        lines.push(l);
-        if (l.includes('"looping":true')) onLooping();
-      });
-    }
-    const exit = new Promise<{ code: number | null; atMs: number }>((r) =>
-      child.on('exit', (code) => r({ code, atMs: Date.now() })),
-    );
-    return { child, lines, exit, looping };
-  });
+  workers = Array.from({ length: n }, (_, rank) =>
+    spawnProbe(rank, n, port, [mode, String(elems)], {
+      JCL_TOKEN: 'fault-test-token',
+      JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
+      JCL_CHUNK_BYTES: '65536',
+      JCL_DATA_PLANE: dataPlane,
+    }),
+  );
   return workers;
 }
 
@@ -71,7 +42,7 @@ describe('peer failure detection (child processes)', () => {
     'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer (%s data plane)',
     async (_, plane, signal) => {
       const gang = await spawnGang(3, 'loop', 200_000, plane);
-      await Promise.all(gang.map((w) => w.looping));
+      await Promise.all(gang.map((w) => w.line(/"looping":true/)));
       const killedAt = Date.now();
       gang[1].child.kill(signal);
       const survivors = [gang[0], gang[2]];
@@ -115,4 +86,31 @@ describe('launchLocalWorkers', () => {
     expect(code).toBe(64);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
+});
+
+describe('lost coordinator during rendezvous (child processes)', () => {
+  it.each(['SIGKILL', 'SIGSTOP'] as const)(
+    'when rank 0 gets %s while rank 1 waits in its join, rank 1 exits 75 within the peer timeout naming rank 0',
+    async (signal) => {
+      const port = await freePort();
+      // A world of 3 whose rank 2 never starts: the gang cannot form, rank 1 stays in its join. The startup
+      // deadline is far away, so only noticing the loss can end rank 1 in time.
+      const env = { JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS), JCL_STARTUP_TIMEOUT_MS: '120000' };
+      const rank0 = spawnProbe(0, 3, port, ['check', '10'], env);
+      workers.push(rank0);
+      await rank0.line(/rendezvous: waiting for workers/);
+      const rank1 = spawnProbe(1, 3, port, ['check', '10'], env);
+      workers.push(rank1);
+      await rank1.line(/rendezvous: joining/);
+      await new Promise((r) => setTimeout(r, 2_500)); // the join reaches rank 0 (loopback)
+      const lostAt = Date.now();
+      rank0.child.kill(signal);
+      const e = await rank1.exit;
+      const log = rank1.lines.join('\n');
+      expect(e.code, log).toBe(75);
+      // Bound: the peer timeout plus start-up slack of a loaded CI machine, as for a lost rank above.
+      expect(e.atMs - lostAt, log).toBeLessThan(PEER_TIMEOUT_MS + 4_000);
+      expect(log).toMatch(/lost rank 0 \(127\.0\.0\.1:\d+\) during rendezvous/);
+    },
+  );
 });

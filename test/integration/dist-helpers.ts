@@ -1,5 +1,8 @@
-/** Shared fixtures for the distributed integration tests: free ports and an in-process gang. */
+/** Shared fixtures for the distributed integration tests: free ports, an in-process gang, probe processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { DistConfig } from '../../worker/src/dist/dist-config.ts';
 import { DIST_DEFAULTS } from '../../worker/src/dist/dist-config.ts';
 
@@ -38,4 +41,62 @@ export function gangConfigs(
     bucketBytes: 256 * 1024,
     ...over,
   }));
+}
+
+const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
+
+/** A collective-probe child process and what it printed. */
+export interface ProbeProcess {
+  child: ChildProcess;
+  lines: string[];
+  exit: Promise<{ code: number | null; atMs: number }>;
+  /** Resolves with the first line (stdout or stderr) matching `re`. */
+  line(re: RegExp): Promise<string>;
+}
+
+/**
+ * Start rank `rank` of `worldSize` as a probe process (worker/src/dist/collective-probe.ts `args`) on
+ * loopback, rank 0 listening on `port`; `env` adds to or overrides the JCL_* variables.
+ */
+export function spawnProbe(
+  rank: number,
+  worldSize: number,
+  port: number,
+  args: string[],
+  env: Record<string, string> = {},
+): ProbeProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, ...args], {
+    env: {
+      ...process.env,
+      JCL_RANK: String(rank),
+      JCL_WORLD_SIZE: String(worldSize),
+      JCL_COORDINATOR: `127.0.0.1:${port}`,
+      JCL_PORT: String(rank === 0 ? port : 0),
+      JCL_STATUS_PORT: '0',
+      JCL_BIND_HOST: '127.0.0.1',
+      JCL_ADVERTISE_HOST: '127.0.0.1',
+      JCL_TOKEN: 'probe-test-token',
+      JCL_DATA_PORT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
+  for (const s of [child.stdout!, child.stderr!]) {
+    createInterface({ input: s }).on('line', (l) => {
+      lines.push(l);
+      for (const w of waiters) if (w.re.test(l)) w.resolve(l);
+    });
+  }
+  const exit = new Promise<{ code: number | null; atMs: number }>((r) =>
+    child.on('exit', (code) => r({ code, atMs: Date.now() })),
+  );
+  const line = (re: RegExp) =>
+    new Promise<string>((resolve) => {
+      const seen = lines.find((l) => re.test(l));
+      if (seen !== undefined) resolve(seen);
+      else waiters.push({ re, resolve });
+    });
+  return { child, lines, exit, line };
 }

@@ -4,7 +4,10 @@
  * neither its content nor its length leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type net from 'node:net';
+import * as nodeTls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { RefusalLog } from './refusal-log.ts';
 
 const AUTH_KEY = 'authorization';
 const BEARER = 'Bearer ';
@@ -16,6 +19,37 @@ export interface TlsMaterial {
   ca: Buffer;
   /** Name the peers' certificate is issued for, when workers are dialled by IP. */
   serverName?: string;
+  /**
+   * Per-rank name with a `{rank}` placeholder (JCL_TLS_PEER_NAME): rank r's certificate must hold it with
+   * r filled in, so a certificate of the job CA is accepted only as the rank it was issued for.
+   */
+  peerName?: string;
+}
+
+/** The name rank `rank`'s certificate must hold, or undefined when any name the CA signed will do. */
+export function expectedPeerName(tls: TlsMaterial | undefined, rank: number): string | undefined {
+  if (tls?.peerName) return tls.peerName.replaceAll('{rank}', String(rank));
+  return tls?.serverName;
+}
+
+/**
+ * Why the client certificate `cert` may not speak for `rank`, or undefined when it may (no
+ * JCL_TLS_PEER_NAME, no TLS, or the certificate names that rank).
+ */
+export function rankCertificateProblem(
+  tls: TlsMaterial | undefined,
+  cert: nodeTls.PeerCertificate | undefined,
+  rank: number,
+): string | undefined {
+  if (!tls?.peerName || cert === undefined) return undefined;
+  const name = expectedPeerName(tls, rank) as string;
+  const err = nodeTls.checkServerIdentity(name, cert);
+  return err ? `certificate is not issued for rank ${rank} (${name}): ${err.message}` : undefined;
+}
+
+/** The client certificate of a TLS socket (undefined on plain TCP). */
+export function peerCertificateOf(sock: net.Socket): nodeTls.PeerCertificate | undefined {
+  return sock instanceof nodeTls.TLSSocket ? sock.getPeerCertificate() : undefined;
 }
 
 /** Metadata carrying the token, for every outgoing call. */
@@ -47,6 +81,22 @@ export function createTokenChecker(token: string): (md: grpc.Metadata) => boolea
   };
 }
 
+/** Checks an incoming call's token, noting each refusal (rate-limited log) under `what` (the method). */
+export type CallAuthenticator = (
+  call: { metadata: grpc.Metadata; getPeer(): string },
+  what: string,
+) => boolean;
+
+/** A CallAuthenticator for `token` whose refusals go to `refusals`. */
+export function createCallAuthenticator(token: string, refusals: RefusalLog): CallAuthenticator {
+  const check = createTokenChecker(token);
+  return (call, what) => {
+    if (check(call.metadata)) return true;
+    refusals.note(what, 'missing or wrong job token', call.getPeer());
+    return false;
+  };
+}
+
 /** The status object to fail a call with when the token check fails. */
 export function unauthenticated(): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong job token' };
@@ -62,7 +112,8 @@ export function createChannelCredentials(tls: TlsMaterial | undefined): grpc.Cha
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
 }
 
-/** Channel options TLS needs on top of the transport's own. */
-export function tlsChannelOptions(tls: TlsMaterial | undefined): grpc.ChannelOptions {
-  return tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {};
+/** Channel options TLS needs on top of the transport's own, for a channel to `rank` when given. */
+export function tlsChannelOptions(tls: TlsMaterial | undefined, rank?: number): grpc.ChannelOptions {
+  const name = rank === undefined ? tls?.serverName : expectedPeerName(tls, rank);
+  return name ? { 'grpc.ssl_target_name_override': name } : {};
 }

@@ -6,6 +6,7 @@
  *   node --import tsx worker/src/dist/collective-probe.ts <check|loop|bench> [elements] [iters]
  */
 import { describeError, JclError } from '../util/errors.ts';
+import { exitWhenIdle } from '../util/exit-when-idle.ts';
 import { createCollectiveFromEnv } from './create-collective.ts';
 import type { DistLogger } from './log.ts';
 
@@ -72,10 +73,11 @@ async function main(): Promise<number> {
   }
 }
 
+// The same exit path as bin/jcl.js, so tests of the probe also test how a worker process ends.
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenIdle(code),
   (err) => {
     log.error({ err: describeError(err) }, 'startup failed');
-    process.exit(err instanceof JclError ? err.exitCode : 1);
+    exitWhenIdle(err instanceof JclError ? err.exitCode : 1);
   },
 );

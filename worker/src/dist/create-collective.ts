@@ -5,26 +5,30 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { describeError, JclError } from '../util/errors.ts';
 import {
   createChannelCredentials,
   createServerCredentials,
-  createTokenChecker,
+  createCallAuthenticator,
   tlsChannelOptions,
   type TlsMaterial,
 } from './auth.ts';
 import { LocalCollective, type Collective } from './collective.ts';
 import { parseDistEnv, type DataPlane, type DistConfig, type Env } from './dist-config.ts';
-import { GrpcTransport, workerServerOptions } from './grpc-transport.ts';
+import { GrpcTransport, keepaliveOptions, workerServerOptions } from './grpc-transport.ts';
 import type { DistLogger } from './log.ts';
 import { RendezvousCoordinator } from './rendezvous-coordinator.ts';
 import { addRendezvousService, createRendezvousClient, type RendezvousClient } from './rendezvous-service.ts';
 import { RingCollective } from './ring-collective.ts';
 import { ringNeighbours } from './ring-schedule.ts';
 import { StatusReporter } from './status-reporter.ts';
-import { bindServer, shutdownServer, startStatusServer, type StatusServer } from './status-server.ts';
+import { startStatusServer, type StatusServer } from './status-server.ts';
+import { GrpcListener } from './grpc-listener.ts';
 import { DataListener } from './data-listener.ts';
+import { HELLO_TIMEOUT_MS, MAX_UNAUTHENTICATED } from './connection-guard.ts';
+import { RefusalLog } from './refusal-log.ts';
 import { TcpTransport } from './tcp-transport.ts';
 import { MAX_CONTROL_MESSAGE_BYTES, type JoinResponse } from './wire.ts';
 
@@ -78,7 +82,16 @@ export async function loadSecrets(cfg: DistConfig): Promise<DistSecrets> {
     read(cfg.tls.keyFile, 'JCL_TLS_KEY'),
     read(cfg.tls.caFile, 'JCL_TLS_CA'),
   ]);
-  return { token, tls: { cert, key, ca, serverName: cfg.tls.serverName } };
+  try {
+    createSecureContext({ cert, key, ca });
+  } catch (err) {
+    throw new JclError(
+      'invalid_config',
+      `JCL_TLS_CERT, JCL_TLS_KEY, JCL_TLS_CA (${cfg.tls.certFile}, ${cfg.tls.keyFile}, ${cfg.tls.caFile}): not a usable certificate, key and CA: ${describeError(err)}`,
+      { cause: err },
+    );
+  }
+  return { token, tls: { cert, key, ca, serverName: cfg.tls.serverName, peerName: cfg.tls.peerName } };
 }
 
 /** Start the runtime from a parsed config (tests call this with port 0 and short timeouts). */
@@ -126,34 +139,45 @@ async function startRing(
   log: DistLogger,
 ): Promise<DistributedCollective> {
   status.update({ phase: 'rendezvous' });
-  const checkToken = createTokenChecker(secrets.token);
+  const refusals = new RefusalLog(log);
+  const authenticate = createCallAuthenticator(secrets.token, refusals);
   const server = new grpc.Server(workerServerOptions(cfg));
   let transport: GrpcTransport | TcpTransport | null = null;
   let listener: DataListener | null = null;
   let coordinator: RendezvousCoordinator | null = null;
   let client: RendezvousClient | null = null;
+  let grpcListener: GrpcListener | null = null;
   const cleanup = async () => {
     await transport?.close();
     listener?.close();
     coordinator?.close();
     client?.close();
-    await shutdownServer(server, 2_000);
+    refusals.flush();
+    await grpcListener?.close(2_000);
   };
   try {
-    const port = await bindServer(
+    // Rendezvous joins (rank 0), the next rank's subscription (gRPC plane), and outsiders up to the cap.
+    grpcListener = await GrpcListener.start(
       server,
-      `${cfg.bindHost}:${cfg.port}`,
+      cfg.bindHost,
+      cfg.port,
       createServerCredentials(secrets.tls),
+      { maxConnections: cfg.worldSize + MAX_UNAUTHENTICATED, refusals, plane: 'grpc' },
     );
+    const port = grpcListener.port;
     // Peers may dial us as soon as they know the table, before our transport exists: the data plane is
     // served from the start and holds early arrivals (DataListener, GrpcTransport.addService).
-    if (cfg.dataPlane === 'tcp') listener = await DataListener.start(cfg.bindHost, cfg.dataPort, secrets.tls);
+    if (cfg.dataPlane === 'tcp')
+      listener = await DataListener.start(cfg.bindHost, cfg.dataPort, secrets.tls, {
+        helloTimeoutMs: Math.min(HELLO_TIMEOUT_MS, cfg.peerTimeoutMs),
+        refusals,
+      });
     const releaseEarlySubscribers =
       cfg.dataPlane === 'grpc'
         ? GrpcTransport.addService(
             server,
             cfg.chunkBytes,
-            checkToken,
+            authenticate,
             () => transport as GrpcTransport | null,
           )
         : () => {};
@@ -169,13 +193,14 @@ async function startRing(
         cfg.startupTimeoutMs,
         listener ? `${coordHost}:${dataPort}` : '',
       );
-      addRendezvousService(server, coordinator, checkToken);
+      addRendezvousService(server, coordinator, authenticate, secrets.tls);
       log.info({ port, dataPort, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
       res = await coordinator.whenComplete();
     } else {
       const channelOptions = {
         'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
-        ...tlsChannelOptions(secrets.tls),
+        ...keepaliveOptions(cfg.peerTimeoutMs),
+        ...tlsChannelOptions(secrets.tls, 0),
       };
       client = createRendezvousClient(
         cfg.coordinator,
@@ -183,6 +208,7 @@ async function startRing(
         createChannelCredentials(secrets.tls),
         channelOptions,
         startDeadline,
+        secrets.tls,
       );
       log.info({ coordinator: cfg.coordinator, port, dataPort }, 'rendezvous: joining');
       res = await client.join({
@@ -223,11 +249,7 @@ async function startRing(
     }
     const barrier = (name: string, timeoutMs: number): Promise<void> =>
       coordinator !== null
-        ? withDeadline(
-            coordinator.barrier(name, cfg.rank),
-            timeoutMs,
-            `barrier ${name}: not every rank arrived`,
-          )
+        ? localBarrier(coordinator, name, cfg.rank, timeoutMs)
         : (client as RendezvousClient).barrier(name, cfg.rank, timeoutMs);
     await barrier('start', Math.max(1_000, startDeadline - Date.now()));
     log.info({ rank: cfg.rank, peers, dataPlane: cfg.dataPlane }, 'rendezvous: gang formed');
@@ -275,14 +297,16 @@ async function startRing(
   }
 }
 
-/** Reject with deadline_exceeded when `p` has not settled after `timeoutMs`. */
-function withDeadline<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new JclError('deadline_exceeded', `${what} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+/** Rank 0's own barrier entry, withdrawn with deadline_exceeded when not every rank arrived in `timeoutMs`. */
+function localBarrier(
+  coordinator: RendezvousCoordinator,
+  name: string,
+  rank: number,
+  timeoutMs: number,
+): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return coordinator.barrier(name, rank, signal).catch((err: unknown) => {
+    if (!signal.aborted) throw err;
+    throw new JclError('deadline_exceeded', `barrier ${name}: not every rank arrived within ${timeoutMs} ms`);
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

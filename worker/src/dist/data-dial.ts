@@ -1,7 +1,7 @@
 /**
  * Opening the receiving side of a raw TCP data-plane connection (tcp-transport.ts): plain TCP reading into
  * one fixed buffer (`onread`: no fresh 64 KiB buffer per read, hence no GC churn per received MB), or TLS
- * with client certificates whose peer is verified against the configured name. `onBytes` gets every chunk
+ * with client certificates whose peer is verified against the name it must hold (auth.ts expectedPeerName). `onBytes` gets every chunk
  * read; on plain TCP it is a view of the fixed buffer, valid only during the call.
  */
 import net from 'node:net';
@@ -17,10 +17,14 @@ export interface DialedSocket {
   readyEvent: 'connect' | 'secureConnect';
 }
 
-/** Connect to `address` ("host:port" or "[v6]:port"), delivering what is read to `onBytes`. */
+/**
+ * Connect to `address` ("host:port" or "[v6]:port"), delivering what is read to `onBytes`; over TLS the
+ * peer's certificate must hold `serverName` when given (else the address).
+ */
 export function dialDataSocket(
   address: string,
   material: TlsMaterial | undefined,
+  serverName: string | undefined,
   onBytes: (bytes: Buffer) => void,
 ): DialedSocket {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
@@ -33,8 +37,9 @@ export function dialDataSocket(
       key: material.key,
       cert: material.cert,
       ca: material.ca,
+      ALPNProtocols: ['h2'],
     };
-    const name = material.serverName;
+    const name = serverName;
     if (name) {
       // Peers are dialled by address; verify their certificate against the configured name instead.
       if (!net.isIP(name)) opts.servername = name;
@@ -56,4 +61,60 @@ export function dialDataSocket(
     },
   });
   return { sock, readyEvent: 'connect' };
+}
+
+/** Code of the error probeTls reports when the server hangs up right after a handshake that succeeded. */
+export const CERT_REFUSED_BY_PEER = 'ERR_JCL_TLS_CERT_REFUSED_BY_PEER';
+
+/**
+ * Open a TLS connection to `address` only to learn why TLS fails there: the handshake error, or a server
+ * that closes right after the handshake without sending a byte (a Node TLS server rejecting a client
+ * certificate under TLS 1.3 just closes: the client has already seen the handshake succeed), reported
+ * as CERT_REFUSED_BY_PEER; undefined when nothing failed within `waitMs`. grpc-js reports such failures
+ * only as "Failed to connect", and a raw socket only as a close.
+ */
+export function probeTls(
+  address: string,
+  material: TlsMaterial,
+  serverName: string | undefined,
+  waitMs: number,
+): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    let secured = false;
+    let received = false;
+    const { sock, readyEvent } = dialDataSocket(address, material, serverName, () => (received = true));
+    const done = (err: Error | undefined) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(undefined), waitMs);
+    sock.once(readyEvent, () => {
+      secured = true;
+      clearTimeout(timer);
+      setTimeout(() => done(undefined), Math.min(500, waitMs)).unref();
+    });
+    sock.once('error', (err) => done(err));
+    sock.once('close', () => {
+      if (!secured || received) return done(undefined);
+      const err = Object.assign(
+        new Error(
+          'the peer closed the connection right after the TLS handshake (it refused this certificate)',
+        ),
+        { code: CERT_REFUSED_BY_PEER },
+      );
+      done(err);
+    });
+  });
+}
+
+/** CERT_REFUSED_BY_PEER only if two probes in a row see it (a peer restarting mid-handshake is not). */
+export async function confirmTlsRefusal(
+  address: string,
+  material: TlsMaterial,
+  serverName: string | undefined,
+): Promise<Error | undefined> {
+  const first = await probeTls(address, material, serverName, 2_000);
+  if ((first as { code?: string } | undefined)?.code !== CERT_REFUSED_BY_PEER) return first;
+  return probeTls(address, material, serverName, 2_000);
 }

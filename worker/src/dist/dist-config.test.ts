@@ -65,4 +65,35 @@ describe('parseDistEnv', () => {
       parseDistEnv({ JCL_RANK: '3', JCL_WORLD_SIZE: '3', JCL_COORDINATOR: 'a:1', JCL_TOKEN: 't' }),
     ).toThrow('JCL_RANK: expected < JCL_WORLD_SIZE (3), got 3');
   });
+
+  const TLS = { JCL_TLS_CERT: '/c.pem', JCL_TLS_KEY: '/k.pem', JCL_TLS_CA: '/ca.pem' };
+  const BASE = { JCL_RANK: '1', JCL_WORLD_SIZE: '2', JCL_COORDINATOR: 'a:1', JCL_TOKEN: 't' };
+  it.each([
+    [
+      { ...TLS, JCL_TLS_PEER_NAME: 'job-worker.job' },
+      'JCL_TLS_PEER_NAME: expected a name containing {rank}, got "job-worker.job"',
+    ],
+    [
+      { ...TLS, JCL_TLS_PEER_NAME: 'w-{rank}', JCL_TLS_SERVER_NAME: 'w' },
+      'JCL_TLS_SERVER_NAME: set at most one of it and JCL_TLS_PEER_NAME, got "w"',
+    ],
+    [
+      { JCL_TLS_PEER_NAME: 'w-{rank}' },
+      'JCL_TLS_PEER_NAME: needs JCL_TLS_CERT, JCL_TLS_KEY and JCL_TLS_CA, got "w-{rank}"',
+    ],
+  ])('refuses a JCL_TLS_PEER_NAME it cannot apply (%o)', (env, problem) => {
+    expect(() => parseDistEnv({ ...BASE, ...env })).toThrow(problem);
+  });
+
+  it('keeps a per-rank certificate name', () => {
+    expect(parseDistEnv({ ...BASE, ...TLS, JCL_TLS_PEER_NAME: 'job-worker-{rank}.job-workers' }).tls).toEqual(
+      {
+        certFile: '/c.pem',
+        keyFile: '/k.pem',
+        caFile: '/ca.pem',
+        serverName: undefined,
+        peerName: 'job-worker-{rank}.job-workers',
+      },
+    );
+  });
 });

@@ -17,7 +17,7 @@ export interface DistConfig {
   advertiseHost: string;
   statusPort: number;
   token: { value: string } | { file: string };
-  tls?: { certFile: string; keyFile: string; caFile: string; serverName?: string };
+  tls?: { certFile: string; keyFile: string; caFile: string; serverName?: string; peerName?: string };
   /** How long rank 0 waits for every rank to join, and a rank waits for rank 0. */
   startupTimeoutMs: number;
   /** Bound on detecting a dead or hung peer. */
@@ -129,8 +129,20 @@ export function parseDistEnv(env: Env): DistConfig {
       keyFile: env.JCL_TLS_KEY!,
       caFile: env.JCL_TLS_CA!,
       serverName: env.JCL_TLS_SERVER_NAME || undefined,
+      peerName: env.JCL_TLS_PEER_NAME || undefined,
     };
   }
+  const peerName = env.JCL_TLS_PEER_NAME;
+  if (peerName && !peerName.includes('{rank}'))
+    problems.push(`JCL_TLS_PEER_NAME: expected a name containing {rank}, got ${JSON.stringify(peerName)}`);
+  if (peerName && env.JCL_TLS_SERVER_NAME)
+    problems.push(
+      `JCL_TLS_SERVER_NAME: set at most one of it and JCL_TLS_PEER_NAME, got ${JSON.stringify(env.JCL_TLS_SERVER_NAME)}`,
+    );
+  if (peerName && tlsVars.length === 0)
+    problems.push(
+      `JCL_TLS_PEER_NAME: needs JCL_TLS_CERT, JCL_TLS_KEY and JCL_TLS_CA, got ${JSON.stringify(peerName)}`,
+    );
   if (problems.length > 0) {
     throw new JclError('invalid_config', `invalid distributed environment:\n  ${problems.join('\n  ')}`, {
       details: problems,

@@ -24,6 +24,7 @@ export function fromGrpcError(err: grpc.ServiceError, what: string): JclError {
   const detail = `${what}: ${grpc.status[err.code] ?? err.code}: ${err.details}`;
   switch (err.code) {
     case grpc.status.UNAUTHENTICATED:
+    case grpc.status.PERMISSION_DENIED:
       return new JclError('unauthenticated', detail, { cause: err });
     case grpc.status.DEADLINE_EXCEEDED:
       return new JclError('deadline_exceeded', detail, { cause: err });

@@ -13,12 +13,15 @@ import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
 import {
   createAuthMetadata,
   createChannelCredentials,
+  rankCertificateProblem,
   tlsChannelOptions,
   unauthenticated,
+  type CallAuthenticator,
   type TlsMaterial,
 } from './auth.ts';
 import type { DistLogger } from './log.ts';
 import { Mailbox } from './mailbox.ts';
+import { tlsMisconfigured } from './tls-errors.ts';
 import type { Frame, Transport } from './transport.ts';
 import {
   collectiveService,
@@ -56,7 +59,8 @@ export function workerServerOptions(o: { chunkBytes: number; peerTimeoutMs: numb
   };
 }
 
-function keepaliveOptions(peerTimeoutMs: number): grpc.ChannelOptions {
+/** HTTP/2 keepalive that finds a dead or frozen peer within `peerTimeoutMs`. */
+export function keepaliveOptions(peerTimeoutMs: number): grpc.ChannelOptions {
   // Ping after a third of the bound, give the answer the other two thirds: a dead host is still found
   // within the bound, and a peer whose event loop is busy in a long synchronous TensorFlow.js step
   // (it answers pings only between kernels) has 2/3 of the bound, not 1/3, before it is dropped.
@@ -109,34 +113,34 @@ export class GrpcTransport implements Transport {
   static addService(
     server: grpc.Server,
     chunkBytes: number,
-    checkToken: (md: grpc.Metadata) => boolean,
+    authenticate: CallAuthenticator,
     target: () => GrpcTransport | null,
   ): () => void {
     const early: grpc.ServerWritableStream<SubscribeRequest, WireFrame>[] = [];
     server.addService(collectiveService(frameWireBytes(chunkBytes)), {
       subscribe: (call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>) => {
+        // Authenticate before anything is held: a wrong token is refused at once, during rendezvous too.
+        if (!authenticate(call, 'collective Subscribe')) {
+          call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: unauthenticated().details });
+          return;
+        }
         const t = target();
-        if (t) t.onSubscribe(call, checkToken);
+        if (t) t.onSubscribe(call);
         else early.push(call);
       },
     });
     // Release the held calls once the transport exists.
     return () => {
       const t = target();
-      if (t) for (const call of early.splice(0)) t.onSubscribe(call, checkToken);
+      if (t) for (const call of early.splice(0)) t.onSubscribe(call);
     };
   }
 
-  /** Serve one Subscribe call: authenticate, validate, then frames for that rank go to this stream. */
-  onSubscribe(
-    call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>,
-    checkToken: (md: grpc.Metadata) => boolean,
-  ): void {
+  /** Serve one authenticated Subscribe call: validate, then frames for that rank go to this stream. */
+  onSubscribe(call: grpc.ServerWritableStream<SubscribeRequest, WireFrame>): void {
     const reject = (code: grpc.status, details: string): void => {
       call.emit('error', { code, details });
     };
-    if (!checkToken(call.metadata))
-      return reject(grpc.status.UNAUTHENTICATED, unauthenticated().details as string);
     const { fromRank, sessionId } = call.request;
     if (sessionId !== this.o.sessionId)
       return reject(
@@ -149,6 +153,8 @@ export class GrpcTransport implements Transport {
         `from_rank must be another rank in [0, ${this.worldSize}), got ${fromRank}`,
       );
     }
+    const identity = rankCertificateProblem(this.o.tls, call.getAuthContext().sslPeerCertificate, fromRank);
+    if (identity) return reject(grpc.status.PERMISSION_DENIED, identity);
     const out = this.outbound[fromRank];
     if (out.call !== null || out.failure !== null)
       return reject(grpc.status.ALREADY_EXISTS, `rank ${fromRank} already subscribed`);
@@ -238,7 +244,7 @@ export class GrpcTransport implements Transport {
       'grpc.enable_retries': 0,
       'grpc.use_local_subchannel_pool': 1,
       ...keepaliveOptions(this.o.peerTimeoutMs),
-      ...tlsChannelOptions(this.o.tls),
+      ...tlsChannelOptions(this.o.tls, peer),
     });
     this.clients.set(peer, client);
     const { path, requestSerialize, responseDeserialize } = collectiveService(
@@ -268,8 +274,13 @@ export class GrpcTransport implements Transport {
       }
     });
     call.on('error', (err: grpc.ServiceError) => {
-      if (!this.closing)
-        box.fail(this.lost(peer, `stream failed: ${grpc.status[err.code] ?? err.code} ${err.details}`));
+      if (this.closing) return;
+      const why = `stream failed: ${grpc.status[err.code] ?? err.code} ${err.details}`;
+      // A peer of the job that refuses our token, or a certificate that does not verify, fails the same
+      // way on every restart: permanent (exit 77) rather than a lost peer.
+      if (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED)
+        box.fail(new JclError('unauthenticated', `${this.describe(peer)} refused this rank: ${why}`));
+      else box.fail(tlsMisconfigured(this.describe(peer), err) ?? this.lost(peer, why));
     });
     call.on('end', () => box.fail(this.lost(peer, 'stream ended')));
   }

@@ -66,4 +66,26 @@ describe('RendezvousCoordinator', () => {
     await Promise.all([...waits, c.barrier('start', 2)]);
     expect(order).toEqual(['last arrives', 'released 0', 'released 1']);
   });
+
+  it('withdraws the entry of a barrier call that is cancelled or times out, leaving nothing behind', async () => {
+    const c = coordinator();
+    const cancel = new AbortController();
+    const left = c.barrier('close', 1, cancel.signal);
+    expect(c.openBarriers()).toEqual(['close']);
+    cancel.abort();
+    await expect(left).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+      message: expect.stringContaining('rank 1 left'),
+    });
+    expect(c.openBarriers()).toEqual([]);
+    // The withdrawn rank does not count: ranks 0 and 2 alone do not release the barrier.
+    let released = false;
+    const w0 = c.barrier('close', 0).then(() => (released = true));
+    const w2 = c.barrier('close', 2, AbortSignal.timeout(20));
+    await expect(w2).rejects.toMatchObject({ code: 'deadline_exceeded' });
+    expect(released).toBe(false);
+    expect(c.openBarriers()).toEqual(['close']); // rank 0 still waits, and only rank 0
+    await Promise.all([c.barrier('close', 1), c.barrier('close', 2), w0]);
+    expect(c.openBarriers()).toEqual([]);
+  });
 });

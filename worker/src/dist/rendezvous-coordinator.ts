@@ -21,7 +21,8 @@ export class RendezvousCoordinator {
   private readonly addresses: (string | null)[];
   private readonly dataAddresses: string[];
   private readonly pending = new Map<number, Pending>();
-  private readonly barriers = new Map<string, { ranks: Set<number>; waiters: Array<() => void> }>();
+  /** Ranks waiting in each named barrier, with how to release or withdraw each. */
+  private readonly barriers = new Map<string, Map<number, { resolve(): void; leave(): void }>>();
   private result: JoinResponse | null = null;
   private failure: Error | null = null;
   private readonly timer: NodeJS.Timeout;
@@ -79,8 +80,12 @@ export class RendezvousCoordinator {
     return p;
   }
 
-  /** Resolves when all ranks have entered the barrier `name`. */
-  barrier(name: string, rank: number): Promise<void> {
+  /**
+   * Resolves when all ranks have entered the barrier `name`. When `signal` aborts first (the caller's
+   * deadline passed or its call was cancelled), the rank leaves the barrier again and the promise
+   * rejects: no entry outlives the call that made it.
+   */
+  barrier(name: string, rank: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.worldSize) {
       return Promise.reject(
         new JclError('invalid_config', `barrier: rank must be in [0, ${this.worldSize}), got ${rank}`),
@@ -88,18 +93,35 @@ export class RendezvousCoordinator {
     }
     let b = this.barriers.get(name);
     if (b === undefined) {
-      b = { ranks: new Set(), waiters: [] };
+      b = new Map();
       this.barriers.set(name, b);
     }
     const entry = b;
-    return new Promise<void>((resolve) => {
-      entry.ranks.add(rank);
-      entry.waiters.push(resolve);
-      if (entry.ranks.size === this.worldSize) {
+    return new Promise<void>((resolve, reject) => {
+      // A rank entering again (a retried call) replaces its earlier entry.
+      entry.get(rank)?.leave();
+      const leave = () => {
+        if (entry.get(rank)?.resolve !== resolve) return;
+        entry.delete(rank);
+        if (entry.size === 0 && this.barriers.get(name) === entry) this.barriers.delete(name);
+        reject(
+          new JclError('deadline_exceeded', `barrier ${name}: rank ${rank} left before every rank arrived`),
+        );
+      };
+      if (signal?.aborted) return reject(new JclError('deadline_exceeded', `barrier ${name}: cancelled`));
+      signal?.addEventListener('abort', leave, { once: true });
+      entry.set(rank, { resolve, leave });
+      if (entry.size === this.worldSize) {
         this.barriers.delete(name);
-        for (const wake of entry.waiters) wake();
+        for (const w of entry.values()) w.resolve();
+        entry.clear();
       }
     });
+  }
+
+  /** Names of the barriers some rank is waiting in (diagnostics and tests). */
+  openBarriers(): string[] {
+    return [...this.barriers.keys()];
   }
 
   close(): void {

@@ -12,9 +12,13 @@ import {
   unauthenticated,
   type TlsMaterial,
 } from './auth.ts';
+import { GrpcListener } from './grpc-listener.ts';
 import { fromGrpcError } from './grpc-status.ts';
 import type { StatusReporter } from './status-reporter.ts';
 import { MAX_CONTROL_MESSAGE_BYTES, StatusService, type StatusResponse } from './wire.ts';
+
+/** Status connections open at once: the operator's poller (and a person with the token) need few. */
+const STATUS_MAX_CONNECTIONS = 16;
 
 export interface StatusServerOptions {
   reporter: StatusReporter;
@@ -46,12 +50,14 @@ export async function startStatusServer(o: StatusServerOptions): Promise<StatusS
       cb(null, o.reporter.snapshot());
     },
   });
-  const port = await bindServer(
+  const listener = await GrpcListener.start(
     server,
-    `${o.bindHost ?? '0.0.0.0'}:${o.port}`,
+    o.bindHost ?? '0.0.0.0',
+    o.port,
     createServerCredentials(o.tls),
+    { maxConnections: STATUS_MAX_CONNECTIONS, plane: 'status' },
   );
-  return { port, close: () => shutdownServer(server, 2_000) };
+  return { port: listener.port, close: () => listener.close(2_000) };
 }
 
 /**
@@ -85,31 +91,4 @@ export async function fetchStatus(
   } finally {
     client.close();
   }
-}
-
-/** Bind and return the actual port (useful with port 0). */
-export function bindServer(
-  server: grpc.Server,
-  address: string,
-  creds: grpc.ServerCredentials,
-): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, creds, (err, port) =>
-      err ? reject(new Error(`cannot listen on ${address}`, { cause: err })) : resolve(port),
-    ),
-  );
-}
-
-/** Graceful shutdown, forced after `graceMs` (open streams would otherwise keep it waiting). */
-export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

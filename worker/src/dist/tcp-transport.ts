@@ -17,8 +17,16 @@
 import net from 'node:net';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
 import { checkPeerRank, describePeer, peerLostError } from './peer-names.ts';
-import { createSecretChecker, type TlsMaterial } from './auth.ts';
-import { dialDataSocket } from './data-dial.ts';
+import {
+  createSecretChecker,
+  expectedPeerName,
+  peerCertificateOf,
+  rankCertificateProblem,
+  type TlsMaterial,
+} from './auth.ts';
+import { endSoon, RefusalError, type ConnectionGuard } from './connection-guard.ts';
+import { confirmTlsRefusal, dialDataSocket } from './data-dial.ts';
+import { tlsMisconfigured } from './tls-errors.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
 import type { DistLogger } from './log.ts';
 import { Mailbox } from './mailbox.ts';
@@ -29,7 +37,7 @@ import { frameWireBytes, MAX_CONTROL_MESSAGE_BYTES, messageType, type WireFrame 
 const HelloType = messageType('DataHello');
 const FrameType = messageType('Frame');
 const ACCEPTED = 1;
-const REFUSED = 0;
+const REFUSED_BYTE = Buffer.from([0]);
 const WAITING_MESSAGE = ((): Buffer => {
   const body = FrameType.encode({ waiting: true }).finish();
   return Buffer.concat([messagePrefix(body.length), body]);
@@ -89,36 +97,34 @@ export class TcpTransport implements Transport {
     for (const peer of o.dialFrom ?? []) this.dial(peer);
   }
 
-  /** Serve one inbound connection: a receiver's hello, then this rank's frames to it. */
-  onConnection(sock: net.Socket): void {
+  /**
+   * Serve one inbound connection: a receiver's hello, then this rank's frames to it. `guard` (the
+   * listener's) holds the hello deadline; a refused connection is handed back to it to be ended.
+   */
+  onConnection(sock: net.Socket, guard: ConnectionGuard): void {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
     const reader = new MessageReader(MAX_CONTROL_MESSAGE_BYTES);
     let to = -1;
-    const helloTimer = setTimeout(() => sock.destroy(), this.o.peerTimeoutMs);
-    const refuse = (why: string) => {
-      clearTimeout(helloTimer);
-      this.o.log.warn({ remote: sock.remoteAddress, reason: why }, 'data connection refused');
-      sock.end(Buffer.from([REFUSED]));
-      sock.removeAllListeners('data');
-    };
     const onHello = (m: Buffer): void => {
       if (to >= 0) throw new RangeError('a receiver sends nothing after its hello');
       let hello: { fromRank: number; sessionId: string; token: string };
       try {
         hello = HelloType.toObject(HelloType.decode(m), { defaults: true }) as typeof hello;
       } catch (err) {
-        throw new RangeError(`malformed hello: ${String(err)}`, { cause: err });
+        throw new RefusalError('malformed hello', String(err));
       }
-      if (!this.checkToken(hello.token)) throw new RangeError('wrong job token');
+      if (!this.checkToken(hello.token)) throw new RefusalError('wrong job token');
       if (hello.sessionId !== this.o.sessionId)
-        throw new RangeError(`session ${hello.sessionId} is not ${this.o.sessionId}`);
+        throw new RefusalError('stale session', `session ${hello.sessionId} is not ${this.o.sessionId}`);
       const r = hello.fromRank;
       const taken = this.outbound.get(r)?.sock != null;
       if (!Number.isInteger(r) || r < 0 || r >= this.worldSize || r === this.rank || taken) {
-        throw new RangeError(`from_rank ${r} is not another rank without a connection`);
+        throw new RefusalError('bad from_rank', `from_rank ${r} is not another rank without a connection`);
       }
-      clearTimeout(helloTimer);
+      const identity = rankCertificateProblem(this.o.tls, peerCertificateOf(sock), r);
+      if (identity) throw new RefusalError('certificate not issued for the rank in the hello', identity);
+      guard.authenticated(sock);
       to = r;
       sock.write(Buffer.from([ACCEPTED]));
       this.attachOutbound(r, sock);
@@ -128,15 +134,15 @@ export class TcpTransport implements Transport {
         reader.push(chunk, onHello);
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        if (to < 0) refuse(why);
-        else this.failOutbound(to, new JclError('internal', `${this.describe(to)} ${why}`));
+        if (to >= 0) this.failOutbound(to, new JclError('internal', `${this.describe(to)} ${why}`));
+        else guard.refuse(sock, err instanceof RefusalError ? err.reason : 'malformed hello', REFUSED_BYTE);
       }
     });
     sock.on('error', () => {}); // reported by 'close'
     sock.on('close', () => {
-      clearTimeout(helloTimer);
       if (to >= 0) this.failOutbound(to, this.lost(to, 'connection closed'));
     });
+    if (this.closing) sock.destroy();
   }
 
   send(peer: number, frame: Frame): Promise<void> {
@@ -195,7 +201,7 @@ export class TcpTransport implements Transport {
     const body = FrameType.encode({ abort: { code: reason.code, message: reason.message } }).finish();
     for (const out of this.outbound.values()) {
       if (out.failure === null && out.sock !== null)
-        out.sock.end(Buffer.concat([messagePrefix(body.length), body]));
+        endSoon(out.sock, Buffer.concat([messagePrefix(body.length), body]));
     }
     for (const box of this.inbox.values()) box.fail(reason);
     void this.close();
@@ -209,7 +215,7 @@ export class TcpTransport implements Transport {
       clearTimeout(out.timer);
       out.failure ??= new JclError('internal', `rank ${this.rank}: transport closed`);
       out.refused(out.failure);
-      out.sock?.end(); // after the queued writes
+      if (out.sock !== null) endSoon(out.sock); // after the queued writes
     }
     for (const s of this.inbound.values()) s.destroy();
   }
@@ -244,7 +250,12 @@ export class TcpTransport implements Transport {
       }
     };
     // MessageReader copies out of what it is given synchronously, before the next read.
-    const { sock, readyEvent } = dialDataSocket(this.o.peers[peer], this.o.tls, onBytes);
+    const { sock, readyEvent } = dialDataSocket(
+      this.o.peers[peer],
+      this.o.tls,
+      expectedPeerName(this.o.tls, peer),
+      onBytes,
+    );
     this.inbound.set(peer, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
@@ -253,6 +264,7 @@ export class TcpTransport implements Transport {
       sock.destroy();
     }, this.o.peerTimeoutMs);
     sock.once(readyEvent, () => {
+      secured = readyEvent === 'secureConnect';
       const hello = HelloType.encode({
         fromRank: this.rank,
         sessionId: this.o.sessionId,
@@ -260,12 +272,28 @@ export class TcpTransport implements Transport {
       }).finish();
       sock.write(Buffer.concat([messagePrefix(hello.length), hello]));
     });
-    sock.on('error', () => {}); // reported by 'close'
+    let failure: Error | undefined;
+    let secured = false;
+    sock.on('error', (err) => (failure ??= err)); // reported by 'close'
     sock.on('close', () => {
       clearTimeout(timer);
       if (this.closing) return;
+      // Closed right after a TLS handshake, before the verdict: perhaps the peer refused our certificate
+      // (a TLS 1.3 server just hangs up). Ask again twice before calling it permanent.
+      if (verdict === null && secured && failure === undefined && this.o.tls) {
+        void confirmTlsRefusal(this.o.peers[peer], this.o.tls, expectedPeerName(this.o.tls, peer)).then(
+          (err) =>
+            this.mailbox(peer).fail(
+              tlsMisconfigured(this.describe(peer), err) ??
+                this.lost(peer, 'connection closed during the handshake'),
+            ),
+        );
+        return;
+      }
+      // A certificate that does not verify fails the same way on every retry: permanent, and named.
+      const tlsError = verdict === null ? tlsMisconfigured(this.describe(peer), failure) : undefined;
       const why = verdict === null ? 'connection closed during the handshake' : 'connection closed';
-      this.mailbox(peer).fail(this.lost(peer, why));
+      this.mailbox(peer).fail(tlsError ?? this.lost(peer, failure ? `${why} (${failure.message})` : why));
     });
   }
 
