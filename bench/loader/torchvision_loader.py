@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """torchvision reference for `jcl bench loader`: the same folder, the same MoCo v2 augmentation (1 + M crops
 per image, moco main_moco.py --aug-plus), the same number of loader workers, timed the same way (source
 images/s over `--batches` batches after `--warmup`), one JSON line on stdout.
 
-    python3 bench/loader/torchvision_loader.py --data-path DIR --image-size 224 --keys 5 --workers N
+    /usr/bin/python3 bench/loader/torchvision_loader.py --data-path DIR --image-size 224 --keys 5 --workers N
 
 Debian: apt-get install python3-torchvision (torch 1.13, torchvision 0.14).
 """
@@ -39,6 +39,15 @@ class MultiCrop:
         return [self.base(x) for _ in range(self.crops)]
 
 
+def peak_rss_mb(pid):
+    """VmHWM (peak resident set) of a live process, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-path", required=True)
@@ -70,17 +79,19 @@ def main():
     )
     total = a.warmup + a.batches
     done = 0
+    worker_mb = []
     start = time.perf_counter()
     while done < total:
-        for _ in loader:
+        it = iter(loader)
+        for _ in it:
             done += 1
             if done == a.warmup:
                 start = time.perf_counter()
             if done == total:
                 break
+        worker_mb = [peak_rss_mb(w.pid) for w in getattr(it, "_workers", [])]
     sec = time.perf_counter() - start
     main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         json.dumps(
             {
@@ -96,7 +107,9 @@ def main():
                 "imagesPerSec": a.batches * a.batch / sec,
                 "cropsPerSec": a.batches * a.batch * (a.keys + 1) / sec,
                 "peakRssMainMB": main_mb,
-                "peakRssLargestWorkerMB": child_mb,
+                "peakRssWorkersMB": worker_mb,
+                # Forked workers share pages with the main process, so the sum over-counts a little.
+                "peakRssMB": main_mb + sum(worker_mb),
             }
         ),
         flush=True,

@@ -9,6 +9,14 @@
 import type { CropBox } from './augment-params.ts';
 import type { SourceImage } from './dataset.ts';
 
+// Per-thread scratch buffers, grown on demand: the ops run once per crop, so allocating (and zeroing)
+// a fresh megabyte each time would cost more than some of the ops themselves.
+const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+function scratchOf(slot: 0 | 1, n: number): Float32Array {
+  if (scratch[slot].length < n) scratch[slot] = new Float32Array(n);
+  return scratch[slot].subarray(0, n);
+}
+
 /** Filter taps of a 1-D resize: output o reads `count[o]` inputs from `start[o]` with `weights`. */
 interface Taps {
   start: Int32Array;
@@ -59,7 +67,7 @@ export function resizeCrop(
   const hx = bilinearTaps(box.left, box.w, size, flip, 1 / 255);
   const vy = bilinearTaps(box.top, box.h, size, false, 1);
   const rowLen = size * channels;
-  const tmp = new Float32Array(box.h * rowLen); // rows top..top+h, resized horizontally
+  const tmp = scratchOf(0, box.h * rowLen); // rows top..top+h, resized horizontally
   const src = img.data;
   const srcRow = img.width * channels;
   for (let r = 0; r < box.h; r++) {
@@ -215,7 +223,7 @@ export function boxRadiusForSigma(sigma: number, passes = 3): number {
  */
 export function gaussianBlur(px: Float32Array, size: number, channels: number, sigma: number): void {
   const radius = boxRadiusForSigma(sigma);
-  const tmp = new Float32Array(px.length);
+  const tmp = scratchOf(1, px.length);
   const row = size * channels;
   boxPassHorizontal(px, tmp, size, channels, radius);
   boxPassHorizontal(tmp, px, size, channels, radius);
@@ -233,32 +241,69 @@ function boxPassHorizontal(
   channels: number,
   radius: number,
 ): void {
+  if (channels !== 3) {
+    for (let c = 0; c < channels; c++) boxPassStrided(src, dst, n, channels, c, radius);
+    return;
+  }
   const l = Math.floor(radius);
   const a = radius - l;
   const inv = 1 / (2 * radius + 1);
   const last = n - 1;
-  const row = n * channels;
-  const acc = new Float64Array(channels);
+  const row = n * 3;
   for (let y = 0; y < n; y++) {
     const base = y * row;
-    acc.fill(0);
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
     for (let k = -l; k <= l; k++) {
-      const p = base + (k < 0 ? 0 : k > last ? last : k) * channels;
-      for (let c = 0; c < channels; c++) acc[c] += src[p + c];
+      const p = base + (k < 0 ? 0 : k > last ? last : k) * 3;
+      a0 += src[p];
+      a1 += src[p + 1];
+      a2 += src[p + 2];
     }
     for (let x = 0; x < n; x++) {
       const xl = x - l - 1;
       const xr = x + l + 1;
       const xo = x - l;
-      const pl = base + (xl < 0 ? 0 : xl) * channels;
-      const pr = base + (xr > last ? last : xr) * channels;
-      const po = base + (xo < 0 ? 0 : xo) * channels;
-      const d = base + x * channels;
-      for (let c = 0; c < channels; c++) {
-        const vr = src[pr + c];
-        dst[d + c] = (acc[c] + a * (src[pl + c] + vr)) * inv;
-        acc[c] += vr - src[po + c];
-      }
+      const pl = base + (xl < 0 ? 0 : xl) * 3;
+      const pr = base + (xr > last ? last : xr) * 3;
+      const po = base + (xo < 0 ? 0 : xo) * 3;
+      const d = base + x * 3;
+      const r0 = src[pr];
+      const r1 = src[pr + 1];
+      const r2 = src[pr + 2];
+      dst[d] = (a0 + a * (src[pl] + r0)) * inv;
+      dst[d + 1] = (a1 + a * (src[pl + 1] + r1)) * inv;
+      dst[d + 2] = (a2 + a * (src[pl + 2] + r2)) * inv;
+      a0 += r0 - src[po];
+      a1 += r1 - src[po + 1];
+      a2 += r2 - src[po + 2];
+    }
+  }
+}
+
+/** The same pass for one channel `c` of `channels` (1-channel and other non-RGB images). */
+function boxPassStrided(
+  src: Float32Array,
+  dst: Float32Array,
+  n: number,
+  channels: number,
+  c: number,
+  radius: number,
+): void {
+  const l = Math.floor(radius);
+  const a = radius - l;
+  const inv = 1 / (2 * radius + 1);
+  const last = n - 1;
+  const at = (base: number, x: number) => base + (x < 0 ? 0 : x > last ? last : x) * channels + c;
+  for (let y = 0; y < n; y++) {
+    const base = y * n * channels;
+    let acc = 0;
+    for (let k = -l; k <= l; k++) acc += src[at(base, k)];
+    for (let x = 0; x < n; x++) {
+      const vr = src[at(base, x + l + 1)];
+      dst[base + x * channels + c] = (acc + a * (src[at(base, x - l - 1)] + vr)) * inv;
+      acc += vr - src[at(base, x - l)];
     }
   }
 }
