@@ -24,7 +24,9 @@ const height = Number(arg('height', '375'));
 const quality = Number(arg('quality', '90'));
 
 const count = (dir: string) => (existsSync(dir) ? readdirSync(dir).length : 0);
-const existing = Array.from({ length: classes }, (_, c) => count(join(out, `class${String(c).padStart(3, '0')}`)));
+const existing = Array.from({ length: classes }, (_, c) =>
+  count(join(out, `class${String(c).padStart(3, '0')}`)),
+);
 if (existing.reduce((s, x) => s + x, 0) === images) {
   console.log(`${out}: already has ${images} images`);
   process.exit(0);

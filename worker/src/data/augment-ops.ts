@@ -7,6 +7,7 @@
  * MoCo v2's `GaussianBlur` class calls; it costs O(1) per pixel whatever sigma is.
  */
 import type { CropBox } from './augment-params.ts';
+import { boxBlurSimd } from './box-blur-simd.ts';
 import type { SourceImage } from './dataset.ts';
 
 // Per-thread scratch buffers, grown on demand: the ops run once per crop, so allocating (and zeroing)
@@ -223,6 +224,12 @@ export function boxRadiusForSigma(sigma: number, passes = 3): number {
  */
 export function gaussianBlur(px: Float32Array, size: number, channels: number, sigma: number): void {
   const radius = boxRadiusForSigma(sigma);
+  if (boxBlurSimd(px, size, channels, radius)) return;
+  gaussianBlurJs(px, size, channels, radius);
+}
+
+/** The same passes in plain JavaScript (any channel count; the reference the SIMD passes are tested against). */
+export function gaussianBlurJs(px: Float32Array, size: number, channels: number, radius: number): void {
   const tmp = scratchOf(1, px.length);
   const row = size * channels;
   boxPassHorizontal(px, tmp, size, channels, radius);

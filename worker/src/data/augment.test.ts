@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { assemble } from '../../../scripts/build-wasm.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
 import { Rng } from '../util/rng.ts';
 import { sampleAugmentParams, type AugmentParams } from './augment-params.ts';
@@ -9,9 +11,12 @@ import {
   adjustSaturation,
   boxRadiusForSigma,
   gaussianBlur,
+  gaussianBlurJs,
   resizeCrop,
   toGrayscale,
 } from './augment-ops.ts';
+import { boxBlurSimd } from './box-blur-simd.ts';
+import { BOX_BLUR_WASM_BASE64 } from './box-blur-wasm.ts';
 
 const aug = parseTrainingConfig({}).data.augment; // MoCo v2's settings
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -22,8 +27,15 @@ describe('MoCo v2 augmentation parameters', () => {
   const draws: AugmentParams[] = Array.from({ length: N }, () => sampleAugmentParams(375, 500, aug, rng));
   const jittered = draws.filter((d) => d.jitter.length > 0);
   const factor = (op: number) => jittered.map((d) => d.jitter.find((j) => j.op === op)!.value);
+  const area = draws.map((d) => (d.box.h * d.box.w) / (375 * 500));
+  const logRatio = draws.map((d) => Math.log(d.box.w / d.box.h));
+  // torchvision 0.14 RandomResizedCrop.get_params(scale=(0.2, 1), ratio=(3/4, 4/3)) on a 500x375 image,
+  // 40000 draws (/usr/bin/python3, torch.manual_seed(0)): mean area fraction 0.4962 (sd 0.186), mean
+  // log(w/h) 0.0384. The 10-attempt rejection makes both differ from the naive uniform values.
   // Tolerances are ~4.5 standard errors of the estimate at N = 20000 (or of the jittered subset).
   it.each([
+    ['crop area fraction mean, as torchvision', mean(area), 0.4962, 0.007],
+    ['crop log aspect ratio mean, as torchvision', mean(logRatio), 0.0384, 0.007],
     ['horizontal flip', mean(draws.map((d) => +d.flip)), 0.5, 0.016],
     ['colour jitter applied', jittered.length / N, 0.8, 0.013],
     ['grayscale', mean(draws.map((d) => +d.grayscale)), 0.2, 0.013],
@@ -134,5 +146,23 @@ describe('augmentation pixel ops', () => {
     const px = Float32Array.from(rgb);
     op(px);
     Array.from(px).forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+  });
+});
+
+describe('Gaussian blur in WebAssembly SIMD', () => {
+  it.each([0.1, 0.7, 1.3, 2])('matches the JavaScript passes at sigma %s (224 px RGB)', (sigma) => {
+    const rng = new Rng(9);
+    const px = Float32Array.from({ length: 224 * 224 * 3 }, () => rng.next());
+    const js = px.slice();
+    gaussianBlurJs(js, 224, 3, boxRadiusForSigma(sigma));
+    expect(boxBlurSimd(px, 224, 3, boxRadiusForSigma(sigma))).toBe(true);
+    let worst = 0;
+    for (let i = 0; i < px.length; i++) worst = Math.max(worst, Math.abs(px[i] - js[i]));
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('embeds exactly what box-blur.wat assembles to (run `npm run build:wasm` after editing it)', async () => {
+    const bytes = await assemble(fileURLToPath(new URL('./box-blur.wat', import.meta.url)));
+    expect(bytes.toString('base64')).toBe(BOX_BLUR_WASM_BASE64);
   });
 });
