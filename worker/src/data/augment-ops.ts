@@ -8,6 +8,7 @@
  */
 import type { CropBox } from './augment-params.ts';
 import { boxBlurSimd } from './box-blur-simd.ts';
+import { resizeCropSimd, type Taps } from './resize-crop-simd.ts';
 import type { SourceImage } from './dataset.ts';
 
 // Per-thread scratch buffers, grown on demand: the ops run once per crop, so allocating (and zeroing)
@@ -18,16 +19,8 @@ function scratchOf(slot: 0 | 1, n: number): Float32Array {
   return scratch[slot].subarray(0, n);
 }
 
-/** Filter taps of a 1-D resize: output o reads `count[o]` inputs from `start[o]` with `weights`. */
-interface Taps {
-  start: Int32Array;
-  count: Int32Array;
-  weights: Float32Array; // [out, maxTaps]
-  maxTaps: number;
-}
-
 /** PIL's precompute_coeffs for the bilinear filter over [from, from + len) of an axis, to `out` samples. */
-function bilinearTaps(from: number, len: number, out: number, flip: boolean, gain: number): Taps {
+export function bilinearTaps(from: number, len: number, out: number, flip: boolean, gain: number): Taps {
   const scale = len / out;
   const filterScale = Math.max(scale, 1);
   const support = filterScale; // the triangle's support is 1, widened when shrinking
@@ -67,6 +60,20 @@ export function resizeCrop(
 ): void {
   const hx = bilinearTaps(box.left, box.w, size, flip, 1 / 255);
   const vy = bilinearTaps(box.top, box.h, size, false, 1);
+  if (!resizeCropSimd(img, channels, box, size, hx, vy, out))
+    resizeCropJs(img, channels, box, size, hx, vy, out);
+}
+
+/** The same two passes in plain JavaScript (any channel count; the reference the SIMD passes are tested against). */
+export function resizeCropJs(
+  img: SourceImage,
+  channels: number,
+  box: CropBox,
+  size: number,
+  hx: Taps,
+  vy: Taps,
+  out: Float32Array,
+): void {
   const rowLen = size * channels;
   const tmp = scratchOf(0, box.h * rowLen); // rows top..top+h, resized horizontally
   const src = img.data;

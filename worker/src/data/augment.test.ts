@@ -11,12 +11,16 @@ import {
   adjustSaturation,
   boxRadiusForSigma,
   gaussianBlur,
+  bilinearTaps,
   gaussianBlurJs,
   resizeCrop,
+  resizeCropJs,
   toGrayscale,
 } from './augment-ops.ts';
 import { boxBlurSimd } from './box-blur-simd.ts';
 import { BOX_BLUR_WASM_BASE64 } from './box-blur-wasm.ts';
+import { resizeCropSimd } from './resize-crop-simd.ts';
+import { RESIZE_CROP_WASM_BASE64 } from './resize-crop-wasm.ts';
 
 const aug = parseTrainingConfig({}).data.augment; // MoCo v2's settings
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -149,7 +153,30 @@ describe('augmentation pixel ops', () => {
   });
 });
 
-describe('Gaussian blur in WebAssembly SIMD', () => {
+describe('resize and Gaussian blur in WebAssembly SIMD', () => {
+  it.each([
+    ['a 2x shrink, mirrored', { top: 7, left: 30, h: 300, w: 410 }, true],
+    ['an enlargement', { top: 100, left: 200, h: 90, w: 120 }, false],
+    ['the whole image', { top: 0, left: 0, h: 375, w: 500 }, false],
+  ])('resizes %s as the JavaScript passes do', (_, box, flip) => {
+    const rng = new Rng(4);
+    const img = {
+      data: Uint8Array.from({ length: 375 * 500 * 3 }, () => rng.int(256)),
+      height: 375,
+      width: 500,
+    };
+    const hx = bilinearTaps(box.left, box.w, 224, flip, 1 / 255);
+    const vy = bilinearTaps(box.top, box.h, 224, false, 1);
+    const js = new Float32Array(224 * 224 * 3);
+    const simd = new Float32Array(224 * 224 * 3);
+    resizeCropJs(img, 3, box, 224, hx, vy, js);
+    expect(resizeCropSimd(img, 3, box, 224, hx, vy, simd)).toBe(true);
+    let worst = 0;
+    for (let i = 0; i < js.length; i++) worst = Math.max(worst, Math.abs(js[i] - simd[i]));
+    expect(worst).toBeLessThan(1e-5);
+    expect(js.some((v) => v > 0.5)).toBe(true);
+  });
+
   it.each([0.1, 0.7, 1.3, 2])('matches the JavaScript passes at sigma %s (224 px RGB)', (sigma) => {
     const rng = new Rng(9);
     const px = Float32Array.from({ length: 224 * 224 * 3 }, () => rng.next());
@@ -161,8 +188,14 @@ describe('Gaussian blur in WebAssembly SIMD', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  it('embeds exactly what box-blur.wat assembles to (run `npm run build:wasm` after editing it)', async () => {
-    const bytes = await assemble(fileURLToPath(new URL('./box-blur.wat', import.meta.url)));
-    expect(bytes.toString('base64')).toBe(BOX_BLUR_WASM_BASE64);
-  });
+  it.each([
+    ['box-blur', BOX_BLUR_WASM_BASE64],
+    ['resize-crop', RESIZE_CROP_WASM_BASE64],
+  ])(
+    'embeds exactly what %s.wat assembles to (run `npm run build:wasm` after editing it)',
+    async (name, b64) => {
+      const bytes = await assemble(fileURLToPath(new URL(`./${name}.wat`, import.meta.url)));
+      expect(bytes.toString('base64')).toBe(b64);
+    },
+  );
 });
