@@ -10,8 +10,6 @@ import { parseTrainingConfig } from '../config/parse-config.ts';
 import { BACKENDS, MODEL_ARCHS, type BackendName, type ModelArch } from '../config/schema.ts';
 import { runAllReduceBench } from '../dist/bench-allreduce.ts';
 import { isDataPlane } from '../dist/dist-config.ts';
-import { makeCropBatch } from '../data/make-batch.ts';
-import { makeSyntheticDataset } from '../data/synthetic.ts';
 import { LocalCollective, type Collective } from '../dist/collective.ts';
 import { createCollectiveFromEnv } from '../dist/create-collective.ts';
 import { launchLocalWorkers } from '../dist/launch-local.ts';
@@ -23,7 +21,8 @@ import { runTrainStep, type StepBatch } from '../train/train-step.ts';
 import { JclError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { median } from '../util/stats.ts';
-import { parseFlags } from './parse-flags.ts';
+import { benchLoader } from './bench-loader.ts';
+import { parseFlags, parseIntFlag as int } from './parse-flags.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
@@ -32,17 +31,6 @@ export async function run(argv: string[]): Promise<number> {
   if (what === 'loader') return benchLoader(rest);
   process.stderr.write('usage: jcl bench step|loader|allreduce [options]  (--help for each)\n');
   return what === '--help' || what === '-h' ? 0 : 64;
-}
-
-function int(flag: string, raw: unknown, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new JclError(
-      'invalid_config',
-      `--${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
-    );
-  return v;
 }
 
 export interface StepBenchResult {
@@ -314,59 +302,6 @@ async function benchAllReduce(argv: string[]): Promise<number> {
         `busbw ${r.busbwGBps.toFixed(3)} GB/s = ${(r.busbwOfCeiling * 100).toFixed(0)}% of the TCP ceiling ` +
         `${r.tcpCeilingGBps.toFixed(3)} GB/s (one direction), ${(r.busbwOfDuplexCeiling * 100).toFixed(0)}% of ` +
         `the duplex ceiling ${r.tcpDuplexCeilingGBps.toFixed(3)} GB/s per direction\n`,
-    );
-  return 0;
-}
-
-/** Crop throughput of the augmentation pipeline on one thread (the prefetch worker's budget). */
-async function benchLoader(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    batch: { type: 'string' },
-    keys: { type: 'string' },
-    'image-size': { type: 'string' },
-    batches: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: jcl bench loader [--batch 64] [--keys 3] [--image-size 16] [--batches 10] [--json]   (synthetic dataset, demo augmentation)\n',
-    );
-    return 0;
-  }
-  const batch = int('batch', values.batch, 64, 1, 4096);
-  const m = int('keys', values.keys, 3, 1, 64);
-  const size = int('image-size', values['image-size'], 16, 8, 512);
-  const batches = int('batches', values.batches, 10, 1, 1000);
-  const cfg = parseTrainingConfig({
-    data: { imageSize: size, syntheticPerClass: Math.ceil((batch * 2) / 10) },
-    optim: { batchSize: batch },
-    jcl: { queueSize: batch },
-  });
-  const ds = makeSyntheticDataset(
-    { classes: 10, perClass: cfg.data.syntheticPerClass, size, channels: 3, seed: 0 },
-    'train',
-  );
-  const t0 = performance.now();
-  for (let b = 0; b < batches; b++) {
-    makeCropBatch(
-      ds,
-      Int32Array.from({ length: batch }, (_, i) => (b * batch + i) % ds.size),
-      { epoch: b, seed: 0, m, size, augment: cfg.data.augment },
-    );
-  }
-  const sec = (performance.now() - t0) / 1000;
-  const result = {
-    batch,
-    keys: m,
-    imageSize: size,
-    batches,
-    imagesPerSec: (batches * batch) / sec,
-    cropsPerSec: (batches * batch * (m + 1)) / sec,
-  };
-  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-  else
-    process.stdout.write(
-      `loader: ${result.imagesPerSec.toFixed(0)} images/s (${result.cropsPerSec.toFixed(0)} crops/s) on one thread, batch ${batch}, M=${m}, ${size}x${size}\n`,
     );
   return 0;
 }

@@ -148,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       const f = features!;
       const ds = f.split === 'train' ? train : test;
-      const a = analyzeFeatures(f.encoder === 'key' ? st.key : st.query, ds, {
+      const a = await analyzeFeatures(f.encoder === 'key' ? st.key : st.query, ds, {
         images: f.images,
         keys: f.keys,
         bins: f.bins,

@@ -23,3 +23,15 @@ export function parseFlags(
     throw new JclError('invalid_config', (cause as Error).message, { cause });
   }
 }
+
+/** An integer flag in [min, max], or `def` when absent; anything else is a usage error naming the flag. */
+export function parseIntFlag(flag: string, raw: unknown, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new JclError(
+      'invalid_config',
+      `--${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  return v;
+}

@@ -153,6 +153,13 @@ export const DataSchema = Type.Object(
       default: 2,
       description: 'Batches of crops prepared ahead of the training step.',
     }),
+    loaderWorkers: Type.Integer({
+      minimum: 0,
+      maximum: 256,
+      default: 0,
+      description:
+        'Loader threads making the crops (like DataLoader num_workers); 0: one per CPU the process may use. Unused when prefetchBatches is 0.',
+    }),
     augment: AugmentSchema,
   },
   { default: {} },

@@ -1,4 +1,21 @@
-/** The in-memory view of an image dataset that augmentation, training and evaluation share. */
+import type { ShrinkLimit } from './decode-image.ts';
+
+/** One image as HWC uint8 with its own height and width (ImageFolder images vary). */
+export interface SourceImage {
+  data: Uint8Array;
+  height: number;
+  width: number;
+}
+
+/** An image and the label that goes with it. */
+export interface LabeledImage extends SourceImage {
+  label: number;
+}
+
+/**
+ * The view of an image dataset that augmentation, training and evaluation share. In-memory datasets
+ * answer `read` at once; a streaming one (ImageFolder) reads and decodes the file when asked.
+ */
 export interface ImageDataset {
   readonly name: string;
   readonly size: number;
@@ -7,10 +24,15 @@ export interface ImageDataset {
   /** Per-channel mean and std of pixel values in [0, 1], for normalisation. */
   readonly mean: readonly number[];
   readonly std: readonly number[];
-  /** Image i as HWC uint8 with its own height and width (ImageFolder images vary). */
-  image(i: number): { data: Uint8Array; height: number; width: number };
+  /**
+   * Image i and its label. `maxShrink` is how far the caller's transform lets a large image be shrunk,
+   * so a streaming dataset may decode it at a reduced size (absent: full size). With skipping on, an
+   * undecodable file is replaced by the next decodable one (and counted).
+   */
+  read(i: number, maxShrink?: ShrinkLimit): LabeledImage | Promise<LabeledImage>;
+  /** The label of image i in the index. */
   label(i: number): number;
-  /** Images skipped as undecodable (only when the user asked for skipping). */
+  /** Images skipped as undecodable so far (only when the user asked for skipping). */
   readonly skipped: number;
 }
 
@@ -19,8 +41,8 @@ export class DenseDataset implements ImageDataset {
   readonly skipped = 0;
   constructor(
     readonly name: string,
-    private readonly pixels: Uint8Array,
-    private readonly labels: Uint8Array | Int32Array,
+    readonly pixels: Uint8Array,
+    readonly labels: Uint8Array | Int32Array,
     readonly height: number,
     readonly width: number,
     readonly channels: number,
@@ -33,9 +55,13 @@ export class DenseDataset implements ImageDataset {
     return this.labels.length;
   }
 
-  image(i: number): { data: Uint8Array; height: number; width: number } {
+  image(i: number): SourceImage {
     const n = this.height * this.width * this.channels;
     return { data: this.pixels.subarray(i * n, (i + 1) * n), height: this.height, width: this.width };
+  }
+
+  read(i: number): LabeledImage {
+    return { ...this.image(i), label: this.labels[i] };
   }
 
   label(i: number): number {

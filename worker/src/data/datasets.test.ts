@@ -80,22 +80,27 @@ describe('datasets', () => {
     expect(() => loadCifar10(dir, 'train')).toThrow(/not a multiple of the 3073-byte record/);
   });
 
-  it('decodes an ImageFolder, and counts undecodable images only when asked to skip them', () => {
+  it('indexes an ImageFolder at open, decodes on read, and errors or counts a skip on a bad file', async () => {
     const root = mkdtempSync(join(tmpdir(), 'imgf-'));
-    for (const cls of ['cat', 'dog']) {
+    for (const cls of ['dog', 'cat']) {
       mkdirSync(join(root, cls));
       const png = new PNG({ width: 5, height: 4 });
       png.data.fill(cls === 'cat' ? 50 : 200);
       writeFileSync(join(root, cls, 'a.png'), PNG.sync.write(png));
     }
     writeFileSync(join(root, 'dog', 'broken.jpg'), Buffer.from('not a jpeg'));
-    expect(() => loadImageFolder(root, { skipBadImages: false })).toThrow(
-      /cannot decode .*broken\.jpg \(set data\.skipBadImages/,
+    const strict = loadImageFolder(root, { skipBadImages: false, indexCacheDir: '' });
+    // Classes sorted by name (cat = 0, dog = 1), files sorted within a class; nothing decoded yet.
+    expect([strict.size, strict.numClasses, strict.skipped]).toEqual([3, 2, 0]);
+    expect([0, 1, 2].map((i) => strict.label(i))).toEqual([0, 1, 1]);
+    await expect(strict.read(2)).rejects.toThrow(
+      /cannot decode .*dog\/broken\.jpg: .* \(set data\.skipBadImages/,
     );
-    const ds = loadImageFolder(root, { skipBadImages: true });
-    expect([ds.size, ds.numClasses, ds.skipped]).toEqual([2, 2, 1]);
-    expect(ds.image(1)).toMatchObject({ height: 4, width: 5 });
-    expect(ds.image(1).data[0]).toBe(200);
+    expect(await strict.read(1)).toMatchObject({ height: 4, width: 5, label: 1 });
+    expect((await strict.read(1)).data[0]).toBe(200);
+    const lenient = loadImageFolder(root, { skipBadImages: true, indexCacheDir: '' });
+    const replaced = await lenient.read(2); // broken.jpg: replaced by the next decodable file, cat/a.png
+    expect([replaced.label, replaced.data[0], lenient.skipped]).toEqual([0, 50, 1]);
   });
 
   it('synthetic data is deterministic and the two splits differ', () => {
@@ -112,15 +117,15 @@ describe('augmentation', () => {
   const cfg = parseTrainingConfig({});
   const ds = makeSyntheticDataset({ classes: 5, perClass: 4, size: 20, channels: 3, seed: 1 }, 'train');
 
-  it('is reproducible from (seed, epoch, index) and differs between crops of one image', () => {
+  it('is reproducible from (seed, epoch, index) and differs between crops of one image', async () => {
     const opts = { epoch: 2, seed: 5, m: 3, size: 16, augment: cfg.data.augment };
-    const a = makeCropBatch(ds, Int32Array.from([0, 3]), opts);
-    const b = makeCropBatch(ds, Int32Array.from([0, 3]), opts);
+    const a = await makeCropBatch(ds, Int32Array.from([0, 3]), opts);
+    const b = await makeCropBatch(ds, Int32Array.from([0, 3]), opts);
     expect(Array.from(a.keys)).toEqual(Array.from(b.keys));
     expect(a.keys.length).toBe(3 * 2 * 16 * 16 * 3);
     const pix = 16 * 16 * 3;
     expect(Array.from(a.keys.subarray(0, pix))).not.toEqual(Array.from(a.keys.subarray(2 * pix, 3 * pix))); // crop 1 vs crop 2 of image 0
-    const c = makeCropBatch(ds, Int32Array.from([0, 3]), { ...opts, epoch: 3 });
+    const c = await makeCropBatch(ds, Int32Array.from([0, 3]), { ...opts, epoch: 3 });
     expect(Array.from(a.query)).not.toEqual(Array.from(c.query));
   });
 

@@ -1,87 +1,82 @@
 /**
- * ImageFolder directories (torchvision layout): <root>/<class>/<image>.{jpg,jpeg,png}; classes sorted
- * by name. Images are decoded once at load and kept as HWC RGB. An undecodable image is an error that
- * names the file, or a counted skip when `skipBadImages` is set.
+ * A streaming ImageFolder: opening it only indexes the files (see image-folder-index.ts); an image is
+ * read and decoded (libvips, shrink-on-load) when a batch asks for it, so memory does not depend on the
+ * dataset's size. An undecodable image is an error that names the file, or, with `skipBadImages`, a
+ * counted skip: the next decodable image (in index order) takes its place, so batches keep their size.
  */
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { readFile } from 'node:fs/promises';
 import { JclError } from '../util/errors.ts';
-import type { ImageDataset } from './dataset.ts';
+import type { ImageDataset, LabeledImage } from './dataset.ts';
+import { decodeImage, type ShrinkLimit } from './decode-image.ts';
+import { indexPath, indexSize, openFolderIndex, type FolderIndex } from './image-folder-index.ts';
 
-const EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
+/** How many following files a skipped image may be replaced by before the read fails. */
+const MAX_SUBSTITUTES = 64;
 
-interface Decoded {
-  data: Uint8Array;
-  height: number;
-  width: number;
+export interface ImageFolderOptions {
+  skipBadImages: boolean;
+  log?: (msg: string) => void;
+  /** Where the index cache lives ('' for none; default ~/.cache/jcl-operator/image-folder-index). */
+  indexCacheDir?: string;
 }
 
-export function loadImageFolder(
-  root: string,
-  opts: { skipBadImages: boolean; log?: (msg: string) => void },
-): ImageDataset {
-  if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new JclError('not_found', `data.path: image folder not found, got ${root}`);
-  const classes = readdirSync(root)
-    .filter((d) => statSync(join(root, d)).isDirectory())
-    .sort();
-  if (classes.length === 0)
-    throw new JclError('invalid_data', `data.path: ${root} has no class sub-directories`);
-  const images: Decoded[] = [];
-  const labels: number[] = [];
-  let skipped = 0;
-  classes.forEach((cls, label) => {
-    for (const f of readdirSync(join(root, cls)).sort()) {
-      if (!EXTENSIONS.has(extname(f).toLowerCase())) continue;
-      const file = join(root, cls, f);
+/** An ImageFolder read on demand. Build it from an index so loader threads can share one. */
+export class ImageFolderDataset implements ImageDataset {
+  readonly channels = 3;
+  readonly mean = IMAGENET_MEAN;
+  readonly std = IMAGENET_STD;
+  readonly name: string;
+  skipped = 0;
+
+  constructor(
+    readonly index: FolderIndex,
+    private readonly opts: Pick<ImageFolderOptions, 'skipBadImages' | 'log'>,
+  ) {
+    this.name = `image-folder:${index.root}`;
+  }
+
+  get size(): number {
+    return indexSize(this.index);
+  }
+
+  get numClasses(): number {
+    return this.index.classes.length;
+  }
+
+  label(i: number): number {
+    return this.index.labels[i];
+  }
+
+  async read(i: number, maxShrink?: ShrinkLimit): Promise<LabeledImage> {
+    const n = this.size;
+    for (let k = 0; k < Math.min(n, MAX_SUBSTITUTES + 1); k++) {
+      const j = (i + k) % n;
+      const file = indexPath(this.index, j);
       try {
-        images.push(decodeImage(readFileSync(file)));
-        labels.push(label);
+        const img = await decodeImage(await readFile(file), maxShrink);
+        return { ...img, label: this.index.labels[j] };
       } catch (cause) {
-        if (!opts.skipBadImages) {
+        if (!this.opts.skipBadImages) {
           throw new JclError(
             'invalid_data',
-            `data.path: cannot decode ${file} (set data.skipBadImages to skip such files)`,
+            `data.path: cannot decode ${file}: ${(cause as Error).message} (set data.skipBadImages to skip such files)`,
             { cause },
           );
         }
-        skipped++;
-        opts.log?.(`skipping undecodable image ${file}`);
+        this.skipped++;
+        this.opts.log?.(`skipping undecodable image ${file}`);
       }
     }
-  });
-  if (images.length === 0)
-    throw new JclError('invalid_data', `data.path: no decodable .jpg/.jpeg/.png images under ${root}`);
-  return {
-    name: `image-folder:${root}`,
-    size: images.length,
-    channels: 3,
-    numClasses: classes.length,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
-    skipped,
-    image: (i) => images[i],
-    label: (i) => labels[i],
-  };
+    throw new JclError(
+      'invalid_data',
+      `data.path: no decodable image among ${indexPath(this.index, i)} and the ${MAX_SUBSTITUTES} files after it`,
+    );
+  }
 }
 
-/** JPEG or PNG bytes to HWC RGB. */
-export function decodeImage(bytes: Buffer): Decoded {
-  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50;
-  const rgba = isPng
-    ? PNG.sync.read(bytes)
-    : jpeg.decode(bytes, { useTArray: true, maxMemoryUsageInMB: 1024 });
-  const { width, height } = rgba;
-  const src = rgba.data as Uint8Array;
-  const data = new Uint8Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) {
-    data[p * 3] = src[p * 4];
-    data[p * 3 + 1] = src[p * 4 + 1];
-    data[p * 3 + 2] = src[p * 4 + 2];
-  }
-  return { data, height, width };
+/** Indexes `root` (or reuses its cached index) and returns the dataset; nothing is decoded yet. */
+export function loadImageFolder(root: string, opts: ImageFolderOptions): ImageFolderDataset {
+  return new ImageFolderDataset(openFolderIndex(root, { cacheDir: opts.indexCacheDir, log: opts.log }), opts);
 }

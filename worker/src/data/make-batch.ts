@@ -1,10 +1,11 @@
 /**
  * Builds the crops of one training step: for every image a query crop and M key crops, each from a
- * generator seeded by (seed, epoch, image index, crop), so the result does not depend on which thread
- * or process makes it. Keys are crop-major: crop j of image i is row j*N + i.
+ * generator seeded by (seed, epoch, image index), so the result does not depend on which thread or
+ * process makes it, nor in which order. Keys are crop-major: crop j of image i is row j*N + i.
  */
 import { Rng } from '../util/rng.ts';
 import { augmentInto, type AugmentConfig } from './augment.ts';
+import { cropShrinkLimit } from './augment-params.ts';
 import type { ImageDataset } from './dataset.ts';
 import { mixSeed } from './sampler.ts';
 
@@ -16,28 +17,89 @@ export interface CropBatch {
   m: number;
   size: number;
   channels: number;
+  /** Undecodable files replaced by the next decodable one while making this batch. */
+  skipped: number;
 }
 
-export function makeCropBatch(
+export interface CropOptions {
+  epoch: number;
+  seed: number;
+  m: number;
+  size: number;
+  augment: AugmentConfig;
+}
+
+/** Where the crops of a batch go (possibly shared memory that several loader threads write). */
+export interface CropTarget {
+  query: Float32Array;
+  keys: Float32Array;
+  labels: Int32Array;
+}
+
+/**
+ * Makes the crops of every position `claim()` hands out (until it returns >= indices.length) into
+ * `target`, with `lanes` images in flight so decoding overlaps augmentation. Returns the files skipped.
+ */
+export async function fillCrops(
   ds: ImageDataset,
   indices: Int32Array,
-  opts: { epoch: number; seed: number; m: number; size: number; augment: AugmentConfig },
-): CropBatch {
+  opts: CropOptions,
+  target: CropTarget,
+  claim: () => number,
+  lanes = 2,
+): Promise<number> {
   const { m, size } = opts;
   const c = ds.channels;
   const n = indices.length;
   const pix = size * size * c;
-  const query = new Float32Array(n * pix);
-  const keys = new Float32Array(m * n * pix);
-  const labels = new Int32Array(n);
   const norm = { mean: ds.mean, std: ds.std };
-  for (let i = 0; i < n; i++) {
-    const idx = indices[i];
-    const img = ds.image(idx);
-    labels[i] = ds.label(idx);
-    const rng = new Rng(mixSeed(opts.seed, opts.epoch, idx));
-    augmentInto(img, c, size, opts.augment, norm, rng, query, i * pix);
-    for (let j = 0; j < m; j++) augmentInto(img, c, size, opts.augment, norm, rng, keys, (j * n + i) * pix);
-  }
-  return { query, keys, labels, n, m, size, channels: c };
+  const limit = cropShrinkLimit(opts.augment.cropScaleMin, size);
+  const skippedBefore = ds.skipped;
+  const lane = async () => {
+    for (let i = claim(); i < n; i = claim()) {
+      const idx = indices[i];
+      const img = await ds.read(idx, limit);
+      target.labels[i] = img.label;
+      const rng = new Rng(mixSeed(opts.seed, opts.epoch, idx));
+      augmentInto(img, c, size, opts.augment, norm, rng, target.query, i * pix);
+      for (let j = 0; j < m; j++)
+        augmentInto(img, c, size, opts.augment, norm, rng, target.keys, (j * n + i) * pix);
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return ds.skipped - skippedBefore;
+}
+
+/** Allocates a batch's arrays (in shared memory when `shared`, so loader threads can write them). */
+export function allocCropBatch(
+  n: number,
+  m: number,
+  size: number,
+  channels: number,
+  shared: boolean,
+): CropBatch {
+  const pix = size * size * channels;
+  const buf = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  return {
+    query: new Float32Array(buf(4 * n * pix)),
+    keys: new Float32Array(buf(4 * m * n * pix)),
+    labels: new Int32Array(buf(4 * n)),
+    n,
+    m,
+    size,
+    channels,
+    skipped: 0,
+  };
+}
+
+/** The whole batch on this thread. */
+export async function makeCropBatch(
+  ds: ImageDataset,
+  indices: Int32Array,
+  opts: CropOptions,
+): Promise<CropBatch> {
+  const b = allocCropBatch(indices.length, opts.m, opts.size, ds.channels, false);
+  let next = 0;
+  b.skipped = await fillCrops(ds, indices, opts, b, () => next++);
+  return b;
 }

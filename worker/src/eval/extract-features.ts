@@ -4,7 +4,8 @@
  */
 import * as tf from '../tf.ts';
 import type { ImageDataset } from '../data/dataset.ts';
-import { centerInto } from '../data/augment.ts';
+import { centerInto, centerShrinkLimit } from '../data/augment.ts';
+import { forEachImage, range } from '../data/for-each-image.ts';
 import type { Encoder } from '../model/encoder.ts';
 import { yieldToEventLoop } from '../util/yield-to-event-loop.ts';
 
@@ -24,10 +25,15 @@ export async function extractFeatures(
   for (let start = 0; start < n; start += batch) {
     const count = Math.min(batch, n - start);
     const x = new Float32Array(count * pix);
-    for (let i = 0; i < count; i++) {
-      centerInto(ds.image(start + i), c, opts.size, { mean: ds.mean, std: ds.std }, x, i * pix);
-      labels[start + i] = ds.label(start + i);
-    }
+    await forEachImage(
+      ds,
+      range(start, count),
+      (img, i) => {
+        centerInto(img, c, opts.size, { mean: ds.mean, std: ds.std }, x, i * pix);
+        labels[start + i] = img.label;
+      },
+      { maxShrink: centerShrinkLimit(opts.size) },
+    );
     const f = tf.tidy(() => {
       const h = enc.features(tf.tensor4d(x, [count, opts.size, opts.size, c]), { training: false }); // [count, D]
       return opts.normalize === false ? h : tf.div(h, tf.maximum(tf.norm(h, 'euclidean', 1, true), 1e-12));

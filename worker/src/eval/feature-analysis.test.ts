@@ -16,9 +16,9 @@ describe('analyzeFeatures', () => {
   const ds = makeSyntheticDataset({ classes: 4, perClass: 4, size: 8, channels: 3, seed: 2 }, 'test');
   const o = { images: 10, keys: 3, size: 8, augment: cfg.data.augment, seed: 4, bins: 10, topEigen: 3 };
 
-  it('trace(Sigma) from computeKeyCovariance equals the sum of the Gram eigenvalues', () => {
+  it('trace(Sigma) from computeKeyCovariance equals the sum of the Gram eigenvalues', async () => {
     const enc = buildEncoder(cfg.model, 3, 1);
-    const e = embedAugmentedCrops(enc, ds, o);
+    const e = await embedAugmentedCrops(enc, ds, o);
     enc.params.dispose();
     expect([e.m, e.n, e.d]).toEqual([3, 10, 8]);
     for (let r = 0; r < e.m * e.n; r++) {
@@ -33,10 +33,10 @@ describe('analyzeFeatures', () => {
     }
   });
 
-  it('reports positives, negatives, alignment, uniformity and key spread, leaking no tensors', () => {
+  it('reports positives, negatives, alignment, uniformity and key spread, leaking no tensors', async () => {
     const enc = buildEncoder(cfg.model, 3, 1);
     const before = tf.memory().numTensors;
-    const a = analyzeFeatures(enc, ds, o);
+    const a = await analyzeFeatures(enc, ds, o);
     expect(tf.memory().numTensors).toBe(before);
     enc.params.dispose();
     expect(a).toMatchObject({ images: 10, keys: 3, embedDim: 8 });
@@ -53,6 +53,8 @@ describe('analyzeFeatures', () => {
       a.keySpread.topEigenvalues.reduce((s, x) => s + x, 0),
       5,
     );
-    expect(() => analyzeFeatures(enc, ds, { ...o, keys: 1 })).toThrow('keys: expected an integer >= 2');
+    await expect(analyzeFeatures(enc, ds, { ...o, keys: 1 })).rejects.toThrow(
+      'keys: expected an integer >= 2',
+    );
   });
 });

@@ -9,6 +9,8 @@
  */
 import * as tf from '../tf.ts';
 import { augmentInto, type AugmentConfig } from '../data/augment.ts';
+import { cropShrinkLimit } from '../data/augment-params.ts';
+import { forEachImage, range } from '../data/for-each-image.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { mixSeed } from '../data/sampler.ts';
 import { computeKeyCovariance, l2Normalize } from '../jcl/jcl-loss.ts';
@@ -59,12 +61,15 @@ export interface FeatureAnalysis {
   };
 }
 
-/** Embeds `keys` augmented crops of the first `images` images: l2-normalised [M, N, d], crop-major. */
-export function embedAugmentedCrops(
+/**
+ * Embeds `keys` augmented crops of the first `images` images: l2-normalised [M, N, d], crop-major.
+ * Each image is read once per chunk; crop j of image i comes from its own stream (seed, j, i).
+ */
+export async function embedAugmentedCrops(
   enc: Encoder,
   ds: ImageDataset,
   o: FeatureAnalysisOptions,
-): CropEmbeddings {
+): Promise<CropEmbeddings> {
   const n = Math.min(o.images, ds.size);
   const m = o.keys;
   const c = ds.channels;
@@ -75,14 +80,21 @@ export function embedAugmentedCrops(
   const chunk = 64;
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
+    const xs = Array.from({ length: m }, () => new Float32Array(count * pix)); // m x [count, S, S, C]
+    await forEachImage(
+      ds,
+      range(start, count),
+      (img, i) => {
+        for (let j = 0; j < m; j++) {
+          const rng = new Rng(mixSeed(o.seed, j, start + i));
+          augmentInto(img, c, o.size, o.augment, norm, rng, xs[j], i * pix);
+        }
+      },
+      { maxShrink: cropShrinkLimit(o.augment.cropScaleMin, o.size) },
+    );
     for (let j = 0; j < m; j++) {
-      const x = new Float32Array(count * pix);
-      for (let i = 0; i < count; i++) {
-        const rng = new Rng(mixSeed(o.seed, j, start + i));
-        augmentInto(ds.image(start + i), c, o.size, o.augment, norm, rng, x, i * pix);
-      }
       const z = tf.tidy(() =>
-        l2Normalize(enc.embed(tf.tensor4d(x, [count, o.size, o.size, c]), { training: false })),
+        l2Normalize(enc.embed(tf.tensor4d(xs[j], [count, o.size, o.size, c]), { training: false })),
       ); // [count, d]
       data.set(z.dataSync() as Float32Array, (j * n + start) * d);
       z.dispose();
@@ -103,14 +115,18 @@ export function keyCovarianceTraces(e: CropEmbeddings): Float32Array {
 }
 
 /** Runs the whole analysis; tensors are created and disposed inside. */
-export function analyzeFeatures(enc: Encoder, ds: ImageDataset, o: FeatureAnalysisOptions): FeatureAnalysis {
+export async function analyzeFeatures(
+  enc: Encoder,
+  ds: ImageDataset,
+  o: FeatureAnalysisOptions,
+): Promise<FeatureAnalysis> {
   if (!Number.isInteger(o.keys) || o.keys < 2)
     throw new RangeError(`keys: expected an integer >= 2 (positive pairs need two crops), got ${o.keys}`);
   if (!Number.isInteger(o.images) || o.images < 2)
     throw new RangeError(
       `images: expected an integer >= 2 (negative pairs need two images), got ${o.images}`,
     );
-  const e = embedAugmentedCrops(enc, ds, o);
+  const e = await embedAugmentedCrops(enc, ds, o);
   const { positive, negative } = pairCosines(e);
   const traces = keyCovarianceTraces(e);
   const r = Math.min(o.topEigen, e.m);

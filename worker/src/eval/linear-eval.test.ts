@@ -27,7 +27,7 @@ describe('trainLinearProbe', () => {
     disposeLinearHead(head);
   });
 
-  it('separates linearly separable cached features, and leaks no tensors', () => {
+  it('separates linearly separable cached features, and leaks no tensors', async () => {
     // 3 classes on the corners of a simplex in 4-d, plus noise: a linear classifier must reach 100%.
     const n = 60;
     const dim = 4;
@@ -40,7 +40,7 @@ describe('trainLinearProbe', () => {
     }
     const before = tf.memory().numTensors;
     const losses: number[] = [];
-    const head = trainLinearProbe(cachedFeatureSource({ features, labels, dim }, 3), {
+    const head = await trainLinearProbe(cachedFeatureSource({ features, labels, dim }, 3), {
       ...probe,
       epochs: 10,
       lr: 0.5,
@@ -55,19 +55,21 @@ describe('trainLinearProbe', () => {
     expect(losses[9]).toBeLessThan(losses[0] / 2);
   });
 
-  it('stops with a clear error when the probe diverges', () => {
+  it('stops with a clear error when the probe diverges', async () => {
     // Identical features with different labels: the gradient never vanishes, so lr 1e38 overflows float32.
     const features = new Float32Array([1e3, 1e3, 1e3, 1e3, 1e3, 1e3]);
     const labels = new Int32Array([0, 0, 1]);
     const before = tf.memory().numTensors;
-    expect(() =>
+    await expect(
       trainLinearProbe(cachedFeatureSource({ features, labels, dim: 2 }, 2), {
         ...probe,
         epochs: 5,
         lr: 1e38,
         batch: 3,
       }),
-    ).toThrow(/^lr: the linear probe diverged \(loss (NaN|Infinity) in epoch \d\); lower it, got 1e\+38$/);
+    ).rejects.toThrow(
+      /^lr: the linear probe diverged \(loss (NaN|Infinity) in epoch \d\); lower it, got 1e\+38$/,
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -9,6 +9,8 @@
 import * as tf from '../tf.ts';
 import { augmentInto, type AugmentConfig } from '../data/augment.ts';
 import type { ImageDataset } from '../data/dataset.ts';
+import { cropShrinkLimit } from '../data/augment-params.ts';
+import { forEachImage } from '../data/for-each-image.ts';
 import { mixSeed } from '../data/sampler.ts';
 import type { Encoder } from '../model/encoder.ts';
 import { Rng } from '../util/rng.ts';
@@ -80,23 +82,20 @@ export function augmentedFeatureSource(
     size: Math.min(ds.size, o.limit),
     dim: enc.featureDim,
     numClasses: ds.numClasses,
-    batch(indices, epoch) {
+    async batch(indices, epoch) {
       const x = new Float32Array(indices.length * pix);
       const labels = new Int32Array(indices.length);
-      indices.forEach((idx, i) => {
-        // One stream per (seed, epoch, image): the crops do not depend on batch composition.
-        augmentInto(
-          ds.image(idx),
-          c,
-          o.size,
-          o.augment,
-          norm,
-          new Rng(mixSeed(o.seed, epoch, idx)),
-          x,
-          i * pix,
-        );
-        labels[i] = ds.label(idx);
-      });
+      await forEachImage(
+        ds,
+        indices,
+        (img, i) => {
+          // One stream per (seed, epoch, image): the crops do not depend on batch composition.
+          const rng = new Rng(mixSeed(o.seed, epoch, indices[i]));
+          augmentInto(img, c, o.size, o.augment, norm, rng, x, i * pix);
+          labels[i] = img.label;
+        },
+        { maxShrink: cropShrinkLimit(o.augment.cropScaleMin, o.size) },
+      );
       const f = tf.tidy(() =>
         enc.features(tf.tensor4d(x, [indices.length, o.size, o.size, c]), { training: false }),
       ); // [B, D]
@@ -140,7 +139,7 @@ export async function runLinearEval(
   const src = o.cacheFeatures
     ? cachedFeatureSource(centreTrain, train.numClasses)
     : augmentedFeatureSource(enc, train, { size: o.size, seed: o.seed, augment: cropFlipAugment(o), limit });
-  const head = trainLinearProbe(src, o);
+  const head = await trainLinearProbe(src, o);
   try {
     const val = await extractFeatures(enc, test, { size: o.size, limit, normalize: false });
     const scores = scoreLinearHead(head, val.features);

@@ -18,7 +18,10 @@ export interface ProbeTrainSource {
   dim: number;
   numClasses: number;
   /** Features of the given dataset indices for this epoch: x [count, dim] (the probe disposes it). */
-  batch(indices: Int32Array, epoch: number): { x: tf.Tensor2D; labels: Int32Array };
+  batch(
+    indices: Int32Array,
+    epoch: number,
+  ): { x: tf.Tensor2D; labels: Int32Array } | Promise<{ x: tf.Tensor2D; labels: Int32Array }>;
 }
 
 export interface LinearProbeOptions {
@@ -62,7 +65,7 @@ export function disposeLinearHead(head: LinearHead): void {
 }
 
 /** Trains a fresh head; the caller disposes it with {@link disposeLinearHead}. */
-export function trainLinearProbe(src: ProbeTrainSource, o: LinearProbeOptions): LinearHead {
+export async function trainLinearProbe(src: ProbeTrainSource, o: LinearProbeOptions): Promise<LinearHead> {
   if (!Number.isInteger(o.batch) || o.batch < 1)
     throw new RangeError(`batch: expected an integer >= 1, got ${o.batch}`);
   const head = createLinearHead(src.dim, src.numClasses, o.seed);
@@ -79,7 +82,7 @@ export function trainLinearProbe(src: ProbeTrainSource, o: LinearProbeOptions): 
       // No drop_last: the DataLoader of main_lincls.py keeps the last partial batch.
       for (let start = 0; start < src.size; start += o.batch) {
         const idx = order.subarray(start, Math.min(start + o.batch, src.size));
-        const { x, labels } = src.batch(idx, epoch); // x: [B, D]
+        const { x, labels } = await src.batch(idx, epoch); // x: [B, D]
         const { value, grads } = tf.variableGrads(() => {
           const logits = tf.add(tf.matMul(x, head.weight), head.bias); // [B, C]
           const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), src.numClasses); // [B, C]

@@ -105,7 +105,16 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   }
   pos = await syncStateFromRankZero(st, cfg, pos);
 
-  const loader = new BatchLoader(train, { data: cfg.data, seed: cfg.runtime.seed, m });
+  const loader = new BatchLoader(train, {
+    data: cfg.data,
+    seed: cfg.runtime.seed,
+    m,
+    log: (msg, fields) => log.warn(fields, msg),
+  });
+  log.info(
+    { loaderWorkers: loader.workers, prefetchBatches: cfg.data.prefetchBatches },
+    'data loader started',
+  );
   const totalSteps = steps * cfg.optim.epochs;
   let lastCheckpoint: string | null = null;
   let final: StepMetrics | null = null;
