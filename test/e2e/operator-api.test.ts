@@ -101,6 +101,23 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       field: 'spec.training.optim.epochz',
       says: 'unknown field',
     },
+    // Issue 19: one place for each setting; these were overwritten by spec.dataset/spec.checkpoints.
+    ...(
+      [
+        ['data', { format: 'cifar10' }, 'spec.dataset.format'],
+        ['data', { path: '/data/cifar' }, 'spec.dataset.path'],
+        ['checkpoint', { resumeFrom: 'older-job' }, 'spec.checkpoints.resumeFrom'],
+        ['checkpoint', { everyEpochs: 2 }, 'spec.checkpoints.everyEpochs'],
+        ['checkpoint', { everySteps: 10 }, 'spec.checkpoints.everySteps'],
+        ['checkpoint', { keepLast: 1 }, 'spec.checkpoints.keepLast'],
+        ['runtime', { outDir: '/tmp/run' }, 'spec.checkpoints.claimName'],
+      ] as const
+    ).map(([section, value, use]) => ({
+      name: `spec.training.${section}.${Object.keys(value)[0]} (owned by ${use})`,
+      spec: { ...valid, training: { ...valid.training, [section]: value } },
+      field: `spec.training.${section}.${Object.keys(value)[0]}`,
+      says: `not accepted in a JCLTrainingJob: set ${use}`,
+    })),
   ])('$name → $field', async ({ spec, field, says }) => {
     const err = await kubectlApply(plane.kubeconfigPath, manifest('bad', spec)).then(
       () => undefined,

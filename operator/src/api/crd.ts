@@ -7,7 +7,7 @@
  * field named, instead of the job failing later with exit code 64; they mirror crossFieldProblems() in
  * worker/src/config/parse-config.ts.
  */
-import { JobSpecSchema } from './job-schema.ts';
+import { JobSpecSchema, TRAINING_OVERLAPS } from './job-schema.ts';
 import { JobStatusSchema } from './status-schema.ts';
 import { toStructuralSchema, type SchemaNode } from './openapi.ts';
 import { MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
@@ -27,8 +27,27 @@ const immutable = (field: string): CelRule => ({
   reason: 'FieldValueForbidden',
 });
 
+/**
+ * One rule per spec.training field that the job spec carries elsewhere (TRAINING_OVERLAPS): the apiserver
+ * refuses it and names the field to use, instead of the operator overwriting it without a word (issue 19).
+ */
+function overlapRules(): Record<string, CelRule[]> {
+  return Object.fromEntries(
+    Object.entries(TRAINING_OVERLAPS).map(([section, fields]) => [
+      `training.${section}`,
+      Object.entries(fields).map(([key, use]) => ({
+        rule: `!has(self.${key})`,
+        message: `spec.training.${section}.${key} is not accepted in a JCLTrainingJob: set ${use} instead`,
+        fieldPath: `.${key}`,
+        reason: 'FieldValueForbidden' as const,
+      })),
+    ]),
+  );
+}
+
 /** CEL rules keyed by the dotted path (below spec) of the schema node that carries them. */
 export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
+  ...overlapRules(),
   '': [
     {
       rule: 'self.training.optim.batchSize % self.workers == 0',

@@ -16,7 +16,13 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import { DATASET_FORMATS, TrainingConfigSchema } from '../../../worker/src/config/schema.ts';
+import {
+  CheckpointSchema,
+  DATASET_FORMATS,
+  DataSchema,
+  RuntimeSchema,
+  TrainingConfigSchema,
+} from '../../../worker/src/config/schema.ts';
 
 /** An object the apiserver stores as-is (upstream Kubernetes types we do not re-validate). */
 const preserved = <T>(description: string) =>
@@ -178,6 +184,61 @@ export const RunPolicySchema = Type.Object(
   { default: {} },
 );
 
+/**
+ * The spec.training fields that spec.dataset, spec.checkpoints and the operator own (issue 19: one place
+ * for each setting). Keyed by spec.training section: the field names the job spec carries elsewhere and
+ * the spec field to use instead. Derived from the schemas, so a key added to spec.dataset or
+ * spec.checkpoints that the worker config also has is covered without touching this list.
+ */
+export const TRAINING_OVERLAPS: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.freeze({
+  data: Object.fromEntries(
+    Object.keys(DatasetSchema.properties)
+      .filter((k) => k in DataSchema.properties)
+      .map((k) => [k, `spec.dataset.${k}`]),
+  ),
+  checkpoint: Object.fromEntries(
+    Object.keys(CheckpointsSchema.properties)
+      .filter((k) => k in CheckpointSchema.properties)
+      .map((k) => [k, `spec.checkpoints.${k}`]),
+  ),
+  runtime: { outDir: 'spec.checkpoints.claimName (the run directory is <claim>/<job name>)' },
+});
+
+/**
+ * spec.training as the CRD carries it: the worker's TrainingConfig schema with the overlapping fields
+ * optional and without defaults, so that neither the apiserver nor withDefaults() fills them in and the
+ * CEL rules (api/crd.ts) see only what the user wrote.
+ */
+function buildTrainingSpecSchema(): TSchema {
+  const sections = { ...TrainingConfigSchema.properties } as Record<string, TSchema>;
+  const bySection = { data: DataSchema, checkpoint: CheckpointSchema, runtime: RuntimeSchema } as Record<
+    string,
+    { properties: Record<string, TSchema> }
+  >;
+  for (const [section, fields] of Object.entries(TRAINING_OVERLAPS)) {
+    const props = { ...bySection[section].properties };
+    for (const [key, use] of Object.entries(fields)) {
+      const { default: _dropped, ...rest } = props[key] as TSchema & { default?: unknown };
+      void _dropped;
+      props[key] = Type.Optional({
+        ...rest,
+        description: `Not accepted in a JCLTrainingJob (the apiserver refuses it): set ${use}.`,
+      } as TSchema);
+    }
+    sections[section] = Type.Object(props, { ...optionsOf(sections[section]), default: {} });
+  }
+  return Type.Object(sections, { default: {} });
+}
+
+/** An object schema's own options (description, ...) without its properties. */
+function optionsOf(schema: TSchema): Record<string, unknown> {
+  const { properties: _p, required: _r, type: _t, ...rest } = schema as Record<string, unknown>;
+  void _p;
+  void _r;
+  void _t;
+  return rest;
+}
+
 export const JobSpecSchema = Type.Object({
   workers: Type.Integer({
     minimum: 1,
@@ -185,10 +246,7 @@ export const JobSpecSchema = Type.Object({
     description: 'Number of data-parallel workers (one pod per rank).',
   }),
   template: TemplateSchema,
-  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>({
-    ...(TrainingConfigSchema as TSchema),
-    default: {},
-  }),
+  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>(buildTrainingSpecSchema()),
   dataset: DatasetSchema,
   checkpoints: CheckpointsSchema,
   evaluation: Type.Array(EvaluationSchema, { maxItems: 16, default: [] }),

@@ -328,6 +328,42 @@ describe('buildTrainingConfig', () => {
     expect(Object.keys(cm.data ?? {})).toEqual(['training.json', 'training-restart.json']);
   });
 
+  // Issue 19: these used to be overwritten by spec.dataset / spec.checkpoints without a word.
+  it.each([
+    [{ data: { format: 'cifar10' } }, 'spec.training.data.format', 'spec.dataset.format'],
+    [{ data: { path: '/data/cifar' } }, 'spec.training.data.path', 'spec.dataset.path'],
+    [
+      { checkpoint: { resumeFrom: 'x' } },
+      'spec.training.checkpoint.resumeFrom',
+      'spec.checkpoints.resumeFrom',
+    ],
+    [
+      { checkpoint: { everyEpochs: 2 } },
+      'spec.training.checkpoint.everyEpochs',
+      'spec.checkpoints.everyEpochs',
+    ],
+    [{ checkpoint: { everySteps: 5 } }, 'spec.training.checkpoint.everySteps', 'spec.checkpoints.everySteps'],
+    [{ checkpoint: { keepLast: 1 } }, 'spec.training.checkpoint.keepLast', 'spec.checkpoints.keepLast'],
+    [{ runtime: { outDir: '/x' } }, 'spec.training.runtime.outDir', 'spec.checkpoints.claimName'],
+  ])('refuses spec.training %j, naming %s and the field to use (%s)', (training, field, use) => {
+    const job = makeJob()
+      .training(training as never)
+      .obj();
+    expect(() => buildTrainingConfig(job, false)).toThrow(
+      new RegExp(
+        `${field.replaceAll('.', '\\.')}: not accepted in a JCLTrainingJob, set ${use.replaceAll('.', '\\.')}`,
+      ),
+    );
+  });
+
+  it('keeps the spec.training fields nothing else owns (runtime.backend)', () => {
+    const job = makeJob()
+      .training({ runtime: { backend: 'cpu' }, data: { imageSize: 16 } })
+      .obj();
+    const cfg = buildTrainingConfig(job, false);
+    expect([cfg.runtime.backend, cfg.data.imageSize, cfg.data.format]).toEqual(['cpu', 16, 'synthetic']);
+  });
+
   it('names every invalid field with its spec path', () => {
     const job = makeJob()
       .workers(3)

@@ -103,7 +103,10 @@ async function benchStep(argv: string[]): Promise<number> {
       'invalid_config',
       `--model: expected one of ${MODEL_ARCHS.join(', ')}, got ${JSON.stringify(model)}`,
     );
-  const backendName = (values.backend ?? process.env.JCL_BACKEND ?? 'auto') as BackendName;
+  const backendName = (values.backend ??
+    process.env.JCL_BACKEND ??
+    process.env.JCL_IMAGE_BACKEND ??
+    'auto') as BackendName;
   if (!BACKENDS.includes(backendName))
     throw new JclError(
       'invalid_config',

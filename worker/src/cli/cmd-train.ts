@@ -5,7 +5,7 @@ import { launchLocalWorkers } from '../dist/launch-local.ts';
 import { LocalCollective } from '../dist/collective.ts';
 import { createLogger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
-import { FLAG_FIELDS, resolveConfig } from './config-sources.ts';
+import { CONFIG_LAYERS, FLAG_FIELDS, resolveConfig } from './config-sources.ts';
 import { parseFlags } from './parse-flags.ts';
 import { runJob } from './run-job.ts';
 
@@ -16,7 +16,10 @@ then k-NN evaluation, writing checkpoints, metrics.jsonl, summary.json and the e
 runs/demo. Flags (each sets one field of the training configuration):
 ${Object.entries(FLAG_FIELDS)
   .map(([f, s]) => `  --${f.padEnd(24)} ${s.path}`)
-  .join('\n')}`;
+  .join('\n')}
+
+Where a setting comes from, highest priority first (each layer overrides the ones below it):
+${CONFIG_LAYERS.map((l, i) => `  ${i + 1}. ${l}`).join('\n')}`;
 
 export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries(

@@ -1,11 +1,14 @@
 /**
- * Where a run's configuration comes from, lowest priority first: preset, config file (JSON or YAML),
- * environment (JCL_*), command-line flags. Returns one validated, frozen TrainingConfig.
+ * Where a run's configuration comes from. Each layer overrides the ones below it (CONFIG_LAYERS, highest
+ * first): command-line flags (and --set) > config file (JSON or YAML) > environment (JCL_BACKEND,
+ * JCL_RUN_DIR) > preset > image defaults (JCL_IMAGE_BACKEND, set by the worker images' ENV) > schema
+ * defaults. An explicit setting therefore always beats what an image or a preset chose (issue 19).
+ * Returns one validated, frozen TrainingConfig.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { mergeConfigInputs, parseTrainingConfig } from '../config/parse-config.ts';
-import type { TrainingConfig, TrainingConfigInput } from '../config/schema.ts';
+import { BACKENDS, type TrainingConfig, type TrainingConfigInput } from '../config/schema.ts';
 import { JclError } from '../util/errors.ts';
 import { PRESETS } from './presets.ts';
 
@@ -112,22 +115,59 @@ export function presetLayer(name: string | undefined): TrainingConfigInput {
   return p;
 }
 
+/** The configuration layers, highest priority first (README "Configuration", `jcl train --help`). */
+export const CONFIG_LAYERS = Object.freeze([
+  'flags (--<flag>, --set section.field=value)',
+  'config file (--config FILE; JCL_CONFIG_FILE for jcl worker)',
+  'environment (JCL_BACKEND -> runtime.backend, JCL_RUN_DIR -> runtime.outDir)',
+  'preset (--preset; demo when neither --preset nor --config is given)',
+  'image defaults (JCL_IMAGE_BACKEND -> runtime.backend, set by the worker images)',
+  'schema defaults (worker/src/config/schema.ts: the paper)',
+]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A backend named by an environment variable, checked here so that the error names the variable. */
+function envBackend(env: Env, name: string): TrainingConfig['runtime']['backend'] | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!(BACKENDS as readonly string[]).includes(v))
+    throw new JclError(
+      'invalid_config',
+      `${name} (runtime.backend): expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(v)}`,
+    );
+  return v as TrainingConfig['runtime']['backend'];
+}
+
+/** The image-defaults layer: what the worker image chose, below everything a user sets. */
+export function imageDefaultsLayer(env: Env): TrainingConfigInput {
+  const backend = envBackend(env, 'JCL_IMAGE_BACKEND');
+  return backend ? { runtime: { backend } } : {};
+}
+
+/** The environment layer (JCL_BACKEND, JCL_RUN_DIR). */
+export function envLayer(env: Env): TrainingConfigInput {
+  const runtime: Partial<TrainingConfig['runtime']> = {};
+  const backend = envBackend(env, 'JCL_BACKEND');
+  if (backend) runtime.backend = backend;
+  if (env.JCL_RUN_DIR) runtime.outDir = env.JCL_RUN_DIR;
+  return Object.keys(runtime).length > 0 ? { runtime } : {};
+}
+
 export function resolveConfig(o: {
   preset?: string;
   configFile?: string;
-  env: Readonly<Record<string, string | undefined>>;
+  env: Env;
   flags: Record<string, string | boolean | undefined>;
   sets?: readonly string[];
   worldSize: number;
 }): TrainingConfig {
-  const envLayer: TrainingConfigInput = {};
-  if (o.env.JCL_BACKEND)
-    envLayer.runtime = { backend: o.env.JCL_BACKEND as TrainingConfig['runtime']['backend'] };
-  if (o.env.JCL_RUN_DIR) envLayer.runtime = { ...envLayer.runtime, outDir: o.env.JCL_RUN_DIR };
+  // Lowest first: mergeConfigInputs lets later layers win (CONFIG_LAYERS, reversed).
   const merged = mergeConfigInputs(
+    imageDefaultsLayer(o.env),
     presetLayer(o.preset),
+    envLayer(o.env),
     o.configFile ? readConfigFile(o.configFile) : {},
-    envLayer,
     flagLayer(o.flags),
     setLayer(o.sets ?? []),
   );
