@@ -5,9 +5,11 @@ import { launchLocalWorkers } from '../dist/launch-local.ts';
 import { LocalCollective } from '../dist/collective.ts';
 import { createLogger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
+import type { TrainingConfig } from '../config/schema.ts';
 import { CONFIG_LAYERS, FLAG_FIELDS, resolveConfig } from './config-sources.ts';
 import { parseFlags } from './parse-flags.ts';
-import { runJob } from './run-job.ts';
+import { openResume } from '../train/open-resume.ts';
+import { readKeptResult, runJob, type JobResult } from './run-job.ts';
 
 const HELP = `usage: jcl train [--preset demo|paper|fashion-mnist|none] [--config FILE] [--workers N] [flags] [--set section.field=value ...]
 
@@ -56,6 +58,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   const log = createLogger({ level: cfg.runtime.logLevel });
   if (workers > 1) {
+    // The run directory is checked before config.json is written into it (a mismatch exits 64 untouched).
+    const kept = readKeptResult(
+      cfg.runtime.outDir,
+      openResume(cfg, cfg.runtime.outDir, (msg, path) => log.warn({ path }, msg)),
+    );
+    if (kept) return reportComplete(cfg, kept);
     // Same code path as the pods: N `jcl worker` processes on loopback, config passed as a file.
     mkdirSync(cfg.runtime.outDir, { recursive: true });
     const cfgPath = resolve(join(cfg.runtime.outDir, 'config.json'));
@@ -72,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     log,
     progress: Boolean(process.stderr.isTTY),
   });
+  if (result.complete) return reportComplete(cfg, result);
   const { summary } = result;
   log.info(
     {
@@ -86,14 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     'training finished',
   );
-  if (summary.knn)
-    process.stdout.write(
-      `k-NN top-1 ${pct(summary.knn.top1)}  top-5 ${pct(summary.knn.top5)}  (k=${summary.knn.k}, ${summary.knn.testSize} test images)` +
-        (summary.knnRandomInit
-          ? `; the same backbone at random initialisation: top-1 ${pct(summary.knnRandomInit.top1)}`
-          : '') +
-        '\n',
-    );
+  writeKnnLine(summary);
   process.stdout.write(
     `run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`,
   );
@@ -105,6 +107,29 @@ export async function run(argv: string[]): Promise<number> {
     log.warn({ err: (err as Error).message }, 'could not write report.html (jcl report RUN_DIR retries)');
   }
   return 0;
+}
+
+/** A finished run re-run with a config that continues it: say so, show its kept results, write nothing. */
+function reportComplete(cfg: TrainingConfig, kept: JobResult): number {
+  const s = kept.summary;
+  process.stdout.write(
+    `run directory ${cfg.runtime.outDir} is already complete: ${s.epochs} epochs, step ${s.globalStep}. ` +
+      `Its results are kept (summary.json unchanged). To train further ask for more epochs ` +
+      `(--epochs N, N > ${cfg.optim.epochs}); for a new run, --out DIR.\n`,
+  );
+  writeKnnLine(s);
+  return 0;
+}
+
+function writeKnnLine(summary: JobResult['summary']): void {
+  if (summary.knn)
+    process.stdout.write(
+      `k-NN top-1 ${pct(summary.knn.top1)}  top-5 ${pct(summary.knn.top5)}  (k=${summary.knn.k}, ${summary.knn.testSize} test images)` +
+        (summary.knnRandomInit
+          ? `; the same backbone at random initialisation: top-1 ${pct(summary.knnRandomInit.top1)}`
+          : '') +
+        '\n',
+    );
 }
 
 function pct(x: number): string {
