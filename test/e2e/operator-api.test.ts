@@ -101,6 +101,19 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       field: 'spec.training.optim.epochz',
       says: 'unknown field',
     },
+    // Issue 19: typed evaluation params, refused at admission instead of failing after the training.
+    ...(
+      [
+        ['a linear parameter on a knn evaluation', 'knn', { epochs: 5 }, '', 'kind knn takes k, limit'],
+        ['milestones as a string', 'linear', { milestones: '60,80' }, '.milestones', 'must be of type array'],
+        ['a knn limit of 0', 'knn', { limit: 0 }, '.limit', 'must be >= 1 for kind knn'],
+      ] as const
+    ).map(([name, kind, params, at, says]) => ({
+      name,
+      spec: { ...valid, checkpoints: { claimName: 'c' }, evaluation: [{ kind, params }] },
+      field: `spec.evaluation[0].params${at}`,
+      says,
+    })),
     // Issue 19: one place for each setting; these were overwritten by spec.dataset/spec.checkpoints.
     ...(
       [

@@ -8,6 +8,7 @@
  * worker/src/config/parse-config.ts.
  */
 import { JobSpecSchema, TRAINING_OVERLAPS } from './job-schema.ts';
+import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
 import { JobStatusSchema } from './status-schema.ts';
 import { toStructuralSchema, type SchemaNode } from './openapi.ts';
 import { MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
@@ -45,6 +46,38 @@ function overlapRules(): Record<string, CelRule[]> {
   );
 }
 
+/**
+ * spec.evaluation[] rules: each kind takes only its own params (a linear parameter on a knn evaluation
+ * is refused at admission, not after the training), and a shared name keeps the kind's own minimum.
+ */
+function evaluationRules(): CelRule[] {
+  const all = paramKinds();
+  return EVAL_KINDS.flatMap((kind) => {
+    const own = Object.keys(EVAL_PARAMS[kind]);
+    const foreign = Object.keys(all).filter((n) => !own.includes(n));
+    const rules: CelRule[] = [
+      {
+        rule: `self.kind != '${kind}' || !has(self.params) || ${foreign.map((n) => `!has(self.params.${n})`).join(' && ')}`,
+        message: `spec.evaluation[].params: kind ${kind} takes ${own.join(', ')}`,
+        fieldPath: '.params',
+        reason: 'FieldValueForbidden',
+      },
+    ];
+    for (const name of own) {
+      const min = (EVAL_PARAMS[kind][name].schema as { minimum?: number }).minimum;
+      const shared = all[name].map((k) => (EVAL_PARAMS[k][name].schema as { minimum?: number }).minimum);
+      if (min !== undefined && shared.some((m) => m !== min))
+        rules.push({
+          rule: `self.kind != '${kind}' || !has(self.params) || !has(self.params.${name}) || self.params.${name} >= ${min}`,
+          message: `spec.evaluation[].params.${name}: must be >= ${min} for kind ${kind}`,
+          fieldPath: `.params.${name}`,
+          reason: 'FieldValueInvalid',
+        });
+    }
+    return rules;
+  });
+}
+
 /** CEL rules keyed by the dotted path (below spec) of the schema node that carries them. */
 export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   ...overlapRules(),
@@ -75,6 +108,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       reason: 'FieldValueRequired',
     },
   ],
+  'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
   training: [immutable('training')],
   dataset: [immutable('dataset')],
@@ -129,8 +163,11 @@ export function buildSpecSchema(): SchemaNode {
 
 function nodeAt(root: SchemaNode, dotted: string): SchemaNode {
   let node = root;
-  for (const key of dotted.split('.')) {
-    const next = (node.properties as Record<string, SchemaNode> | undefined)?.[key];
+  for (const part of dotted.split('.')) {
+    // `name[]` is the items node of the array `name`.
+    const key = part.replace(/\[\]$/, '');
+    let next = (node.properties as Record<string, SchemaNode> | undefined)?.[key];
+    if (next && part.endsWith('[]')) next = next.items as SchemaNode | undefined;
     if (!next) throw new Error(`CEL_RULES: no schema node at spec.${dotted} (missing ${key})`);
     node = next;
   }

@@ -23,6 +23,7 @@ import {
   RuntimeSchema,
   TrainingConfigSchema,
 } from '../../../worker/src/config/schema.ts';
+import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
 
 /** An object the apiserver stores as-is (upstream Kubernetes types we do not re-validate). */
 const preserved = <T>(description: string) =>
@@ -153,12 +154,41 @@ export const CheckpointsSchema = Type.Object(
   { default: {} },
 );
 
-export const EVALUATION_KINDS = ['knn', 'linear', 'features'] as const;
+export const EVALUATION_KINDS = EVAL_KINDS;
+
+/**
+ * spec.evaluation[].params: the union of every kind's parameters (EVAL_PARAMS), each described with the
+ * kinds that take it and its default; CEL rules (api/crd.ts, evaluationRules) refuse a parameter the
+ * kind does not take. Defaults are not filled in: they differ per kind and `jcl eval` applies them.
+ */
+function buildEvalParamsSchema(): TSchema {
+  const props: Record<string, TSchema> = {};
+  for (const [name, kinds] of Object.entries(paramKinds())) {
+    const first = EVAL_PARAMS[kinds[0]][name];
+    const looser = kinds
+      .map((k) => EVAL_PARAMS[k][name].schema as TSchema & { minimum?: number })
+      .reduce((a, b) => ((b.minimum ?? -Infinity) < (a.minimum ?? -Infinity) ? b : a));
+    const defaults = kinds
+      .map((k) => `${k}: ${JSON.stringify(EVAL_PARAMS[k][name].default).replaceAll('"', '')}`)
+      .join('; ');
+    props[name] = Type.Optional({
+      ...looser,
+      description: `${first.schema.description} (${kinds.join(', ')}; default ${defaults}; flag --${first.flag})`,
+    } as TSchema);
+  }
+  return Type.Object(props, {
+    description: 'Parameters of the evaluation, as `jcl eval <kind>` takes them (camelCase of its flags).',
+  });
+}
+
 export const EvaluationSchema = Type.Object({
-  kind: Type.Union(EVALUATION_KINDS.map((k) => Type.Literal(k))),
-  params: Type.Optional(
-    Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+  kind: Type.Union(
+    EVALUATION_KINDS.map((k) => Type.Literal(k)),
+    {
+      description: "knn (k-NN of the frozen backbone), linear (the paper's linear probe) or features.",
+    },
   ),
+  params: Type.Optional(Type.Unsafe<Record<string, unknown>>(buildEvalParamsSchema())),
 });
 
 export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
@@ -254,5 +284,5 @@ export const JobSpecSchema = Type.Object({
 });
 
 export type JobSpec = Static<typeof JobSpecSchema>;
-export type EvaluationKind = (typeof EVALUATION_KINDS)[number];
+export type EvaluationKind = (typeof EVAL_KINDS)[number];
 export type CleanPodPolicy = (typeof CLEAN_POD_POLICIES)[number];

@@ -305,6 +305,36 @@ describe('the other owned objects', () => {
     expect(built.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['config', 'checkpoints', 'tmp']);
     expect(() => buildEvalJob(j, 3, opts)).toThrow('spec.evaluation[3]: no such evaluation, the job has 1');
   });
+
+  // Issue 19: {cacheFeatures: true, milestones: [60, 80]} became `--cacheFeatures true --milestones [60,80]`.
+  it.each([
+    ['knn', { k: 20, limit: 500 }, ['--k', '20', '--limit', '500']],
+    [
+      'linear',
+      { cacheFeatures: true, milestones: [60, 80], weightDecay: 0.1, cropMin: 0.2 },
+      ['--cache-features', '--milestones', '60,80', '--weight-decay', '0.1', '--crop-min', '0.2'],
+    ],
+    ['linear', { cacheFeatures: false, epochs: 5 }, ['--epochs', '5']],
+    [
+      'features',
+      { encoder: 'query', split: 'train', images: 16 },
+      ['--encoder', 'query', '--split', 'train', '--images', '16'],
+    ],
+  ] as const)('turns %s params %j into the jcl eval flags %j', (kind, params, flags) => {
+    const j = makeJob().evaluation(kind, params).obj();
+    expect(buildEvalJob(j, 0, opts).spec?.template.spec?.containers[0].args).toEqual([
+      '--checkpoint',
+      '/checkpoints/demo',
+      ...flags,
+    ]);
+  });
+
+  it('refuses a parameter the kind does not take, naming it', () => {
+    const j = makeJob().evaluation('knn', { epochs: 5 }).obj();
+    expect(() => buildEvalJob(j, 0, opts)).toThrow(
+      'spec.evaluation[0].params.epochs: not a parameter of knn (expected one of k, limit), got 5',
+    );
+  });
 });
 
 describe('buildTrainingConfig', () => {

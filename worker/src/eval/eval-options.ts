@@ -150,8 +150,8 @@ export function parseFeatureFlags(raw: Raw): Readonly<FeatureFlags> {
 }
 
 /**
- * The operator passes every evaluation param as `--name value` (eval-job.ts paramFlags), so a boolean
- * arrives as `--cache-features true`. Folds such pairs into the bare flag (true) or drops it (false),
+ * A boolean may arrive as `--cache-features true` (typed by hand, or from an operator older than the
+ * typed params of eval-params.ts, which pass a bare `--cache-features`). Folds such pairs into the bare flag (true) or drops it (false),
  * so node's strict parseArgs accepts both spellings.
  */
 export function foldBooleanFlags(argv: readonly string[], booleans: readonly string[]): string[] {
