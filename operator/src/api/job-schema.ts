@@ -40,41 +40,60 @@ const ResourcesSchema = Type.Unsafe<V1ResourceRequirements>(
       limits: Type.Optional(
         Type.Record(Type.String(), quantity, { description: 'e.g. {"nvidia.com/gpu": 1, memory: "8Gi"}' }),
       ),
-      requests: Type.Optional(Type.Record(Type.String(), quantity)),
+      requests: Type.Optional(
+        Type.Record(Type.String(), quantity, {
+          description: 'Requested quantities, e.g. {cpu: 2, memory: "4Gi"}.',
+        }),
+      ),
     },
     { description: 'Worker container resources (cpu, memory, nvidia.com/gpu, ...).' },
   ),
 );
 
 const EnvVarSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 256 }),
-  value: Type.Optional(Type.String({ maxLength: 32768 })),
+  name: Type.String({ minLength: 1, maxLength: 256, description: 'Variable name.' }),
+  value: Type.Optional(Type.String({ maxLength: 32768, description: 'Literal value.' })),
   valueFrom: Type.Optional(preserved<NonNullable<V1EnvVar['valueFrom']>>('Upstream EnvVarSource.')),
 });
 
 const TolerationSchema = Type.Object({
-  key: Type.Optional(Type.String({ maxLength: 317 })),
-  operator: Type.Optional(Type.Union([Type.Literal('Exists'), Type.Literal('Equal')])),
-  value: Type.Optional(Type.String({ maxLength: 63 })),
-  effect: Type.Optional(
-    Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')]),
+  key: Type.Optional(Type.String({ maxLength: 317, description: 'Taint key the toleration matches.' })),
+  operator: Type.Optional(
+    Type.Union([Type.Literal('Exists'), Type.Literal('Equal')], {
+      description: 'Exists or Equal (the default).',
+    }),
   ),
-  tolerationSeconds: Type.Optional(Type.Integer()),
+  value: Type.Optional(Type.String({ maxLength: 63, description: 'Taint value (operator Equal).' })),
+  effect: Type.Optional(
+    Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')], {
+      description: 'Taint effect matched; empty matches all.',
+    }),
+  ),
+  tolerationSeconds: Type.Optional(
+    Type.Integer({ description: 'NoExecute: seconds the pod stays bound after the taint appears.' }),
+  ),
 });
 
 const VolumeSchema = Type.Unsafe<V1Volume>({
   type: 'object',
   required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
+  properties: {
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 63,
+      description: 'Volume name (volumeMounts refer to it).',
+    },
+  },
   'x-kubernetes-preserve-unknown-fields': true,
   description: 'An upstream Volume (e.g. the dataset PVC).',
 });
 
 const VolumeMountSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
-  mountPath: Type.String({ minLength: 1, maxLength: 4096 }),
-  readOnly: Type.Optional(Type.Boolean()),
-  subPath: Type.Optional(Type.String({ maxLength: 4096 })),
+  name: Type.String({ minLength: 1, maxLength: 63, description: 'Name of a volume in template.volumes.' }),
+  mountPath: Type.String({ minLength: 1, maxLength: 4096, description: 'Path inside the worker container.' }),
+  readOnly: Type.Optional(Type.Boolean({ description: 'Mount read-only.' })),
+  subPath: Type.Optional(Type.String({ maxLength: 4096, description: 'Sub-path of the volume to mount.' })),
 });
 
 export const TemplateSchema = Type.Object(
@@ -87,7 +106,9 @@ export const TemplateSchema = Type.Object(
       }),
     ),
     imagePullPolicy: Type.Optional(
-      Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')]),
+      Type.Union([Type.Literal('Always'), Type.Literal('IfNotPresent'), Type.Literal('Never')], {
+        description: 'Image pull policy of the worker and evaluation containers.',
+      }),
     ),
     command: Type.Optional(
       Type.Array(Type.String({ maxLength: 4096 }), {
@@ -96,18 +117,48 @@ export const TemplateSchema = Type.Object(
       }),
     ),
     resources: Type.Optional(ResourcesSchema),
-    env: Type.Optional(Type.Unsafe<V1EnvVar[]>(Type.Array(EnvVarSchema, { maxItems: 256 }))),
-    nodeSelector: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }))),
-    tolerations: Type.Optional(Type.Unsafe<V1Toleration[]>(Type.Array(TolerationSchema, { maxItems: 64 }))),
+    env: Type.Optional(
+      Type.Unsafe<V1EnvVar[]>(
+        Type.Array(EnvVarSchema, {
+          maxItems: 256,
+          description:
+            'Extra environment of the worker container; the JCL_* contract variables win over these.',
+        }),
+      ),
+    ),
+    nodeSelector: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 63 }), {
+        description: 'Node labels the workers must match.',
+      }),
+    ),
+    tolerations: Type.Optional(
+      Type.Unsafe<V1Toleration[]>(
+        Type.Array(TolerationSchema, { maxItems: 64, description: 'Taints the workers tolerate.' }),
+      ),
+    ),
     affinity: Type.Optional(preserved<V1Affinity>('Upstream Affinity.')),
-    priorityClassName: Type.Optional(Type.String({ maxLength: 253 })),
-    serviceAccountName: Type.Optional(Type.String({ maxLength: 253 })),
-    volumes: Type.Optional(Type.Array(VolumeSchema, { maxItems: 64 })),
+    priorityClassName: Type.Optional(
+      Type.String({ maxLength: 253, description: 'PriorityClass of the worker pods.' }),
+    ),
+    serviceAccountName: Type.Optional(
+      Type.String({
+        maxLength: 253,
+        description: 'ServiceAccount of the worker pods (its token is not mounted).',
+      }),
+    ),
+    volumes: Type.Optional(
+      Type.Array(VolumeSchema, { maxItems: 64, description: 'Extra volumes of the worker pods.' }),
+    ),
     volumeMounts: Type.Optional(
-      Type.Unsafe<V1VolumeMount[]>(Type.Array(VolumeMountSchema, { maxItems: 64 })),
+      Type.Unsafe<V1VolumeMount[]>(
+        Type.Array(VolumeMountSchema, {
+          maxItems: 64,
+          description: 'Mounts of template.volumes in the worker container.',
+        }),
+      ),
     ),
   },
-  { default: {} },
+  { default: {}, description: 'Pod-level settings of the workers (and the evaluation Jobs).' },
 );
 
 export const DatasetSchema = Type.Object(
@@ -128,9 +179,14 @@ export const DatasetSchema = Type.Object(
         description: 'PVC mounted read-only at mountPath; else mount it through template.volumes.',
       }),
     ),
-    mountPath: Type.String({ default: '/data', minLength: 1, maxLength: 4096 }),
+    mountPath: Type.String({
+      default: '/data',
+      minLength: 1,
+      maxLength: 4096,
+      description: 'Where the dataset volume is mounted in the workers.',
+    }),
   },
-  { default: {} },
+  { default: {}, description: 'The dataset: format, path and the volume it is read from.' },
 );
 
 export const CheckpointsSchema = Type.Object(
@@ -142,16 +198,24 @@ export const CheckpointsSchema = Type.Object(
         description: 'PVC for run directories; without it an emptyDir (restarts begin again).',
       }),
     ),
-    everyEpochs: Type.Integer({ minimum: 0, default: 1 }),
-    everySteps: Type.Integer({ minimum: 0, default: 0 }),
-    keepLast: Type.Integer({ minimum: 1, default: 3 }),
+    everyEpochs: Type.Integer({
+      minimum: 0,
+      default: 1,
+      description: 'Checkpoint every N epochs (0 = only at the end).',
+    }),
+    everySteps: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Checkpoint every N steps (0 = only at epoch ends).',
+    }),
+    keepLast: Type.Integer({ minimum: 1, default: 3, description: 'Newest checkpoints kept.' }),
     resumeFrom: Type.String({
       default: '',
       maxLength: 4096,
       description: 'An earlier job name on the same claim, or an absolute checkpoint path.',
     }),
   },
-  { default: {} },
+  { default: {}, description: 'Checkpointing and the volume the run directories live on.' },
 );
 
 export const EVALUATION_KINDS = EVAL_KINDS;
@@ -200,8 +264,15 @@ export const RunPolicySchema = Type.Object(
       default: 3,
       description: 'Gang restarts before the job fails.',
     }),
-    activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0 })),
+    activeDeadlineSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Seconds after the start before the job is failed (DeadlineExceeded).',
+      }),
+    ),
+    ttlSecondsAfterFinished: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Seconds after it finished before the job is deleted.' }),
+    ),
     cleanPodPolicy: Type.Union(
       CLEAN_POD_POLICIES.map((p) => Type.Literal(p)),
       { default: 'Running', description: 'Which pods to delete when the job finishes.' },
@@ -211,7 +282,7 @@ export const RunPolicySchema = Type.Object(
       description: 'true deletes the workers and keeps the checkpoints; false resumes.',
     }),
   },
-  { default: {} },
+  { default: {}, description: 'Restarts, deadlines, cleanup and suspension.' },
 );
 
 /**
@@ -257,7 +328,11 @@ function buildTrainingSpecSchema(): TSchema {
     }
     sections[section] = Type.Object(props, { ...optionsOf(sections[section]), default: {} });
   }
-  return Type.Object(sections, { default: {} });
+  return Type.Object(sections, {
+    default: {},
+    description:
+      'The worker training config (worker/src/config/schema.ts), less what spec.dataset and spec.checkpoints set.',
+  });
 }
 
 /** An object schema's own options (description, ...) without its properties. */
@@ -269,19 +344,29 @@ function optionsOf(schema: TSchema): Record<string, unknown> {
   return rest;
 }
 
-export const JobSpecSchema = Type.Object({
-  workers: Type.Integer({
-    minimum: 1,
-    maximum: 1024,
-    description: 'Number of data-parallel workers (one pod per rank).',
-  }),
-  template: TemplateSchema,
-  training: Type.Unsafe<Static<typeof TrainingConfigSchema>>(buildTrainingSpecSchema()),
-  dataset: DatasetSchema,
-  checkpoints: CheckpointsSchema,
-  evaluation: Type.Array(EvaluationSchema, { maxItems: 16, default: [] }),
-  runPolicy: RunPolicySchema,
-});
+export const JobSpecSchema = Type.Object(
+  {
+    workers: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      description: 'Number of data-parallel workers (one pod per rank).',
+    }),
+    template: TemplateSchema,
+    training: Type.Unsafe<Static<typeof TrainingConfigSchema>>(buildTrainingSpecSchema()),
+    dataset: DatasetSchema,
+    checkpoints: CheckpointsSchema,
+    evaluation: Type.Array(EvaluationSchema, {
+      maxItems: 16,
+      default: [],
+      description: 'Evaluation follow-ups (batch Jobs running `jcl eval`) after the training succeeded.',
+    }),
+    runPolicy: RunPolicySchema,
+  },
+  {
+    description:
+      'A data-parallel JCL training run: workers, pod template, training config, data, checkpoints, evaluation.',
+  },
+);
 
 export type JobSpec = Static<typeof JobSpecSchema>;
 export type EvaluationKind = (typeof EVAL_KINDS)[number];
