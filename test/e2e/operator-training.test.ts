@@ -67,7 +67,8 @@ describe('tiny synthetic training job', () => {
     expect(done.status?.progress?.epoch).toBeGreaterThanOrEqual(1);
     expect(done.status?.progress?.loss).toBeTypeOf('number');
     const knn = done.status?.evaluation?.results?.[0];
-    expect(knn, diagnose()).toMatchObject({
+    const results = JSON.stringify(done.status?.evaluation?.results, null, 1);
+    expect(knn, `${results}\n${diagnose()}`).toMatchObject({
       kind: 'knn',
       phase: 'Succeeded',
       result: { kind: 'knn', metric: 'top1' },

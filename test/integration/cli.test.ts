@@ -87,6 +87,26 @@ describe('jcl CLI', () => {
     expect(fewer.stderr).toContain('has already trained 2 epochs, got 1');
   });
 
+  // Issue 19: --workers 2 ended with no accuracy line, no report.html, knnRandomInit null, and the
+  // two ranks reporting different k-NN top-1.
+  it('train --workers 2 ends like one process: one k-NN result, the baseline, summary.json and report.html', () => {
+    const out = mkdtempSync(join(tmpdir(), 'gang-'));
+    const r = runJcl(['train', ...tiny, '--out', out, '--workers', '2']);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const knnLines = r.stdout.split('\n').filter((l) => l.startsWith('k-NN top-1'));
+    expect(knnLines).toHaveLength(1);
+    expect(knnLines[0]).toMatch(/; the same backbone at random initialisation: top-1 \d+\.\d%$/);
+    expect(r.stdout).toContain(`report written to ${join(out, 'report.html')}`);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.knnRandomInit).toMatchObject({ k: 5 });
+    expect(knnLines[0]).toContain(`top-1 ${(summary.knn.top1 * 100).toFixed(1)}%`);
+    const finished = r.stdout
+      .split('\n')
+      .filter((l) => l.includes('"worker finished"'))
+      .map((l) => JSON.parse(l.replace(/^\[rank \d+\] /, '')).knnTop1);
+    expect(finished).toEqual([summary.knn.top1, summary.knn.top1]);
+  });
+
   it('rejects bad configuration with exit code 64, naming the field and the value', () => {
     const r = runJcl(['train', '--queue', '100', '--batch', '64']);
     expect(r.code).toBe(64);

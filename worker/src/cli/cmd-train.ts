@@ -1,13 +1,15 @@
 /** `jcl train`: local training, by default the embedded demo (synthetic data, tiny ResNet). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchLocalWorkers } from '../dist/launch-local.ts';
 import { LocalCollective } from '../dist/collective.ts';
-import { createLogger } from '../util/logger.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import type { TrainingConfig } from '../config/schema.ts';
 import { CONFIG_LAYERS, FLAG_FIELDS, resolveConfig } from './config-sources.ts';
+import { createGangOutput } from './gang-output.ts';
 import { parseFlags } from './parse-flags.ts';
+import { createProgressBar } from './progress-bar.ts';
 import { openResume } from '../train/open-resume.ts';
 import { readKeptResult, runJob, type JobResult } from './run-job.ts';
 
@@ -69,11 +71,31 @@ export async function run(argv: string[]): Promise<number> {
     const cfgPath = resolve(join(cfg.runtime.outDir, 'config.json'));
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
     log.info({ workers, config: cfgPath }, 'launching local data-parallel workers');
-    return launchLocalWorkers({
+    // On a terminal the gang looks like one process: rank 0's bar and logs, the others' warnings.
+    const view =
+      process.stderr.isTTY && process.env.JCL_LOG_FORMAT !== 'json'
+        ? createGangOutput({
+            bar: createProgressBar(process.stderr),
+            write: (t) => process.stderr.write(t),
+          })
+        : null;
+    const code = await launchLocalWorkers({
       workers,
       log,
-      env: { JCL_CONFIG_FILE: cfgPath, JCL_RUN_DIR: resolve(cfg.runtime.outDir), JCL_LOG_FORMAT: 'json' },
+      env: {
+        JCL_CONFIG_FILE: cfgPath,
+        JCL_RUN_DIR: resolve(cfg.runtime.outDir),
+        JCL_LOG_FORMAT: 'json',
+        ...(view ? { JCL_PROGRESS: 'json' } : {}),
+      },
+      onLine: view?.onLine,
     });
+    view?.done();
+    if (code !== 0) return code;
+    // Rank 0 wrote summary.json as a single process would; the ending reads the same.
+    const summaryPath = join(cfg.runtime.outDir, 'summary.json');
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as JobResult['summary'];
+    return finish(cfg, summary, log, { exportDir: join(cfg.runtime.outDir, 'backbone'), summaryPath });
   }
   const result = await runJob(cfg, {
     collective: new LocalCollective(),
@@ -81,7 +103,16 @@ export async function run(argv: string[]): Promise<number> {
     progress: Boolean(process.stderr.isTTY),
   });
   if (result.complete) return reportComplete(cfg, result);
-  const { summary } = result;
+  return finish(cfg, result.summary, log, result);
+}
+
+/** The end of a training run, the same for one process and a gang: result line, run dir, report. */
+async function finish(
+  cfg: TrainingConfig,
+  summary: JobResult['summary'],
+  log: Logger,
+  where: { exportDir: string | null; summaryPath: string | null },
+): Promise<number> {
   log.info(
     {
       steps: summary.globalStep,
@@ -90,8 +121,8 @@ export async function run(argv: string[]): Promise<number> {
       knnTop1: summary.knn?.top1,
       knnTop5: summary.knn?.top5,
       checkpoint: summary.lastCheckpoint,
-      backbone: result.exportDir,
-      summary: result.summaryPath,
+      backbone: where.exportDir,
+      summary: where.summaryPath,
     },
     'training finished',
   );

@@ -17,7 +17,7 @@ import { LocalCollective } from '../dist/collective.ts';
 import type { KnnResult } from '../eval/knn.ts';
 import { openResume, type ResumePoint } from '../train/open-resume.ts';
 import { createTrainState, disposeTrainState } from '../train/train-state.ts';
-import { evaluateKnn, runTraining, type TrainSummary } from '../train/trainer.ts';
+import { evaluateKnn, runTraining, type ProgressEvent, type TrainSummary } from '../train/trainer.ts';
 import type { Logger } from '../util/logger.ts';
 import { createProgressBar } from './progress-bar.ts';
 
@@ -52,6 +52,8 @@ export async function runJob(
     collective: Collective;
     log: Logger;
     progress: boolean;
+    /** Receives every step's progress when there is no terminal bar (a gang's rank 0 reporting up). */
+    onProgress?: (p: ProgressEvent) => void;
     onStatus?: (s: Record<string, unknown>) => void;
     stopAfterGlobalStep?: number;
   },
@@ -91,8 +93,9 @@ export async function runJob(
   );
   // The same backbone at its initial weights: the baseline that shows what training added.
   let knnRandomInit: KnnResult | null = null;
-  // Only in single-process runs: in a gang, the other ranks would wait for this inside a collective.
-  if (collective.worldSize === 1) {
+  // Every rank evaluates it (same seed, same initial weights, no collectives), so that no rank waits
+  // inside a collective while rank 0 alone computes; rank 0's summary records it, as in one process.
+  {
     const init = createTrainState(cfg, train.channels, new LocalCollective());
     knnRandomInit = await evaluateKnn(init, cfg, train, test);
     disposeTrainState(init);
@@ -110,7 +113,7 @@ export async function runJob(
       runDir,
       train,
       test,
-      onProgress: bar ? (p) => bar.update(p) : undefined,
+      onProgress: bar ? (p) => bar.update(p) : o.onProgress,
       onStatus: o.onStatus,
       stopAfterGlobalStep: o.stopAfterGlobalStep,
       resume,

@@ -303,6 +303,9 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         // Every rank evaluates (weights are identical), so no rank sits inside a collective, against
         // its peer timeout, while rank 0 alone computes; only rank 0 records the result.
         knn = await evaluateKnn(st, cfg, train, deps.test);
+        // BN running statistics are per rank, so the ranks' backbones (and answers) differ slightly;
+        // rank 0's is the checkpointed one: every rank adopts its result, the run has one k-NN answer.
+        if (world > 1) knn = await agreeOnRankZero(collective, knn);
         if (rank === 0) {
           appendFileSync(
             metricsPath,
@@ -338,4 +341,10 @@ export async function evaluateKnn(
     k: cfg.eval.knnK,
     temperature: cfg.eval.knnTemperature,
   });
+}
+
+/** Every rank returns rank 0's value (a JSON broadcast). */
+async function agreeOnRankZero<T>(collective: Collective, value: T): Promise<T> {
+  const bytes = collective.rank === 0 ? new TextEncoder().encode(JSON.stringify(value)) : null;
+  return JSON.parse(new TextDecoder().decode(await collective.broadcast(bytes, 0))) as T;
 }
