@@ -28,7 +28,8 @@ describe('createGangOutput: a gang on a terminal reads as one process', () => {
     out.onLine(1, 'a raw line', 'stderr');
     out.done();
     expect(bar).toEqual([1, 2]);
-    expect(written.map((w) => w.replace(/^\r\x1b\[K/, '<clear>'))).toEqual([
+    const CLEAR = '\r\u001b[K';
+    expect(written.map((w) => (w.startsWith(CLEAR) ? `<clear>${w.slice(CLEAR.length)}` : w))).toEqual([
       expect.stringMatching(/^\[\d\d:\d\d:\d\d\] INFO: training starts\n$/),
       expect.stringMatching(/^<clear>\[rank 1\] \[\d\d:\d\d:\d\d\] WARN: slow peer\n$/),
       '<clear>[rank 1] a raw line\n',

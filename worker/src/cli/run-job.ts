@@ -91,19 +91,16 @@ export async function runJob(
     },
     'training starts',
   );
-  // The same backbone at its initial weights: the baseline that shows what training added.
-  let knnRandomInit: KnnResult | null = null;
-  // Every rank evaluates it (same seed, same initial weights, no collectives), so that no rank waits
-  // inside a collective while rank 0 alone computes; rank 0's summary records it, as in one process.
-  {
-    const init = createTrainState(cfg, train.channels, new LocalCollective());
-    knnRandomInit = await evaluateKnn(init, cfg, train, test);
-    disposeTrainState(init);
-    log.info(
-      { top1: knnRandomInit.top1, top5: knnRandomInit.top5 },
-      'k-NN of the randomly initialised backbone (baseline)',
-    );
-  }
+  // The same backbone at its initial weights: the baseline that shows what training added. Every rank
+  // evaluates it (same seed, same initial weights, no collectives), so that no rank waits inside a
+  // collective while rank 0 alone computes; rank 0's summary records it, as in one process.
+  const init = createTrainState(cfg, train.channels, new LocalCollective());
+  const knnRandomInit: KnnResult = await evaluateKnn(init, cfg, train, test);
+  disposeTrainState(init);
+  log.info(
+    { top1: knnRandomInit.top1, top5: knnRandomInit.top5 },
+    'k-NN of the randomly initialised backbone (baseline)',
+  );
   const bar = o.progress ? createProgressBar(process.stderr) : null;
   let summary: TrainSummary;
   try {
