@@ -64,7 +64,7 @@ describe('tiny synthetic training job', () => {
     );
     expect(done.status?.phase, diagnose()).toBe('Succeeded');
     expect(done.status?.restarts).toBe(0);
-    expect(done.status?.progress?.epoch).toBeGreaterThanOrEqual(1);
+    expect(done.status?.progress?.epoch, diagnose()).toBeGreaterThanOrEqual(1);
     expect(done.status?.progress?.loss).toBeTypeOf('number');
     const knn = done.status?.evaluation?.results?.[0];
     const results = JSON.stringify(done.status?.evaluation?.results, null, 1);

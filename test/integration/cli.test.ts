@@ -107,6 +107,16 @@ describe('jcl CLI', () => {
     expect(finished).toEqual([summary.knn.top1, summary.knn.top1]);
   });
 
+  it('prints asked-for help on stdout with exit 0 (bench, operator)', () => {
+    const bench = runJcl(['bench', '--help']);
+    expect([bench.code, bench.stderr]).toEqual([0, '']);
+    expect(bench.stdout).toContain('usage: jcl bench step|loader|allreduce');
+    const op = runJcl(['operator', '--help']);
+    expect(op.code).toBe(0);
+    for (const f of ['--lease-name', '--identity', '--operator-namespace', '--resync-ms'])
+      expect(op.stdout).toContain(f);
+  });
+
   it('rejects bad configuration with exit code 64, naming the field and the value', () => {
     const r = runJcl(['train', '--queue', '100', '--batch', '64']);
     expect(r.code).toBe(64);

@@ -30,8 +30,16 @@ export async function run(argv: string[]): Promise<number> {
   if (what === 'step') return benchStep(rest);
   if (what === 'allreduce') return benchAllReduce(rest);
   if (what === 'loader') return benchLoader(rest);
-  process.stderr.write('usage: jcl bench step|loader|allreduce [options]  (--help for each)\n');
-  return what === '--help' || what === '-h' ? 0 : 64;
+  // Asked-for help goes to stdout (exit 0), like every other command; a missing or unknown target is a
+  // usage error on stderr (exit 64).
+  const help = what === '--help' || what === '-h';
+  const usage = 'usage: jcl bench step|loader|allreduce [options]  (--help for each)\n';
+  if (help) process.stdout.write(usage);
+  else
+    process.stderr.write(
+      `${what === undefined ? '' : `jcl bench: unknown benchmark ${JSON.stringify(what)}\n`}${usage}`,
+    );
+  return help ? 0 : 64;
 }
 
 function int(flag: string, raw: unknown, def: number, min: number, max: number): number {

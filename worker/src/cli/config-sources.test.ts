@@ -83,3 +83,28 @@ describe('configuration layers: flags > config file > environment > preset > ima
     ]);
   });
 });
+
+// Issue 19, item 8: messages a new user meets first.
+describe('resolveConfig errors', () => {
+  const fails = (o: Partial<Parameters<typeof resolveConfig>[0]>) => () =>
+    resolveConfig({ env: {}, flags: {}, worldSize: 1, ...o });
+  it.each([
+    [
+      'a value the preset set, named with its source and the flag that overrides it',
+      { preset: 'demo', flags: { epochs: '1' } },
+      'optim.warmupEpochs: must be <= epochs 1, got 2 (set by the demo preset; --warmup-epochs overrides it)',
+    ],
+    [
+      'an enum value, with the allowed values',
+      { flags: { model: 'resnet99' } },
+      'model.arch: expected one of resnet18, resnet50, resnet18-cifar, resnet-tiny, got "resnet99"',
+    ],
+    [
+      'a value the user typed, without a source',
+      { preset: 'demo', flags: { epochs: '4', 'warmup-epochs': '5' } },
+      /optim\.warmupEpochs: must be <= epochs 4, got 5$/m,
+    ],
+  ])('%s', (_name, o, says) => {
+    expect(fails(o as Partial<Parameters<typeof resolveConfig>[0]>)).toThrow(says);
+  });
+});

@@ -163,13 +163,45 @@ export function resolveConfig(o: {
   worldSize: number;
 }): TrainingConfig {
   // Lowest first: mergeConfigInputs lets later layers win (CONFIG_LAYERS, reversed).
-  const merged = mergeConfigInputs(
-    imageDefaultsLayer(o.env),
-    presetLayer(o.preset),
-    envLayer(o.env),
-    o.configFile ? readConfigFile(o.configFile) : {},
-    flagLayer(o.flags),
-    setLayer(o.sets ?? []),
-  );
-  return parseTrainingConfig(merged, { worldSize: o.worldSize });
+  const layers: [string, TrainingConfigInput][] = [
+    ['the image defaults (JCL_IMAGE_BACKEND)', imageDefaultsLayer(o.env)],
+    [`the ${o.preset} preset`, presetLayer(o.preset)],
+    ['the environment', envLayer(o.env)],
+    [`the config file ${o.configFile}`, o.configFile ? readConfigFile(o.configFile) : {}],
+    ['the flags', flagLayer(o.flags)],
+    ['--set', setLayer(o.sets ?? [])],
+  ];
+  try {
+    return parseTrainingConfig(mergeConfigInputs(...layers.map(([, l]) => l)), { worldSize: o.worldSize });
+  } catch (err) {
+    throw err instanceof JclError && err.code === 'invalid_config' ? withSources(err, layers) : err;
+  }
+}
+
+/**
+ * Names where a rejected value came from when the user did not type it (issue 19: `--epochs 1` failed
+ * on a warm-up the demo preset had set without saying so), and the flag that overrides it.
+ */
+function withSources(err: JclError, layers: [string, TrainingConfigInput][]): JclError {
+  const explicit = new Set(['the flags', '--set']);
+  const details = err.details.map((problem) => {
+    const path = problem.slice(0, problem.indexOf(':'));
+    const from = [...layers].reverse().find(([, l]) => valueAt(l, path) !== undefined)?.[0];
+    if (from === undefined || explicit.has(from)) return problem;
+    const flag = Object.entries(FLAG_FIELDS).find(([, f]) => f.path === path)?.[0];
+    return `${problem} (set by ${from}; ${flag ? `--${flag}` : `--set ${path}=...`} overrides it)`;
+  });
+  if (details.every((d, i) => d === err.details[i])) return err;
+  return new JclError('invalid_config', `invalid training configuration:\n  ${details.join('\n  ')}`, {
+    details,
+  });
+}
+
+function valueAt(layer: TrainingConfigInput, dotted: string): unknown {
+  let node: unknown = layer;
+  for (const key of dotted.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }

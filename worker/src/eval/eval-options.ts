@@ -71,6 +71,18 @@ function fail(problems: string[]): void {
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 }
 
+/** `jcl eval knn` flags; `k` undefined = the training config's eval.knnK. */
+export function parseKnnFlags(raw: Raw): Readonly<{ k: number | undefined; limit: number }> {
+  const problems: string[] = [];
+  const n = readNumbers(
+    raw,
+    { k: { def: 0, integer: true, min: 1 }, limit: { def: 5000, integer: true, min: 1 } },
+    problems,
+  );
+  fail(problems);
+  return Object.freeze({ k: raw.k === undefined ? undefined : n.k, limit: n.limit });
+}
+
 /** `jcl eval linear` flags; the defaults are the paper's protocol. */
 export function parseLinearFlags(raw: Raw): Readonly<LinearFlags> {
   const problems: string[] = [];

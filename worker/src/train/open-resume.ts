@@ -4,7 +4,9 @@
  * continue it (resume-check.ts). Called by `jcl train` before it creates the run directory and by
  * runJob before training.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { JclError } from '../util/errors.ts';
 import type { TrainingConfig } from '../config/schema.ts';
 import type { Checkpoint } from './checkpoint-format.ts';
 import { loadLatestCheckpoint } from './checkpoint-store.ts';
@@ -22,6 +24,11 @@ export function openResume(
   runDir: string,
   warn: (msg: string, path: string) => void,
 ): ResumePoint | null {
+  if (existsSync(runDir) && !statSync(runDir).isDirectory())
+    throw new JclError(
+      'invalid_config',
+      `runtime.outDir (--out): expected a directory (new or existing), got the file ${JSON.stringify(runDir)}`,
+    );
   const from = cfg.checkpoint.resumeFrom || join(runDir, 'checkpoints');
   const found = loadLatestCheckpoint(from, warn);
   if (!found) return null;

@@ -5,6 +5,8 @@ import {
   classifyExitCode,
   EXIT_CODE_CLASSES,
   EXIT_CODES,
+  describeError,
+  JclError,
   PERMANENT_EXIT_CODES,
   type JclErrorCode,
 } from './errors.ts';
@@ -54,5 +56,18 @@ describe('exit code classification (what the operator does with a failed worker)
       m[3],
     ]);
     expect(rows).toEqual(Object.entries(EXIT_CODE_CLASSES).map(([c, v]) => [Number(c), v.class, v.meaning]));
+  });
+});
+
+describe('describeError', () => {
+  // Issue 19: some errors printed their cause twice ("...: caused by: ...").
+  it('chains causes once, leaving out a cause the message already quotes', () => {
+    const io = new Error('ENOENT: no such file');
+    expect(describeError(new JclError('not_found', 'x: read failed', { cause: io }))).toBe(
+      'x: read failed: caused by: ENOENT: no such file',
+    );
+    expect(describeError(new JclError('not_found', `x: ${io.message}`, { cause: io }))).toBe(
+      'x: ENOENT: no such file',
+    );
   });
 });

@@ -99,7 +99,8 @@ export function describeError(err: unknown): string {
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
     if (cur instanceof Error) {
-      parts.push(cur.message);
+      // A message that already quotes its cause is not repeated (no "x: caused by: x").
+      if (!parts.some((p) => p.includes(cur instanceof Error ? cur.message : ''))) parts.push(cur.message);
       cur = (cur as { cause?: unknown }).cause;
     } else {
       parts.push(String(cur));
