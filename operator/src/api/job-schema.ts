@@ -10,7 +10,10 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type {
   V1Affinity,
+  V1Container,
+  V1EnvFromSource,
   V1EnvVar,
+  V1LocalObjectReference,
   V1ResourceRequirements,
   V1Toleration,
   V1Volume,
@@ -148,6 +151,71 @@ export const TemplateSchema = Type.Object(
     ),
     volumes: Type.Optional(
       Type.Array(VolumeSchema, { maxItems: 64, description: 'Extra volumes of the worker pods.' }),
+    ),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 63 }), {
+        description: "Extra labels of the worker and evaluation pods (the operator's own labels win).",
+      }),
+    ),
+    annotations: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 262144 }), {
+        description: 'Annotations of the worker and evaluation pods.',
+      }),
+    ),
+    envFrom: Type.Optional(
+      Type.Array(preserved<V1EnvFromSource>('An upstream EnvFromSource (configMapRef or secretRef).'), {
+        maxItems: 64,
+        description:
+          'ConfigMaps and Secrets whose keys become environment variables (env and the JCL_* contract win).',
+      }),
+    ),
+    runtimeClassName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: 'RuntimeClass of the pods (e.g. nvidia, gvisor).',
+      }),
+    ),
+    imagePullSecrets: Type.Optional(
+      Type.Unsafe<V1LocalObjectReference[]>(
+        Type.Array(
+          Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Secret name.' }) }),
+          { maxItems: 16, description: 'Secrets for pulling the image from a private registry.' },
+        ),
+      ),
+    ),
+    initContainers: Type.Optional(
+      Type.Array(preserved<V1Container>('An upstream Container, run before the worker.'), {
+        maxItems: 8,
+        description:
+          'Init containers of the worker pods (e.g. fetch data); the restricted security context is applied where they leave a field unset.',
+      }),
+    ),
+    sidecars: Type.Optional(
+      Type.Array(preserved<V1Container>('An upstream Container, run next to the worker.'), {
+        maxItems: 8,
+        description:
+          'Extra containers of the worker pods (e.g. a log shipper); the restricted security context is applied where they leave a field unset.',
+      }),
+    ),
+    podSecurityContext: Type.Optional(
+      Type.Object(
+        {
+          runAsUser: Type.Optional(Type.Integer({ minimum: 1, description: 'UID (non-zero: restricted).' })),
+          runAsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'GID of the processes.' })),
+          fsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'GID that owns the volumes.' })),
+          supplementalGroups: Type.Optional(
+            Type.Array(Type.Integer({ minimum: 0 }), {
+              maxItems: 32,
+              description: 'Extra GIDs of the processes.',
+            }),
+          ),
+        },
+        {
+          description:
+            'The pod security fields the Pod Security "restricted" profile leaves to the user; runAsNonRoot, seccomp and the container contexts stay fixed.',
+        },
+      ),
     ),
     volumeMounts: Type.Optional(
       Type.Unsafe<V1VolumeMount[]>(

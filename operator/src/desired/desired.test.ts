@@ -337,6 +337,73 @@ describe('the other owned objects', () => {
   });
 });
 
+// Issue 19: the pod template fields users bring (PyTorchJob/JobSet take a whole PodTemplateSpec).
+describe('pod template fields', () => {
+  const job = makeJob()
+    .template({
+      labels: { team: 'vision', 'app.kubernetes.io/name': 'mine' },
+      annotations: { 'example.com/owner': 'ana' },
+      envFrom: [{ secretRef: { name: 's3-creds' } }],
+      runtimeClassName: 'nvidia',
+      imagePullSecrets: [{ name: 'regcred' }],
+      initContainers: [{ name: 'fetch', image: 'busybox', command: ['true'] }],
+      sidecars: [{ name: 'ship', image: 'fluent-bit', securityContext: { readOnlyRootFilesystem: false } }],
+      podSecurityContext: { runAsUser: 2000, fsGroup: 3000, supplementalGroups: [4000] },
+    })
+    .evaluation('knn')
+    .obj();
+  const pod = buildWorkerPod(job, 0, 0, opts);
+  const evalPod = buildEvalJob(job, 0, opts).spec?.template;
+
+  it.each([
+    ['labels (the operator wins on its own keys)', pod.metadata?.labels?.team, 'vision'],
+    ['the operator label kept', pod.metadata?.labels?.['app.kubernetes.io/name'], 'jcl'],
+    ['annotations', pod.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    ['envFrom', pod.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
+    ['runtimeClassName', pod.spec?.runtimeClassName, 'nvidia'],
+    ['imagePullSecrets', pod.spec?.imagePullSecrets, [{ name: 'regcred' }]],
+    [
+      'init containers, restricted',
+      pod.spec?.initContainers,
+      [{ name: 'fetch', image: 'busybox', command: ['true'], securityContext: restricted }],
+    ],
+    [
+      'sidecars after the worker, restricted where unset',
+      pod.spec?.containers.slice(1),
+      [
+        {
+          name: 'ship',
+          image: 'fluent-bit',
+          securityContext: { ...restricted, readOnlyRootFilesystem: false },
+        },
+      ],
+    ],
+    [
+      'the pod security fields restricted leaves open',
+      pod.spec?.securityContext,
+      {
+        runAsNonRoot: true,
+        runAsUser: 2000,
+        runAsGroup: 1000,
+        fsGroup: 3000,
+        supplementalGroups: [4000],
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    ],
+    ['eval pods: labels', evalPod?.metadata?.labels?.team, 'vision'],
+    ['eval pods: annotations', evalPod?.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    ['eval pods: envFrom', evalPod?.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
+    [
+      'eval pods: runtimeClassName and pull secrets',
+      [evalPod?.spec?.runtimeClassName, evalPod?.spec?.imagePullSecrets],
+      ['nvidia', [{ name: 'regcred' }]],
+    ],
+    ['eval pods: no sidecars', evalPod?.spec?.containers.length, 1],
+  ])('%s', (_what, got, want) => {
+    expect(got).toEqual(want);
+  });
+});
+
 describe('buildTrainingConfig', () => {
   it('maps dataset, checkpoints and the run dir into the worker config; restarts resume from the run dir', () => {
     const job = makeJob()

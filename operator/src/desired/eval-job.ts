@@ -20,7 +20,7 @@ import { jobLabels, ownedMetadata } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
 import type { BuildOptions } from './options.ts';
 import { paramsToFlags } from '../../../worker/src/eval/eval-params.ts';
-import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
+import { baseContainer, basePodSpec, jclVolumes, podMetadata } from './pod-parts.ts';
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -39,7 +39,7 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
     spec: {
       backoffLimit: 0,
       template: {
-        metadata: { labels },
+        metadata: podMetadata(job, labels),
         spec: {
           ...basePodSpec(job, opts),
           containers: [

@@ -34,7 +34,9 @@ export async function run(argv: string[]): Promise<number> {
       preset: 'none',
       configFile: env.JCL_CONFIG_FILE,
       env,
-      flags: {},
+      // JCL_RUN_DIR is the worker contract's run directory (the operator's choice, the same path the config
+      // file names in a cluster; a node that remaps mounts rewrites only the env): it acts as --out.
+      flags: env.JCL_RUN_DIR ? { out: env.JCL_RUN_DIR } : {},
       worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1,
     });
     const collective = await createCollectiveFromEnv(env, log);
