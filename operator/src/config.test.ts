@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseOperatorConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { OPERATOR_FLAGS, OPERATOR_USAGE, parseOperatorConfig } from './config.ts';
 
 describe('parseOperatorConfig', () => {
   it('applies the defaults', () => {
@@ -49,5 +51,24 @@ describe('parseOperatorConfig', () => {
         '  --namespaces: "Bad_NS" is not a namespace name\n' +
         '  --metrics-port: must be an integer in [0, 65535], got "70000"',
     );
+  });
+
+  // Issue 19: --help left out flags the chart passes (--lease-name) and others it accepts.
+  it('documents in --help every flag it accepts and every flag the chart passes', () => {
+    for (const f of ['lease-name', 'identity', 'operator-namespace', 'resync-ms', 'leader-elect'])
+      expect(OPERATOR_USAGE).toMatch(new RegExp(`^  --${f} `, 'm'));
+    const chart = readFileSync(
+      fileURLToPath(new URL('../../charts/jcl-operator/templates/deployment.yaml', import.meta.url)),
+      'utf8',
+    );
+    const passed = [...chart.matchAll(/"?--([a-z-]+)[=\s"]/g)].map((m) => m[1]);
+    expect(passed.length).toBeGreaterThan(5);
+    expect(passed.filter((f) => !OPERATOR_FLAGS.includes(f))).toEqual([]);
+    expect(() =>
+      parseOperatorConfig(
+        OPERATOR_FLAGS.filter((f) => f !== 'help').map((f) => `--${f}=1`),
+        {},
+      ),
+    ).not.toThrow(/unknown flag/);
   });
 });

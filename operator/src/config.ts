@@ -31,13 +31,23 @@ export const OPERATOR_USAGE = `jcl operator [flags]
   --metrics-port N           /metrics, /healthz, /readyz port (default 8080; 0 = off)
   --leader-elect             run leader election on a Lease (for 2+ replicas)
   --lease-namespace NS       Lease namespace (default: $POD_NAMESPACE or default)
+  --lease-name NAME          Lease name (default jcl-operator-leader)
+  --identity ID              leader-election identity (default: $POD_NAME-<pid>)
+  --operator-namespace NS    namespace of the operator's pods, for the NetworkPolicy (default: $POD_NAMESPACE)
   --worker-image IMAGE       image for jobs without spec.template.image
   --worker-command "node /app/bin/jcl.js"   entrypoint before 'worker' / 'eval'
   --log-level LEVEL          trace|debug|info|warn|error (default info)
   --concurrent-reconciles N  jobs reconciled at once (default 16)
   --operator-pod-labels k=v,...   labels of operator pods for the NetworkPolicy
   --poll-interval-ms N       progress polling of running jobs (default 10000)
-  --watch-stall-ms N         relist a silent watch after N ms (default 300000)`;
+  --watch-stall-ms N         relist a silent watch after N ms (default 300000)
+  --resync-ms N              reconcile every job at least every N ms (default 60000)
+  --help                     this text`;
+
+/** The flags OPERATOR_USAGE documents: the only ones parseOperatorConfig accepts (one list, issue 19). */
+export const OPERATOR_FLAGS: readonly string[] = [...OPERATOR_USAGE.matchAll(/^ {2}--([a-z-]+)/gm)].map(
+  (m) => m[1],
+);
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -60,25 +70,7 @@ export function parseOperatorConfig(
     else if (i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
     else problems.push(`${arg}: needs a value`);
   }
-  const known = new Set([
-    'kubeconfig',
-    'namespaces',
-    'metrics-port',
-    'leader-elect',
-    'lease-namespace',
-    'lease-name',
-    'identity',
-    'worker-image',
-    'worker-command',
-    'log-level',
-    'concurrent-reconciles',
-    'operator-namespace',
-    'operator-pod-labels',
-    'poll-interval-ms',
-    'watch-stall-ms',
-    'resync-ms',
-    'help',
-  ]);
+  const known = new Set(OPERATOR_FLAGS);
   for (const k of flags.keys())
     if (!known.has(k)) problems.push(`--${k}: unknown flag (see jcl operator --help)`);
   const int = (flag: string, def: number, min: number, max: number): number => {

@@ -101,6 +101,36 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       field: 'spec.training.optim.epochz',
       says: 'unknown field',
     },
+    // Issue 19: typed evaluation params, refused at admission instead of failing after the training.
+    ...(
+      [
+        ['a linear parameter on a knn evaluation', 'knn', { epochs: 5 }, '', 'kind knn takes k, limit'],
+        ['milestones as a string', 'linear', { milestones: '60,80' }, '.milestones', 'must be of type array'],
+        ['a knn limit of 0', 'knn', { limit: 0 }, '.limit', 'must be >= 1 for kind knn'],
+      ] as const
+    ).map(([name, kind, params, at, says]) => ({
+      name,
+      spec: { ...valid, checkpoints: { claimName: 'c' }, evaluation: [{ kind, params }] },
+      field: `spec.evaluation[0].params${at}`,
+      says,
+    })),
+    // Issue 19: one place for each setting; these were overwritten by spec.dataset/spec.checkpoints.
+    ...(
+      [
+        ['data', { format: 'cifar10' }, 'spec.dataset.format'],
+        ['data', { path: '/data/cifar' }, 'spec.dataset.path'],
+        ['checkpoint', { resumeFrom: 'older-job' }, 'spec.checkpoints.resumeFrom'],
+        ['checkpoint', { everyEpochs: 2 }, 'spec.checkpoints.everyEpochs'],
+        ['checkpoint', { everySteps: 10 }, 'spec.checkpoints.everySteps'],
+        ['checkpoint', { keepLast: 1 }, 'spec.checkpoints.keepLast'],
+        ['runtime', { outDir: '/tmp/run' }, 'spec.checkpoints.claimName'],
+      ] as const
+    ).map(([section, value, use]) => ({
+      name: `spec.training.${section}.${Object.keys(value)[0]} (owned by ${use})`,
+      spec: { ...valid, training: { ...valid.training, [section]: value } },
+      field: `spec.training.${section}.${Object.keys(value)[0]}`,
+      says: `not accepted in a JCLTrainingJob: set ${use}`,
+    })),
   ])('$name → $field', async ({ spec, field, says }) => {
     const err = await kubectlApply(plane.kubeconfigPath, manifest('bad', spec)).then(
       () => undefined,

@@ -34,7 +34,10 @@ describe('tiny synthetic training job', () => {
         // Every evaluation kind, as batch Jobs running the real `jcl eval` (small parameters).
         doc.spec.evaluation = [
           ...doc.spec.evaluation,
-          { kind: 'linear', params: { 'cache-features': true, epochs: 5, limit: 64 } },
+          {
+            kind: 'linear',
+            params: { cacheFeatures: true, epochs: 5, limit: 64, milestones: [3, 4], batch: 32 },
+          },
           { kind: 'features', params: { images: 16, keys: 3 } },
         ];
       }
@@ -61,23 +64,26 @@ describe('tiny synthetic training job', () => {
     );
     expect(done.status?.phase, diagnose()).toBe('Succeeded');
     expect(done.status?.restarts).toBe(0);
-    expect(done.status?.progress?.epoch).toBeGreaterThanOrEqual(1);
+    expect(done.status?.progress?.epoch, diagnose()).toBeGreaterThanOrEqual(1);
     expect(done.status?.progress?.loss).toBeTypeOf('number');
     const knn = done.status?.evaluation?.results?.[0];
-    expect(knn, diagnose()).toMatchObject({
+    const results = JSON.stringify(done.status?.evaluation?.results, null, 1);
+    expect(knn, `${results}\n${diagnose()}`).toMatchObject({
       kind: 'knn',
       phase: 'Succeeded',
       result: { kind: 'knn', metric: 'top1' },
     });
+    // The typed, non-default params reached `jcl eval` (issue 19): its results echo them.
+    expect(knn?.result).toMatchObject({ k: 5 });
     expect(done.status?.evaluation?.results?.[1], diagnose()).toMatchObject({
       kind: 'linear',
       phase: 'Succeeded',
-      result: { kind: 'linear', metric: 'top1', split: 'test' },
+      result: { kind: 'linear', metric: 'top1', split: 'test', epochs: 5, batch: 32, milestones: [3, 4] },
     });
     expect(done.status?.evaluation?.results?.[2], diagnose()).toMatchObject({
       kind: 'features',
       phase: 'Succeeded',
-      result: { kind: 'features', metric: 'alignment' },
+      result: { kind: 'features', metric: 'alignment', images: 16, keys: 3 },
     });
     expect(done.status?.evaluation?.top1).toBeGreaterThanOrEqual(0);
     expect(done.status?.evaluation?.top1).toBeLessThanOrEqual(1);

@@ -54,6 +54,25 @@ describe('the generated CRD', () => {
     expect(found?.message).toMatch(/^spec\./);
   });
 
+  // Issue 19: `kubectl explain` had nothing to say for 108 of 152 nodes. Array items and map values are
+  // explained by their field; every named field, its object and the roots carry a description.
+  it('describes every field under spec and status (kubectl explain)', () => {
+    const root = (buildCrd().spec as Node).versions[0].schema.openAPIV3Schema;
+    const undescribed: string[] = [];
+    const walk = (node: Node, path: string) => {
+      if (typeof node.description !== 'string' || node.description.trim() === '') undescribed.push(path);
+      for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Node>))
+        walk(v, `${path}.${k}`);
+      const inner =
+        node.items ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : null);
+      for (const [k, v] of Object.entries((inner?.properties ?? {}) as Record<string, Node>))
+        walk(v, `${path}[].${k}`);
+    };
+    walk(root.properties.spec, 'spec');
+    walk(root.properties.status, 'status');
+    expect(undescribed).toEqual([]);
+  });
+
   it('places every rule on an existing schema node', () => {
     expect(() => buildSpecSchema()).not.toThrow();
     expect(Object.keys(CEL_RULES).length).toBeGreaterThan(4);

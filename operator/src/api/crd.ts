@@ -7,7 +7,8 @@
  * field named, instead of the job failing later with exit code 64; they mirror crossFieldProblems() in
  * worker/src/config/parse-config.ts.
  */
-import { JobSpecSchema } from './job-schema.ts';
+import { JobSpecSchema, TRAINING_OVERLAPS } from './job-schema.ts';
+import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
 import { JobStatusSchema } from './status-schema.ts';
 import { toStructuralSchema, type SchemaNode } from './openapi.ts';
 import { MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
@@ -27,8 +28,59 @@ const immutable = (field: string): CelRule => ({
   reason: 'FieldValueForbidden',
 });
 
+/**
+ * One rule per spec.training field that the job spec carries elsewhere (TRAINING_OVERLAPS): the apiserver
+ * refuses it and names the field to use, instead of the operator overwriting it without a word (issue 19).
+ */
+function overlapRules(): Record<string, CelRule[]> {
+  return Object.fromEntries(
+    Object.entries(TRAINING_OVERLAPS).map(([section, fields]) => [
+      `training.${section}`,
+      Object.entries(fields).map(([key, use]) => ({
+        rule: `!has(self.${key})`,
+        message: `spec.training.${section}.${key} is not accepted in a JCLTrainingJob: set ${use} instead`,
+        fieldPath: `.${key}`,
+        reason: 'FieldValueForbidden' as const,
+      })),
+    ]),
+  );
+}
+
+/**
+ * spec.evaluation[] rules: each kind takes only its own params (a linear parameter on a knn evaluation
+ * is refused at admission, not after the training), and a shared name keeps the kind's own minimum.
+ */
+function evaluationRules(): CelRule[] {
+  const all = paramKinds();
+  return EVAL_KINDS.flatMap((kind) => {
+    const own = Object.keys(EVAL_PARAMS[kind]);
+    const foreign = Object.keys(all).filter((n) => !own.includes(n));
+    const rules: CelRule[] = [
+      {
+        rule: `self.kind != '${kind}' || !has(self.params) || ${foreign.map((n) => `!has(self.params.${n})`).join(' && ')}`,
+        message: `spec.evaluation[].params: kind ${kind} takes ${own.join(', ')}`,
+        fieldPath: '.params',
+        reason: 'FieldValueForbidden',
+      },
+    ];
+    for (const name of own) {
+      const min = (EVAL_PARAMS[kind][name].schema as { minimum?: number }).minimum;
+      const shared = all[name].map((k) => (EVAL_PARAMS[k][name].schema as { minimum?: number }).minimum);
+      if (min !== undefined && shared.some((m) => m !== min))
+        rules.push({
+          rule: `self.kind != '${kind}' || !has(self.params) || !has(self.params.${name}) || self.params.${name} >= ${min}`,
+          message: `spec.evaluation[].params.${name}: must be >= ${min} for kind ${kind}`,
+          fieldPath: `.params.${name}`,
+          reason: 'FieldValueInvalid',
+        });
+    }
+    return rules;
+  });
+}
+
 /** CEL rules keyed by the dotted path (below spec) of the schema node that carries them. */
 export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
+  ...overlapRules(),
   '': [
     {
       rule: 'self.training.optim.batchSize % self.workers == 0',
@@ -56,6 +108,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       reason: 'FieldValueRequired',
     },
   ],
+  'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
   training: [immutable('training')],
   dataset: [immutable('dataset')],
@@ -110,8 +163,11 @@ export function buildSpecSchema(): SchemaNode {
 
 function nodeAt(root: SchemaNode, dotted: string): SchemaNode {
   let node = root;
-  for (const key of dotted.split('.')) {
-    const next = (node.properties as Record<string, SchemaNode> | undefined)?.[key];
+  for (const part of dotted.split('.')) {
+    // `name[]` is the items node of the array `name`.
+    const key = part.replace(/\[\]$/, '');
+    let next = (node.properties as Record<string, SchemaNode> | undefined)?.[key];
+    if (next && part.endsWith('[]')) next = next.items as SchemaNode | undefined;
     if (!next) throw new Error(`CEL_RULES: no schema node at spec.${dotted} (missing ${key})`);
     node = next;
   }

@@ -16,64 +16,103 @@ export const CONDITION_TYPES = [
   'Suspended',
 ] as const;
 
-const Time = Type.String({ format: 'date-time' });
+const Time = (description: string) => Type.String({ format: 'date-time', description });
 
-export const ConditionSchema = Type.Object({
-  type: Type.Union(CONDITION_TYPES.map((t) => Type.Literal(t))),
-  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
-  reason: Type.String({ maxLength: 1024 }),
-  message: Type.String({ maxLength: 32768 }),
-  lastTransitionTime: Time,
-});
-
-export const ProgressSchema = Type.Object({
-  epoch: Type.Optional(Type.Integer()),
-  step: Type.Optional(Type.Integer()),
-  loss: Type.Optional(Type.Number()),
-  imagesPerSec: Type.Optional(Type.Number()),
-  lastCheckpoint: Type.Optional(Type.String()),
-  updateTime: Type.Optional(Time),
-});
-
-export const EvaluationResultSchema = Type.Object({
-  kind: Type.String(),
-  phase: Type.Union([
-    Type.Literal('Pending'),
-    Type.Literal('Running'),
-    Type.Literal('Succeeded'),
-    Type.Literal('Failed'),
-  ]),
-  jobName: Type.String(),
-  message: Type.Optional(Type.String()),
-  /** When the follow-up finished (ttlSecondsAfterFinished counts from the last of these). */
-  completionTime: Type.Optional(Time),
-  result: Type.Optional(
-    Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
-  ),
-});
-
-export const JobStatusSchema = Type.Object({
-  phase: Type.Optional(Type.Union(PHASES.map((p) => Type.Literal(p)))),
-  message: Type.Optional(Type.String()),
-  conditions: Type.Optional(Type.Array(ConditionSchema)),
-  startTime: Type.Optional(Time),
-  completionTime: Type.Optional(Time),
-  workers: Type.Optional(Type.Integer()),
-  workersReady: Type.Optional(Type.Integer()),
-  /** "ready/total", for the printer column (printer columns cannot compute). */
-  ready: Type.Optional(Type.String()),
-  restarts: Type.Optional(Type.Integer()),
-  restartGeneration: Type.Optional(Type.Integer()),
-  observedGeneration: Type.Optional(Type.Integer()),
-  progress: Type.Optional(ProgressSchema),
-  evaluation: Type.Optional(
-    Type.Object({
-      /** Best top-1 accuracy among the finished follow-ups (the Top1 printer column). */
-      top1: Type.Optional(Type.Number()),
-      results: Type.Array(EvaluationResultSchema),
+export const ConditionSchema = Type.Object(
+  {
+    type: Type.Union(
+      CONDITION_TYPES.map((t) => Type.Literal(t)),
+      { description: 'Condition type.' },
+    ),
+    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], {
+      description: 'True, False or Unknown.',
     }),
-  ),
-});
+    reason: Type.String({ maxLength: 1024, description: 'CamelCase reason for the last transition.' }),
+    message: Type.String({ maxLength: 32768, description: 'What happened, and what to do next.' }),
+    lastTransitionTime: Time('When the status last changed.'),
+  },
+  { description: 'A metav1.Condition.' },
+);
+
+export const ProgressSchema = Type.Object(
+  {
+    epoch: Type.Optional(Type.Integer({ description: 'Current epoch (0-based).' })),
+    step: Type.Optional(Type.Integer({ description: 'Global step.' })),
+    loss: Type.Optional(Type.Number({ description: 'Loss of the last step.' })),
+    imagesPerSec: Type.Optional(Type.Number({ description: 'Training throughput of the gang.' })),
+    lastCheckpoint: Type.Optional(Type.String({ description: 'Path of the newest checkpoint.' })),
+    updateTime: Type.Optional(Time('When rank 0 was last polled.')),
+  },
+  { description: "Training progress polled from rank 0's status endpoint." },
+);
+
+export const EvaluationResultSchema = Type.Object(
+  {
+    kind: Type.String({ description: 'Evaluation kind (spec.evaluation[].kind).' }),
+    phase: Type.Union(
+      [Type.Literal('Pending'), Type.Literal('Running'), Type.Literal('Succeeded'), Type.Literal('Failed')],
+      { description: 'Phase of the evaluation Job.' },
+    ),
+    jobName: Type.String({ description: 'Name of the evaluation batch Job.' }),
+    message: Type.Optional(Type.String({ description: 'Why it failed, when it did.' })),
+    /** When the follow-up finished (ttlSecondsAfterFinished counts from the last of these). */
+    completionTime: Type.Optional(Time('When the follow-up finished.')),
+    result: Type.Optional(
+      Type.Unsafe<Record<string, unknown>>({
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+        description: 'The JSON line `jcl eval` printed (kind, metric, value, ...).',
+      }),
+    ),
+  },
+  { description: 'One evaluation follow-up.' },
+);
+
+export const JobStatusSchema = Type.Object(
+  {
+    phase: Type.Optional(
+      Type.Union(
+        PHASES.map((p) => Type.Literal(p)),
+        { description: 'Where the job is in its lifecycle.' },
+      ),
+    ),
+    message: Type.Optional(Type.String({ description: 'A human-readable summary of the phase.' })),
+    conditions: Type.Optional(
+      Type.Array(ConditionSchema, { description: 'Latest observations of the job.' }),
+    ),
+    startTime: Type.Optional(Time('When the operator first created the workers.')),
+    completionTime: Type.Optional(Time('When the training succeeded or failed.')),
+    workers: Type.Optional(Type.Integer({ description: 'Worker pods that exist.' })),
+    workersReady: Type.Optional(Type.Integer({ description: 'Worker pods that are ready.' })),
+    /** "ready/total", for the printer column (printer columns cannot compute). */
+    ready: Type.Optional(Type.String({ description: '"ready/total" workers (the Ready printer column).' })),
+    restarts: Type.Optional(
+      Type.Integer({ description: 'Gang restarts so far (at most runPolicy.backoffLimit).' }),
+    ),
+    restartGeneration: Type.Optional(
+      Type.Integer({ description: 'Generation of the current gang (the restart-generation pod label).' }),
+    ),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'metadata.generation this status was computed for.' }),
+    ),
+    progress: Type.Optional(ProgressSchema),
+    evaluation: Type.Optional(
+      Type.Object(
+        {
+          /** Best top-1 accuracy among the finished follow-ups (the Top1 printer column). */
+          top1: Type.Optional(
+            Type.Number({
+              description: 'Best top-1 among the finished follow-ups (the Top1 printer column).',
+            }),
+          ),
+          results: Type.Array(EvaluationResultSchema, { description: 'One entry per spec.evaluation item.' }),
+        },
+        { description: 'Results of the evaluation follow-ups.' },
+      ),
+    ),
+  },
+  { description: 'Observed state, written by the operator only.' },
+);
 
 export type Phase = (typeof PHASES)[number];
 export type ConditionType = (typeof CONDITION_TYPES)[number];

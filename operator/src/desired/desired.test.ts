@@ -305,6 +305,103 @@ describe('the other owned objects', () => {
     expect(built.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['config', 'checkpoints', 'tmp']);
     expect(() => buildEvalJob(j, 3, opts)).toThrow('spec.evaluation[3]: no such evaluation, the job has 1');
   });
+
+  // Issue 19: {cacheFeatures: true, milestones: [60, 80]} became `--cacheFeatures true --milestones [60,80]`.
+  it.each([
+    ['knn', { k: 20, limit: 500 }, ['--k', '20', '--limit', '500']],
+    [
+      'linear',
+      { cacheFeatures: true, milestones: [60, 80], weightDecay: 0.1, cropMin: 0.2 },
+      ['--cache-features', '--milestones', '60,80', '--weight-decay', '0.1', '--crop-min', '0.2'],
+    ],
+    ['linear', { cacheFeatures: false, epochs: 5 }, ['--epochs', '5']],
+    [
+      'features',
+      { encoder: 'query', split: 'train', images: 16 },
+      ['--encoder', 'query', '--split', 'train', '--images', '16'],
+    ],
+  ] as const)('turns %s params %j into the jcl eval flags %j', (kind, params, flags) => {
+    const j = makeJob().evaluation(kind, params).obj();
+    expect(buildEvalJob(j, 0, opts).spec?.template.spec?.containers[0].args).toEqual([
+      '--checkpoint',
+      '/checkpoints/demo',
+      ...flags,
+    ]);
+  });
+
+  it('refuses a parameter the kind does not take, naming it', () => {
+    const j = makeJob().evaluation('knn', { epochs: 5 }).obj();
+    expect(() => buildEvalJob(j, 0, opts)).toThrow(
+      'spec.evaluation[0].params.epochs: not a parameter of knn (expected one of k, limit), got 5',
+    );
+  });
+});
+
+// Issue 19: the pod template fields users bring (PyTorchJob/JobSet take a whole PodTemplateSpec).
+describe('pod template fields', () => {
+  const job = makeJob()
+    .template({
+      labels: { team: 'vision', 'app.kubernetes.io/name': 'mine' },
+      annotations: { 'example.com/owner': 'ana' },
+      envFrom: [{ secretRef: { name: 's3-creds' } }],
+      runtimeClassName: 'nvidia',
+      imagePullSecrets: [{ name: 'regcred' }],
+      initContainers: [{ name: 'fetch', image: 'busybox', command: ['true'] }],
+      sidecars: [{ name: 'ship', image: 'fluent-bit', securityContext: { readOnlyRootFilesystem: false } }],
+      podSecurityContext: { runAsUser: 2000, fsGroup: 3000, supplementalGroups: [4000] },
+    })
+    .evaluation('knn')
+    .obj();
+  const pod = buildWorkerPod(job, 0, 0, opts);
+  const evalPod = buildEvalJob(job, 0, opts).spec?.template;
+
+  it.each([
+    ['labels (the operator wins on its own keys)', pod.metadata?.labels?.team, 'vision'],
+    ['the operator label kept', pod.metadata?.labels?.['app.kubernetes.io/name'], 'jcl'],
+    ['annotations', pod.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    ['envFrom', pod.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
+    ['runtimeClassName', pod.spec?.runtimeClassName, 'nvidia'],
+    ['imagePullSecrets', pod.spec?.imagePullSecrets, [{ name: 'regcred' }]],
+    [
+      'init containers, restricted',
+      pod.spec?.initContainers,
+      [{ name: 'fetch', image: 'busybox', command: ['true'], securityContext: restricted }],
+    ],
+    [
+      'sidecars after the worker, restricted where unset',
+      pod.spec?.containers.slice(1),
+      [
+        {
+          name: 'ship',
+          image: 'fluent-bit',
+          securityContext: { ...restricted, readOnlyRootFilesystem: false },
+        },
+      ],
+    ],
+    [
+      'the pod security fields restricted leaves open',
+      pod.spec?.securityContext,
+      {
+        runAsNonRoot: true,
+        runAsUser: 2000,
+        runAsGroup: 1000,
+        fsGroup: 3000,
+        supplementalGroups: [4000],
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    ],
+    ['eval pods: labels', evalPod?.metadata?.labels?.team, 'vision'],
+    ['eval pods: annotations', evalPod?.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    ['eval pods: envFrom', evalPod?.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
+    [
+      'eval pods: runtimeClassName and pull secrets',
+      [evalPod?.spec?.runtimeClassName, evalPod?.spec?.imagePullSecrets],
+      ['nvidia', [{ name: 'regcred' }]],
+    ],
+    ['eval pods: no sidecars', evalPod?.spec?.containers.length, 1],
+  ])('%s', (_what, got, want) => {
+    expect(got).toEqual(want);
+  });
 });
 
 describe('buildTrainingConfig', () => {
@@ -326,6 +423,42 @@ describe('buildTrainingConfig', () => {
     const cm = buildConfigMap(job, first, again);
     expect(JSON.parse(cm.data?.['training.json'] ?? '')).toEqual(first);
     expect(Object.keys(cm.data ?? {})).toEqual(['training.json', 'training-restart.json']);
+  });
+
+  // Issue 19: these used to be overwritten by spec.dataset / spec.checkpoints without a word.
+  it.each([
+    [{ data: { format: 'cifar10' } }, 'spec.training.data.format', 'spec.dataset.format'],
+    [{ data: { path: '/data/cifar' } }, 'spec.training.data.path', 'spec.dataset.path'],
+    [
+      { checkpoint: { resumeFrom: 'x' } },
+      'spec.training.checkpoint.resumeFrom',
+      'spec.checkpoints.resumeFrom',
+    ],
+    [
+      { checkpoint: { everyEpochs: 2 } },
+      'spec.training.checkpoint.everyEpochs',
+      'spec.checkpoints.everyEpochs',
+    ],
+    [{ checkpoint: { everySteps: 5 } }, 'spec.training.checkpoint.everySteps', 'spec.checkpoints.everySteps'],
+    [{ checkpoint: { keepLast: 1 } }, 'spec.training.checkpoint.keepLast', 'spec.checkpoints.keepLast'],
+    [{ runtime: { outDir: '/x' } }, 'spec.training.runtime.outDir', 'spec.checkpoints.claimName'],
+  ])('refuses spec.training %j, naming %s and the field to use (%s)', (training, field, use) => {
+    const job = makeJob()
+      .training(training as never)
+      .obj();
+    expect(() => buildTrainingConfig(job, false)).toThrow(
+      new RegExp(
+        `${field.replaceAll('.', '\\.')}: not accepted in a JCLTrainingJob, set ${use.replaceAll('.', '\\.')}`,
+      ),
+    );
+  });
+
+  it('keeps the spec.training fields nothing else owns (runtime.backend)', () => {
+    const job = makeJob()
+      .training({ runtime: { backend: 'cpu' }, data: { imageSize: 16 } })
+      .obj();
+    const cfg = buildTrainingConfig(job, false);
+    expect([cfg.runtime.backend, cfg.data.imageSize, cfg.data.format]).toEqual(['cpu', 16, 'synthetic']);
   });
 
   it('names every invalid field with its spec path', () => {

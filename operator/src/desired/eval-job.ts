@@ -1,6 +1,9 @@
 /**
  * Evaluation follow-ups (spec.evaluation[i]) as batch/v1 Jobs, created after the training Succeeded:
- *   <command> eval <kind> --checkpoint <run dir> [--<param> <value> ...]   (params {k: 20} → --k 20)
+ *   <command> eval <kind> --checkpoint <run dir> [--<flag> <value> ...]
+ * with the typed params turned into `jcl eval` flags by the table they are declared in
+ * (worker/src/eval/eval-params.ts: {weightDecay: 0.1, cacheFeatures: true, milestones: [60, 80]} →
+ * --weight-decay 0.1 --cache-features --milestones 60,80).
  * `jcl eval` reads the training config saved in the checkpoint and writes its JSON result to the
  * termination message, which computeStatus copies into status.evaluation. backoffLimit 0: a failed
  * evaluation is reported, not retried.
@@ -16,15 +19,8 @@ import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { jobLabels, ownedMetadata } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
 import type { BuildOptions } from './options.ts';
-import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
-
-/** {k: 20, limit: 1000} → ['--k', '20', '--limit', '1000'] (objects are passed as JSON). */
-export function paramFlags(params: Record<string, unknown>): string[] {
-  return Object.entries(params).flatMap(([k, v]) => [
-    `--${k}`,
-    typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v),
-  ]);
-}
+import { paramsToFlags } from '../../../worker/src/eval/eval-params.ts';
+import { baseContainer, basePodSpec, jclVolumes, podMetadata } from './pod-parts.ts';
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -43,7 +39,7 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
     spec: {
       backoffLimit: 0,
       template: {
-        metadata: { labels },
+        metadata: podMetadata(job, labels),
         spec: {
           ...basePodSpec(job, opts),
           containers: [
@@ -51,7 +47,11 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
               ...baseContainer(job, opts, false),
               name: 'eval',
               command: [...(job.spec.template.command ?? opts.workerCommand), 'eval', follow.kind],
-              args: ['--checkpoint', dir, ...paramFlags(follow.params ?? {})],
+              args: [
+                '--checkpoint',
+                dir,
+                ...paramsToFlags(follow.kind, follow.params ?? {}, `spec.evaluation[${index}].params`),
+              ],
               env: [
                 ...(job.spec.template.env ?? []),
                 { name: 'JCL_CONFIG_FILE', value: configFile },

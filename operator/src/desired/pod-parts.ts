@@ -4,6 +4,7 @@
  */
 import type {
   V1Container,
+  V1ObjectMeta,
   V1PodSecurityContext,
   V1PodSpec,
   V1SecurityContext,
@@ -99,7 +100,19 @@ export function baseContainer(job: JCLTrainingJob, opts: BuildOptions, withToken
   };
   if (t.imagePullPolicy) c.imagePullPolicy = t.imagePullPolicy;
   if (t.resources) c.resources = structuredClone(t.resources);
+  if (t.envFrom) c.envFrom = structuredClone(t.envFrom);
   return c;
+}
+
+/**
+ * A user's init container or sidecar with the restricted container context filled in where it leaves a
+ * field unset, so that the pod still passes Pod Security "restricted" (a field it sets is kept: the
+ * apiserver's admission judges it).
+ */
+export function userContainer(c: V1Container): V1Container {
+  const out = structuredClone(c);
+  out.securityContext = { ...containerSecurityContext(), ...(c.securityContext ?? {}) };
+  return out;
 }
 
 /** Pod-spec fields copied from the template (scheduling) plus the fixed hardening. */
@@ -109,12 +122,22 @@ export function basePodSpec(job: JCLTrainingJob, opts: BuildOptions): Omit<V1Pod
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: podSecurityContext(opts),
+    securityContext: { ...podSecurityContext(opts), ...(t.podSecurityContext ?? {}) },
   };
   if (t.serviceAccountName) spec.serviceAccountName = t.serviceAccountName;
   if (t.priorityClassName) spec.priorityClassName = t.priorityClassName;
   if (t.nodeSelector) spec.nodeSelector = { ...t.nodeSelector };
   if (t.tolerations) spec.tolerations = structuredClone(t.tolerations);
   if (t.affinity) spec.affinity = structuredClone(t.affinity);
+  if (t.runtimeClassName) spec.runtimeClassName = t.runtimeClassName;
+  if (t.imagePullSecrets) spec.imagePullSecrets = structuredClone(t.imagePullSecrets);
   return spec;
+}
+
+/** Pod metadata from the template: its labels under the operator's (which win) and its annotations. */
+export function podMetadata(job: JCLTrainingJob, labels: Record<string, string>): V1ObjectMeta {
+  const t = job.spec.template;
+  const meta: V1ObjectMeta = { labels: { ...(t.labels ?? {}), ...labels } };
+  if (t.annotations) meta.annotations = { ...t.annotations };
+  return meta;
 }

@@ -2,7 +2,7 @@
  * One worker pod per rank (like jobset's constructJob: spec in, object out, no I/O). The pod is the
  * worker contract of docs/ARCHITECTURE.md made concrete: env, mounted config and token, stable DNS name.
  */
-import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { V1EnvVar, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import {
   CONFIG_KEY_INITIAL,
   CONFIG_KEY_RESTART,
@@ -20,7 +20,7 @@ import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
-import { baseContainer, basePodSpec, jclVolumes } from './pod-parts.ts';
+import { baseContainer, basePodSpec, jclVolumes, podMetadata, userContainer } from './pod-parts.ts';
 
 /**
  * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
@@ -60,10 +60,13 @@ export function buildWorkerPod(
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: ownedMetadata(job, podName, 'worker', {
-      [LABEL_RANK]: String(rank),
-      [LABEL_RESTART_GENERATION]: String(generation),
-    }),
+    metadata: withTemplateMetadata(
+      job,
+      ownedMetadata(job, podName, 'worker', {
+        [LABEL_RANK]: String(rank),
+        [LABEL_RESTART_GENERATION]: String(generation),
+      }),
+    ),
     spec: {
       ...basePodSpec(job, opts),
       hostname: podName,
@@ -80,8 +83,18 @@ export function buildWorkerPod(
             { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
           ],
         },
+        ...(job.spec.template.sidecars ?? []).map(userContainer),
       ],
+      ...(job.spec.template.initContainers
+        ? { initContainers: job.spec.template.initContainers.map(userContainer) }
+        : {}),
       volumes: jclVolumes(job, true),
     },
   };
+}
+
+/** The owned metadata with the template's labels (below the operator's) and annotations. */
+function withTemplateMetadata(job: JCLTrainingJob, owned: V1ObjectMeta): V1ObjectMeta {
+  const { labels, annotations } = podMetadata(job, owned.labels ?? {});
+  return { ...owned, labels, ...(annotations ? { annotations } : {}) };
 }

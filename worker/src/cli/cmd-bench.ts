@@ -29,8 +29,16 @@ export async function run(argv: string[]): Promise<number> {
   if (what === 'step') return benchStep(rest);
   if (what === 'allreduce') return benchAllReduce(rest);
   if (what === 'loader') return benchLoader(rest);
-  process.stderr.write('usage: jcl bench step|loader|allreduce [options]  (--help for each)\n');
-  return what === '--help' || what === '-h' ? 0 : 64;
+  // Asked-for help goes to stdout (exit 0), like every other command; a missing or unknown target is a
+  // usage error on stderr (exit 64).
+  const help = what === '--help' || what === '-h';
+  const usage = 'usage: jcl bench step|loader|allreduce [options]  (--help for each)\n';
+  if (help) process.stdout.write(usage);
+  else
+    process.stderr.write(
+      `${what === undefined ? '' : `jcl bench: unknown benchmark ${JSON.stringify(what)}\n`}${usage}`,
+    );
+  return help ? 0 : 64;
 }
 
 export interface StepBenchResult {
@@ -91,7 +99,10 @@ async function benchStep(argv: string[]): Promise<number> {
       'invalid_config',
       `--model: expected one of ${MODEL_ARCHS.join(', ')}, got ${JSON.stringify(model)}`,
     );
-  const backendName = (values.backend ?? process.env.JCL_BACKEND ?? 'auto') as BackendName;
+  const backendName = (values.backend ??
+    process.env.JCL_BACKEND ??
+    process.env.JCL_IMAGE_BACKEND ??
+    'auto') as BackendName;
   if (!BACKENDS.includes(backendName))
     throw new JclError(
       'invalid_config',

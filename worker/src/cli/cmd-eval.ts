@@ -11,7 +11,12 @@ import { parseTrainingConfig } from '../config/parse-config.ts';
 import type { TrainingConfig } from '../config/schema.ts';
 import { LocalCollective } from '../dist/collective.ts';
 import { openDataset } from '../data/open-dataset.ts';
-import { foldBooleanFlags, parseFeatureFlags, parseLinearFlags } from '../eval/eval-options.ts';
+import {
+  foldBooleanFlags,
+  parseFeatureFlags,
+  parseKnnFlags,
+  parseLinearFlags,
+} from '../eval/eval-options.ts';
 import { appendEvaluation, runDirOfCheckpoint } from '../eval/evaluation-log.ts';
 import { analyzeFeatures } from '../eval/feature-analysis.ts';
 import { runLinearEval } from '../eval/linear-eval.ts';
@@ -112,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     );
   if (!values.checkpoint) throw new JclError('invalid_config', '--checkpoint: required, got nothing');
   // Validate the kind's options before loading anything.
+  const knnFlags = k === 'knn' ? asConfigError(() => parseKnnFlags(values)) : null;
   const linear = k === 'linear' ? asConfigError(() => parseLinearFlags(values)) : null;
   const features = k === 'features' ? asConfigError(() => parseFeatureFlags(values)) : null;
 
@@ -126,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       ...saved,
       data: { ...saved.data, ...(values['data-path'] ? { path: values['data-path'] } : {}) },
-      eval: { ...saved.eval, ...(values.k ? { knnK: Number(values.k) } : {}) },
+      eval: { ...saved.eval, ...(knnFlags?.k !== undefined ? { knnK: knnFlags.k } : {}) },
       runtime: { ...saved.runtime, ...(values.backend ? { backend: values.backend } : {}) },
     } as object,
     { worldSize: 1 },
@@ -141,7 +147,7 @@ export async function run(argv: string[]): Promise<number> {
     restoreCheckpoint(st, found.ckpt);
     const where = { split: 'test', dataset: test.name, checkpoint: found.path };
     if (k === 'knn') {
-      const knn = await evaluateKnn(st, cfg, train, test, values.limit ? Number(values.limit) : 5000);
+      const knn = await evaluateKnn(st, cfg, train, test, knnFlags?.limit ?? 5000);
       result = { kind: 'knn', metric: 'top1', value: knn.top1, top5: knn.top5, k: knn.k, ...where };
     } else if (linear) {
       result = { ...(await evalLinear(st, cfg, train, test, linear, log)), ...where };

@@ -20,7 +20,10 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const requested = (values.backend ?? process.env.JCL_BACKEND ?? 'auto') as BackendName;
+  const requested = (values.backend ??
+    process.env.JCL_BACKEND ??
+    process.env.JCL_IMAGE_BACKEND ??
+    'auto') as BackendName;
   if (!BACKENDS.includes(requested))
     throw new JclError(
       'invalid_config',

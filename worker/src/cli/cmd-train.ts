@@ -1,13 +1,17 @@
 /** `jcl train`: local training, by default the embedded demo (synthetic data, tiny ResNet). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launchLocalWorkers } from '../dist/launch-local.ts';
 import { LocalCollective } from '../dist/collective.ts';
-import { createLogger } from '../util/logger.ts';
+import { createLogger, type Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
-import { FLAG_FIELDS, resolveConfig } from './config-sources.ts';
+import type { TrainingConfig } from '../config/schema.ts';
+import { CONFIG_LAYERS, FLAG_FIELDS, resolveConfig } from './config-sources.ts';
+import { createGangOutput } from './gang-output.ts';
 import { parseFlags } from './parse-flags.ts';
-import { runJob } from './run-job.ts';
+import { createProgressBar } from './progress-bar.ts';
+import { openResume } from '../train/open-resume.ts';
+import { readKeptResult, runJob, type JobResult } from './run-job.ts';
 
 const HELP = `usage: jcl train [--preset demo|paper|fashion-mnist|none] [--config FILE] [--workers N] [flags] [--set section.field=value ...]
 
@@ -16,7 +20,10 @@ then k-NN evaluation, writing checkpoints, metrics.jsonl, summary.json and the e
 runs/demo. Flags (each sets one field of the training configuration):
 ${Object.entries(FLAG_FIELDS)
   .map(([f, s]) => `  --${f.padEnd(24)} ${s.path}`)
-  .join('\n')}`;
+  .join('\n')}
+
+Where a setting comes from, highest priority first (each layer overrides the ones below it):
+${CONFIG_LAYERS.map((l, i) => `  ${i + 1}. ${l}`).join('\n')}`;
 
 export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries(
@@ -53,23 +60,59 @@ export async function run(argv: string[]): Promise<number> {
   });
   const log = createLogger({ level: cfg.runtime.logLevel });
   if (workers > 1) {
+    // The run directory is checked before config.json is written into it (a mismatch exits 64 untouched).
+    const kept = readKeptResult(
+      cfg.runtime.outDir,
+      openResume(cfg, cfg.runtime.outDir, (msg, path) => log.warn({ path }, msg)),
+    );
+    if (kept) return reportComplete(cfg, kept);
     // Same code path as the pods: N `jcl worker` processes on loopback, config passed as a file.
     mkdirSync(cfg.runtime.outDir, { recursive: true });
     const cfgPath = resolve(join(cfg.runtime.outDir, 'config.json'));
     writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
     log.info({ workers, config: cfgPath }, 'launching local data-parallel workers');
-    return launchLocalWorkers({
+    // On a terminal the gang looks like one process: rank 0's bar and logs, the others' warnings.
+    const view =
+      process.stderr.isTTY && process.env.JCL_LOG_FORMAT !== 'json'
+        ? createGangOutput({
+            bar: createProgressBar(process.stderr),
+            write: (t) => process.stderr.write(t),
+          })
+        : null;
+    const code = await launchLocalWorkers({
       workers,
       log,
-      env: { JCL_CONFIG_FILE: cfgPath, JCL_RUN_DIR: resolve(cfg.runtime.outDir), JCL_LOG_FORMAT: 'json' },
+      env: {
+        JCL_CONFIG_FILE: cfgPath,
+        JCL_RUN_DIR: resolve(cfg.runtime.outDir),
+        JCL_LOG_FORMAT: 'json',
+        ...(view ? { JCL_PROGRESS: 'json' } : {}),
+      },
+      onLine: view?.onLine,
     });
+    view?.done();
+    if (code !== 0) return code;
+    // Rank 0 wrote summary.json as a single process would; the ending reads the same.
+    const summaryPath = join(cfg.runtime.outDir, 'summary.json');
+    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as JobResult['summary'];
+    return finish(cfg, summary, log, { exportDir: join(cfg.runtime.outDir, 'backbone'), summaryPath });
   }
   const result = await runJob(cfg, {
     collective: new LocalCollective(),
     log,
     progress: Boolean(process.stderr.isTTY),
   });
-  const { summary } = result;
+  if (result.complete) return reportComplete(cfg, result);
+  return finish(cfg, result.summary, log, result);
+}
+
+/** The end of a training run, the same for one process and a gang: result line, run dir, report. */
+async function finish(
+  cfg: TrainingConfig,
+  summary: JobResult['summary'],
+  log: Logger,
+  where: { exportDir: string | null; summaryPath: string | null },
+): Promise<number> {
   log.info(
     {
       steps: summary.globalStep,
@@ -78,19 +121,12 @@ export async function run(argv: string[]): Promise<number> {
       knnTop1: summary.knn?.top1,
       knnTop5: summary.knn?.top5,
       checkpoint: summary.lastCheckpoint,
-      backbone: result.exportDir,
-      summary: result.summaryPath,
+      backbone: where.exportDir,
+      summary: where.summaryPath,
     },
     'training finished',
   );
-  if (summary.knn)
-    process.stdout.write(
-      `k-NN top-1 ${pct(summary.knn.top1)}  top-5 ${pct(summary.knn.top5)}  (k=${summary.knn.k}, ${summary.knn.testSize} test images)` +
-        (summary.knnRandomInit
-          ? `; the same backbone at random initialisation: top-1 ${pct(summary.knnRandomInit.top1)}`
-          : '') +
-        '\n',
-    );
+  writeKnnLine(summary);
   process.stdout.write(
     `run directory: ${cfg.runtime.outDir} (summary.json, metrics.jsonl, checkpoints/, backbone/model.json)\n`,
   );
@@ -102,6 +138,29 @@ export async function run(argv: string[]): Promise<number> {
     log.warn({ err: (err as Error).message }, 'could not write report.html (jcl report RUN_DIR retries)');
   }
   return 0;
+}
+
+/** A finished run re-run with a config that continues it: say so, show its kept results, write nothing. */
+function reportComplete(cfg: TrainingConfig, kept: JobResult): number {
+  const s = kept.summary;
+  process.stdout.write(
+    `run directory ${cfg.runtime.outDir} is already complete: ${s.epochs} epochs, step ${s.globalStep}. ` +
+      `Its results are kept (summary.json unchanged). To train further ask for more epochs ` +
+      `(--epochs N, N > ${cfg.optim.epochs}); for a new run, --out DIR.\n`,
+  );
+  writeKnnLine(s);
+  return 0;
+}
+
+function writeKnnLine(summary: JobResult['summary']): void {
+  if (summary.knn)
+    process.stdout.write(
+      `k-NN top-1 ${pct(summary.knn.top1)}  top-5 ${pct(summary.knn.top5)}  (k=${summary.knn.k}, ${summary.knn.testSize} test images)` +
+        (summary.knnRandomInit
+          ? `; the same backbone at random initialisation: top-1 ${pct(summary.knnRandomInit.top1)}`
+          : '') +
+        '\n',
+    );
 }
 
 function pct(x: number): string {

@@ -8,6 +8,7 @@ import { createLogger } from '../util/logger.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { resolveConfig } from './config-sources.ts';
 import { parseFlags } from './parse-flags.ts';
+import { PROGRESS_LINE_TYPE } from './gang-output.ts';
 import { runJob } from './run-job.ts';
 import { terminationLogPath, writeTerminationMessage } from './termination-log.ts';
 
@@ -33,7 +34,9 @@ export async function run(argv: string[]): Promise<number> {
       preset: 'none',
       configFile: env.JCL_CONFIG_FILE,
       env,
-      flags: {},
+      // JCL_RUN_DIR is the worker contract's run directory (the operator's choice, the same path the config
+      // file names in a cluster; a node that remaps mounts rewrites only the env): it acts as --out.
+      flags: env.JCL_RUN_DIR ? { out: env.JCL_RUN_DIR } : {},
       worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1,
     });
     const collective = await createCollectiveFromEnv(env, log);
@@ -44,6 +47,11 @@ export async function run(argv: string[]): Promise<number> {
         collective,
         log,
         progress: false,
+        // `jcl train --workers N` on a terminal draws rank 0's progress bar from these lines (gang-output.ts).
+        onProgress:
+          env.JCL_PROGRESS === 'json' && Number(env.JCL_RANK ?? '0') === 0
+            ? (p) => process.stdout.write(JSON.stringify({ type: PROGRESS_LINE_TYPE, ...p }) + '\n')
+            : undefined,
         onStatus: (s) =>
           collective.status.update({
             phase: 'training',

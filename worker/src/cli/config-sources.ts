@@ -1,11 +1,14 @@
 /**
- * Where a run's configuration comes from, lowest priority first: preset, config file (JSON or YAML),
- * environment (JCL_*), command-line flags. Returns one validated, frozen TrainingConfig.
+ * Where a run's configuration comes from. Each layer overrides the ones below it (CONFIG_LAYERS, highest
+ * first): command-line flags (and --set) > config file (JSON or YAML) > environment (JCL_BACKEND,
+ * JCL_RUN_DIR) > preset > image defaults (JCL_IMAGE_BACKEND, set by the worker images' ENV) > schema
+ * defaults. An explicit setting therefore always beats what an image or a preset chose (issue 19).
+ * Returns one validated, frozen TrainingConfig.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { mergeConfigInputs, parseTrainingConfig } from '../config/parse-config.ts';
-import type { TrainingConfig, TrainingConfigInput } from '../config/schema.ts';
+import { BACKENDS, type TrainingConfig, type TrainingConfigInput } from '../config/schema.ts';
 import { JclError } from '../util/errors.ts';
 import { PRESETS } from './presets.ts';
 
@@ -112,24 +115,93 @@ export function presetLayer(name: string | undefined): TrainingConfigInput {
   return p;
 }
 
+/** The configuration layers, highest priority first (README "Configuration", `jcl train --help`). */
+export const CONFIG_LAYERS = Object.freeze([
+  'flags (--<flag>, --set section.field=value)',
+  'config file (--config FILE; JCL_CONFIG_FILE for jcl worker)',
+  'environment (JCL_BACKEND -> runtime.backend, JCL_RUN_DIR -> runtime.outDir)',
+  'preset (--preset; demo when neither --preset nor --config is given)',
+  'image defaults (JCL_IMAGE_BACKEND -> runtime.backend, set by the worker images)',
+  'schema defaults (worker/src/config/schema.ts: the paper)',
+]);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A backend named by an environment variable, checked here so that the error names the variable. */
+function envBackend(env: Env, name: string): TrainingConfig['runtime']['backend'] | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!(BACKENDS as readonly string[]).includes(v))
+    throw new JclError(
+      'invalid_config',
+      `${name} (runtime.backend): expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(v)}`,
+    );
+  return v as TrainingConfig['runtime']['backend'];
+}
+
+/** The image-defaults layer: what the worker image chose, below everything a user sets. */
+export function imageDefaultsLayer(env: Env): TrainingConfigInput {
+  const backend = envBackend(env, 'JCL_IMAGE_BACKEND');
+  return backend ? { runtime: { backend } } : {};
+}
+
+/** The environment layer (JCL_BACKEND, JCL_RUN_DIR). */
+export function envLayer(env: Env): TrainingConfigInput {
+  const runtime: Partial<TrainingConfig['runtime']> = {};
+  const backend = envBackend(env, 'JCL_BACKEND');
+  if (backend) runtime.backend = backend;
+  if (env.JCL_RUN_DIR) runtime.outDir = env.JCL_RUN_DIR;
+  return Object.keys(runtime).length > 0 ? { runtime } : {};
+}
+
 export function resolveConfig(o: {
   preset?: string;
   configFile?: string;
-  env: Readonly<Record<string, string | undefined>>;
+  env: Env;
   flags: Record<string, string | boolean | undefined>;
   sets?: readonly string[];
   worldSize: number;
 }): TrainingConfig {
-  const envLayer: TrainingConfigInput = {};
-  if (o.env.JCL_BACKEND)
-    envLayer.runtime = { backend: o.env.JCL_BACKEND as TrainingConfig['runtime']['backend'] };
-  if (o.env.JCL_RUN_DIR) envLayer.runtime = { ...envLayer.runtime, outDir: o.env.JCL_RUN_DIR };
-  const merged = mergeConfigInputs(
-    presetLayer(o.preset),
-    o.configFile ? readConfigFile(o.configFile) : {},
-    envLayer,
-    flagLayer(o.flags),
-    setLayer(o.sets ?? []),
-  );
-  return parseTrainingConfig(merged, { worldSize: o.worldSize });
+  // Lowest first: mergeConfigInputs lets later layers win (CONFIG_LAYERS, reversed).
+  const layers: [string, TrainingConfigInput][] = [
+    ['the image defaults (JCL_IMAGE_BACKEND)', imageDefaultsLayer(o.env)],
+    [`the ${o.preset} preset`, presetLayer(o.preset)],
+    ['the environment', envLayer(o.env)],
+    [`the config file ${o.configFile}`, o.configFile ? readConfigFile(o.configFile) : {}],
+    ['the flags', flagLayer(o.flags)],
+    ['--set', setLayer(o.sets ?? [])],
+  ];
+  try {
+    return parseTrainingConfig(mergeConfigInputs(...layers.map(([, l]) => l)), { worldSize: o.worldSize });
+  } catch (err) {
+    throw err instanceof JclError && err.code === 'invalid_config' ? withSources(err, layers) : err;
+  }
+}
+
+/**
+ * Names where a rejected value came from when the user did not type it (issue 19: `--epochs 1` failed
+ * on a warm-up the demo preset had set without saying so), and the flag that overrides it.
+ */
+function withSources(err: JclError, layers: [string, TrainingConfigInput][]): JclError {
+  const explicit = new Set(['the flags', '--set']);
+  const details = err.details.map((problem) => {
+    const path = problem.slice(0, problem.indexOf(':'));
+    const from = [...layers].reverse().find(([, l]) => valueAt(l, path) !== undefined)?.[0];
+    if (from === undefined || explicit.has(from)) return problem;
+    const flag = Object.entries(FLAG_FIELDS).find(([, f]) => f.path === path)?.[0];
+    return `${problem} (set by ${from}; ${flag ? `--${flag}` : `--set ${path}=...`} overrides it)`;
+  });
+  if (details.every((d, i) => d === err.details[i])) return err;
+  return new JclError('invalid_config', `invalid training configuration:\n  ${details.join('\n  ')}`, {
+    details,
+  });
+}
+
+function valueAt(layer: TrainingConfigInput, dotted: string): unknown {
+  let node: unknown = layer;
+  for (const key of dotted.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }

@@ -38,7 +38,10 @@ export function usage(): string {
 }
 
 /** Runs the CLI and returns the process exit code (see worker/src/util/errors.ts EXIT_CODES). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
@@ -54,8 +57,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const code = err instanceof JclError ? err.exitCode : 1;
     process.stderr.write(`jcl ${name}: ${describeError(err)}\n`);
-    if (!(err instanceof JclError) && err instanceof Error && err.stack)
-      process.stderr.write(`${err.stack}\n`);
+    // A JclError says what to do; anything else is a bug: the stack trace on request, not by default.
+    if (!(err instanceof JclError) && err instanceof Error && err.stack) {
+      if (env.JCL_DEBUG === '1') process.stderr.write(`${err.stack}\n`);
+      else
+        process.stderr.write('(an unexpected error: JCL_DEBUG=1 shows the stack trace; please report it)\n');
+    }
     return code;
   }
 }

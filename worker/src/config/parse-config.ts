@@ -23,7 +23,10 @@ export function parseTrainingConfig(
   const withDefaults = Value.Default(TrainingConfigSchema, structuredClone(input));
   for (const err of Value.Errors(TrainingConfigSchema, withDefaults)) {
     const path = prefix + err.path.replace(/^\//, '').replaceAll('/', '.');
-    problems.push(`${path}: ${err.message}, got ${JSON.stringify(err.value)}`);
+    // A union of literals is an enum for people: name the allowed values (TypeBox says "union value").
+    const allowed = literalValues(err.schema);
+    const message = allowed ? `expected one of ${allowed.join(', ')}` : err.message;
+    problems.push(`${path}: ${message}, got ${JSON.stringify(err.value)}`);
   }
   // Unknown keys are errors too: a typo must not silently fall back to a default.
   {
@@ -77,6 +80,14 @@ export function crossFieldProblems(cfg: TrainingConfig, worldSize: number, prefi
     );
   }
   return p;
+}
+
+/** The values of a union of string literals, or undefined for any other schema. */
+function literalValues(schema: unknown): string[] | undefined {
+  const members = (schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (!Array.isArray(members) || members.length === 0) return undefined;
+  const values = members.map((m) => m.const);
+  return values.every((v) => typeof v === 'string') ? (values as string[]) : undefined;
 }
 
 interface SchemaNode {

@@ -41,7 +41,7 @@ export const ModelSchema = Type.Object(
         "BatchNorm after the head's hidden layer (SimCLR/MoCo v3 style; MoCo v2 and the paper have none).",
     }),
   },
-  { default: {} },
+  { default: {}, description: 'The encoder: backbone and projection head.' },
 );
 
 export const JclSchema = Type.Object(
@@ -81,7 +81,10 @@ export const JclSchema = Type.Object(
       description: 'm: momentum of the key encoder.',
     }),
   },
-  { default: {} },
+  {
+    default: {},
+    description: 'The contrastive objective: JCL (or the MoCo v2 baseline), positives, queue, temperature.',
+  },
 );
 
 export const OptimSchema = Type.Object(
@@ -91,7 +94,7 @@ export const OptimSchema = Type.Object(
       default: 512,
       description: 'Global batch N (split evenly over workers).',
     }),
-    epochs: Type.Integer({ minimum: 1, default: 200 }),
+    epochs: Type.Integer({ minimum: 1, default: 200, description: 'Training epochs.' }),
     lr: Type.Number({ exclusiveMinimum: 0, default: 0.06, description: 'Base learning rate (SGD).' }),
     lrSchedule: literalUnion(['cosine', 'constant'] as const, 'Learning-rate schedule.', 'cosine'),
     warmupEpochs: Type.Number({
@@ -99,33 +102,75 @@ export const OptimSchema = Type.Object(
       default: 0,
       description: 'Linear warm-up epochs before the schedule.',
     }),
-    momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9 }),
-    weightDecay: Type.Number({ minimum: 0, default: 1e-4 }),
+    momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'SGD momentum.' }),
+    weightDecay: Type.Number({ minimum: 0, default: 1e-4, description: 'SGD weight decay.' }),
     stepsPerEpoch: Type.Integer({
       minimum: 0,
       default: 0,
       description: 'Cap on steps per epoch; 0 = the whole dataset.',
     }),
   },
-  { default: {} },
+  { default: {}, description: 'SGD and its schedule.' },
 );
 
 export const AugmentSchema = Type.Object(
   {
-    cropScaleMin: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.2 }),
-    cropScaleMax: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1.0 }),
-    jitterProb: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
-    brightness: Type.Number({ minimum: 0, default: 0.4 }),
-    contrast: Type.Number({ minimum: 0, default: 0.4 }),
-    saturation: Type.Number({ minimum: 0, default: 0.4 }),
-    hue: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
-    grayscaleProb: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
-    blurProb: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
-    blurSigmaMin: Type.Number({ exclusiveMinimum: 0, default: 0.1 }),
-    blurSigmaMax: Type.Number({ exclusiveMinimum: 0, default: 2.0 }),
-    flipProb: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+    cropScaleMin: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.2,
+      description: 'Smallest area fraction of a random resized crop.',
+    }),
+    cropScaleMax: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 1.0,
+      description: 'Largest area fraction of a random resized crop.',
+    }),
+    jitterProb: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.8,
+      description: 'Probability of colour jitter.',
+    }),
+    brightness: Type.Number({ minimum: 0, default: 0.4, description: 'Colour jitter: brightness strength.' }),
+    contrast: Type.Number({ minimum: 0, default: 0.4, description: 'Colour jitter: contrast strength.' }),
+    saturation: Type.Number({ minimum: 0, default: 0.4, description: 'Colour jitter: saturation strength.' }),
+    hue: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1, description: 'Colour jitter: hue strength.' }),
+    grayscaleProb: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.2,
+      description: 'Probability of converting a crop to grayscale.',
+    }),
+    blurProb: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'Probability of Gaussian blur.',
+    }),
+    blurSigmaMin: Type.Number({
+      exclusiveMinimum: 0,
+      default: 0.1,
+      description: 'Smallest Gaussian blur sigma (pixels).',
+    }),
+    blurSigmaMax: Type.Number({
+      exclusiveMinimum: 0,
+      default: 2.0,
+      description: 'Largest Gaussian blur sigma (pixels).',
+    }),
+    flipProb: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'Probability of a horizontal flip.',
+    }),
   },
-  { default: {} },
+  {
+    default: {},
+    description:
+      'MoCo v2 augmentation of every crop (random resized crop, colour jitter, grayscale, blur, flip).',
+  },
 );
 
 export const DataSchema = Type.Object(
@@ -145,8 +190,17 @@ export const DataSchema = Type.Object(
       default: false,
       description: 'image-folder: skip (and count) undecodable images instead of failing.',
     }),
-    syntheticClasses: Type.Integer({ minimum: 2, maximum: 1000, default: 10 }),
-    syntheticPerClass: Type.Integer({ minimum: 1, default: 100 }),
+    syntheticClasses: Type.Integer({
+      minimum: 2,
+      maximum: 1000,
+      default: 10,
+      description: 'synthetic: number of classes.',
+    }),
+    syntheticPerClass: Type.Integer({
+      minimum: 1,
+      default: 100,
+      description: 'synthetic: training images per class.',
+    }),
     prefetchBatches: Type.Integer({
       minimum: 0,
       maximum: 64,
@@ -162,7 +216,7 @@ export const DataSchema = Type.Object(
     }),
     augment: AugmentSchema,
   },
-  { default: {} },
+  { default: {}, description: 'The training images and how crops are made from them.' },
 );
 
 export const CheckpointSchema = Type.Object(
@@ -177,39 +231,48 @@ export const CheckpointSchema = Type.Object(
       default: 1,
       description: 'Checkpoint every N epochs (0 = only at the end).',
     }),
-    keepLast: Type.Integer({ minimum: 1, default: 3 }),
+    keepLast: Type.Integer({ minimum: 1, default: 3, description: 'Newest checkpoints kept.' }),
     resumeFrom: Type.String({
       default: '',
       description: 'Checkpoint file or directory to resume from ("" = the run directory\'s latest).',
     }),
   },
-  { default: {} },
+  { default: {}, description: 'When checkpoints are written and which are kept.' },
 );
 
 export const EvalSchema = Type.Object(
   {
-    knnK: Type.Integer({ minimum: 1, default: 200 }),
-    knnTemperature: Type.Number({ exclusiveMinimum: 0, default: 0.07 }),
+    knnK: Type.Integer({ minimum: 1, default: 200, description: 'k-NN: neighbours that vote.' }),
+    knnTemperature: Type.Number({
+      exclusiveMinimum: 0,
+      default: 0.07,
+      description: 'k-NN: temperature of the similarity-weighted votes.',
+    }),
     knnEveryEpochs: Type.Integer({
       minimum: 0,
       default: 0,
       description: 'Run the k-NN monitor every N epochs (0 = off).',
     }),
   },
-  { default: {} },
+  { default: {}, description: 'The k-NN monitor during training.' },
 );
 
 export const RuntimeSchema = Type.Object(
   {
     backend: literalUnion(BACKENDS, 'TensorFlow.js backend.', 'auto'),
-    seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 0 }),
+    seed: Type.Integer({
+      minimum: 0,
+      maximum: 2 ** 31 - 1,
+      default: 0,
+      description: 'Seed of initialisation, data order and augmentation.',
+    }),
     outDir: Type.String({
       default: 'runs/jcl',
       description: 'Run directory: checkpoints, metrics.jsonl, exports.',
     }),
     logLevel: literalUnion(['trace', 'debug', 'info', 'warn', 'error'] as const, 'Log level.', 'info'),
   },
-  { default: {} },
+  { default: {}, description: 'Backend, seed, run directory and logging.' },
 );
 
 export const TrainingConfigSchema = Type.Object({

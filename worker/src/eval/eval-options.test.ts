@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldBooleanFlags, parseFeatureFlags, parseLinearFlags } from './eval-options.ts';
+import { foldBooleanFlags, parseFeatureFlags, parseKnnFlags, parseLinearFlags } from './eval-options.ts';
 
 describe('parseLinearFlags', () => {
   it('defaults to the paper protocol', () => {
@@ -79,5 +79,20 @@ describe('foldBooleanFlags', () => {
     expect(foldBooleanFlags(['--cache-features', 'false', '--lr', '3'], b)).toEqual(['--lr', '3']);
     expect(foldBooleanFlags(['--cache-features', '--lr', '3'], b)).toEqual(['--cache-features', '--lr', '3']);
     expect(foldBooleanFlags(['--cache-features=false'], b)).toEqual([]);
+  });
+});
+
+// Issue 19: `jcl eval knn --k abc` reported `eval.knnK: Expected integer, got null`.
+describe('parseKnnFlags', () => {
+  it.each([
+    [{ k: 'abc' }, '--k: expected an integer >= 1, got "abc"'],
+    [{ k: '0' }, '--k: expected an integer >= 1, got "0"'],
+    [{ limit: '2.5' }, '--limit: expected an integer >= 1, got "2.5"'],
+  ])('refuses %j: %s', (raw, says) => {
+    expect(() => parseKnnFlags(raw)).toThrow(says);
+  });
+  it('leaves k to the training config unless given', () => {
+    expect(parseKnnFlags({})).toEqual({ k: undefined, limit: 5000 });
+    expect(parseKnnFlags({ k: '7', limit: '64' })).toEqual({ k: 7, limit: 64 });
   });
 });

@@ -71,6 +71,18 @@ function fail(problems: string[]): void {
   if (problems.length > 0) throw new RangeError(problems.join('; '));
 }
 
+/** `jcl eval knn` flags; `k` undefined = the training config's eval.knnK. */
+export function parseKnnFlags(raw: Raw): Readonly<{ k: number | undefined; limit: number }> {
+  const problems: string[] = [];
+  const n = readNumbers(
+    raw,
+    { k: { def: 0, integer: true, min: 1 }, limit: { def: 5000, integer: true, min: 1 } },
+    problems,
+  );
+  fail(problems);
+  return Object.freeze({ k: raw.k === undefined ? undefined : n.k, limit: n.limit });
+}
+
 /** `jcl eval linear` flags; the defaults are the paper's protocol. */
 export function parseLinearFlags(raw: Raw): Readonly<LinearFlags> {
   const problems: string[] = [];
@@ -150,8 +162,8 @@ export function parseFeatureFlags(raw: Raw): Readonly<FeatureFlags> {
 }
 
 /**
- * The operator passes every evaluation param as `--name value` (eval-job.ts paramFlags), so a boolean
- * arrives as `--cache-features true`. Folds such pairs into the bare flag (true) or drops it (false),
+ * A boolean may arrive as `--cache-features true` (typed by hand, or from an operator older than the
+ * typed params of eval-params.ts, which pass a bare `--cache-features`). Folds such pairs into the bare flag (true) or drops it (false),
  * so node's strict parseArgs accepts both spellings.
  */
 export function foldBooleanFlags(argv: readonly string[], booleans: readonly string[]): string[] {

@@ -5,6 +5,7 @@
 import type { TrainingConfig } from '../config/schema.ts';
 import type { Collective } from '../dist/collective.ts';
 import { buildEncoder } from '../model/encoder.ts';
+import { JclError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import {
   decodeCheckpoint,
@@ -72,7 +73,7 @@ export function restoreCheckpoint(st: StepState, ckpt: Checkpoint): Position {
   st.key.params.write(pick('key/'));
   st.sgd.writeState({ steps: ckpt.header.sgdSteps, buffers: pick('sgd/') });
   const queue = ckpt.tensors.get('queue');
-  if (!queue) throw new Error('checkpoint has no queue');
+  if (!queue) throw new JclError('checkpoint_corrupt', 'checkpoint has no queue tensor');
   st.queue.write(queue.data, ckpt.header.queuePointer);
   st.shuffleRng = new Rng(ckpt.header.rngState);
   const { epoch, stepInEpoch, globalStep } = ckpt.header;

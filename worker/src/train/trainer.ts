@@ -16,7 +16,8 @@ import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import { TimedCollective } from '../dist/timed-collective.ts';
 import { verifyIdenticalAcrossRanks } from '../dist/verify-identical.ts';
-import { loadLatestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
+import { saveCheckpoint } from './checkpoint-store.ts';
+import { openResume, type ResumePoint } from './open-resume.ts';
 import {
   captureCheckpoint,
   createTrainState,
@@ -54,6 +55,11 @@ export interface TrainerDeps {
   onStatus?: (s: Record<string, unknown>) => void;
   /** Stop (as if killed) after this global step; for resume tests and the fault drills. */
   stopAfterGlobalStep?: number;
+  /**
+   * Rank 0's checkpoint to continue from, already checked against cfg (openResume); null = fresh.
+   * Left out, rank 0 runs openResume itself.
+   */
+  resume?: ResumePoint | null;
 }
 
 export interface TrainSummary {
@@ -62,6 +68,8 @@ export interface TrainSummary {
   final: StepMetrics | null;
   lastCheckpoint: string | null;
   resumedFrom: string | null;
+  /** Steps this call trained (0: the checkpoint was already at the requested epochs). */
+  stepsRun: number;
   knn: KnnResult | null;
   imagesPerSec: number;
   loaderWaitMs: number;
@@ -90,20 +98,40 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   const st = createTrainState(cfg, train.channels, timed);
   let pos: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   let resumedFrom: string | null = null;
+  let final: StepMetrics | null = null;
   if (rank === 0) {
-    const found = loadLatestCheckpoint(cfg.checkpoint.resumeFrom || ckptDir, (msg, path) =>
-      log.warn({ path }, msg),
-    );
+    const found =
+      deps.resume !== undefined
+        ? deps.resume
+        : openResume(cfg, deps.runDir, (msg, path) => log.warn({ path }, msg));
     if (found) {
       pos = restoreCheckpoint(st, found.ckpt);
       resumedFrom = found.path;
+      final = (found.ckpt.header.info.final as StepMetrics | undefined) ?? null;
       log.info(
-        { checkpoint: found.path, epoch: pos.epoch, step: pos.stepInEpoch, globalStep: pos.globalStep },
-        'resuming from checkpoint',
+        {
+          checkpoint: found.path,
+          epoch: pos.epoch,
+          step: pos.stepInEpoch,
+          globalStep: pos.globalStep,
+          changes: found.decision.changes,
+        },
+        found.decision.kind === 'complete'
+          ? 'run already complete at this checkpoint'
+          : 'resuming from checkpoint',
       );
     }
   }
   pos = await syncStateFromRankZero(st, cfg, pos);
+  if (pos.globalStep !== pos.epoch * steps + pos.stepInEpoch) {
+    disposeTrainState(st);
+    throw new JclError(
+      'resume_mismatch',
+      `${resumedFrom ?? 'the checkpoint'}: step ${pos.globalStep} is not epoch ${pos.epoch} step ${pos.stepInEpoch} at ` +
+        `${steps} steps per epoch: the dataset (${train.size} images) or the batch changed since it was written. ` +
+        'Nothing was changed; train into a new run directory (--out DIR) or use the same data.',
+    );
+  }
 
   const loader = new BatchLoader(train, {
     data: cfg.data,
@@ -116,8 +144,7 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
     'data loader started',
   );
   const totalSteps = steps * cfg.optim.epochs;
-  let lastCheckpoint: string | null = null;
-  let final: StepMetrics | null = null;
+  let lastCheckpoint: string | null = resumedFrom;
   let knn: KnnResult | null = null;
   const startStep = pos.globalStep;
   const t0 = performance.now();
@@ -145,6 +172,7 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
     final,
     lastCheckpoint,
     resumedFrom,
+    stepsRun: globalStep - startStep,
     knn,
     imagesPerSec: ips,
     loaderWaitMs: loader.waitMs,
@@ -249,7 +277,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         const everyEpochs =
           epochEnd && cfg.checkpoint.everyEpochs > 0 && (epoch + 1) % cfg.checkpoint.everyEpochs === 0;
         const last = epochEnd && epoch + 1 === cfg.optim.epochs;
-        if (everySteps || everyEpochs || last) await save(next, { loss: metrics.loss, worldSize: world });
+        if (everySteps || everyEpochs || last)
+          await save(next, { loss: metrics.loss, worldSize: world, final: metrics });
         if (deps.stopAfterGlobalStep !== undefined && globalStep >= deps.stopAfterGlobalStep) {
           log.warn({ globalStep }, 'stopping early as requested');
           return summarize(globalStep, epoch);
@@ -283,6 +312,9 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
         // Every rank evaluates (weights are identical), so no rank sits inside a collective, against
         // its peer timeout, while rank 0 alone computes; only rank 0 records the result.
         knn = await evaluateKnn(st, cfg, train, deps.test);
+        // BN running statistics are per rank, so the ranks' backbones (and answers) differ slightly;
+        // rank 0's is the checkpointed one: every rank adopts its result, the run has one k-NN answer.
+        if (world > 1) knn = await agreeOnRankZero(collective, knn);
         if (rank === 0) {
           appendFileSync(
             metricsPath,
@@ -318,4 +350,10 @@ export async function evaluateKnn(
     k: cfg.eval.knnK,
     temperature: cfg.eval.knnTemperature,
   });
+}
+
+/** Every rank returns rank 0's value (a JSON broadcast). */
+async function agreeOnRankZero<T>(collective: Collective, value: T): Promise<T> {
+  const bytes = collective.rank === 0 ? new TextEncoder().encode(JSON.stringify(value)) : null;
+  return JSON.parse(new TextDecoder().decode(await collective.broadcast(bytes, 0))) as T;
 }

@@ -12,24 +12,65 @@ export type JclErrorCode =
   | 'unauthenticated'
   | 'deadline_exceeded'
   | 'queue_diverged'
+  | 'resume_mismatch'
   | 'internal';
 
 /** Process exit codes; the operator reads them to tell permanent failures from retryable ones. */
 export const EXIT_CODES: Readonly<Record<JclErrorCode, number>> = Object.freeze({
   internal: 1,
-  invalid_config: 64, // EX_USAGE: permanent, the job fails at once
-  invalid_data: 65, // EX_DATAERR: permanent
-  not_found: 66, // EX_NOINPUT: permanent
-  numerics_mismatch: 70,
-  checkpoint_corrupt: 74,
-  peer_lost: 75, // EX_TEMPFAIL: retryable, the gang restarts from the checkpoint
+  invalid_config: 64, // EX_USAGE
+  resume_mismatch: 64, // the run directory holds a run this config cannot continue (EX_USAGE)
+  invalid_data: 65, // EX_DATAERR
+  not_found: 66, // EX_NOINPUT
+  numerics_mismatch: 70, // EX_SOFTWARE
+  checkpoint_corrupt: 74, // EX_IOERR
+  peer_lost: 75, // EX_TEMPFAIL
   deadline_exceeded: 75,
+  queue_diverged: 76, // EX_PROTOCOL
   unauthenticated: 77, // EX_NOPERM
-  queue_diverged: 76,
 });
 
+/** What a restart of the gang (from the last checkpoint) can do about an exit code. */
+export type ExitClass = 'permanent' | 'retryable';
+
+/**
+ * Every exit code a worker pod can end with, classified on purpose (issue 19). `permanent`: the same
+ * config and data fail the same way again, so the operator fails the job at once instead of spending
+ * its backoff limit. `retryable`: the cause is outside the run (a peer, the node, time), so the gang
+ * restarts from the last checkpoint. docs/ARCHITECTURE.md carries this table; errors.test.ts checks both.
+ */
+export const EXIT_CODE_CLASSES: Readonly<Record<number, { class: ExitClass; meaning: string }>> =
+  Object.freeze({
+    1: { class: 'retryable', meaning: 'unexpected error (a bug or the environment: worth one more try)' },
+    64: {
+      class: 'permanent',
+      meaning: 'invalid configuration, or a run directory this config cannot continue',
+    },
+    65: { class: 'permanent', meaning: 'invalid data (undecodable images, a dataset too small)' },
+    66: { class: 'permanent', meaning: 'input not found (dataset, config file, checkpoint)' },
+    70: { class: 'permanent', meaning: 'numerics mismatch against the golden vectors (jcl selftest)' },
+    74: {
+      class: 'permanent',
+      meaning: 'checkpoint corrupt (checksum, all candidates): delete or pick another',
+    },
+    75: { class: 'retryable', meaning: 'a peer was lost or a deadline passed' },
+    76: { class: 'retryable', meaning: 'key queues diverged across ranks (a lost or reordered message)' },
+    77: { class: 'permanent', meaning: 'unauthenticated: the job token or TLS material is wrong' },
+    137: { class: 'retryable', meaning: 'killed (SIGKILL: out of memory, eviction, node loss)' },
+    143: { class: 'retryable', meaning: 'terminated (SIGTERM: preemption, pod deletion)' },
+  });
+
+/** The class of an exit code; codes the table does not name are retryable (they get the backoff limit). */
+export function classifyExitCode(code: number): ExitClass {
+  return EXIT_CODE_CLASSES[code]?.class ?? 'retryable';
+}
+
 /** Exit codes that mean a retry cannot help: the operator fails the job instead of restarting the gang. */
-export const PERMANENT_EXIT_CODES: ReadonlySet<number> = new Set([64, 65, 66, 77]);
+export const PERMANENT_EXIT_CODES: ReadonlySet<number> = new Set(
+  Object.entries(EXIT_CODE_CLASSES)
+    .filter(([, c]) => c.class === 'permanent')
+    .map(([code]) => Number(code)),
+);
 
 export class JclError extends Error {
   override readonly name = 'JclError';
@@ -58,7 +99,8 @@ export function describeError(err: unknown): string {
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
     if (cur instanceof Error) {
-      parts.push(cur.message);
+      // A message that already quotes its cause is not repeated (no "x: caused by: x").
+      if (!parts.some((p) => p.includes(cur instanceof Error ? cur.message : ''))) parts.push(cur.message);
       cur = (cur as { cause?: unknown }).cause;
     } else {
       parts.push(String(cur));
