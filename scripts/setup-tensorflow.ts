@@ -31,6 +31,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILD_RECORD } from '../worker/src/backend/load-native-backend.ts';
 import {
   cacheLayout,
   KEPT_MEMBERS,
@@ -46,6 +47,8 @@ import {
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP_FILE = '.jcl-setup.json';
+/** TensorFlow's tensorflow/python/platform/build_info.py as JSON (is_cuda_build, cuda_version, cudnn_version...). */
+const BUILD_INFO = 'build-info.json';
 
 class SetupError extends Error {}
 
@@ -132,11 +135,16 @@ keep = [re.compile(p) for p in json.loads(sys.argv[1])]
 for whl in sys.argv[3:]:
     with zipfile.ZipFile(whl) as z:
         z.extractall(sys.argv[2], [m for m in z.namelist() if any(k.search(m) for k in keep)])
+        if "tensorflow/python/platform/build_info.py" in z.namelist():  # the TensorFlow wheel's build facts
+            scope = {}
+            exec(z.read("tensorflow/python/platform/build_info.py"), scope)
+            print(json.dumps(dict(scope["build_info"])))
 `;
   say(`unpacking ${wheels.length} wheel(s) into ${site}`);
-  run('layout', python, ['-c', unzip, JSON.stringify(KEPT_MEMBERS), site, ...wheels], {
+  const buildInfo = run('layout', python, ['-c', unzip, JSON.stringify(KEPT_MEMBERS), site, ...wheels], {
     hint: 'a wheel may be truncated: delete it and re-run',
   });
+  writeFileSync(path.join(site, BUILD_INFO), buildInfo.trim() || '{}');
   const tf = path.join(site, 'tensorflow');
   for (const lib of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2']) {
     if (!existsSync(path.join(tf, lib))) throw new SetupError(`layout: ${lib} is not in ${wheels[0]}`);
@@ -149,6 +157,8 @@ for whl in sys.argv[3:]:
 
 /** 3 + 4. The npm package without its install script, and its binding built against the layout. */
 function buildPackage(
+  flavour: Flavour,
+
   pkg: string,
   version: string,
   layout: { site: string; npm: string },
@@ -214,6 +224,17 @@ function buildPackage(
     ],
     { cwd: pkgDir, hint: 'needs make, g++ and python3 (apt-get install build-essential python3)' },
   );
+  // How this binding was built, for `jcl selftest` and the worker's start-up log (load-native-backend.ts).
+  const record = {
+    tensorflow: TENSORFLOW_VERSION,
+    flavour,
+    wheels: wheelsFor(flavour).map((w) => `${w.name}==${w.version}`),
+    buildInfo: JSON.parse(readFileSync(path.join(layout.site, BUILD_INFO), 'utf8')) as unknown,
+    node: process.version,
+    napi,
+    layout: layout.site,
+  };
+  writeFileSync(path.join(pkgDir, BUILD_RECORD), JSON.stringify(record, null, 2) + '\n');
   writeFileSync(path.join(pkgDir, STAMP_FILE), want);
   return pkgDir;
 }
@@ -295,7 +316,7 @@ function main(argv: string[]): number {
   const t0 = Date.now();
   const wheels = fetchWheels(flavour, layout.wheels);
   layOut(wheels, layout.site, want);
-  buildPackage(pkg, version, layout, want);
+  buildPackage(flavour, pkg, version, layout, want);
   installIntoProject(pkg, layout.npm, want);
   say(
     `${pkg}@${version} on TensorFlow ${TENSORFLOW_VERSION} (${flavour}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,

@@ -108,6 +108,7 @@ export function cacheLayout(cacheDir: string, flavour: Flavour): CacheLayout {
 /** What a finished step records; a step whose stamp differs from this runs again. */
 export function stamp(flavour: Flavour, tfjsNodeVersion: string): string {
   return JSON.stringify({
+    setup: 2, // bump when setup-tensorflow.ts lays out or records differently
     flavour,
     tensorflow: TENSORFLOW_VERSION,
     tfjsNode: tfjsNodeVersion,
