@@ -101,7 +101,7 @@ describe('Dockerfiles', () => {
     [
       'a runtime file the compiled tree lacks',
       'worker/Dockerfile.gpu',
-      (t: string) => t.replace(/ \\\n  && printf .*\n/, '\n'),
+      (t: string) => t.replace(/ \\\n {2}&& printf .*\n/, '\n'),
       'worker/src/data/batch-worker-entry.js is loaded at run time but not in the image',
     ],
     [
