@@ -14,5 +14,5 @@ describeNative('JCL training on the native backend', () => {
     expect(tf.getBackend()).toBe('tensorflow');
     expect(after.testSize).toBe(before.testSize);
     expect(after.top1).toBeGreaterThanOrEqual(before.top1 + LEARNS_MARGIN);
-  }, 600_000); // the 15-epoch demo: ~9 min at a load of 20 on 2 cores (this session), well under 2 min when quiet
+  }, 600_000); // the 15-epoch demo took ~9 min on tfjs-node at a load of 20 on 2 cores (this session)
 });
