@@ -7,7 +7,13 @@
  *   - every file the entrypoint can load (static and dynamic imports, `new URL(..., import.meta.url)`) is
  *     inside what the image copies;
  *   - the final stage runs as a numeric non-root USER (Pod Security "restricted" can verify runAsNonRoot);
- *   - dependencies come from `npm ci --omit=dev`; the GPU image pins @tensorflow/tfjs-node-gpu to the peer version.
+ *   - the node_modules an image ships come from `npm ci --omit=dev` (a build stage may install dev tools);
+ *     the GPU image pins @tensorflow/tfjs-node-gpu to the peer version, or builds it with
+ *     `setup-tensorflow.ts --gpu` (CUDA 12 from the pinned wheels) unless its base is nvidia/cuda 12, and
+ *     runs Node >= 24;
+ *   - an image may run compiled JS: `COPY --from=<stage> /app/dist/ ./` provides the .js of every .ts under
+ *     tsconfig.build.json's include (and the files that stage writes into dist/), and the entrypoint is then
+ *     bin/jcl-image.js copied to /app/bin/jcl.js.
  *
  *   npx tsx scripts/check-dockerfiles.ts      exit 1 listing every problem
  */
@@ -87,7 +93,10 @@ export function reachableFiles(entry: string): Set<string> {
   const seen = new Set<string>();
   const todo = [path.resolve(REPO, entry)];
   while (todo.length > 0) {
-    const f = todo.pop()!;
+    let f = todo.pop()!;
+    // bin/jcl-image.js imports the compiled '../worker/src/cli/main.js': its source is the .ts beside it.
+    if (f.endsWith('.js') && !existsSync(f) && existsSync(f.replace(/\.js$/, '.ts')))
+      f = f.replace(/\.js$/, '.ts');
     if (seen.has(f)) continue;
     seen.add(f);
     if (/\.(ts|js|cjs|mjs)$/.test(f) && existsSync(f)) todo.push(...referencedFiles(f));
@@ -105,13 +114,19 @@ export function checkDockerfile(
   const ins = parseDockerfile(opts.text ?? readFileSync(path.join(REPO, file), 'utf8'));
   const lastFrom = ins.map((i) => i.op).lastIndexOf('FROM');
   const stages = new Set<string>();
+  let stage = '';
   let workdir = '/';
+  /** Per stage: `npm ci` lines without --omit=dev, and the files its RUNs write into dist/. */
+  const devInstalls = new Map<string, Instruction[]>();
+  const distWrites = new Map<string, string[]>();
+  const modulesFrom = new Set<string>();
   /** image path -> repo-relative source, for the final stage. */
-  const copied: Array<{ dest: string; src: string }> = [];
+  const copied: Array<{ dest: string; src: string; compiled?: boolean }> = [];
   for (const [idx, i] of ins.entries()) {
     if (i.op === 'FROM') {
       const [image, , alias] = i.args.split(/\s+/);
       if (alias) stages.add(alias);
+      stage = alias ?? `#${idx}`;
       const tag = image.includes(':') ? image.split(':').pop()! : '';
       if (!stages.has(image) && (!/\d/.test(tag) || tag === 'latest'))
         problems.push(`${where(i)}: FROM ${image} is not pinned to a version`);
@@ -120,11 +135,25 @@ export function checkDockerfile(
       workdir = path.posix.resolve(workdir, i.args);
     } else if (i.op === 'COPY' || i.op === 'ADD') {
       const parts = i.args.split(/\s+/);
-      const fromStage = parts.some((p) => p.startsWith('--from='));
+      const fromStage = parts.find((p) => p.startsWith('--from='))?.slice('--from='.length);
       const paths = parts.filter((p) => !p.startsWith('--'));
       const rawDest = paths.pop()!;
       const dest = path.posix.resolve(workdir, rawDest);
-      if (fromStage) continue;
+      if (fromStage) {
+        if (paths.some((p) => /node_modules\/?$/.test(p))) modulesFrom.add(fromStage);
+        if (idx > lastFrom && paths.some((p) => /\/dist\/?$/.test(p))) {
+          // The compiled tree: tsconfig.build.json's include, plus what the stage wrote into dist/.
+          for (const dir of buildIncludes())
+            copied.push({ dest: path.posix.join(dest, dir), src: dir, compiled: true });
+          for (const rel of distWrites.get(fromStage) ?? [])
+            copied.push({
+              dest: path.posix.join(dest, rel),
+              src: rel,
+              compiled: true,
+            });
+        }
+        continue;
+      }
       for (const src of paths) {
         const abs = path.join(REPO, src);
         if (!existsSync(abs)) problems.push(`${where(i)}: COPY source ${src} does not exist`);
@@ -139,9 +168,11 @@ export function checkDockerfile(
           src: path.normalize(src),
         });
       }
-    } else if (i.op === 'RUN' && /\bnpm (ci|install)\b/.test(i.args)) {
+    } else if (i.op === 'RUN') {
+      for (const m of i.args.matchAll(/>\s*dist\/(\S+)/g))
+        distWrites.set(stage, [...(distWrites.get(stage) ?? []), m[1]]);
       if (/\bnpm ci\b/.test(i.args) && !/npm ci[^&]*--omit=dev/.test(i.args))
-        problems.push(`${where(i)}: npm ci without --omit=dev`);
+        devInstalls.set(stage, [...(devInstalls.get(stage) ?? []), i]);
       const gpu = /@tensorflow\/tfjs-node-gpu@(\S+)/.exec(i.args);
       if (gpu && gpu[1] !== opts.gpuVersion)
         problems.push(
@@ -149,18 +180,17 @@ export function checkDockerfile(
         );
     }
   }
+  const finalStage = stage;
+  for (const [st, list] of devInstalls)
+    if (st === finalStage || modulesFrom.has(st))
+      for (const i of list)
+        problems.push(`${where(i)}: npm ci without --omit=dev (its node_modules ship in the image)`);
   const final = ins.slice(lastFrom);
   const user = final.filter((i) => i.op === 'USER').pop();
   if (!user) problems.push(`${file}: the final stage sets no USER (runs as root)`);
   else if (!/^[1-9]\d*(:\d+)?$/.test(user.args))
     problems.push(`${where(user)}: USER ${user.args} must be a numeric non-root UID[:GID]`);
-  if (file.endsWith('.gpu') && !/^nvidia\/cuda:11\.2\.\d+-cudnn8-runtime/.test(ins[lastFrom].args))
-    problems.push(`${file}: the GPU base must be nvidia/cuda 11.2 cuDNN 8 runtime (libtensorflow 2.9.1)`);
-  if (
-    file.endsWith('.gpu') &&
-    !final.some((i) => i.op === 'RUN' && i.args.includes('@tensorflow/tfjs-node-gpu@'))
-  )
-    problems.push(`${file}: does not install @tensorflow/tfjs-node-gpu`);
+  if (file.endsWith('.gpu')) problems.push(...checkGpuImage(file, ins, lastFrom));
 
   // Where the image's files come from: /app/<x> -> repo path, via the final stage's COPYs (node_modules from deps).
   const toRepo = (imagePath: string): string | undefined => {
@@ -191,20 +221,59 @@ export function checkDockerfile(
     problems.push(`${where(entry)}: entrypoint script ${script} is not copied into the image`);
     return problems;
   }
-  if (toRepo('/app/bin/jcl.js') !== 'bin/jcl.js')
-    problems.push(`${file}: /app/bin/jcl.js (the operator's default --worker-command) is not bin/jcl.js`);
+  const compiledImage = copied.some((c) => c.compiled);
+  const launcher = compiledImage ? 'bin/jcl-image.js' : 'bin/jcl.js';
+  if (toRepo('/app/bin/jcl.js') !== launcher)
+    problems.push(`${file}: /app/bin/jcl.js (the operator's default --worker-command) is not ${launcher}`);
   const sub = argv[2];
   const cli = readFileSync(path.join(REPO, 'worker/src/cli/main.ts'), 'utf8');
   if (sub && !new RegExp(`\\b${sub}: \\{`).test(cli))
     problems.push(`${where(entry)}: sub-command ${sub} is not a jcl command (worker/src/cli/main.ts)`);
+  // A compiled tree holds the .js of .ts sources (and the files its stage wrote), not other source files.
   const copiedRepoFiles = (rel: string) =>
-    copied.some((c) => rel === c.src || rel.startsWith(`${c.src.replace(/\/$/, '')}/`));
+    copied.some(
+      (c) =>
+        (rel === c.src || rel.startsWith(`${c.src.replace(/\/$/, '')}/`)) &&
+        (!c.compiled || rel.endsWith('.ts') || rel === c.src),
+    );
   for (const abs of reachableFiles(scriptRepo)) {
     const rel = path.relative(REPO, abs);
     if (rel.startsWith('node_modules')) continue;
+    if (compiledImage && rel === 'bin/jcl.js') continue; // served by the launcher copied to /app/bin/jcl.js
     if (!existsSync(abs)) problems.push(`${file}: ${rel} (loaded from ${scriptRepo}) does not exist`);
     else if (!copiedRepoFiles(rel) || opts.ignored(rel))
       problems.push(`${file}: ${rel} is loaded at run time but not in the image`);
+  }
+  return problems;
+}
+
+/** tsconfig.build.json's include: the directories the images' compiled tree holds. */
+function buildIncludes(): string[] {
+  const cfg = JSON.parse(readFileSync(path.join(REPO, 'tsconfig.build.json'), 'utf8')) as {
+    include: string[];
+  };
+  return cfg.include;
+}
+
+/**
+ * The GPU image (issue 14): CUDA 12 (an nvidia/cuda 12 base, or the pinned wheels through
+ * `setup-tensorflow.ts --gpu`), tfjs-node-gpu at the peer version, Node >= 24 in every node base.
+ */
+function checkGpuImage(file: string, ins: Instruction[], lastFrom: number): string[] {
+  const problems: string[] = [];
+  const runs = ins.filter((i) => i.op === 'RUN').map((i) => i.args);
+  const viaWheels = runs.some((r) => /setup-tensorflow\.ts\b.*--gpu/.test(r));
+  const viaNpm = runs.some((r) => r.includes('@tensorflow/tfjs-node-gpu@'));
+  const base = ins[lastFrom].args.split(/\s+/)[0];
+  if (!viaWheels && !/^nvidia\/cuda:12\./.test(base))
+    problems.push(
+      `${file}: no CUDA 12: base ${base} is not nvidia/cuda 12 and no RUN builds with setup-tensorflow.ts --gpu`,
+    );
+  if (!viaWheels && !viaNpm) problems.push(`${file}: does not install @tensorflow/tfjs-node-gpu`);
+  for (const i of ins.filter((x) => x.op === 'FROM')) {
+    const m = /^node:(\d+)\./.exec(i.args);
+    if (m && Number(m[1]) < 24)
+      problems.push(`${file}:${i.line}: ${i.args.split(/\s+/)[0]} is older than Node 24 LTS`);
   }
   return problems;
 }

@@ -73,18 +73,42 @@ describe('Dockerfiles', () => {
     [
       'a tfjs-node-gpu version other than the peer',
       'worker/Dockerfile.gpu',
-      (t: string) => t.replace('tfjs-node-gpu@4.22.0', 'tfjs-node-gpu@4.21.0'),
+      (t: string) =>
+        t.replace(
+          'RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force',
+          'RUN npm ci --omit=dev && npm install --no-save @tensorflow/tfjs-node-gpu@4.21.0',
+        ),
       'tfjs-node-gpu 4.21.0 differs from the peer dependency 4.22.0',
     ],
     [
-      'a CUDA base libtensorflow 2.9 cannot use',
+      'a GPU image without CUDA 12 (neither the wheels nor an nvidia/cuda 12 base)',
       'worker/Dockerfile.gpu',
-      (t: string) =>
-        t.replace(
-          'nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04',
-          'nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04',
-        ),
-      'the GPU base must be nvidia/cuda 11.2 cuDNN 8 runtime',
+      (t: string) => t.replace('setup-tensorflow.ts --gpu', 'setup-tensorflow.ts'),
+      'no CUDA 12: base node:24.11.1-bookworm-slim is not nvidia/cuda 12',
+    ],
+    [
+      'a GPU image on Node 20',
+      'worker/Dockerfile.gpu',
+      (t: string) => t.replace('FROM node:24.11.1-bookworm-slim', 'FROM node:20.20.2-bookworm-slim'),
+      'node:20.20.2-bookworm-slim is older than Node 24 LTS',
+    ],
+    [
+      'dev dependencies in the stage whose node_modules ship',
+      'worker/Dockerfile.gpu',
+      (t: string) => t.replace('RUN npm ci --omit=dev --no-audit', 'RUN npm ci --no-audit'),
+      'npm ci without --omit=dev (its node_modules ship in the image)',
+    ],
+    [
+      'a runtime file the compiled tree lacks',
+      'worker/Dockerfile.gpu',
+      (t: string) => t.replace(/ \\\n {2}&& printf .*\n/, '\n'),
+      'worker/src/data/batch-worker-entry.js is loaded at run time but not in the image',
+    ],
+    [
+      'a compiled image whose /app/bin/jcl.js is the tsx launcher',
+      'worker/Dockerfile.gpu',
+      (t: string) => t.replace('COPY bin/jcl-image.js ./bin/jcl.js', 'COPY bin/jcl.js ./bin/jcl.js'),
+      "/app/bin/jcl.js (the operator's default --worker-command) is not bin/jcl-image.js",
     ],
   ])('catches %s', (_what, file, edit, problem) => {
     const text = edit(real(file));

@@ -52,12 +52,12 @@ describe('initBackend', () => {
     [
       'tensorflow',
       machine(false),
-      /@tensorflow\/tfjs-node is not installed; npm install @tensorflow\/tfjs-node@\d+\.\d+\.\d+/,
+      /@tensorflow\/tfjs-node is not installed; run `npm run setup:tensorflow` .*@tensorflow\/tfjs-node@\d+\.\d+\.\d+/,
     ],
     [
       'tensorflow-gpu',
       machine(true),
-      /@tensorflow\/tfjs-node-gpu is not installed; npm install @tensorflow\/tfjs-node-gpu@/,
+      /@tensorflow\/tfjs-node-gpu is not installed; run `npm run setup:tensorflow -- --gpu` .*CUDA 12/,
     ],
     ['tensorflow-gpu', machine(false), /no GPU is visible/],
   ] as const)(
@@ -72,6 +72,30 @@ describe('initBackend', () => {
       expect((err as JclError).message).toMatch(message);
     },
   );
+
+  it.each([
+    // backend, GPU visible, packages tried in order (none installed), backend reached
+    ['auto', false, [], 'wasm'], // on a CPU the measured faster path comes before tfjs-node
+    ['auto', true, ['@tensorflow/tfjs-node-gpu'], 'wasm'],
+  ] as const)('%s with GPU %s tries %j first, then reaches %s', async (requested, gpu, tried, reached) => {
+    const imports: string[] = [];
+    const deps: BackendDeps = {
+      ...machine(gpu),
+      importModule: (s) => (imports.push(s), notInstalled(s)),
+    };
+    expect((await initBackend(requested, undefined, deps)).name).toBe(reached);
+    expect(imports).toEqual(tried);
+  });
+
+  it('tensorflow takes tfjs-node-gpu when tfjs-node is not installed (it runs on the CPU too)', async () => {
+    const imports: string[] = [];
+    const deps: BackendDeps = { ...machine(false), importModule: (s) => (imports.push(s), notInstalled(s)) };
+    const err = (await initBackend('tensorflow', undefined, deps).catch((e: unknown) => e)) as JclError;
+    expect(imports).toEqual(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
+    expect(err.message).toMatch(
+      /^backend 'tensorflow' requested but @tensorflow\/tfjs-node is not installed/,
+    );
+  });
 
   it('reports a native package that is installed but broken, not as missing', async () => {
     const broken: BackendDeps = {

@@ -2,8 +2,10 @@
  * Choose and initialise the TensorFlow.js backend the trainer runs on (issue 3). This is an I/O edge:
  * it imports packages, looks at device files and the environment (all injectable for tests).
  *
- *   auto: tfjs-node-gpu when importable and a GPU is visible, else tfjs-node, else the fast wasm path
- *         (tfjs-backend-wasm + worker/src/backend/wasm-kernels), else tfjs-backend-cpu.
+ *   auto: tfjs-node-gpu when importable and a GPU is visible, else the fast wasm path (tfjs-backend-wasm +
+ *         worker/src/backend/wasm-kernels), else tfjs-node, else tfjs-backend-cpu. On a CPU the wasm path
+ *         is the faster one as measured (docs/BENCHMARKS.md, "Native TensorFlow backend"), so an installed
+ *         tfjs-node is used only when asked for by name or when wasm cannot start.
  *   an explicit name: that backend or a JclError('invalid_config') saying what to install.
  */
 import { existsSync } from 'node:fs';
@@ -46,8 +48,8 @@ export interface BackendDeps {
 const TFJS_VERSION = tf.version_core;
 
 function installHint(name: NativeBackendName): string {
-  const gpu = name === 'tensorflow-gpu' ? ' on an image with CUDA 11.x / cuDNN 8 and an NVIDIA device' : '';
-  return `npm install ${NATIVE_PACKAGES[name]}@${TFJS_VERSION}${gpu} (an optional peer dependency; its install script downloads libtensorflow)`;
+  const gpu = name === 'tensorflow-gpu' ? ' -- --gpu' : '';
+  return `run \`npm run setup:tensorflow${gpu}\` in the jcl-operator checkout (${NATIVE_PACKAGES[name][0]}@${TFJS_VERSION} built against TensorFlow's PyPI wheels${gpu ? ', CUDA 12 / cuDNN 9, NVIDIA driver >= 525' : ''}), or use the jcl-gpu image`;
 }
 
 async function initNative(
@@ -67,7 +69,14 @@ async function initNative(
       },
     );
   }
-  const detail: BackendInfo['detail'] = { package: result.packageName, nativeVersion: result.version };
+  const { tensorflow, device, build } = result.facts;
+  const detail: BackendInfo['detail'] = {
+    package: result.packageName,
+    nativeVersion: result.version,
+    tensorflow,
+    device,
+    build: typeof build === 'string' ? build : JSON.stringify(build),
+  };
   if (gpuReason !== undefined) detail.gpu = gpuReason;
   return { requested, name: tf.getBackend(), detail };
 }
@@ -142,8 +151,8 @@ async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promi
   if (gpu.visible) candidates.push(() => initNative('auto', 'tensorflow-gpu', deps, gpu.reason));
   else log?.info({ gpu: gpu.reason }, 'backend auto: no GPU visible, skipping tensorflow-gpu');
   candidates.push(
-    () => initNative('auto', 'tensorflow', deps),
     () => initWasm('auto', deps.env),
+    () => initNative('auto', 'tensorflow', deps),
     () => initCpu('auto'),
   );
   for (const candidate of candidates) {

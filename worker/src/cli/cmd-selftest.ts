@@ -1,4 +1,8 @@
-/** `jcl selftest`: the JCL loss and gradient on the active backend against golden float64 vectors. */
+/**
+ * `jcl selftest`: the JCL loss and gradient on the active backend against golden float64 vectors; on the
+ * native backend also the TensorFlow version, how its binding was built (CUDA/cuDNN) and the device it
+ * places ops on. `--require-gpu` fails unless that device is a GPU, so a pod can prove its GPU is used.
+ */
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../backend/select-backend.ts';
 import { BACKENDS, type BackendName } from '../config/schema.ts';
@@ -13,10 +17,11 @@ export async function run(argv: string[]): Promise<number> {
     cases: { type: 'string' },
     json: { type: 'boolean' },
     backend: { type: 'string' },
+    'require-gpu': { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: jcl selftest [--cases FILE] [--json] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu]\n',
+      'usage: jcl selftest [--cases FILE] [--json] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--require-gpu]\n',
     );
     return 0;
   }
@@ -30,6 +35,13 @@ export async function run(argv: string[]): Promise<number> {
       `--backend: expected one of ${BACKENDS.join(', ')}, got ${JSON.stringify(requested)}`,
     );
   const backend = await initBackend(requested);
+  if (values['require-gpu'] && backend.detail.device !== 'GPU:0') {
+    throw new JclError(
+      'invalid_config',
+      `--require-gpu: TensorFlow places ops on ${String(backend.detail.device ?? `the ${backend.name} backend (not TensorFlow)`)}, not a GPU; ` +
+        `check the node's NVIDIA driver (nvidia-smi), that the pod requests nvidia.com/gpu, and run with --backend tensorflow-gpu`,
+    );
+  }
   const source = (values.cases as string | undefined) ?? BUNDLED.pathname;
   let json: unknown;
   try {
@@ -51,6 +63,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(
       `backend: ${backend.name} (requested ${backend.requested})  tolerance: rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}\n`,
     );
+    if (backend.name === 'tensorflow') {
+      const { package: pkg, nativeVersion, tensorflow, device, build } = backend.detail;
+      process.stdout.write(
+        `  ${String(pkg)} ${String(nativeVersion)} on TensorFlow ${String(tensorflow)}, ops on ${String(device)}\n  build: ${String(build)}\n`,
+      );
+    }
     for (const r of reports) {
       const worst = r.checks.reduce((a, b) => (b.maxAbsErr > a.maxAbsErr ? b : a));
       const bad = r.checks.filter((c) => !c.ok).map((c) => c.name);

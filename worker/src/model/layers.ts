@@ -5,6 +5,7 @@
 import * as tf from '../tf.ts';
 import { batchNormTrainFused, fusedBatchNormApplies } from './fused-batch-norm.ts';
 import { Rng } from '../util/rng.ts';
+import { planPadding, spatialPadding } from './padding.ts';
 import { ParamStore, filled, kaimingNormal, uniformFanIn } from './params.ts';
 
 /** What a forward pass needs to know, and where BN puts its batch statistics in training mode. */
@@ -39,13 +40,24 @@ export function conv2d(
 ): Layer {
   const w = ps.add(`${name}.weight`, kaimingNormal(rng, [k, k, cin, cout], k * k * cout), [k, k, cin, cout]);
   const p = Math.floor(k / 2);
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
-    [0, 0],
-    [p, p],
-    [p, p],
-    [0, 0],
-  ];
-  return (x) => tf.conv2d(x, w as tf.Tensor4D, stride, p === 0 ? 'valid' : pad);
+  const pad = spatialPadding(p);
+  return (x) => {
+    // x: [N, H, W, cin] -> [N, H', W', cout]; the native backend takes no explicit padding (padding.ts).
+    const plan = planPadding(tf.getBackend(), [x.shape[1], x.shape[2]], k, stride, p);
+    if (plan === 'pad-then-valid') return tf.conv2d(tf.pad(x, pad), w as tf.Tensor4D, stride, 'valid');
+    return tf.conv2d(x, w as tf.Tensor4D, stride, plan === 'explicit' ? pad : plan);
+  };
+}
+
+/**
+ * Max-pool with PyTorch's symmetric padding (padded cells never win). On the native backend the pad is
+ * -Infinity then 'valid', unless TensorFlow's 'same' pads the same cells (padding.ts).
+ */
+export function maxPool2d(x: tf.Tensor4D, k: number, stride: number, p: number): tf.Tensor4D {
+  const plan = planPadding(tf.getBackend(), [x.shape[1], x.shape[2]], k, stride, p);
+  if (plan === 'pad-then-valid')
+    return tf.maxPool(tf.pad(x, spatialPadding(p), -Infinity), k, stride, 'valid');
+  return tf.maxPool(x, k, stride, plan === 'explicit' ? p : plan);
 }
 
 /** BatchNorm with PyTorch semantics: momentum 0.1, eps 1e-5, unbiased variance in the running estimate. */

@@ -6,7 +6,7 @@
 import * as tf from '../tf.ts';
 import type { ModelArch } from '../config/schema.ts';
 import { Rng } from '../util/rng.ts';
-import { batchNorm, conv2d, type ForwardContext, type Layer } from './layers.ts';
+import { batchNorm, conv2d, maxPool2d, type ForwardContext, type Layer } from './layers.ts';
 import { ParamStore } from './params.ts';
 
 export interface Backbone {
@@ -75,7 +75,7 @@ export function buildResNet(ps: ParamStore, rng: Rng, arch: ModelArch, inChannel
     featureDim: cin,
     forward(x, ctx) {
       let h = tf.relu(stemBn(stemConv(x, ctx), ctx));
-      if (spec.stem === 'imagenet') h = tf.maxPool(h, 3, 2, 1);
+      if (spec.stem === 'imagenet') h = maxPool2d(h, 3, 2, 1);
       for (const block of blocks) h = block(h, ctx);
       return tf.mean(h, [1, 2]) as tf.Tensor2D; // global average pool: [N, C]
     },
