@@ -89,9 +89,15 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     // informers → controller.enqueue → reconciler → informers (its cache): the cycle is closed late.
     // eslint-disable-next-line prefer-const
     let controller: Controller | undefined;
+    // eslint-disable-next-line prefer-const
+    let reconciler: Reconciler | undefined;
     informers = new InformerSet(
       kc,
-      { onJobKey: (key) => controller?.enqueue(key), onJobDeleted: (job) => controller?.jobDeleted(job) },
+      {
+        onJobKey: (key) => controller?.enqueue(key),
+        onJobDeleted: (job) => controller?.jobDeleted(job),
+        ignoreJobUpdate: (job) => reconciler?.isOwnWrite(job) ?? false,
+      },
       {
         namespaces: cfg.namespaces,
         stallMs: cfg.watchStallMs,
@@ -100,7 +106,7 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
         onRestart: (informer, why) => metrics.informerRestarts.inc({ informer, why }),
       },
     );
-    const reconciler = new Reconciler({
+    reconciler = new Reconciler({
       kube: new ClientNodeKube(kc, count, cfg.identity),
       cache: informers,
       opts,

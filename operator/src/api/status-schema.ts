@@ -14,6 +14,14 @@ export const CONDITION_TYPES = [
   'Succeeded',
   'Failed',
   'Suspended',
+  /** True while a child object (Service, pod, ...) cannot be created; the message is the apiserver's. */
+  'CreateFailed',
+  /** True when spec.checkpoints has no claimName: checkpoints live in per-pod emptyDirs. */
+  'CheckpointsEphemeral',
+  /** True while a spec change has not reached the running workers yet (the message says when it will). */
+  'SpecChangePending',
+  /** The evaluation follow-ups: Unknown while they run, True when all succeeded, False when one failed. */
+  'Evaluated',
 ] as const;
 
 const Time = (description: string) => Type.String({ format: 'date-time', description });

@@ -26,6 +26,7 @@ export function toProgressReport(r: StatusResponseLike): ProgressReport {
   if (r.fault && (r.fault.code || r.fault.message)) {
     const peer = r.fault.peerRank === undefined ? '' : ` (peer rank ${r.fault.peerRank})`;
     out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${peer}`;
+    if (typeof r.fault.peerRank === 'number') out.faultPeerRank = r.fault.peerRank;
   }
   return out;
 }

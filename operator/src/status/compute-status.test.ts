@@ -78,7 +78,8 @@ const rows: Row[] = [
       phase: 'Restarting',
       restarts: 1,
       restartGeneration: 1,
-      message: 'worker rank 1 failed with exit code 75: peer rank 0 lost',
+      message:
+        'worker rank 1 (pod demo-worker-1) failed: exit code 75 (lost a peer or timed out, retryable): peer rank 0 lost',
     },
     events: ['GangRestart', 'WorkerFailed'],
   },
@@ -137,7 +138,8 @@ const rows: Row[] = [
       phase: 'Failed',
       restarts: 0,
       completionTime: NOW.toISOString(),
-      message: 'worker rank 0 failed with exit code 64: invalid training configuration: data.path: required',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 64 (invalid configuration, permanent): invalid training configuration: data.path: required',
     },
     events: ['PermanentError'],
   },
@@ -154,7 +156,8 @@ const rows: Row[] = [
     ]),
     want: {
       phase: 'Failed',
-      message: 'worker rank 0 failed with exit code 66: not_found: data.path: /data/x does not exist',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 66 (input not found, permanent): not_found: data.path: /data/x does not exist',
     },
     events: ['PermanentError'],
   },
@@ -168,7 +171,8 @@ const rows: Row[] = [
     want: {
       phase: 'Failed',
       restarts: 2,
-      message: 'worker rank 0 failed with exit code 1: boom; backoffLimit 2 reached after 2 restarts',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 1 (internal error): boom; backoffLimit 2 reached after 2 restarts',
     },
     events: ['BackoffLimitExceeded'],
   },
@@ -257,7 +261,7 @@ describe('computeStatus', () => {
         type: 'Restarting',
         status: 'True',
         reason: 'WorkerFailed',
-        message: 'worker rank 1 failed with exit code 1: Error',
+        message: 'worker rank 1 (pod demo-worker-1) failed: exit code 1 (internal error)',
         lastTransitionTime: NOW.toISOString(),
       },
     ]);
