@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeJob } from '../testing/make-job.ts';
-import { buildWorkerPod } from './worker-pod.ts';
+import { buildWorkerPod, templateHash } from './worker-pod.ts';
 import { buildService } from './service.ts';
 import { buildSecret } from './secret.ts';
 import { buildNetworkPolicy } from './network-policy.ts';
@@ -42,6 +42,8 @@ describe('buildWorkerPod', () => {
       .image('jcl:test')
       .training({ optim: { batchSize: 8 } })
       .obj();
+    expect(templateHash(job)).toMatch(/^[0-9a-f]{16}$/);
+    expect(templateHash(makeJob().image('jcl:other').obj())).not.toBe(templateHash(job));
     expect(buildWorkerPod(job, 1, 0, opts)).toEqual({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -53,6 +55,7 @@ describe('buildWorkerPod', () => {
           'training.jcl.dev/rank': '1',
           'training.jcl.dev/restart-generation': '0',
         },
+        annotations: { 'training.jcl.dev/template-hash': templateHash(job) },
         ownerReferences: owner,
       },
       spec: {

@@ -15,9 +15,10 @@
  *  7. every rank Succeeded → Succeeded; every rank Running → Running; else Pending (or still Restarting).
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { ConditionType, JCLTrainingJob, JobStatus, Phase } from '../api/status-schema.ts';
-import { setCondition } from './conditions.ts';
-import { computeEvaluation } from './evaluation.ts';
+import type { Condition, ConditionType, JCLTrainingJob, JobStatus, Phase } from '../api/status-schema.ts';
+import { isTrue, setCondition } from './conditions.ts';
+import { checkpointAdvisory, templateAdvisory } from './advisories.ts';
+import { computeEvaluation, evaluationNews } from './evaluation.ts';
 import { workerPodName } from '../desired/names.ts';
 import { describeFailure, summarizeWorkers, type WorkerFailure, type WorkerSummary } from './observe-pods.ts';
 import { nextProgress } from './progress.ts';
@@ -77,7 +78,7 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   let generation = prev.restartGeneration ?? 0;
   let restarts = prev.restarts ?? 0;
   let conditions = s.conditions ?? [];
-  const cond = (type: ConditionType, status: 'True' | 'False', reason: string, message: string) => {
+  const cond = (type: ConditionType, status: Condition['status'], reason: string, message: string) => {
     conditions = setCondition(conditions, type, status, reason, message, nowIso);
   };
 
@@ -143,6 +144,19 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   } else if (conditions.some((c) => c.type === 'CreateFailed' && c.status === 'True'))
     cond('CreateFailed', 'False', 'Created', 'every object was created');
 
+  if (!TERMINAL.has(phase)) {
+    const advisories = [
+      checkpointAdvisory(job),
+      templateAdvisory(job, obs.workerPods, generation, conditions),
+    ];
+    for (const a of advisories) {
+      if (!a) continue;
+      if (a.status === 'True' && !isTrue(conditions, a.type))
+        events.push({ type: 'Warning', reason: a.reason, message: a.message });
+      cond(a.type, a.status, a.reason, a.message);
+    }
+  }
+
   if (phase !== 'Suspended' && !TERMINAL.has(phase) && !s.startTime) s.startTime = nowIso;
   if (TERMINAL.has(phase) && !s.completionTime) s.completionTime = nowIso;
   if (!TERMINAL.has(prev.phase))
@@ -166,8 +180,16 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.observedGeneration = job.metadata?.generation;
   const progress = nextProgress(prev.progress, obs.progress, nowIso);
   if (progress) s.progress = progress;
-  if (phase === 'Succeeded' && job.spec.evaluation.length > 0)
+  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) {
     s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);
+    const news = evaluationNews(prev.evaluation, s.evaluation);
+    events.push(...news.events);
+    const c = news.condition;
+    if (c.status === 'False' && !conditions.some((x) => x.type === 'Evaluated'))
+      cond('Evaluated', 'Unknown', c.reason, c.message);
+    conditions = setCondition(conditions, 'Evaluated', c.status, c.reason, c.message, nowIso);
+    s.conditions = conditions;
+  }
   return { status: s, events };
 }
 
