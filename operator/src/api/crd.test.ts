@@ -85,7 +85,7 @@ describe('the generated CRD', () => {
     for (const rules of Object.values(CEL_RULES))
       for (const r of rules)
         if (r.rule !== 'self == oldSelf')
-          expect(r.messageExpression, r.rule).toMatch(/string\(|self\.[\w.]+ \+/);
+          expect(r.messageExpression, r.rule).toMatch(/\.format\(\[(size\()?self\./);
     for (const r of NAME_RULES) {
       expect(r.fieldPath).toBe('.metadata.name');
       expect(r.messageExpression).toContain('self.metadata.name');

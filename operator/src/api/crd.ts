@@ -89,7 +89,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'self.workers < 1 || self.training.optim.batchSize % self.workers == 0',
       message: 'spec.training.optim.batchSize must be divisible by spec.workers',
       messageExpression:
-        "'spec.training.optim.batchSize ' + string(self.training.optim.batchSize) + ' (512 when unset) must be divisible by spec.workers ' + string(self.workers) + ': each worker takes batchSize / workers images per step'",
+        "'spec.training.optim.batchSize %d (512 when unset) must be divisible by spec.workers %d: each worker takes batchSize / workers images per step'.format([self.training.optim.batchSize, self.workers])",
       fieldPath: '.training.optim.batchSize',
       reason: 'FieldValueInvalid',
     },
@@ -97,7 +97,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'self.training.optim.batchSize < 1 || self.training.jcl.queueSize % self.training.optim.batchSize == 0',
       message: 'spec.training.jcl.queueSize must be a multiple of spec.training.optim.batchSize',
       messageExpression:
-        "'spec.training.jcl.queueSize ' + string(self.training.jcl.queueSize) + ' must be a multiple of spec.training.optim.batchSize ' + string(self.training.optim.batchSize) + ' (512 when unset)'",
+        "'spec.training.jcl.queueSize %d must be a multiple of spec.training.optim.batchSize %d (512 when unset)'.format([self.training.jcl.queueSize, self.training.optim.batchSize])",
       fieldPath: '.training.jcl.queueSize',
       reason: 'FieldValueInvalid',
     },
@@ -105,7 +105,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: "self.dataset.format in ['synthetic', 'fashion-mnist'] || self.dataset.path != ''",
       message: 'spec.dataset.path is required for formats other than synthetic and fashion-mnist',
       messageExpression:
-        "'spec.dataset.path is required with spec.dataset.format ' + self.dataset.format + ' (only synthetic and fashion-mnist need none)'",
+        "'spec.dataset.path is required with spec.dataset.format %s (only synthetic and fashion-mnist need none)'.format([self.dataset.format])",
       fieldPath: '.dataset.path',
       reason: 'FieldValueRequired',
     },
@@ -114,7 +114,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       message:
         'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
       messageExpression:
-        "'spec.checkpoints.claimName is required with spec.evaluation (' + string(size(self.evaluation)) + ' follow-ups): the follow-ups read the checkpoint from the shared volume'",
+        "'spec.checkpoints.claimName is required with spec.evaluation (%d follow-ups): the follow-ups read the checkpoint from the shared volume'.format([size(self.evaluation)])",
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },
@@ -128,14 +128,14 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     {
       rule: 'self.positives >= 1',
       message: 'spec.training.jcl.positives must be >= 1',
-      messageExpression: "'spec.training.jcl.positives must be >= 1, got ' + string(self.positives)",
+      messageExpression: "'spec.training.jcl.positives must be >= 1, got %d'.format([self.positives])",
       fieldPath: '.positives',
       reason: 'FieldValueInvalid',
     },
     {
       rule: 'self.temperature > 0.0',
       message: 'spec.training.jcl.temperature must be > 0',
-      messageExpression: "'spec.training.jcl.temperature must be > 0, got ' + string(self.temperature)",
+      messageExpression: "'spec.training.jcl.temperature must be > 0, got %s'.format([self.temperature])",
       fieldPath: '.temperature',
       reason: 'FieldValueInvalid',
     },
@@ -145,7 +145,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'self.warmupEpochs <= double(self.epochs)',
       message: 'spec.training.optim.warmupEpochs must be <= epochs',
       messageExpression:
-        "'spec.training.optim.warmupEpochs ' + string(self.warmupEpochs) + ' must be <= spec.training.optim.epochs ' + string(self.epochs)",
+        "'spec.training.optim.warmupEpochs %s must be <= spec.training.optim.epochs %d'.format([self.warmupEpochs, self.epochs])",
       fieldPath: '.warmupEpochs',
       reason: 'FieldValueInvalid',
     },
@@ -155,7 +155,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'self.cropScaleMin <= self.cropScaleMax',
       message: 'spec.training.data.augment.cropScaleMin must be <= cropScaleMax',
       messageExpression:
-        "'spec.training.data.augment.cropScaleMin ' + string(self.cropScaleMin) + ' must be <= cropScaleMax ' + string(self.cropScaleMax)",
+        "'spec.training.data.augment.cropScaleMin %s must be <= cropScaleMax %s'.format([self.cropScaleMin, self.cropScaleMax])",
       fieldPath: '.cropScaleMin',
       reason: 'FieldValueInvalid',
     },
@@ -163,7 +163,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'self.blurSigmaMin <= self.blurSigmaMax',
       message: 'spec.training.data.augment.blurSigmaMin must be <= blurSigmaMax',
       messageExpression:
-        "'spec.training.data.augment.blurSigmaMin ' + string(self.blurSigmaMin) + ' must be <= blurSigmaMax ' + string(self.blurSigmaMax)",
+        "'spec.training.data.augment.blurSigmaMin %s must be <= blurSigmaMax %s'.format([self.blurSigmaMin, self.blurSigmaMax])",
       fieldPath: '.blurSigmaMin',
       reason: 'FieldValueInvalid',
     },
@@ -187,7 +187,7 @@ export const NAME_RULES: readonly CelRule[] = [
   {
     rule: `size(self.metadata.name) <= ${MAX_JOB_NAME_LENGTH}`,
     message: `metadata.name must be at most ${MAX_JOB_NAME_LENGTH} characters: worker hostnames <name>-worker-<rank> must stay DNS labels`,
-    messageExpression: `'metadata.name "' + self.metadata.name + '" has ' + string(size(self.metadata.name)) + ' characters; at most ${MAX_JOB_NAME_LENGTH} leave room for the suffix -worker-<rank> (up to 12 characters) in a 63-character DNS label'`,
+    messageExpression: `'metadata.name "%s" has %d characters; it must be at most ${MAX_JOB_NAME_LENGTH} characters to leave room for the suffix -worker-<rank> (up to 12 characters) in a 63-character DNS label'.format([self.metadata.name, size(self.metadata.name)])`,
     fieldPath: '.metadata.name',
     reason: 'FieldValueInvalid',
   },
@@ -266,7 +266,8 @@ export function buildCrd(): Record<string, unknown> {
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
-                metadata: { type: 'object', properties: { name: { type: 'string' } } },
+                // maxLength bounds the CEL cost of the name rules (253: the apiserver's own limit).
+                metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 253 } } },
                 spec: buildSpecSchema(),
                 status: toStructuralSchema(JobStatusSchema),
               },
