@@ -20,7 +20,13 @@ import { isTrue, setCondition } from './conditions.ts';
 import { checkpointAdvisory, templateAdvisory } from './advisories.ts';
 import { computeEvaluation, evaluationNews } from './evaluation.ts';
 import { workerPodName } from '../desired/names.ts';
-import { describeFailure, summarizeWorkers, type WorkerFailure, type WorkerSummary } from './observe-pods.ts';
+import {
+  describeFailure,
+  finalReport,
+  summarizeWorkers,
+  type WorkerFailure,
+  type WorkerSummary,
+} from './observe-pods.ts';
 import { nextProgress } from './progress.ts';
 
 /** What rank 0's status endpoint reported (the poller is injected into the reconciler). */
@@ -178,7 +184,18 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.restarts = restarts;
   s.restartGeneration = generation;
   s.observedGeneration = job.metadata?.generation;
-  const progress = nextProgress(prev.progress, obs.progress, nowIso);
+  let report = obs.progress;
+  if (phase === 'Succeeded' && !TERMINAL.has(prev.phase)) {
+    // The last poll may be a checkpoint or more behind: rank 0's final word is the truth.
+    const last = finalReport(obs.workerPods, generation);
+    if (last)
+      report = {
+        ...prev.progress,
+        ...last,
+        epoch: job.spec.training.optim.epochs ?? prev.progress?.epoch,
+      };
+  }
+  const progress = nextProgress(prev.progress, report, nowIso);
   if (progress) s.progress = progress;
   if (phase === 'Succeeded' && job.spec.evaluation.length > 0) {
     s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);

@@ -187,3 +187,29 @@ export function describeFailure(f: WorkerFailure): string {
   const who = f.pod ? `worker rank ${f.rank} (pod ${f.pod})` : `worker rank ${f.rank}`;
   return `${who} failed: ${f.cause}${f.message ? `: ${f.message}` : ''}`;
 }
+
+/**
+ * What rank 0 said when it finished (`jcl worker` writes {"ok":true,"steps":N,"checkpoint":"..."} to
+ * its termination log): the last step and checkpoint, which the last poll may have missed.
+ */
+export function finalReport(
+  pods: readonly V1Pod[],
+  generation: number,
+): { step?: number; lastCheckpoint?: string } | undefined {
+  const rank0 = pods.find(
+    (p) => podRank(p) === 0 && podGeneration(p) === generation && p.status?.phase === 'Succeeded',
+  );
+  const text = (rank0?.status?.containerStatuses ?? []).find((c) => c.name === 'worker')?.state?.terminated
+    ?.message;
+  if (!text?.trim().startsWith('{')) return undefined;
+  try {
+    const v = JSON.parse(text) as { ok?: unknown; steps?: unknown; checkpoint?: unknown };
+    if (v.ok !== true) return undefined;
+    return {
+      ...(typeof v.steps === 'number' ? { step: v.steps } : {}),
+      ...(typeof v.checkpoint === 'string' && v.checkpoint ? { lastCheckpoint: v.checkpoint } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

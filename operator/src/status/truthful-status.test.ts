@@ -6,6 +6,7 @@ import { NOW, T0, observed, started } from '../testing/status-fixtures.ts';
 import { computeStatus } from './compute-status.ts';
 import { exitCause, logExcerpt, podFailure } from './observe-pods.ts';
 import { nextProgress } from './progress.ts';
+import { toProgressReport } from '../kube/progress-poller.ts';
 import { templateHash } from '../desired/worker-pod.ts';
 
 const claimed = () => makeJob().workers(2).checkpoints({ claimName: 'ckpt' });
@@ -141,5 +142,32 @@ describe('conditions that tell the truth', () => {
     }));
     const applied = computeStatus({ ...job, status: pending.status }, observed(fresh), NOW).status;
     expect(applied.conditions?.find((c) => c.type === 'SpecChangePending')?.status).toBe('False');
+  });
+});
+
+describe('progress at the finish', () => {
+  it("takes rank 0's final step and checkpoint, and shows the last epoch as users count it", () => {
+    const done = makePod('demo', 0).succeeded().obj();
+    done.status!.containerStatuses![0].state!.terminated!.message =
+      '{"ok":true,"steps":60,"loss":4.1,"checkpoint":"/checkpoints/demo/ckpt-00000060.jclckpt"}';
+    const job = claimed()
+      .training({ optim: { epochs: 2 } })
+      .status(
+        started({ progress: { epoch: 2, step: 40, loss: 4.5, lastCheckpoint: 'ckpt-40', updateTime: T0 } }),
+      )
+      .obj();
+    const { status } = computeStatus(job, observed([done, makePod('demo', 1).succeeded().obj()]), NOW);
+    expect(status.phase).toBe('Succeeded');
+    expect(status.progress).toEqual({
+      epoch: 2,
+      step: 60,
+      loss: 4.5,
+      lastCheckpoint: '/checkpoints/demo/ckpt-00000060.jclckpt',
+      updateTime: NOW.toISOString(),
+    });
+  });
+
+  it('maps the worker epoch index to the epoch users count', () => {
+    expect(toProgressReport({ epoch: 0, step: 3 })).toEqual({ epoch: 1, step: 3 });
   });
 });
