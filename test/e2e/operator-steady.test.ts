@@ -7,69 +7,29 @@
  * most once per poll interval. Figures go to stdout and $JCL_BENCH_OUT; docs/BENCHMARKS.md quotes them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Watch } from '@kubernetes/client-node';
-import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../harness/e2e-context.ts';
-import { NodeHarness } from '../harness/node-harness.ts';
-import { createServiceAccountIdentity } from '../harness/restricted-identity.ts';
-import { tailFile } from '../harness/managed-process.ts';
 import { REPO_ROOT } from '../harness/control-plane.ts';
-import {
-  installCrd,
-  Jobs,
-  metricValue,
-  startOperator,
-  type OperatorProcess,
-} from '../../operator/src/testing/e2e-kit.ts';
+import { metricValue } from '../../operator/src/testing/e2e-kit.ts';
 import { GROUP, PLURAL, VERSION } from '../../operator/src/api/constants.ts';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/src/api/rbac.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
+import { useOperatorEnvironment } from './support/operator-env.ts';
 
 const JOBS = Number(process.env.JCL_STEADY_JOBS ?? 6);
 const WINDOW_MS = Number(process.env.JCL_STEADY_MS ?? 120_000);
 const POLL_MS = 2_000;
 const STEPPER = path.join(REPO_ROOT, 'test/e2e/support/status-stepper.mjs');
 
-const plane = useControlPlane();
-const kc = plane.kubeConfig;
-let ns: string;
-let node: NodeHarness;
-let operator: OperatorProcess;
-
-beforeAll(async () => {
-  await installCrd(kc, plane.kubeconfigPath);
-  ns = await createTestNamespace(kc, 'jcl-steady', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  const kubeconfigFile = path.join(os.tmpdir(), `${ns}-operator.kubeconfig`);
-  await createServiceAccountIdentity(kc, {
-    namespace: ns,
-    name: 'jcl-operator',
-    rules: [...OPERATOR_RULES, ...LEADER_ELECTION_RULES],
-    kubeconfigFile,
-  });
-  node = await NodeHarness.start({
-    kubeConfig: kc,
-    namespaces: [ns],
-    nodeName: `node-${ns}`,
-    maxGraceMs: 2_000,
-  });
-  operator = await startOperator(kubeconfigFile, [
-    '--namespaces',
-    ns,
-    '--poll-interval-ms',
-    String(POLL_MS),
-    '--resync-ms',
-    '5000',
-    '--log-level',
-    'info',
-  ]);
-});
-afterAll(async () => {
-  await operator?.stop();
-  await node?.stop();
-  if (ns) await deleteTestNamespace(kc, ns);
-});
+const env = useOperatorEnvironment('jcl-steady', [
+  '--poll-interval-ms',
+  String(POLL_MS),
+  '--resync-ms',
+  '5000',
+  '--log-level',
+  'info',
+]);
+const kc = env.plane.kubeConfig;
 
 const stepping = (i: number) => i % 2 === 0;
 const specFor = (i: number) => ({
@@ -84,7 +44,7 @@ const specFor = (i: number) => ({
 
 /** Rank 0's poll log lines {"poll":n,"atMs":t} within [from, to). */
 function pollsBetween(job: string, from: number, to: number): number {
-  const file = node.podLogFiles(ns, `${job}-worker-0`).stdout;
+  const file = env.node.podLogFiles(env.ns, `${job}-worker-0`).stdout;
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.includes('"poll"'))
@@ -96,11 +56,10 @@ describe(`${JOBS} running jobs in steady state`, () => {
   it(
     'write status only on visible change, poll once per interval, and stay within a per-job budget',
     async () => {
-      const jobs = new Jobs(kc, ns);
+      const jobs = env.jobs;
       const names = Array.from({ length: JOBS }, (_, i) => `steady-${i}`);
       await Promise.all(names.map((n, i) => jobs.create(n, specFor(i))));
-      const diagnose = () =>
-        `--- operator ---\n${tailFile(operator.logFile, 30)}\n--- node ---\n${tailFile(node.logFile, 20)}`;
+      const diagnose = env.diagnose;
       const before = new Map<string, JCLTrainingJob>();
       for (const n of names)
         before.set(
@@ -121,7 +80,7 @@ describe(`${JOBS} running jobs in steady state`, () => {
 
       const modified = new Map<string, number>(names.map((n) => [n, 0]));
       const watch = await new Watch(kc).watch(
-        `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`,
+        `/apis/${GROUP}/${VERSION}/namespaces/${env.ns}/${PLURAL}`,
         {},
         (type: string, obj: JCLTrainingJob) => {
           const n = obj.metadata?.name ?? '';
@@ -132,11 +91,11 @@ describe(`${JOBS} running jobs in steady state`, () => {
       // The watch delivers the current state as ADDED first; count from here on.
       await new Promise((r) => setTimeout(r, 500));
       modified.forEach((_, k) => modified.set(k, 0));
-      const m0 = await operator.metrics();
+      const m0 = await env.operator.metrics();
       const from = Date.now();
       await new Promise((r) => setTimeout(r, WINDOW_MS));
       const to = Date.now();
-      const m1 = await operator.metrics();
+      const m1 = await env.operator.metrics();
       watch.abort();
 
       const minutes = (to - from) / 60_000;

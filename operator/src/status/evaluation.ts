@@ -68,7 +68,14 @@ export function computeEvaluation(
         jobName,
         message: text || 'evaluation job failed',
       });
-    return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
+    // Between its pod finishing and the Complete condition a Job has no active pod: still Running, not
+    // back to Pending (which would announce a second start).
+    const wasRunning = prev.some((p) => p.jobName === jobName && p.phase === 'Running');
+    const started =
+      (k8sJob.status?.active ?? 0) > 0 ||
+      (k8sJob.status?.succeeded ?? 0) > 0 ||
+      (k8sJob.status?.failed ?? 0) > 0;
+    return { kind: follow.kind, phase: started || wasRunning ? 'Running' : 'Pending', jobName };
   });
   const top1s = results.map((r) => top1Of(r.result)).filter((v): v is number => typeof v === 'number');
   return top1s.length > 0 ? { top1: Math.max(...top1s), results } : { results };

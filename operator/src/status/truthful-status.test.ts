@@ -171,3 +171,25 @@ describe('progress at the finish', () => {
     expect(toProgressReport({ epoch: 0, step: 3 })).toEqual({ epoch: 1, step: 3 });
   });
 });
+
+describe('evaluation follow-ups', () => {
+  it('a follow-up between its pod finishing and Complete stays Running: no second EvaluationStarted', () => {
+    const job = claimed()
+      .evaluation('knn')
+      .status(
+        started({
+          phase: 'Succeeded',
+          completionTime: T0,
+          evaluation: { results: [{ kind: 'knn', phase: 'Running', jobName: 'demo-eval-0' }] },
+        }),
+      )
+      .obj();
+    const { status, events } = computeStatus(
+      job,
+      observed([], { evalJobs: [{ metadata: { name: 'demo-eval-0' }, status: { active: 0 } }] }),
+      NOW,
+    );
+    expect(status.evaluation?.results[0].phase).toBe('Running');
+    expect(events).toEqual([]);
+  });
+});
