@@ -76,6 +76,10 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     { namespaces: cfg.namespaces ?? 'all', metricsPort: server?.port, leaderElect: cfg.leaderElect },
     'starting',
   );
+  if (cfg.operatorNamespace === '')
+    log.warn(
+      'neither --operator-namespace nor POD_NAMESPACE is set: job NetworkPolicies admit the operator only from the job namespace, so progress polls from elsewhere are blocked',
+    );
 
   const lead = async (lost: AbortSignal): Promise<void> => {
     metrics.isLeader.set(1);

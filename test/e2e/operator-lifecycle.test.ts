@@ -21,6 +21,7 @@ import {
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/src/api/rbac.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
 import { fakeSpec } from './support/fake-worker.ts';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -323,5 +324,7 @@ describe('JCLTrainingJob lifecycle', () => {
     expect(metricValue(text, 'jcl_operator_jobs', 'phase="Failed"')).toBeGreaterThanOrEqual(3);
     expect(metricValue(text, 'jcl_operator_api_requests_total')).toBeGreaterThan(0);
     expect(metricValue(text, 'jcl_operator_is_leader')).toBe(1);
+    // The replica that campaigned, then led for a while, leaked no abort listeners.
+    expect(readFileSync(operator.logFile, 'utf8')).not.toContain('MaxListenersExceededWarning');
   });
 });

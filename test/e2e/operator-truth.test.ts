@@ -6,13 +6,15 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../harness/control-plane.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
 import { fakeSpec } from './support/fake-worker.ts';
 import { useOperatorEnvironment } from './support/operator-env.ts';
 
-const env = useOperatorEnvironment('jcl-truth', ['--poll-interval-ms', '1000']);
+// A short stall timeout: quiet watches (services, batch jobs) are relisted several times during the file.
+const env = useOperatorEnvironment('jcl-truth', ['--poll-interval-ms', '1000', '--watch-stall-ms', '4000']);
 const core = env.plane.kubeConfig.makeApiClient(CoreV1Api);
 const waitFor = (name: string, what: string, done: (j: JCLTrainingJob) => boolean, timeoutMs = 90_000) =>
   env.jobs.waitFor(name, what, done, timeoutMs, env.diagnose);
@@ -162,5 +164,23 @@ describe('what the status and Events say', () => {
       `steps seen: ${steps.join(',')}`,
     ).toBe(true);
     expect(seen.every((s) => s.epoch >= 1)).toBe(true);
+  });
+
+  it('without --operator-namespace, the NetworkPolicy admits the operator from the job namespace only', async () => {
+    const policy = await env.plane.kubeConfig
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedNetworkPolicy({ namespace: env.ns, name: 'edited-workers' });
+    expect(policy.spec?.ingress?.[1]._from).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } } },
+    ]);
+    expect(readFileSync(env.operator.logFile, 'utf8')).toContain(
+      'neither --operator-namespace nor POD_NAMESPACE',
+    );
+  });
+
+  it('relisting a quiet watch is not logged as a watch failure', () => {
+    const log = readFileSync(env.operator.logFile, 'utf8');
+    expect(log).toContain('"why":"no watch activity"');
+    expect(log).not.toContain('watch failed');
   });
 });

@@ -287,6 +287,11 @@ describe('the other owned objects', () => {
     expect(got()).toEqual(want);
   });
 
+  it('without --operator-namespace, admits the operator only from the job namespace, not any namespace', () => {
+    const peers = buildNetworkPolicy(job, { ...opts, operatorNamespace: '' }).spec?.ingress?.[1]._from;
+    expect(peers).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } } }]);
+  });
+
   it('builds the evaluation Job of spec.evaluation[0]', () => {
     const j = makeJob().evaluation('knn', { k: 20 }).obj();
     const built = buildEvalJob(j, 0, opts);
