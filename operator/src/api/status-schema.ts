@@ -44,8 +44,10 @@ export const ConditionSchema = Type.Object(
 
 export const ProgressSchema = Type.Object(
   {
-    epoch: Type.Optional(Type.Integer({ description: 'Current epoch (0-based).' })),
-    step: Type.Optional(Type.Integer({ description: 'Global step.' })),
+    epoch: Type.Optional(
+      Type.Integer({ description: 'The epoch in progress, counted from 1 (the last one once finished).' }),
+    ),
+    step: Type.Optional(Type.Integer({ description: 'Global step; never goes back across gang restarts.' })),
     loss: Type.Optional(Type.Number({ description: 'Loss of the last step.' })),
     imagesPerSec: Type.Optional(Type.Number({ description: 'Training throughput of the gang.' })),
     lastCheckpoint: Type.Optional(Type.String({ description: 'Path of the newest checkpoint.' })),
