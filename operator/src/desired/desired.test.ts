@@ -366,7 +366,11 @@ describe('pod template fields', () => {
   it.each([
     ['labels (the operator wins on its own keys)', pod.metadata?.labels?.team, 'vision'],
     ['the operator label kept', pod.metadata?.labels?.['app.kubernetes.io/name'], 'jcl'],
-    ['annotations', pod.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    [
+      'annotations (and the template hash)',
+      pod.metadata?.annotations,
+      { 'example.com/owner': 'ana', 'training.jcl.dev/template-hash': templateHash(job) },
+    ],
     ['envFrom', pod.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
     ['runtimeClassName', pod.spec?.runtimeClassName, 'nvidia'],
     ['imagePullSecrets', pod.spec?.imagePullSecrets, [{ name: 'regcred' }]],
