@@ -76,6 +76,10 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     { namespaces: cfg.namespaces ?? 'all', metricsPort: server?.port, leaderElect: cfg.leaderElect },
     'starting',
   );
+  if (cfg.operatorNamespace === '')
+    log.warn(
+      'neither --operator-namespace nor POD_NAMESPACE is set: job NetworkPolicies admit the operator only from the job namespace, so progress polls from elsewhere are blocked',
+    );
 
   const lead = async (lost: AbortSignal): Promise<void> => {
     metrics.isLeader.set(1);
@@ -89,9 +93,15 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     // informers → controller.enqueue → reconciler → informers (its cache): the cycle is closed late.
     // eslint-disable-next-line prefer-const
     let controller: Controller | undefined;
+    // eslint-disable-next-line prefer-const
+    let reconciler: Reconciler | undefined;
     informers = new InformerSet(
       kc,
-      { onJobKey: (key) => controller?.enqueue(key), onJobDeleted: (job) => controller?.jobDeleted(job) },
+      {
+        onJobKey: (key) => controller?.enqueue(key),
+        onJobDeleted: (job) => controller?.jobDeleted(job),
+        ignoreJobUpdate: (job) => reconciler?.isOwnWrite(job) ?? false,
+      },
       {
         namespaces: cfg.namespaces,
         stallMs: cfg.watchStallMs,
@@ -100,7 +110,7 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
         onRestart: (informer, why) => metrics.informerRestarts.inc({ informer, why }),
       },
     );
-    const reconciler = new Reconciler({
+    reconciler = new Reconciler({
       kube: new ClientNodeKube(kc, count, cfg.identity),
       cache: informers,
       opts,

@@ -39,13 +39,19 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       name: 'batch not divisible by workers',
       spec: { ...valid, workers: 3 },
       field: 'spec.training.optim.batchSize',
-      says: 'must be divisible by spec.workers',
+      says: 'spec.training.optim.batchSize 8 (512 when unset) must be divisible by spec.workers 3',
+    },
+    {
+      name: 'the default batch size not divisible by workers',
+      spec: { ...valid, workers: 3, training: { ...valid.training, optim: { epochs: 1 } } },
+      field: 'spec.training.optim.batchSize',
+      says: 'spec.training.optim.batchSize 512 (512 when unset) must be divisible by spec.workers 3',
     },
     {
       name: 'queue not a multiple of the batch',
       spec: { ...valid, training: { ...valid.training, jcl: { queueSize: 12 } } },
       field: 'spec.training.jcl.queueSize',
-      says: 'must be a multiple of spec.training.optim.batchSize',
+      says: 'spec.training.jcl.queueSize 12 must be a multiple of spec.training.optim.batchSize 8',
     },
     {
       name: 'no positives',
@@ -138,6 +144,8 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
     );
     expect(err).toContain(field);
     expect(err).toContain(says);
+    // A rule that cannot be evaluated (e.g. a modulus by zero) must not leak into the message.
+    expect(err).not.toMatch(/evaluating rule|modulus by zero/);
   });
 });
 
@@ -172,6 +180,19 @@ describe('a valid JCLTrainingJob', () => {
       () => '',
       (e: Error) => e.message,
     );
-    expect(err).toContain('metadata.name must be at most 51 characters');
+    expect(err).toContain(`metadata.name: `);
+    expect(err).toContain(`"${'x'.repeat(52)}" has 52 characters; it must be at most 51 characters`);
   });
+
+  it.each(['my.job', 'My-job', '1job', 'job-'])(
+    'refuses %s: not a DNS-1035 label, so no Service or pod hostname could carry it',
+    async (name) => {
+      const err = await kubectlApply(plane.kubeconfigPath, manifest(name, valid)).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      expect(err).toContain(`metadata.name: `);
+      expect(err).toContain(`metadata.name "${name}" must be a DNS-1035 label`);
+    },
+  );
 });

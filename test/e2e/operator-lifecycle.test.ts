@@ -20,6 +20,8 @@ import {
 } from '../../operator/src/testing/e2e-kit.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/src/api/rbac.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
+import { fakeSpec } from './support/fake-worker.ts';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -33,26 +35,7 @@ let operatorArgs: string[];
 let operatorKubeconfig: string;
 let jobs: Jobs;
 
-/** The stand-in worker: `eval` writes a result; otherwise exit FAKE_EXIT_CODE after FAKE_EXIT_AFTER_MS, or run forever. */
-const FAKE_WORKER = `
-const fs = require('fs'); const e = process.env; const a = process.argv.slice(1);
-if (a[0] === 'eval') { fs.writeFileSync(e.JCL_TERMINATION_LOG, JSON.stringify({ top1: 0.5, kind: a[1] })); process.exit(0); }
-const failGen = e.FAKE_ONLY_GENERATION === undefined || e.FAKE_ONLY_GENERATION === e.JCL_RESTART_GENERATION;
-const after = Number(e.FAKE_EXIT_AFTER_MS || 0);
-if (after > 0 && failGen) setTimeout(() => { if (e.FAKE_MESSAGE) fs.writeFileSync(e.JCL_TERMINATION_LOG, e.FAKE_MESSAGE); process.exit(Number(e.FAKE_EXIT_CODE || 0)); }, after);
-else setInterval(() => {}, 1000);
-`;
-
-const spec = (extra: Record<string, unknown> = {}, env: Record<string, string> = {}) => ({
-  workers: 2,
-  template: {
-    image: 'jcl-e2e/node:local',
-    command: ['node', '-e', FAKE_WORKER],
-    env: Object.entries(env).map(([name, value]) => ({ name, value })),
-  },
-  training: { model: { arch: 'resnet-tiny' }, optim: { batchSize: 8, epochs: 1 }, jcl: { queueSize: 64 } },
-  ...extra,
-});
+const spec = fakeSpec;
 
 const diagnose = () =>
   `--- operator ---\n${tailFile(operator?.logFile ?? '', 30)}\n--- node ---\n${tailFile(node?.logFile ?? '', 20)}`;
@@ -169,8 +152,13 @@ describe('JCLTrainingJob lifecycle', () => {
     });
     const events = (
       await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=killed' })
-    ).items.map((e) => e.reason);
-    expect(events).toContain('GangRestart');
+    ).items;
+    // The SIGKILLed worker is blamed, by pod and rank, cause first.
+    expect(events.filter((e) => e.reason === 'GangRestart').map((e) => e.message)).toEqual([
+      expect.stringMatching(
+        /^worker rank 1 \(pod killed-worker-1\) failed: killed by SIGKILL \(exit code 137\)/,
+      ),
+    ]);
     expect(metricValue(await operator.metrics(), 'jcl_operator_gang_restarts_total')).toBeGreaterThanOrEqual(
       1,
     );
@@ -190,7 +178,9 @@ describe('JCLTrainingJob lifecycle', () => {
       status: 'True',
       reason: 'BackoffLimitExceeded',
     });
-    expect(failed.status?.message).toContain('failed with exit code 1: boom');
+    expect(failed.status?.message).toMatch(
+      /^worker rank \d \(pod flaky-worker-\d\) failed: exit code 1 \(internal error\): boom; backoffLimit 1/,
+    );
     await pollUntil(async () => ((await ownedObjects('flaky')).pods.length === 0 ? true : undefined), {
       timeoutMs: 30_000,
       description: 'flaky pods deleted',
@@ -216,7 +206,7 @@ describe('JCLTrainingJob lifecycle', () => {
       reason: 'PermanentError',
     });
     expect(failed.status?.message).toMatch(
-      /exit code 64: invalid training configuration: data.path: required/,
+      /failed: exit code 64 \(invalid configuration, permanent\): invalid training configuration: data.path: required/,
     );
   });
 
@@ -274,6 +264,19 @@ describe('JCLTrainingJob lifecycle', () => {
         { kind: 'knn', phase: 'Succeeded', jobName: 'done-eval-0', result: { top1: 0.5, kind: 'knn' } },
       ],
     });
+    expect(evaluated.status?.conditions?.find((c) => c.type === 'Evaluated')).toMatchObject({
+      status: 'True',
+      reason: 'EvaluationsSucceeded',
+    });
+    const evalEvents = (
+      await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=done' })
+    ).items
+      .filter((e) => e.reason?.startsWith('Evaluation'))
+      .map((e) => `${e.reason}: ${e.message}`);
+    expect(evalEvents.sort()).toEqual([
+      'EvaluationStarted: knn follow-up done-eval-0 started',
+      'EvaluationSucceeded: knn follow-up done-eval-0 succeeded: top-1 0.5',
+    ]);
     const batch = await kc
       .makeApiClient(BatchV1Api)
       .readNamespacedJob({ namespace: ns, name: 'done-eval-0' });
@@ -321,5 +324,7 @@ describe('JCLTrainingJob lifecycle', () => {
     expect(metricValue(text, 'jcl_operator_jobs', 'phase="Failed"')).toBeGreaterThanOrEqual(3);
     expect(metricValue(text, 'jcl_operator_api_requests_total')).toBeGreaterThan(0);
     expect(metricValue(text, 'jcl_operator_is_leader')).toBe(1);
+    // The replica that campaigned, then led for a while, leaked no abort listeners.
+    expect(readFileSync(operator.logFile, 'utf8')).not.toContain('MaxListenersExceededWarning');
   });
 });

@@ -23,6 +23,8 @@ export const LABEL_JOB_NAME = `${GROUP}/job-name`;
 export const LABEL_RANK = `${GROUP}/rank`;
 export const LABEL_RESTART_GENERATION = `${GROUP}/restart-generation`;
 export const LABEL_EVAL_KIND = `${GROUP}/eval-kind`;
+/** Worker pod annotation: a hash of the spec.template the pod was built from (spec changes not yet applied). */
+export const ANNOTATION_TEMPLATE_HASH = `${GROUP}/template-hash`;
 
 export const APP_NAME = 'jcl';
 export const MANAGER_NAME = 'jcl-operator';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CEL_RULES, buildCrd, buildSpecSchema } from './crd.ts';
+import { CEL_RULES, NAME_RULES, buildCrd, buildSpecSchema } from './crd.ts';
 import { CRD_FILE, renderCrdYaml } from './crd-yaml.ts';
 import { toStructuralSchema } from './openapi.ts';
 import { Type } from '@sinclair/typebox';
@@ -40,8 +40,16 @@ describe('the generated CRD', () => {
 
   // The CEL rules the apiserver enforces, table-driven: where each sits and what it says.
   it.each([
-    ['', 'self.training.optim.batchSize % self.workers == 0', '.training.optim.batchSize'],
-    ['', 'self.training.jcl.queueSize % self.training.optim.batchSize == 0', '.training.jcl.queueSize'],
+    [
+      '',
+      'self.workers < 1 || self.training.optim.batchSize % self.workers == 0',
+      '.training.optim.batchSize',
+    ],
+    [
+      '',
+      'self.training.optim.batchSize < 1 || self.training.jcl.queueSize % self.training.optim.batchSize == 0',
+      '.training.jcl.queueSize',
+    ],
     ['training.jcl', 'self.positives >= 1', '.positives'],
     ['training.jcl', 'self.temperature > 0.0', '.temperature'],
     ['workers', 'self == oldSelf', undefined],
@@ -71,6 +79,32 @@ describe('the generated CRD', () => {
     walk(root.properties.spec, 'spec');
     walk(root.properties.status, 'status');
     expect(undescribed).toEqual([]);
+  });
+
+  it('names the values in every message it can', () => {
+    // The rules that compare values (cross-field and bounds) say which values they saw; format() keeps
+    // them within the CEL cost budget (string() of a number does not).
+    const valued = Object.values(CEL_RULES)
+      .flat()
+      .filter((r) => r.messageExpression !== undefined);
+    expect(valued.map((r) => r.fieldPath)).toEqual(
+      expect.arrayContaining([
+        '.training.optim.batchSize',
+        '.training.jcl.queueSize',
+        '.dataset.path',
+        '.checkpoints.claimName',
+        '.positives',
+        '.temperature',
+        '.warmupEpochs',
+        '.cropScaleMin',
+        '.blurSigmaMin',
+      ]),
+    );
+    for (const r of valued) expect(r.messageExpression, r.rule).toMatch(/\.format\(\[(size\()?self\./);
+    for (const r of NAME_RULES) {
+      expect(r.fieldPath).toBe('.metadata.name');
+      expect(r.messageExpression).toContain('self.metadata.name');
+    }
   });
 
   it('places every rule on an existing schema node', () => {

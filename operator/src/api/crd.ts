@@ -11,13 +11,15 @@ import { JobSpecSchema, TRAINING_OVERLAPS } from './job-schema.ts';
 import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
 import { JobStatusSchema } from './status-schema.ts';
 import { toStructuralSchema, type SchemaNode } from './openapi.ts';
-import { MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
+import { DNS1035_LABEL, MAX_JOB_NAME_LENGTH } from '../desired/names.ts';
 import { CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './constants.ts';
 
 /** One CEL rule as the CRD carries it. */
 export interface CelRule {
   rule: string;
   message: string;
+  /** A CEL string expression shown instead of `message` (so the message can name the values). */
+  messageExpression?: string;
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
@@ -83,20 +85,27 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   ...overlapRules(),
   '': [
     {
-      rule: 'self.training.optim.batchSize % self.workers == 0',
+      // spec.workers < 1 is refused by its own minimum; the guard keeps CEL from dividing by zero.
+      rule: 'self.workers < 1 || self.training.optim.batchSize % self.workers == 0',
       message: 'spec.training.optim.batchSize must be divisible by spec.workers',
+      messageExpression:
+        "'spec.training.optim.batchSize %d (512 when unset) must be divisible by spec.workers %d: each worker takes batchSize / workers images per step'.format([self.training.optim.batchSize, self.workers])",
       fieldPath: '.training.optim.batchSize',
       reason: 'FieldValueInvalid',
     },
     {
-      rule: 'self.training.jcl.queueSize % self.training.optim.batchSize == 0',
+      rule: 'self.training.optim.batchSize < 1 || self.training.jcl.queueSize % self.training.optim.batchSize == 0',
       message: 'spec.training.jcl.queueSize must be a multiple of spec.training.optim.batchSize',
+      messageExpression:
+        "'spec.training.jcl.queueSize %d must be a multiple of spec.training.optim.batchSize %d (512 when unset)'.format([self.training.jcl.queueSize, self.training.optim.batchSize])",
       fieldPath: '.training.jcl.queueSize',
       reason: 'FieldValueInvalid',
     },
     {
       rule: "self.dataset.format in ['synthetic', 'fashion-mnist'] || self.dataset.path != ''",
       message: 'spec.dataset.path is required for formats other than synthetic and fashion-mnist',
+      messageExpression:
+        "'spec.dataset.path is required with spec.dataset.format %s (only synthetic and fashion-mnist need none)'.format([self.dataset.format])",
       fieldPath: '.dataset.path',
       reason: 'FieldValueRequired',
     },
@@ -104,6 +113,8 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       rule: 'size(self.evaluation) == 0 || has(self.checkpoints.claimName)',
       message:
         'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
+      messageExpression:
+        "'spec.checkpoints.claimName is required with spec.evaluation (%d follow-ups): the follow-ups read the checkpoint from the shared volume'.format([size(self.evaluation)])",
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },
@@ -117,12 +128,14 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     {
       rule: 'self.positives >= 1',
       message: 'spec.training.jcl.positives must be >= 1',
+      messageExpression: "'spec.training.jcl.positives must be >= 1, got %d'.format([self.positives])",
       fieldPath: '.positives',
       reason: 'FieldValueInvalid',
     },
     {
       rule: 'self.temperature > 0.0',
       message: 'spec.training.jcl.temperature must be > 0',
+      messageExpression: "'spec.training.jcl.temperature must be > 0, got %s'.format([self.temperature])",
       fieldPath: '.temperature',
       reason: 'FieldValueInvalid',
     },
@@ -131,6 +144,8 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     {
       rule: 'self.warmupEpochs <= double(self.epochs)',
       message: 'spec.training.optim.warmupEpochs must be <= epochs',
+      messageExpression:
+        "'spec.training.optim.warmupEpochs %s must be <= spec.training.optim.epochs %d'.format([self.warmupEpochs, self.epochs])",
       fieldPath: '.warmupEpochs',
       reason: 'FieldValueInvalid',
     },
@@ -139,17 +154,44 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     {
       rule: 'self.cropScaleMin <= self.cropScaleMax',
       message: 'spec.training.data.augment.cropScaleMin must be <= cropScaleMax',
+      messageExpression:
+        "'spec.training.data.augment.cropScaleMin %s must be <= cropScaleMax %s'.format([self.cropScaleMin, self.cropScaleMax])",
       fieldPath: '.cropScaleMin',
       reason: 'FieldValueInvalid',
     },
     {
       rule: 'self.blurSigmaMin <= self.blurSigmaMax',
       message: 'spec.training.data.augment.blurSigmaMin must be <= blurSigmaMax',
+      messageExpression:
+        "'spec.training.data.augment.blurSigmaMin %s must be <= blurSigmaMax %s'.format([self.blurSigmaMin, self.blurSigmaMax])",
       fieldPath: '.blurSigmaMin',
       reason: 'FieldValueInvalid',
     },
   ],
 };
+
+/**
+ * metadata.name becomes the Service `<name>-workers` and the pod hostnames `<name>-worker-<rank>`, both
+ * DNS-1035 labels (at most 63 characters, lowercase letters, digits and '-', starting with a letter):
+ * a name the CRD would otherwise accept (`my.job`) could never run.
+ */
+export const NAME_RULES: readonly CelRule[] = [
+  {
+    rule: `self.metadata.name.matches('${DNS1035_LABEL.source}')`,
+    message:
+      'metadata.name must be a DNS-1035 label (lowercase letters, digits and -, starting with a letter, ending with a letter or digit)',
+    messageExpression: `'metadata.name "' + self.metadata.name + '" must be a DNS-1035 label (lowercase letters, digits and -, starting with a letter, ending with a letter or digit): it names the Service <name>-workers and the pod hostnames <name>-worker-<rank>'`,
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+  },
+  {
+    rule: `size(self.metadata.name) <= ${MAX_JOB_NAME_LENGTH}`,
+    message: `metadata.name must be at most ${MAX_JOB_NAME_LENGTH} characters: worker hostnames <name>-worker-<rank> must stay DNS labels`,
+    messageExpression: `'metadata.name "%s" has %d characters; it must be at most ${MAX_JOB_NAME_LENGTH} characters to leave room for the suffix -worker-<rank> (up to 12 characters) in a 63-character DNS label'.format([self.metadata.name, size(self.metadata.name)])`,
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+  },
+];
 
 /** The spec's structural schema with the CEL rules attached. */
 export function buildSpecSchema(): SchemaNode {
@@ -220,17 +262,12 @@ export function buildCrd(): Record<string, unknown> {
               description:
                 'A data-parallel Joint Contrastive Learning training run (one pod per rank) and its evaluation follow-ups.',
               required: ['spec'],
-              'x-kubernetes-validations': [
-                {
-                  rule: `size(self.metadata.name) <= ${MAX_JOB_NAME_LENGTH}`,
-                  message: `metadata.name must be at most ${MAX_JOB_NAME_LENGTH} characters: worker hostnames <name>-worker-<rank> must stay DNS labels`,
-                  reason: 'FieldValueInvalid',
-                },
-              ],
+              'x-kubernetes-validations': NAME_RULES.map((r) => ({ ...r })),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
-                metadata: { type: 'object' },
+                // maxLength bounds the CEL cost of the name rules (253: the apiserver's own limit).
+                metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 253 } } },
                 spec: buildSpecSchema(),
                 status: toStructuralSchema(JobStatusSchema),
               },

@@ -14,6 +14,14 @@ export const CONDITION_TYPES = [
   'Succeeded',
   'Failed',
   'Suspended',
+  /** True while a child object (Service, pod, ...) cannot be created; the message is the apiserver's. */
+  'CreateFailed',
+  /** True when spec.checkpoints has no claimName: checkpoints live in per-pod emptyDirs. */
+  'CheckpointsEphemeral',
+  /** True while a spec change has not reached the running workers yet (the message says when it will). */
+  'SpecChangePending',
+  /** The evaluation follow-ups: Unknown while they run, True when all succeeded, False when one failed. */
+  'Evaluated',
 ] as const;
 
 const Time = (description: string) => Type.String({ format: 'date-time', description });
@@ -36,8 +44,10 @@ export const ConditionSchema = Type.Object(
 
 export const ProgressSchema = Type.Object(
   {
-    epoch: Type.Optional(Type.Integer({ description: 'Current epoch (0-based).' })),
-    step: Type.Optional(Type.Integer({ description: 'Global step.' })),
+    epoch: Type.Optional(
+      Type.Integer({ description: 'The epoch in progress, counted from 1 (the last one once finished).' }),
+    ),
+    step: Type.Optional(Type.Integer({ description: 'Global step; never goes back across gang restarts.' })),
     loss: Type.Optional(Type.Number({ description: 'Loss of the last step.' })),
     imagesPerSec: Type.Optional(Type.Number({ description: 'Training throughput of the gang.' })),
     lastCheckpoint: Type.Optional(Type.String({ description: 'Path of the newest checkpoint.' })),

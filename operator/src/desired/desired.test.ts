@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeJob } from '../testing/make-job.ts';
-import { buildWorkerPod } from './worker-pod.ts';
+import { buildWorkerPod, templateHash } from './worker-pod.ts';
 import { buildService } from './service.ts';
 import { buildSecret } from './secret.ts';
 import { buildNetworkPolicy } from './network-policy.ts';
@@ -42,6 +42,8 @@ describe('buildWorkerPod', () => {
       .image('jcl:test')
       .training({ optim: { batchSize: 8 } })
       .obj();
+    expect(templateHash(job)).toMatch(/^[0-9a-f]{16}$/);
+    expect(templateHash(makeJob().image('jcl:other').obj())).not.toBe(templateHash(job));
     expect(buildWorkerPod(job, 1, 0, opts)).toEqual({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -53,6 +55,7 @@ describe('buildWorkerPod', () => {
           'training.jcl.dev/rank': '1',
           'training.jcl.dev/restart-generation': '0',
         },
+        annotations: { 'training.jcl.dev/template-hash': templateHash(job) },
         ownerReferences: owner,
       },
       spec: {
@@ -284,6 +287,11 @@ describe('the other owned objects', () => {
     expect(got()).toEqual(want);
   });
 
+  it('without --operator-namespace, admits the operator only from the job namespace, not any namespace', () => {
+    const peers = buildNetworkPolicy(job, { ...opts, operatorNamespace: '' }).spec?.ingress?.[1]._from;
+    expect(peers).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'jcl-operator' } } }]);
+  });
+
   it('builds the evaluation Job of spec.evaluation[0]', () => {
     const j = makeJob().evaluation('knn', { k: 20 }).obj();
     const built = buildEvalJob(j, 0, opts);
@@ -358,7 +366,11 @@ describe('pod template fields', () => {
   it.each([
     ['labels (the operator wins on its own keys)', pod.metadata?.labels?.team, 'vision'],
     ['the operator label kept', pod.metadata?.labels?.['app.kubernetes.io/name'], 'jcl'],
-    ['annotations', pod.metadata?.annotations, { 'example.com/owner': 'ana' }],
+    [
+      'annotations (and the template hash)',
+      pod.metadata?.annotations,
+      { 'example.com/owner': 'ana', 'training.jcl.dev/template-hash': templateHash(job) },
+    ],
     ['envFrom', pod.spec?.containers[0].envFrom, [{ secretRef: { name: 's3-creds' } }]],
     ['runtimeClassName', pod.spec?.runtimeClassName, 'nvidia'],
     ['imagePullSecrets', pod.spec?.imagePullSecrets, [{ name: 'regcred' }]],

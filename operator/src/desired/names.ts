@@ -3,6 +3,9 @@
  * and lets a restarted operator adopt the objects it created before (no generateName anywhere).
  */
 
+/** A DNS-1035 label (Service names, pod hostnames): the job name must be one, with room for our suffixes. */
+export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
 /** Longest job name whose worker hostnames stay DNS labels: 63 - "-worker-1023".length. */
 export const MAX_JOB_NAME_LENGTH = 51;
 

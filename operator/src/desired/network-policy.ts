@@ -1,6 +1,7 @@
 /**
  * Only this job's workers may reach its gRPC, status and data ports; the operator's pods may reach the status
- * port (it polls rank 0's progress). Everything else is denied by selecting the pods for Ingress.
+ * port (it polls rank 0's progress), from --operator-namespace, or from the job's own namespace when that is
+ * unset. Everything else is denied by selecting the pods for Ingress.
  */
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { DATA_PORT, GRPC_PORT, STATUS_PORT } from '../api/constants.ts';
@@ -11,13 +12,15 @@ import type { BuildOptions } from './options.ts';
 
 export function buildNetworkPolicy(job: JCLTrainingJob, opts: BuildOptions): V1NetworkPolicy {
   const name = job.metadata?.name ?? '';
-  const operatorPeer: V1NetworkPolicyPeer = {
-    podSelector: { matchLabels: { ...opts.operatorPodLabels } },
-    namespaceSelector:
-      opts.operatorNamespace === ''
-        ? {}
-        : { matchLabels: { 'kubernetes.io/metadata.name': opts.operatorNamespace } },
-  };
+  // Without a known operator namespace, a peer without namespaceSelector means the job's own namespace
+  // only; an empty selector ({}) would admit any pod labelled as the operator in any namespace.
+  const operatorPeer: V1NetworkPolicyPeer =
+    opts.operatorNamespace === ''
+      ? { podSelector: { matchLabels: { ...opts.operatorPodLabels } } }
+      : {
+          podSelector: { matchLabels: { ...opts.operatorPodLabels } },
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.operatorNamespace } },
+        };
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

@@ -2,6 +2,7 @@
  * One worker pod per rank (like jobset's constructJob: spec in, object out, no I/O). The pod is the
  * worker contract of docs/ARCHITECTURE.md made concrete: env, mounted config and token, stable DNS name.
  */
+import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import {
   CONFIG_KEY_INITIAL,
@@ -10,6 +11,7 @@ import {
   CHECKPOINT_MOUNT_PATH,
   DATA_PORT,
   GRPC_PORT,
+  ANNOTATION_TEMPLATE_HASH,
   LABEL_RANK,
   LABEL_RESTART_GENERATION,
   STATUS_PORT,
@@ -48,6 +50,14 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
   ];
 }
 
+/** A short hash of spec.template: a worker pod whose annotation differs predates a template change. */
+export function templateHash(job: JCLTrainingJob): string {
+  return createHash('sha256')
+    .update(JSON.stringify(job.spec.template ?? {}))
+    .digest('hex')
+    .slice(0, 16);
+}
+
 /** The pod of `rank` in gang generation `generation` (0 = first start, +1 per gang restart). */
 export function buildWorkerPod(
   job: JCLTrainingJob,
@@ -57,16 +67,21 @@ export function buildWorkerPod(
 ): V1Pod {
   const name = job.metadata?.name ?? '';
   const podName = workerPodName(name, rank);
+  const base = withTemplateMetadata(
+    job,
+    ownedMetadata(job, podName, 'worker', {
+      [LABEL_RANK]: String(rank),
+      [LABEL_RESTART_GENERATION]: String(generation),
+    }),
+  );
+  const metadata = {
+    ...base,
+    annotations: { ...base.annotations, [ANNOTATION_TEMPLATE_HASH]: templateHash(job) },
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: withTemplateMetadata(
-      job,
-      ownedMetadata(job, podName, 'worker', {
-        [LABEL_RANK]: String(rank),
-        [LABEL_RESTART_GENERATION]: String(generation),
-      }),
-    ),
+    metadata,
     spec: {
       ...basePodSpec(job, opts),
       hostname: podName,

@@ -23,6 +23,14 @@ export const isAlreadyExists = (err: unknown): boolean => {
   return reason === 'AlreadyExists';
 };
 
+/** The apiserver's Status reason of a failed call (Invalid, Forbidden, AlreadyExists...), if it sent one. */
+export function apiReason(err: unknown): string | undefined {
+  const body = (err as { body?: unknown } | undefined)?.body;
+  if (typeof body === 'string') return safeReason(body);
+  const reason = (body as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : undefined;
+}
+
 function safeReason(text: string): string | undefined {
   try {
     return (JSON.parse(text) as { reason?: string }).reason;

@@ -25,6 +25,8 @@ import { SupervisedInformer } from './supervised-informer.ts';
 export interface InformerEvents {
   onJobKey(key: string): void;
   onJobDeleted(job: JCLTrainingJob): void;
+  /** An update that needs no reconcile (the operator's own status write coming back); default none. */
+  ignoreJobUpdate?(job: JCLTrainingJob): boolean;
 }
 
 export interface InformerSetOptions {
@@ -86,10 +88,11 @@ export class InformerSet {
                       })) as Promise<KubernetesListObject<JCLTrainingJob>>,
               ),
             ),
-          (verb, job) =>
-            verb === 'delete'
-              ? events.onJobDeleted(job)
-              : events.onJobKey(`${job.metadata?.namespace}/${job.metadata?.name}`),
+          (verb, job) => {
+            if (verb === 'delete') events.onJobDeleted(job);
+            else if (verb === 'add' || !events.ignoreJobUpdate?.(job))
+              events.onJobKey(`${job.metadata?.namespace}/${job.metadata?.name}`);
+          },
           sup,
         ),
       );

@@ -25,10 +25,15 @@ export interface LeaderElectionOptions {
  */
 export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/**
+ * Sleep `ms` or until `signal` aborts. The abort listener is removed when the timer fires: the renew
+ * loop sleeps every retry period on one signal, and leaked listeners tripped MaxListenersExceededWarning.
+ */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 export class LeaderElector {

@@ -15,10 +15,12 @@ interface StatusResponseLike {
   fault?: { code?: string; message?: string; peerRank?: number } | null;
 }
 
-/** Map a status response to the operator's ProgressReport (pure). */
+/** Map a status response to the operator's ProgressReport (pure): epoch 1-based, as users count. */
 export function toProgressReport(r: StatusResponseLike): ProgressReport {
   const out: ProgressReport = {};
-  if (typeof r.epoch === 'number') out.epoch = r.epoch;
+  // The worker counts epochs from 0 (the index of the epoch in progress); users count from 1, and the
+  // EPOCH column of a finished 2-epoch job should read 2, not 1.
+  if (typeof r.epoch === 'number') out.epoch = r.epoch + 1;
   if (typeof r.step === 'number') out.step = r.step;
   if (typeof r.lossTotal === 'number') out.loss = r.lossTotal;
   if (typeof r.imagesPerSec === 'number') out.imagesPerSec = r.imagesPerSec;
@@ -26,6 +28,7 @@ export function toProgressReport(r: StatusResponseLike): ProgressReport {
   if (r.fault && (r.fault.code || r.fault.message)) {
     const peer = r.fault.peerRank === undefined ? '' : ` (peer rank ${r.fault.peerRank})`;
     out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${peer}`;
+    if (typeof r.fault.peerRank === 'number') out.faultPeerRank = r.fault.peerRank;
   }
   return out;
 }

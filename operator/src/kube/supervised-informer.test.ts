@@ -28,21 +28,29 @@ class FakeInformer implements ObjectCache<KubernetesObject> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function supervise(stallMs: number) {
+function supervise(stallMs: number, stopErrors = false) {
   const made: FakeInformer[] = [];
+  const warnings: string[] = [];
   const restarts: string[] = [];
   const seen: string[] = [];
   const sup = new SupervisedInformer(
     'pods@*',
     () => {
       const f = new FakeInformer();
+      // client-node's informer reports its aborted watch as an error when stopped.
+      if (stopErrors)
+        f.stop = async () => ((f.stopped = true), f.fire('error', new Error('The user aborted a request.')));
       made.push(f);
       return f as unknown as Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
     },
     (verb, obj) => seen.push(`${verb} ${obj.metadata?.name}`),
-    { stallMs, log: pino({ level: 'silent' }), onRestart: (_name, why) => restarts.push(why) },
+    {
+      stallMs,
+      log: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }),
+      onRestart: (_name, why) => restarts.push(why),
+    },
   );
-  return { sup, made, restarts, seen };
+  return { sup, made, restarts, seen, warnings };
 }
 
 describe('SupervisedInformer', () => {
@@ -77,5 +85,15 @@ describe('SupervisedInformer', () => {
     await sleep(1_150);
     await sup.stop();
     expect([made.length, restarts]).toEqual([2, ['watch error']]);
+  });
+
+  it('a relist of a quiet watch is not reported as a watch failure (its own abort)', async () => {
+    const { sup, made, restarts, warnings } = supervise(200, true);
+    await sup.start();
+    await sleep(300);
+    await sup.stop();
+    expect(restarts).toEqual(['no watch activity']);
+    expect(made).toHaveLength(2);
+    expect(warnings).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private timer: NodeJS.Timeout | undefined;
   private synced!: Promise<void>;
   private markSynced: () => void = () => {};
+  /** Informers this supervisor stopped: their closing errors are expected. */
+  private readonly retired = new WeakSet<object>();
 
   constructor(
     readonly name: string,
@@ -80,7 +82,8 @@ export class SupervisedInformer<T extends KubernetesObject> {
     inf.on('delete', (o) => (touch(), this.handler('delete', o)));
     inf.on('connect', touch);
     inf.on('error', (err) => {
-      if (this.current !== inf || this.stopped) return;
+      // A watch we stopped ourselves (a relist of a quiet watch) ends with an abort error: not a failure.
+      if (this.current !== inf || this.stopped || this.retired.has(inf)) return;
       this.failures++;
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.failures - 1, 5));
       this.opts.log.warn(
@@ -106,6 +109,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.lastActivity = Date.now() + delayMs;
     this.opts.onRestart?.(this.name, why);
     if (why !== 'watch error') this.opts.log.info({ informer: this.name, why }, 'relisting');
+    if (old) this.retired.add(old);
     void old?.stop();
     setTimeout(() => !this.stopped && this.launch(), delayMs).unref();
   }

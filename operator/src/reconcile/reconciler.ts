@@ -19,9 +19,14 @@ import { buildSecret } from '../desired/secret.ts';
 import { secretName, serviceName } from '../desired/names.ts';
 import type { BuildOptions } from '../desired/options.ts';
 import { buildTrainingConfig } from '../desired/training-config.ts';
-import { computeStatus, type Observed, type ProgressReport } from '../status/compute-status.ts';
+import {
+  computeStatus,
+  type CreateFailure,
+  type Observed,
+  type ProgressReport,
+} from '../status/compute-status.ts';
 import { podGeneration, podRank } from '../status/observe-pods.ts';
-import { httpStatus, isConflict, isNotFound } from '../kube/errors.ts';
+import { apiMessage, apiReason, httpStatus, isConflict, isNotFound } from '../kube/errors.ts';
 import type { KubeClient } from '../kube/kube-client.ts';
 import { planActions, type Action, type SupportKind } from './plan.ts';
 
@@ -64,6 +69,12 @@ export class Reconciler {
   /** Support objects known to exist, per job uid: skips a create call per reconcile. */
   private readonly ensured = new Map<string, Set<SupportKind>>();
   private readonly tokens = new Map<string, string>();
+  /** When rank 0 was last polled, per job uid: at most one poll per poll interval. */
+  private readonly polledAt = new Map<string, number>();
+  /** The resourceVersion of this operator's last status write, per job uid. */
+  private readonly written = new Map<string, string>();
+  /** The last failed create of a child object, per job uid, until a plan's creates all succeed. */
+  private readonly createFailures = new Map<string, CreateFailure>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -71,6 +82,18 @@ export class Reconciler {
   forget(uid: string): void {
     this.ensured.delete(uid);
     this.tokens.delete(uid);
+    this.polledAt.delete(uid);
+    this.written.delete(uid);
+    this.createFailures.delete(uid);
+  }
+
+  /**
+   * Whether `job` is exactly the object this operator's last status write produced: its watch event carries
+   * nothing new, so it need not be reconciled (no write-triggered reconcile storm).
+   */
+  isOwnWrite(job: JCLTrainingJob): boolean {
+    const rv = job.metadata?.resourceVersion;
+    return rv !== undefined && this.written.get(job.metadata?.uid ?? '') === rv;
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
@@ -99,16 +122,25 @@ export class Reconciler {
       specProblem =
         err instanceof JclError && err.details.length > 0 ? err.details.join('; ') : describeError(err);
     }
-    const progress = await this.pollProgress(job, workerPods, jlog);
+    const progress = await this.pollProgress(job, workerPods, now, jlog);
 
     // Decide.
-    const observed: Observed = { workerPods, evalJobs, evalPods, progress, specProblem };
+    const observed: Observed = {
+      workerPods,
+      evalJobs,
+      evalPods,
+      progress,
+      specProblem,
+      createFailure: this.createFailures.get(uid),
+    };
     const { status, events } = computeStatus(job, observed, now);
 
     // Write: the one status write first, so no action is taken on a decision that lost a race.
     if (!isDeepStrictEqual(status, cached.status ?? {})) {
       try {
-        await kube.replaceStatus({ ...cached, status });
+        const stored = await kube.replaceStatus({ ...cached, status });
+        const rv = stored?.metadata?.resourceVersion;
+        if (rv) this.written.set(uid, rv);
         this.deps.onStatusWritten?.(job, cached.status, status);
       } catch (err) {
         if (isNotFound(err)) return {};
@@ -137,7 +169,7 @@ export class Reconciler {
       opts: this.deps.opts,
       configs,
       evalJobNames: new Set(evalJobs.map((j) => j.metadata?.name ?? '')),
-      pollIntervalMs: this.deps.pollIntervalMs ?? 10_000,
+      pollIntervalMs: this.pollIntervalMs(),
     });
     // The actions of one plan are independent (a pod may be created before its ConfigMap: the kubelet
     // waits for it), so they run concurrently: a job's gang appears in one round trip, not seven.
@@ -145,16 +177,41 @@ export class Reconciler {
     await recording;
     const failures = settled.flatMap((r, i) =>
       r.status === 'rejected' && !(isNotFound(r.reason) && plan.actions[i].kind === 'deleteJob')
-        ? [r.reason]
+        ? [{ action: plan.actions[i], err: r.reason as unknown }]
         : [],
     );
-    if (failures.length > 0)
+    const createFailed = failures.find((f) => f.action.kind === 'create' || f.action.kind === 'ensure');
+    if (createFailed) await this.recordCreateFailure(job, createFailed.action, createFailed.err, now, jlog);
+    else if (plan.actions.some((a) => a.kind === 'create' || a.kind === 'ensure'))
+      this.createFailures.delete(uid);
+    if (failures.length > 0) {
+      const first = createFailed ?? failures[0];
+      const line = createFailed ? this.createFailures.get(uid)?.message : apiMessage(first.err);
       throw new Error(
-        `${failures.length} of ${plan.actions.length} actions failed for ${namespace}/${name}`,
-        { cause: failures[0] },
+        `${failures.length} of ${plan.actions.length} actions failed for ${namespace}/${name}: ${line}`,
       );
+    }
     if (status.phase === 'Succeeded' || status.phase === 'Failed') this.ensured.delete(uid);
     return plan.requeueAfterMs === undefined ? {} : { requeueAfterMs: plan.requeueAfterMs };
+  }
+
+  /** Remember a failed create for the next status, and say it once in an Event (not on every retry). */
+  private async recordCreateFailure(
+    job: JCLTrainingJob,
+    action: Action,
+    err: unknown,
+    now: Date,
+    jlog: Logger,
+  ): Promise<void> {
+    const uid = job.metadata?.uid ?? '';
+    const failure = describeCreateFailure(job, action, err);
+    const before = this.createFailures.get(uid);
+    this.createFailures.set(uid, failure);
+    if (before?.message === failure.message) return;
+    jlog.warn({ reason: failure.reason }, failure.message);
+    await this.deps.kube
+      .createEvent(job, { type: 'Warning', reason: 'CreateFailed', message: failure.message }, now)
+      .catch((e: unknown) => jlog.warn({ err: describeError(e) }, 'event not recorded'));
   }
 
   private async execute(job: JCLTrainingJob, action: Action, jlog: Logger): Promise<void> {
@@ -200,14 +257,22 @@ export class Reconciler {
     }
   }
 
-  /** Poll rank 0 while the gang runs; a failed poll is no news (the pods tell us about real failures). */
+  private pollIntervalMs(): number {
+    return this.deps.pollIntervalMs ?? 10_000;
+  }
+
+  /** Poll rank 0 (at most once per poll interval) while the gang runs; a failed poll is no news (the pods tell us about real failures). */
   private async pollProgress(
     job: JCLTrainingJob,
     workerPods: readonly V1Pod[],
+    now: Date,
     jlog: Logger,
   ): Promise<ProgressReport | undefined> {
     const poll = this.deps.poll;
     if (!poll || job.status?.phase !== 'Running') return undefined;
+    const uid = job.metadata?.uid ?? '';
+    const last = this.polledAt.get(uid);
+    if (last !== undefined && now.getTime() - last < this.pollIntervalMs()) return undefined;
     const gen = job.status.restartGeneration ?? 0;
     const rank0 = workerPods.find(
       (p) => podRank(p) === 0 && podGeneration(p) === gen && p.status?.phase === 'Running',
@@ -215,8 +280,8 @@ export class Reconciler {
     if (!rank0) return undefined;
     const address = (this.deps.statusAddress ?? defaultStatusAddress)(rank0);
     if (!address) return undefined;
+    this.polledAt.set(uid, now.getTime());
     try {
-      const uid = job.metadata?.uid ?? '';
       let token = this.tokens.get(uid);
       if (token === undefined) {
         token = await this.deps.kube.readToken(
@@ -236,6 +301,26 @@ export class Reconciler {
 
 const defaultStatusAddress = (pod: V1Pod): string | undefined =>
   pod.status?.podIP ? `${pod.status.podIP}:${STATUS_PORT}` : undefined;
+
+const SUPPORT_KINDS: Record<SupportKind, string> = {
+  service: 'Service',
+  configMap: 'ConfigMap',
+  secret: 'Secret',
+  networkPolicy: 'NetworkPolicy',
+};
+
+/** One readable line: which object, the apiserver's reason, and its message (no nested JSON). */
+export function describeCreateFailure(job: JCLTrainingJob, action: Action, err: unknown): CreateFailure {
+  const object = action.kind === 'create' || action.kind === 'ensure' ? action.object : undefined;
+  const kind = object?.kind ?? (action.kind === 'ensure' ? SUPPORT_KINDS[action.what] : 'object');
+  const objName =
+    object?.metadata?.name ??
+    (action.kind === 'ensure' && action.what === 'secret' ? secretName(job.metadata?.name ?? '') : '?');
+  const reason =
+    apiReason(err) ?? (httpStatus(err) === undefined ? 'RequestFailed' : `HTTP${httpStatus(err)}`);
+  const text = apiMessage(err).replace(/\s+/g, ' ').trim();
+  return { reason, message: `cannot create ${kind} ${objName}: ${reason}: ${text}` };
+}
 
 /** Create; true if created, false if it already existed (adopted). */
 async function createOrAdopt(

@@ -2,28 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { makeJob } from '../testing/make-job.ts';
 import { makePod } from '../testing/make-pod.ts';
+import { NOW, T0, observed, started } from '../testing/status-fixtures.ts';
 import { computeStatus, type Observed } from './compute-status.ts';
 import type { JCLTrainingJob, JobStatus } from '../api/status-schema.ts';
 
-const NOW = new Date('2026-01-01T01:00:00Z');
-const T0 = '2026-01-01T00:00:00.000Z';
-const observed = (workerPods: V1Pod[], extra: Partial<Observed> = {}): Observed => ({
-  workerPods,
-  evalJobs: [],
-  evalPods: [],
-  ...extra,
-});
-const started = (s: JobStatus = {}): JobStatus => ({
-  phase: 'Running',
-  startTime: T0,
-  conditions: [
-    { type: 'Created', status: 'True', reason: 'JobCreated', message: '', lastTransitionTime: T0 },
-    { type: 'Running', status: 'True', reason: 'AllWorkersRunning', message: '', lastTransitionTime: T0 },
-  ],
-  restarts: 0,
-  restartGeneration: 0,
-  ...s,
-});
+/** Jobs with a checkpoint claim, so that only the tests about CheckpointsEphemeral see that warning. */
+const claimed = () => makeJob().checkpoints({ claimName: 'ckpt' });
 const running = (n: number, gen = 0) =>
   Array.from({ length: n }, (_, r) => makePod('demo', r).generation(gen).running().ready().obj());
 
@@ -38,14 +22,14 @@ interface Row {
 const rows: Row[] = [
   {
     name: 'a new job is Pending until its pods run',
-    job: makeJob().workers(2).obj(),
+    job: claimed().workers(2).obj(),
     obs: observed([]),
     want: { phase: 'Pending', ready: '0/2', restarts: 0, restartGeneration: 0, startTime: NOW.toISOString() },
     events: ['Created', 'WorkersStarting'],
   },
   {
     name: 'all ranks running → Running with progress from rank 0',
-    job: makeJob()
+    job: claimed()
       .workers(2)
       .status(started({ phase: 'Pending' }))
       .obj(),
@@ -69,7 +53,7 @@ const rows: Row[] = [
   },
   {
     name: 'a retryable exit restarts the whole gang with generation + 1',
-    job: makeJob().workers(2).status(started()).obj(),
+    job: claimed().workers(2).status(started()).obj(),
     obs: observed([
       makePod('demo', 0).running().obj(),
       makePod('demo', 1).failed(75, 'peer rank 0 lost').obj(),
@@ -78,20 +62,21 @@ const rows: Row[] = [
       phase: 'Restarting',
       restarts: 1,
       restartGeneration: 1,
-      message: 'worker rank 1 failed with exit code 75: peer rank 0 lost',
+      message:
+        'worker rank 1 (pod demo-worker-1) failed: exit code 75 (lost a peer or timed out, retryable): peer rank 0 lost',
     },
     events: ['GangRestart', 'WorkerFailed'],
   },
   {
     name: 'an evicted pod (no exit code) is retryable too',
-    job: makeJob().workers(1).status(started()).obj(),
+    job: claimed().workers(1).status(started()).obj(),
     obs: observed([makePod('demo', 0).evicted().obj()]),
     want: { phase: 'Restarting', restarts: 1, restartGeneration: 1 },
     events: ['GangRestart', 'WorkerFailed'],
   },
   {
     name: 'a fault reported by the status endpoint restarts the gang',
-    job: makeJob().workers(2).status(started()).obj(),
+    job: claimed().workers(2).status(started()).obj(),
     obs: observed(running(2), { progress: { epoch: 1, fault: 'queues diverged' } }),
     want: {
       phase: 'Restarting',
@@ -103,7 +88,7 @@ const rows: Row[] = [
   },
   {
     name: 'old-generation pods still present → Restarting, nothing counted twice',
-    job: makeJob()
+    job: claimed()
       .workers(2)
       .status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 }))
       .obj(),
@@ -118,7 +103,7 @@ const rows: Row[] = [
   },
   {
     name: 'the new generation running → Running again',
-    job: makeJob()
+    job: claimed()
       .workers(2)
       .status(started({ phase: 'Restarting', restarts: 1, restartGeneration: 1 }))
       .obj(),
@@ -128,7 +113,7 @@ const rows: Row[] = [
   },
   {
     name: 'a permanent exit code fails the job at once with the termination message',
-    job: makeJob().workers(2).status(started()).obj(),
+    job: claimed().workers(2).status(started()).obj(),
     obs: observed([
       makePod('demo', 0).failed(64, 'invalid training configuration: data.path: required').obj(),
       makePod('demo', 1).running().obj(),
@@ -137,13 +122,14 @@ const rows: Row[] = [
       phase: 'Failed',
       restarts: 0,
       completionTime: NOW.toISOString(),
-      message: 'worker rank 0 failed with exit code 64: invalid training configuration: data.path: required',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 64 (invalid configuration, permanent): invalid training configuration: data.path: required',
     },
     events: ['PermanentError'],
   },
   {
     name: "the worker's JSON failure record is shown as reason: message",
-    job: makeJob().status(started()).obj(),
+    job: claimed().status(started()).obj(),
     obs: observed([
       makePod('demo', 0)
         .failed(
@@ -154,13 +140,14 @@ const rows: Row[] = [
     ]),
     want: {
       phase: 'Failed',
-      message: 'worker rank 0 failed with exit code 66: not_found: data.path: /data/x does not exist',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 66 (input not found, permanent): not_found: data.path: /data/x does not exist',
     },
     events: ['PermanentError'],
   },
   {
     name: 'backoffLimit reached → Failed',
-    job: makeJob()
+    job: claimed()
       .backoffLimit(2)
       .status(started({ restarts: 2, restartGeneration: 2 }))
       .obj(),
@@ -168,13 +155,14 @@ const rows: Row[] = [
     want: {
       phase: 'Failed',
       restarts: 2,
-      message: 'worker rank 0 failed with exit code 1: boom; backoffLimit 2 reached after 2 restarts',
+      message:
+        'worker rank 0 (pod demo-worker-0) failed: exit code 1 (internal error): boom; backoffLimit 2 reached after 2 restarts',
     },
     events: ['BackoffLimitExceeded'],
   },
   {
     name: 'activeDeadlineSeconds → Failed with DeadlineExceeded',
-    job: makeJob().activeDeadlineSeconds(60).status(started()).obj(),
+    job: claimed().activeDeadlineSeconds(60).status(started()).obj(),
     obs: observed(running(1)),
     want: {
       phase: 'Failed',
@@ -185,21 +173,21 @@ const rows: Row[] = [
   },
   {
     name: 'every rank succeeded → Succeeded',
-    job: makeJob().workers(2).status(started()).obj(),
+    job: claimed().workers(2).status(started()).obj(),
     obs: observed([makePod('demo', 0).succeeded().obj(), makePod('demo', 1).succeeded().obj()]),
     want: { phase: 'Succeeded', completionTime: NOW.toISOString() },
     events: ['TrainingSucceeded'],
   },
   {
     name: 'suspend → Suspended',
-    job: makeJob().suspend().status(started()).obj(),
+    job: claimed().suspend().status(started()).obj(),
     obs: observed(running(1)),
     want: { phase: 'Suspended', restartGeneration: 0 },
     events: ['JobSuspended'],
   },
   {
     name: 'resume after a started suspension → a new generation that resumes from the checkpoint',
-    job: makeJob()
+    job: claimed()
       .suspend(false)
       .status(started({ phase: 'Suspended' }))
       .obj(),
@@ -209,7 +197,7 @@ const rows: Row[] = [
   },
   {
     name: 'a spec the worker rejects fails the job with the field named',
-    job: makeJob().obj(),
+    job: claimed().obj(),
     obs: observed([], {
       specProblem: 'spec.training.optim.batchSize: must be divisible by the number of workers 3, got 8',
     }),
@@ -221,7 +209,7 @@ const rows: Row[] = [
   },
   {
     name: 'a terminal job stays terminal whatever the pods do',
-    job: makeJob()
+    job: claimed()
       .status(started({ phase: 'Failed', message: 'x', completionTime: T0 }))
       .obj(),
     obs: observed(running(1)),
@@ -238,7 +226,7 @@ describe('computeStatus', () => {
   });
 
   it('keeps lastTransitionTime of unchanged conditions and flips the phase conditions', () => {
-    const job = makeJob().workers(2).status(started()).obj();
+    const job = claimed().workers(2).status(started()).obj();
     const { status } = computeStatus(
       job,
       observed([makePod('demo', 0).running().obj(), makePod('demo', 1).failed(1).obj()]),
@@ -257,14 +245,14 @@ describe('computeStatus', () => {
         type: 'Restarting',
         status: 'True',
         reason: 'WorkerFailed',
-        message: 'worker rank 1 failed with exit code 1: Error',
+        message: 'worker rank 1 (pod demo-worker-1) failed: exit code 1 (internal error)',
         lastTransitionTime: NOW.toISOString(),
       },
     ]);
   });
 
   it('is idempotent: feeding the result back changes nothing and emits nothing', () => {
-    const job = makeJob()
+    const job = claimed()
       .workers(2)
       .status(started({ phase: 'Pending' }))
       .obj();
@@ -278,7 +266,7 @@ describe('computeStatus', () => {
   });
 
   it('reports evaluation follow-ups after success without failing the model', () => {
-    const job = makeJob()
+    const job = claimed()
       .evaluation('knn')
       .evaluation('linear')
       .status(started({ phase: 'Succeeded', completionTime: T0 }))
@@ -302,7 +290,7 @@ describe('computeStatus', () => {
         ],
       },
     });
-    const { status } = computeStatus(
+    const { status, events } = computeStatus(
       job,
       observed([], {
         evalJobs: [k8sJob('demo-eval-0', 'Complete'), k8sJob('demo-eval-1', 'Failed')],
@@ -332,6 +320,17 @@ describe('computeStatus', () => {
           completionTime: NOW.toISOString(),
         },
       ],
+    });
+    expect(events.map((e) => `${e.reason}: ${e.message}`)).toEqual([
+      'EvaluationStarted: knn follow-up demo-eval-0 started',
+      'EvaluationSucceeded: knn follow-up demo-eval-0 succeeded: top-1 0.42',
+      'EvaluationStarted: linear follow-up demo-eval-1 started',
+      'EvaluationFailed: linear follow-up demo-eval-1 failed: out of memory; see kubectl logs job/demo-eval-1',
+    ]);
+    expect(status.conditions?.find((c) => c.type === 'Evaluated')).toMatchObject({
+      status: 'False',
+      reason: 'EvaluationFailed',
+      message: '1 of 2 follow-ups failed: demo-eval-1: out of memory',
     });
   });
 });

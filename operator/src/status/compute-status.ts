@@ -15,10 +15,19 @@
  *  7. every rank Succeeded → Succeeded; every rank Running → Running; else Pending (or still Restarting).
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { ConditionType, JCLTrainingJob, JobStatus, Phase } from '../api/status-schema.ts';
-import { setCondition } from './conditions.ts';
-import { computeEvaluation } from './evaluation.ts';
-import { describeFailure, summarizeWorkers, type WorkerSummary } from './observe-pods.ts';
+import type { Condition, ConditionType, JCLTrainingJob, JobStatus, Phase } from '../api/status-schema.ts';
+import { isTrue, setCondition } from './conditions.ts';
+import { checkpointAdvisory, templateAdvisory } from './advisories.ts';
+import { computeEvaluation, evaluationNews } from './evaluation.ts';
+import { workerPodName } from '../desired/names.ts';
+import {
+  describeFailure,
+  finalReport,
+  summarizeWorkers,
+  type WorkerFailure,
+  type WorkerSummary,
+} from './observe-pods.ts';
+import { nextProgress } from './progress.ts';
 
 /** What rank 0's status endpoint reported (the poller is injected into the reconciler). */
 export interface ProgressReport {
@@ -29,6 +38,8 @@ export interface ProgressReport {
   lastCheckpoint?: string;
   /** A fault the workers detected (e.g. a lost peer); treated like a failed worker. */
   fault?: string;
+  /** The rank the fault is about (the lost peer), when the worker named one. */
+  faultPeerRank?: number;
 }
 
 /** Everything the reconciler read for one job. */
@@ -41,6 +52,14 @@ export interface Observed {
   progress?: ProgressReport;
   /** Why buildTrainingConfig rejected the spec, if it did. */
   specProblem?: string;
+  /** The last create of a child object the apiserver refused (until creates succeed again). */
+  createFailure?: CreateFailure;
+}
+
+/** A refused create, in one line: `cannot create Service x-workers: Invalid: <apiserver message>`. */
+export interface CreateFailure {
+  reason: string;
+  message: string;
 }
 
 export interface JobEvent {
@@ -65,7 +84,7 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   let generation = prev.restartGeneration ?? 0;
   let restarts = prev.restarts ?? 0;
   let conditions = s.conditions ?? [];
-  const cond = (type: ConditionType, status: 'True' | 'False', reason: string, message: string) => {
+  const cond = (type: ConditionType, status: Condition['status'], reason: string, message: string) => {
     conditions = setCondition(conditions, type, status, reason, message, nowIso);
   };
 
@@ -125,6 +144,25 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
     ));
   }
 
+  if (obs.createFailure && !TERMINAL.has(phase)) {
+    cond('CreateFailed', 'True', obs.createFailure.reason, obs.createFailure.message);
+    if (phase === 'Pending' || phase === 'Restarting') message = obs.createFailure.message;
+  } else if (conditions.some((c) => c.type === 'CreateFailed' && c.status === 'True'))
+    cond('CreateFailed', 'False', 'Created', 'every object was created');
+
+  if (!TERMINAL.has(phase)) {
+    const advisories = [
+      checkpointAdvisory(job),
+      templateAdvisory(job, obs.workerPods, generation, conditions),
+    ];
+    for (const a of advisories) {
+      if (!a) continue;
+      if (a.status === 'True' && !isTrue(conditions, a.type))
+        events.push({ type: 'Warning', reason: a.reason, message: a.message });
+      cond(a.type, a.status, a.reason, a.message);
+    }
+  }
+
   if (phase !== 'Suspended' && !TERMINAL.has(phase) && !s.startTime) s.startTime = nowIso;
   if (TERMINAL.has(phase) && !s.completionTime) s.completionTime = nowIso;
   if (!TERMINAL.has(prev.phase))
@@ -146,9 +184,29 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.restarts = restarts;
   s.restartGeneration = generation;
   s.observedGeneration = job.metadata?.generation;
-  if (obs.progress) s.progress = { ...progressFields(obs.progress), updateTime: nowIso };
-  if (phase === 'Succeeded' && job.spec.evaluation.length > 0)
+  let report = obs.progress;
+  if (phase === 'Succeeded' && !TERMINAL.has(prev.phase)) {
+    // The last poll may be a checkpoint or more behind: rank 0's final word is the truth.
+    const last = finalReport(obs.workerPods, generation);
+    if (last)
+      report = {
+        ...prev.progress,
+        ...last,
+        epoch: job.spec.training.optim.epochs ?? prev.progress?.epoch,
+      };
+  }
+  const progress = nextProgress(prev.progress, report, nowIso);
+  if (progress) s.progress = progress;
+  if (phase === 'Succeeded' && job.spec.evaluation.length > 0) {
     s.evaluation = computeEvaluation(job, obs.evalJobs, obs.evalPods, nowIso);
+    const news = evaluationNews(prev.evaluation, s.evaluation);
+    events.push(...news.events);
+    const c = news.condition;
+    if (c.status === 'False' && !conditions.some((x) => x.type === 'Evaluated'))
+      cond('Evaluated', 'Unknown', c.reason, c.message);
+    conditions = setCondition(conditions, 'Evaluated', c.status, c.reason, c.message, nowIso);
+    s.conditions = conditions;
+  }
   return { status: s, events };
 }
 
@@ -171,10 +229,11 @@ function decideRunning(
   events: JobEvent[],
 ): RunningDecision {
   const { workers, runPolicy } = job.spec;
-  const failure = w.failures[0];
+  const lost = prevPhase === 'Running' ? lostWorkers(w, workers, job.metadata?.name ?? '') : [];
+  const failure = w.failures.find((f) => f.permanent) ?? lost[0] ?? w.failures[0];
   const fault = w.current === workers && w.running === workers ? obs.progress?.fault : undefined;
   if (failure || fault) {
-    const why = failure ? describeFailure(failure) : `rank 0 reported a fault: ${fault}`;
+    const why = failure ? describeFailure(failure) : describeFault(obs.progress ?? {}, job);
     if (failure?.permanent)
       return { phase: 'Failed', reason: 'PermanentError', message: why, generation, restarts };
     if (restarts >= runPolicy.backoffLimit) {
@@ -233,6 +292,31 @@ function decideRunning(
   };
 }
 
+/** Ranks of a running gang whose pod was deleted (or is being deleted) by someone else. */
+function lostWorkers(w: WorkerSummary, workers: number, job: string): WorkerFailure[] {
+  const lost: WorkerFailure[] = [];
+  for (let rank = 0; rank < workers; rank++) {
+    const deleting = w.deleting.get(rank);
+    if (w.ranks.has(rank) && deleting === undefined) continue;
+    lost.push({
+      rank,
+      pod: deleting ?? workerPodName(job, rank),
+      exitCode: undefined,
+      permanent: false,
+      cause: deleting ? 'pod deleted while the gang was running' : 'pod gone while the gang was running',
+      message: '',
+    });
+  }
+  return lost;
+}
+
+/** Rank 0's fault, blaming the peer it names: "worker rank 1 (pod x-worker-1) was lost: rank 0 reported ...". */
+function describeFault(p: ProgressReport, job: JCLTrainingJob): string {
+  if (p.faultPeerRank === undefined || p.faultPeerRank === 0) return `rank 0 reported a fault: ${p.fault}`;
+  const pod = workerPodName(job.metadata?.name ?? '', p.faultPeerRank);
+  return `worker rank ${p.faultPeerRank} (pod ${pod}) was lost: rank 0 reported ${p.fault}`;
+}
+
 /** The condition set that mirrors the phase (Running/Restarting/Suspended are exclusive, terminal ones stick). */
 function phaseConditions(
   conditions: JobStatus['conditions'] & object,
@@ -253,14 +337,4 @@ function phaseConditions(
   if (phase === 'Succeeded' || phase === 'Failed') set(phase, true, reason, message);
   if (prevPhase === 'Suspended' && phase !== 'Suspended') set('Suspended', false, 'JobResumed', 'resumed');
   return c;
-}
-
-function progressFields(p: ProgressReport) {
-  const out: NonNullable<JobStatus['progress']> = {};
-  if (p.epoch !== undefined) out.epoch = p.epoch;
-  if (p.step !== undefined) out.step = p.step;
-  if (p.loss !== undefined && Number.isFinite(p.loss)) out.loss = p.loss;
-  if (p.imagesPerSec !== undefined && Number.isFinite(p.imagesPerSec)) out.imagesPerSec = p.imagesPerSec;
-  if (p.lastCheckpoint !== undefined) out.lastCheckpoint = p.lastCheckpoint;
-  return out;
 }

@@ -68,7 +68,14 @@ export function computeEvaluation(
         jobName,
         message: text || 'evaluation job failed',
       });
-    return { kind: follow.kind, phase: (k8sJob.status?.active ?? 0) > 0 ? 'Running' : 'Pending', jobName };
+    // Between its pod finishing and the Complete condition a Job has no active pod: still Running, not
+    // back to Pending (which would announce a second start).
+    const wasRunning = prev.some((p) => p.jobName === jobName && p.phase === 'Running');
+    const started =
+      (k8sJob.status?.active ?? 0) > 0 ||
+      (k8sJob.status?.succeeded ?? 0) > 0 ||
+      (k8sJob.status?.failed ?? 0) > 0;
+    return { kind: follow.kind, phase: started || wasRunning ? 'Running' : 'Pending', jobName };
   });
   const top1s = results.map((r) => top1Of(r.result)).filter((v): v is number => typeof v === 'number');
   return top1s.length > 0 ? { top1: Math.max(...top1s), results } : { results };
@@ -92,4 +99,55 @@ export function finishedAtMs(status: JobStatus): number | undefined {
     Date.parse(status.completionTime),
     ...(status.evaluation?.results ?? []).map((r) => (r.completionTime ? Date.parse(r.completionTime) : 0)),
   );
+}
+
+/** What changed between two evaluation statuses, as Events and the Evaluated condition (pure). */
+export function evaluationNews(
+  prev: JobStatus['evaluation'],
+  next: NonNullable<JobStatus['evaluation']>,
+): {
+  events: { type: 'Normal' | 'Warning'; reason: string; message: string }[];
+  condition: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string };
+} {
+  const events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
+  for (const r of next.results) {
+    const before = prev?.results.find((p) => p.jobName === r.jobName)?.phase ?? 'Pending';
+    if (before === r.phase) continue;
+    const what = `${r.kind} follow-up ${r.jobName}`;
+    if (before === 'Pending')
+      events.push({ type: 'Normal', reason: 'EvaluationStarted', message: `${what} started` });
+    if (r.phase === 'Succeeded') {
+      const top1 = top1Of(r.result);
+      const shown = top1 === undefined ? (r.message ?? 'no result') : `top-1 ${top1}`;
+      events.push({ type: 'Normal', reason: 'EvaluationSucceeded', message: `${what} succeeded: ${shown}` });
+    }
+    if (r.phase === 'Failed')
+      events.push({
+        type: 'Warning',
+        reason: 'EvaluationFailed',
+        message: `${what} failed: ${r.message ?? 'no message'}; see kubectl logs job/${r.jobName}`,
+      });
+  }
+  const total = next.results.length;
+  const failed = next.results.filter((r) => r.phase === 'Failed');
+  const done = next.results.filter((r) => r.phase === 'Succeeded' || r.phase === 'Failed').length;
+  const condition =
+    done < total
+      ? {
+          status: 'Unknown' as const,
+          reason: 'EvaluationsRunning',
+          message: `${done} of ${total} evaluation follow-ups finished`,
+        }
+      : failed.length > 0
+        ? {
+            status: 'False' as const,
+            reason: 'EvaluationFailed',
+            message: `${failed.length} of ${total} follow-ups failed: ${failed.map((r) => `${r.jobName}: ${r.message ?? ''}`).join('; ')}`,
+          }
+        : {
+            status: 'True' as const,
+            reason: 'EvaluationsSucceeded',
+            message: `all ${total} evaluation follow-ups succeeded`,
+          };
+  return { events, condition };
 }
