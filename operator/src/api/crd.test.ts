@@ -34,6 +34,7 @@ describe('the generated CRD', () => {
       'Loss=.status.progress.loss',
       'Top1=.status.evaluation.top1',
       'Restarts=.status.restarts',
+      'Scheduling=.status.conditions[?(@.type=="Unschedulable")].message',
       'Age=.metadata.creationTimestamp',
     ]);
   });

@@ -107,6 +107,20 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },
+    {
+      rule: '!has(self.runPolicy.schedulingPolicy) || !has(self.runPolicy.schedulingPolicy.minAvailable) || self.runPolicy.schedulingPolicy.minAvailable <= self.workers',
+      message: 'spec.runPolicy.schedulingPolicy.minAvailable must be <= spec.workers',
+      fieldPath: '.runPolicy.schedulingPolicy.minAvailable',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+  'runPolicy.schedulingPolicy': [
+    {
+      rule: "self.provider != 'kueue' || has(self.queue)",
+      message: 'spec.runPolicy.schedulingPolicy.queue (a LocalQueue) is required with provider kueue',
+      fieldPath: '.queue',
+      reason: 'FieldValueRequired',
+    },
   ],
   'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
@@ -212,6 +226,12 @@ export function buildCrd(): Record<string, unknown> {
               description: 'best top-1 of the evaluation follow-ups',
             },
             { name: 'Restarts', type: 'integer', jsonPath: '.status.restarts' },
+            {
+              name: 'Scheduling',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Unschedulable")].message',
+              description: "why the gang waits (the scheduler's reason), while it cannot be placed",
+            },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

@@ -14,6 +14,8 @@ export const CONDITION_TYPES = [
   'Succeeded',
   'Failed',
   'Suspended',
+  // True while workers of the current gang cannot be placed (reason and message from the scheduler).
+  'Unschedulable',
 ] as const;
 
 const Time = (description: string) => Type.String({ format: 'date-time', description });

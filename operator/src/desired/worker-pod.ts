@@ -17,6 +17,7 @@ import {
   TOKEN_MOUNT_PATH,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { withGangScheduling } from './gang.ts';
 import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
@@ -57,7 +58,7 @@ export function buildWorkerPod(
 ): V1Pod {
   const name = job.metadata?.name ?? '';
   const podName = workerPodName(name, rank);
-  return {
+  return withGangScheduling(job, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: withTemplateMetadata(
@@ -90,7 +91,7 @@ export function buildWorkerPod(
         : {}),
       volumes: jclVolumes(job, true),
     },
-  };
+  });
 }
 
 /** The owned metadata with the template's labels (below the operator's) and annotations. */
