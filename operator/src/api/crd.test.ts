@@ -41,7 +41,18 @@ describe('the generated CRD', () => {
 
   // The CEL rules the apiserver enforces, table-driven: where each sits and what it says.
   it.each([
-    ['', 'self.training.optim.batchSize % self.workers == 0', '.training.optim.batchSize'],
+    [
+      '',
+      'self.training.optim.batchSize % (self.workers * (has(self.template.procsPerWorker) ? self.template.procsPerWorker : 1)) == 0',
+      '.training.optim.batchSize',
+    ],
+    [
+      '',
+      '!has(self.runPolicy.schedulingPolicy) || !has(self.runPolicy.schedulingPolicy.minAvailable) || self.runPolicy.schedulingPolicy.minAvailable <= self.workers',
+      '.runPolicy.schedulingPolicy.minAvailable',
+    ],
+    ['runPolicy.schedulingPolicy', "self.provider != 'kueue' || has(self.queue)", '.queue'],
+    ['template.procsPerWorker', 'self == oldSelf', undefined],
     ['', 'self.training.jcl.queueSize % self.training.optim.batchSize == 0', '.training.jcl.queueSize'],
     ['training.jcl', 'self.positives >= 1', '.positives'],
     ['training.jcl', 'self.temperature > 0.0', '.temperature'],

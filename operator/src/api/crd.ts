@@ -83,8 +83,9 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   ...overlapRules(),
   '': [
     {
-      rule: 'self.training.optim.batchSize % self.workers == 0',
-      message: 'spec.training.optim.batchSize must be divisible by spec.workers',
+      rule: 'self.training.optim.batchSize % (self.workers * (has(self.template.procsPerWorker) ? self.template.procsPerWorker : 1)) == 0',
+      message:
+        'spec.training.optim.batchSize must be divisible by spec.workers (times spec.template.procsPerWorker)',
       fieldPath: '.training.optim.batchSize',
       reason: 'FieldValueInvalid',
     },
@@ -124,6 +125,7 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   ],
   'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
+  'template.procsPerWorker': [immutable('template.procsPerWorker')],
   training: [immutable('training')],
   dataset: [immutable('dataset')],
   checkpoints: [immutable('checkpoints')],

@@ -120,6 +120,14 @@ export const TemplateSchema = Type.Object(
       }),
     ),
     resources: Type.Optional(ResourcesSchema),
+    procsPerWorker: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        description:
+          'Ranks per worker pod, one per GPU (CUDA_VISIBLE_DEVICES); world size = workers x procsPerWorker. Default 1.',
+      }),
+    ),
     env: Type.Optional(
       Type.Unsafe<V1EnvVar[]>(
         Type.Array(EnvVarSchema, {
@@ -381,7 +389,7 @@ export const SchedulingPolicySchema = Type.Object(
       },
     ),
   },
-  { default: {} },
+  // No default: a job without schedulingPolicy is stored without one (provider none).
 );
 
 export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
