@@ -24,9 +24,7 @@ export interface GangPlacement {
 /** What the pods of `generation` say about their placement. */
 export function observePlacement(pods: readonly V1Pod[], generation: number): GangPlacement {
   const present = pods.filter((p) => podGeneration(p) === generation && !p.metadata?.deletionTimestamp);
-  const unplaced = present.filter(
-    (p) => !p.spec?.nodeName && (p.status?.phase ?? 'Pending') === 'Pending',
-  );
+  const unplaced = present.filter((p) => !p.spec?.nodeName && (p.status?.phase ?? 'Pending') === 'Pending');
   const out: GangPlacement = { present: present.length, unplaced: unplaced.length };
   const explained = unplaced
     .map((p) => p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'))
