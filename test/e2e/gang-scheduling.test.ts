@@ -233,6 +233,28 @@ describe('gang scheduling on the real kube-scheduler', () => {
     await deleteJob('tight');
   });
 
+  it('with onScheduleTimeout Requeue, the unplaceable gang is recreated instead of failing the job', async () => {
+    await jobs.create(
+      'again',
+      spec(8, { provider: 'kueue', queue: 'gpu', scheduleTimeoutSeconds: 5, onScheduleTimeout: 'Requeue' }),
+    );
+    const requeued = await jobs.waitFor(
+      'again',
+      'requeued',
+      (j) => (j.status?.restartGeneration ?? 0) >= 1,
+      120_000,
+      diagnose,
+    );
+    expect(requeued.status?.phase).not.toBe('Failed');
+    expect(requeued.status?.restarts).toBe(0);
+    expect(
+      (await eventsOf('again')).some(
+        (e) => e.reason === 'ScheduleTimeout' && /requeued/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+    await deleteJob('again');
+  });
+
   it('two competing gang jobs of 4 GPUs each both finish, one after the other', async () => {
     const policy = { provider: 'kueue', queue: 'gpu' };
     await jobs.create('first', spec(4, policy, { FAKE_EXIT_AFTER_MS: '3000' }));

@@ -1,6 +1,6 @@
 /**
  * Processes per worker pod (spec.template.procsPerWorker) with the real runtime: 2 pods × 2 `jcl worker`
- * processes = a world of 4 ranks, contiguous per pod, each process with its own CUDA_VISIBLE_DEVICES,
+ * processes = a world of 4 ranks, contiguous per pod (CUDA_VISIBLE_DEVICES per process: the unit test),
  * train to completion; rank 0's progress is polled as usual. (Per-process exit codes and termination
  * messages: worker/src/dist/pod-processes.test.ts.)
  */
@@ -33,7 +33,7 @@ const logsOf = (pod: string) => {
 };
 
 describe('procsPerWorker', () => {
-  it('trains a job with 2 pods × 2 processes (world size 4), one device per process', async () => {
+  it('trains a job with 2 pods × 2 processes (world size 4), ranks contiguous per pod', async () => {
     const jobs = new Jobs(env.plane.kubeConfig, env.ns);
     await jobs.create('procs', spec());
     const diagnose = () =>
