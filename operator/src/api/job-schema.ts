@@ -390,6 +390,7 @@ export const SchedulingPolicySchema = Type.Object(
     ),
   },
   // No default: a job without schedulingPolicy is stored without one (provider none).
+  { description: 'Gang scheduling: who admits and places the workers as one group (docs/SCHEDULING.md).' },
 );
 
 export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
