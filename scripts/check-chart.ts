@@ -19,7 +19,7 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import { format, resolveConfig } from 'prettier';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { CRD_FILE } from '../operator/src/api/crd-yaml.ts';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/src/api/rbac.ts';
+import { GANG_SCHEDULING_RULES, LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/src/api/rbac.ts';
 import { resolveBinDir } from '../test/harness/control-plane.ts';
 
 /** A rendered Kubernetes object (helm output is untyped YAML). */
@@ -111,6 +111,10 @@ export async function buildGeneratedFiles(): Promise<Map<string, string>> {
     `${CHART_DIR}/files/operator-rules.yaml`,
     await prettierYaml(`${CHART_DIR}/files/operator-rules.yaml`, rulesYaml(OPERATOR_RULES)),
   );
+  for (const [provider, rules] of Object.entries(GANG_SCHEDULING_RULES)) {
+    const file = `${CHART_DIR}/files/${provider}-rules.yaml`;
+    out.set(file, await prettierYaml(file, rulesYaml(rules)));
+  }
   out.set(
     `${CHART_DIR}/files/leader-election-rules.yaml`,
     await prettierYaml(`${CHART_DIR}/files/leader-election-rules.yaml`, rulesYaml(LEADER_ELECTION_RULES)),

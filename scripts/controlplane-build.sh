@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the real Kubernetes control plane used by the e2e tests (issue 5):
-# etcd, kube-apiserver, kube-controller-manager and kubectl, from the pinned Go module in
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl, from the pinned Go module in
 # test/controlplane/ (k8s.io/kubernetes + its staging modules + go.etcd.io/etcd/server/v3), and helm
 # (for the chart tests) from its own module in test/controlplane/helm/.
 #
@@ -56,7 +56,7 @@ main() {
     exit 0
   fi
 
-  binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+  binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
   needs_build() {
     [[ "$force" == 1 ]] && return 0
     if [[ "$1" == helm ]]; then
@@ -125,6 +125,8 @@ main() {
   build_one kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
   build_one kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
   build_one kubectl k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+  # The scheduler of the e2e plane (issue 16): same module, so no go.mod change and no new cache key.
+  build_one kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
 
   cd "$module_dir/helm"
   go mod download || fail "go mod download for helm (Go module proxy: $(go env GOPROXY))"

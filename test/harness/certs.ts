@@ -20,6 +20,8 @@ export interface ControlPlanePki {
   adminKey: string;
   controllerManagerCert: string;
   controllerManagerKey: string;
+  schedulerCert: string;
+  schedulerKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -131,6 +133,13 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
     caCert,
     caKey,
   );
+  // Bound by the bootstrap policy to system:kube-scheduler (and system:volume-scheduler).
+  const [schedulerCert, schedulerKey] = await signCert(
+    dir,
+    { name: 'scheduler', subject: '/CN=system:kube-scheduler', extensions: clientExt },
+    caCert,
+    caKey,
+  );
 
   const serviceAccountKey = path.join(dir, 'sa.key');
   const serviceAccountPub = path.join(dir, 'sa.pub');
@@ -154,6 +163,8 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
     adminKey,
     controllerManagerCert,
     controllerManagerKey,
+    schedulerCert,
+    schedulerKey,
     serviceAccountKey,
     serviceAccountPub,
   };

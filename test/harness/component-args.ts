@@ -10,6 +10,7 @@ export interface PlanePorts {
   etcdPeer: number;
   apiserver: number;
   controllerManager: number;
+  scheduler: number;
 }
 
 /** Service-account issuer and audience; in-cluster clients expect exactly this issuer. */
@@ -55,6 +56,10 @@ export const ADMISSION_PLUGINS = [
   'ValidatingAdmissionWebhook',
   'ValidatingAdmissionPolicy',
   'ResourceQuota',
+  // Per-namespace node selector and default tolerations (namespace annotations): how a NodeHarness keeps the
+  // scheduler from placing one test file's pods on another file's nodes (node-harness.ts, pool isolation).
+  'PodNodeSelector',
+  'PodTolerationRestriction',
 ] as const;
 
 /** etcd: single member, in a throwaway data dir; fsync off because the data dies with the test run. */
@@ -119,6 +124,17 @@ export function buildApiserverArgs(
   ];
 }
 
+/** A component's /healthz server on loopback (self-signed certificate in certDir; delegated authn/authz). */
+function securePortArgs(kubeconfigFile: string, port: number, certDir: string): string[] {
+  return [
+    `--authentication-kubeconfig=${kubeconfigFile}`,
+    `--authorization-kubeconfig=${kubeconfigFile}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+  ];
+}
+
 /** kube-controller-manager running only `controllers`, each with its own service-account credentials. */
 export function buildControllerManagerArgs(
   pki: ControlPlanePki,
@@ -130,11 +146,7 @@ export function buildControllerManagerArgs(
 ): string[] {
   return [
     `--kubeconfig=${kubeconfigFile}`,
-    `--authentication-kubeconfig=${kubeconfigFile}`,
-    `--authorization-kubeconfig=${kubeconfigFile}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${ports.controllerManager}`,
-    `--cert-dir=${certDir}`,
+    ...securePortArgs(kubeconfigFile, ports.controllerManager, certDir),
     `--controllers=${controllers.join(',')}`,
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${pki.serviceAccountKey}`,
@@ -144,6 +156,62 @@ export function buildControllerManagerArgs(
     // Short resyncs so garbage collection and namespace deletion converge quickly in tests.
     '--concurrent-gc-syncs=5',
     '--namespace-sync-period=10s',
+    '--v=1',
+    ...extra,
+  ];
+}
+
+/** Scheduler retry timing for tests: an unschedulable pod is retried within seconds of capacity freeing up. */
+export const SCHEDULER_BACKOFF = { podInitialBackoffSeconds: 1, podMaxBackoffSeconds: 2 } as const;
+
+/**
+ * Volume plugins of the default profile that are off: the node harness maps every persistentVolumeClaim to
+ * a shared directory and nothing provisions or binds PersistentVolumes, so these would hold every pod with
+ * a claim (e.g. manifests/examples/jcljob-tiny-synthetic.yaml) as "unbound immediate PersistentVolumeClaims".
+ */
+export const DISABLED_SCHEDULER_PLUGINS = [
+  'VolumeBinding',
+  'VolumeZone',
+  'VolumeRestrictions',
+  'NodeVolumeLimits',
+] as const;
+
+/**
+ * The KubeSchedulerConfiguration (YAML) of the test plane: the default profile (`default-scheduler`, the
+ * in-tree plugins: NodeResourcesFit counts extended resources such as nvidia.com/gpu) minus the volume
+ * plugins above, no leader election, short backoff.
+ */
+export function renderSchedulerConfig(kubeconfigFile: string): string {
+  return [
+    'apiVersion: kubescheduler.config.k8s.io/v1',
+    'kind: KubeSchedulerConfiguration',
+    'clientConnection:',
+    `  kubeconfig: ${JSON.stringify(kubeconfigFile)}`,
+    'leaderElection:',
+    '  leaderElect: false',
+    `podInitialBackoffSeconds: ${SCHEDULER_BACKOFF.podInitialBackoffSeconds}`,
+    `podMaxBackoffSeconds: ${SCHEDULER_BACKOFF.podMaxBackoffSeconds}`,
+    'profiles:',
+    '  - schedulerName: default-scheduler',
+    '    plugins:',
+    '      multiPoint:',
+    '        disabled:',
+    ...DISABLED_SCHEDULER_PLUGINS.map((name) => `          - name: ${name}`),
+    '',
+  ].join('\n');
+}
+
+/** kube-scheduler reading `configFile` (renderSchedulerConfig), serving /healthz on `ports.scheduler`. */
+export function buildSchedulerArgs(
+  ports: PlanePorts,
+  configFile: string,
+  kubeconfigFile: string,
+  certDir: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    `--config=${configFile}`,
+    ...securePortArgs(kubeconfigFile, ports.scheduler, certDir),
     '--v=1',
     ...extra,
   ];

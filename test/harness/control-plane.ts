@@ -1,5 +1,5 @@
 /**
- * A real Kubernetes control plane for tests: etcd, kube-apiserver and kube-controller-manager built from
+ * A real Kubernetes control plane for tests: etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from
  * source by scripts/controlplane-build.sh, started on free loopback ports with freshly generated PKI, and
  * torn down (whole process groups) on stop(), on process exit, on SIGINT/SIGTERM, or at the next start when
  * a previous owner died without cleaning up.
@@ -16,7 +16,9 @@ import {
   buildApiserverArgs,
   buildControllerManagerArgs,
   buildEtcdArgs,
+  buildSchedulerArgs,
   DEFAULT_CONTROLLERS,
+  renderSchedulerConfig,
   type PlanePorts,
 } from './component-args.ts';
 import { findFreePorts } from './free-port.ts';
@@ -41,6 +43,7 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   extraApiserverArgs?: string[];
   extraControllerManagerArgs?: string[];
+  extraSchedulerArgs?: string[];
   /** Keep running after this process exits (`scripts/controlplane.ts up`); stop with `down`. */
   persistent?: boolean;
 }
@@ -56,7 +59,12 @@ export interface ControlPlane {
   rootDir: string;
   binDir: string;
   ports: PlanePorts;
-  processes: { etcd: ManagedProcess; apiserver: ManagedProcess; controllerManager: ManagedProcess };
+  processes: {
+    etcd: ManagedProcess;
+    apiserver: ManagedProcess;
+    controllerManager: ManagedProcess;
+    scheduler: ManagedProcess;
+  };
   /** Last log lines of every component, for error messages. */
   logTails(maxLines?: number): string;
   /** Stops all components and removes the temp root. Idempotent. */
@@ -64,7 +72,13 @@ export interface ControlPlane {
 }
 
 /** Binaries the plane needs. */
-export const PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl'] as const;
+export const PLANE_BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+] as const;
 
 /** Finds the directory of built binaries and fails with the command to run when they are missing. */
 export function resolveBinDir(explicit?: string): string {
@@ -146,12 +160,14 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
   };
 
   try {
-    const [etcdClient, etcdPeer, apiserverPort, controllerManagerPort] = await findFreePorts(4);
+    const [etcdClient, etcdPeer, apiserverPort, controllerManagerPort, schedulerPort] =
+      await findFreePorts(5);
     const ports: PlanePorts = {
       etcdClient,
       etcdPeer,
       apiserver: apiserverPort,
       controllerManager: controllerManagerPort,
+      scheduler: schedulerPort,
     };
     const pki = await generatePki(dirs.pki);
 
@@ -182,13 +198,29 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       userName: 'admin',
       credentials: { clientCertFile: pki.adminCert, clientKeyFile: pki.adminKey },
     });
-    const kcmKubeconfig = path.join(rootDir, 'controller-manager.kubeconfig');
-    await writeKubeconfig(kcmKubeconfig, {
-      server,
-      caCertFile: pki.caCert,
-      userName: 'system:kube-controller-manager',
-      credentials: { clientCertFile: pki.controllerManagerCert, clientKeyFile: pki.controllerManagerKey },
-    });
+    /** A client-certificate kubeconfig for a component user (bound by the bootstrap RBAC policy). */
+    const componentKubeconfig = async (file: string, userName: string, cert: string, key: string) => {
+      const kubeconfigFile = path.join(rootDir, file);
+      await writeKubeconfig(kubeconfigFile, {
+        server,
+        caCertFile: pki.caCert,
+        userName,
+        credentials: { clientCertFile: cert, clientKeyFile: key },
+      });
+      return kubeconfigFile;
+    };
+    /** Waits for a component's secure /healthz (self-signed serving certificate). */
+    const healthz = (proc: ManagedProcess, port: number) =>
+      waitForComponent(proc, `${proc.name} /healthz`, remaining(), tails, async () => {
+        const r = await probe(`https://127.0.0.1:${port}/healthz`, { insecure: true });
+        return r.status === 200 ? true : undefined;
+      });
+    const kcmKubeconfig = await componentKubeconfig(
+      'controller-manager.kubeconfig',
+      'system:kube-controller-manager',
+      pki.controllerManagerCert,
+      pki.controllerManagerKey,
+    );
     const controllerManager = launch(
       'kube-controller-manager',
       'kube-controller-manager',
@@ -201,16 +233,21 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
         opts.extraControllerManagerArgs,
       ),
     );
-    await waitForComponent(
-      controllerManager,
-      'kube-controller-manager /healthz',
-      remaining(),
-      tails,
-      async () => {
-        const r = await probe(`https://127.0.0.1:${ports.controllerManager}/healthz`, { insecure: true });
-        return r.status === 200 ? true : undefined;
-      },
+    await healthz(controllerManager, ports.controllerManager);
+    const schedulerKubeconfig = await componentKubeconfig(
+      'scheduler.kubeconfig',
+      'system:kube-scheduler',
+      pki.schedulerCert,
+      pki.schedulerKey,
     );
+    const schedulerConfig = path.join(rootDir, 'scheduler-config.yaml');
+    await writeFile(schedulerConfig, renderSchedulerConfig(schedulerKubeconfig));
+    const scheduler = launch(
+      'kube-scheduler',
+      'kube-scheduler',
+      buildSchedulerArgs(ports, schedulerConfig, schedulerKubeconfig, dirs.certs, opts.extraSchedulerArgs),
+    );
+    await healthz(scheduler, ports.scheduler);
     // Pods cannot be admitted before the serviceaccount controller creates "default" (ServiceAccount admission).
     const core = kubeConfig.makeApiClient(CoreV1Api);
     await waitForComponent(
@@ -233,7 +270,7 @@ async function startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
       rootDir,
       binDir,
       ports,
-      processes: { etcd, apiserver, controllerManager },
+      processes: { etcd, apiserver, controllerManager, scheduler },
       logTails: tails,
       stop,
     };

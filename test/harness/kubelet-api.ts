@@ -1,9 +1,9 @@
 /**
  * The API calls a kubelet makes, for the node harness: register the Node and post its Ready status, bind a
- * pod (the scheduler's step; there is no scheduler), read what a pod's env and volumes reference, request
+ * pod (the scheduler's step, when the harness binds instead of kube-scheduler), annotate a namespace, read what a pod's env and volumes reference, request
  * service-account tokens, write the pod status subresource, and confirm a deletion.
  */
-import type { CoreV1Api, V1Node, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node, V1Pod, V1PodStatus, V1Taint } from '@kubernetes/client-node';
 import { buildNodeObject, buildReadyNodeStatus, type NodeReadiness } from './node-object.ts';
 import type { ReferencedData } from './pod-env.ts';
 import type { VolumeSources } from './pod-volumes.ts';
@@ -23,9 +23,10 @@ export async function registerNode(
   name: string,
   allocatable: Record<string, string>,
   labels: Record<string, string>,
+  taints: V1Taint[] = [],
 ): Promise<void> {
   await core.deleteNode({ name }).catch(() => undefined);
-  await core.createNode({ body: buildNodeObject(name, allocatable, labels) });
+  await core.createNode({ body: buildNodeObject(name, allocatable, labels, taints) });
   await postNodeStatus(core, name, allocatable);
 }
 
@@ -45,6 +46,17 @@ export async function postNodeStatus(
   }
   node.status = buildReadyNodeStatus(allocatable, new Date(), ready);
   await core.replaceNodeStatus({ name, body: node });
+}
+
+/** Merges `annotations` into a namespace's metadata (a JSON merge patch). */
+export async function annotateNamespace(
+  core: CoreV1Api,
+  name: string,
+  annotations: Record<string, string>,
+): Promise<void> {
+  const ns = await core.readNamespace({ name });
+  ns.metadata = { ...ns.metadata, annotations: { ...ns.metadata?.annotations, ...annotations } };
+  await core.replaceNamespace({ name, body: ns });
 }
 
 /** Binds `pod` to `nodeName` through the binding subresource (409 when someone else bound it first). */

@@ -1,6 +1,7 @@
 /**
- * The node harness plays the kubelet (and, as there is no scheduler, the scheduler's binding step) for the
- * e2e tests: it registers a Ready Node, binds pending pods to it, runs their containers as local processes
+ * The node harness plays the kubelet of one or more Nodes for the e2e tests: it registers Ready Nodes with
+ * the allocatable cpu, memory and nvidia.com/gpu the plane's real kube-scheduler places pods against (or,
+ * with `binder: 'harness'`, binds pending pods itself), runs the pods bound to its nodes as local processes
  * (pod-runner.ts), reports status like a kubelet, serves cluster DNS through a hosts file (hosts-file.ts,
  * pod-preload.cjs) and finishes graceful deletions. Fault injection: kill a pod's process, keep pods from
  * ever starting, pause all status updates (a node that stopped reporting).
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { buildHostsEntries, renderHosts, writeHostsFile, type DnsPod } from './hosts-file.ts';
 import {
+  annotateNamespace,
   bindPod,
   buildVolumeSources,
   confirmPodDeletion,
@@ -21,19 +23,46 @@ import {
   registerNode,
   writePodStatus,
 } from './kubelet-api.ts';
-import { DEFAULT_ALLOCATABLE, type NodeReadiness } from './node-object.ts';
+import {
+  DEFAULT_ALLOCATABLE,
+  POOL_KEY,
+  poolNamespaceAnnotations,
+  poolTaint,
+  type NodeReadiness,
+} from './node-object.ts';
 import { PodRunner } from './pod-runner.ts';
 import { buildPodStatus, type PodRecord } from './pod-status.ts';
 import type { VolumeSources } from './pod-volumes.ts';
 import { resolveCacheDir, RunRecordFile } from './run-registry.ts';
 import { describeError, sleep } from './wait.ts';
 
+/** One Node of a harness (`nodes` option). */
+export interface HarnessNode {
+  name: string;
+  /** Merged over the harness's `allocatable`. */
+  allocatable?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
 /** Options of {@link NodeHarness.start}. */
 export interface NodeHarnessOptions {
   kubeConfig: KubeConfig;
+  /** Name of the single node (and of the pool); ignored for the nodes when `nodes` is given. */
   nodeName?: string;
-  /** Only bind and run pods of these namespaces (lets several harnesses share a plane). Default: all. */
+  /** Several Nodes served by this harness (one hosts file: pods on different nodes resolve each other). */
+  nodes?: HarnessNode[];
+  /**
+   * Only run pods of these namespaces (lets several harnesses share a plane). With the scheduler binding,
+   * the harness's nodes form a pool (label + NoSchedule taint `node.jcl.dev/pool=<nodeName>`) and these
+   * namespaces are annotated so that admission gives their pods the pool's node selector and toleration.
+   * Default: all namespaces, nodes without a pool.
+   */
   namespaces?: string[];
+  /**
+   * Who binds pending pods: the plane's kube-scheduler (default), or the harness itself (every
+   * `default-scheduler` pod of `namespaces` to the first node; for a plane without a scheduler).
+   */
+  binder?: 'scheduler' | 'harness';
   /** Default: a fresh dir under the OS temp dir, removed by stop(). */
   rootDir?: string;
   cacheDir?: string;
@@ -62,13 +91,21 @@ const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pod-pre
 
 /** A running fake kubelet. */
 export class NodeHarness {
+  /** The first node's name (the pool name). */
   readonly nodeName: string;
+  /** Every node of this harness. */
+  readonly nodeNames: readonly string[];
   readonly rootDir: string;
   readonly hostsFile: string;
   readonly logFile: string;
   private readonly core: CoreV1Api;
   private readonly sources: VolumeSources;
-  private readonly allocatable: Record<string, string>;
+  private readonly nodes: {
+    name: string;
+    allocatable: Record<string, string>;
+    labels: Record<string, string>;
+  }[];
+  private readonly pool: string | undefined;
   private readonly runners = new Map<string, PodRunner>();
   private readonly deleting = new Set<string>();
   private readonly neverStart: NeverStartRule[] = [];
@@ -90,26 +127,40 @@ export class NodeHarness {
     private readonly opts: NodeHarnessOptions,
     rootDir: string,
   ) {
-    this.nodeName = opts.nodeName ?? 'jcl-e2e-node';
+    this.nodeName = opts.nodes?.[0]?.name ?? opts.nodeName ?? 'jcl-e2e-node';
+    const binder = opts.binder ?? 'scheduler';
+    this.pool = opts.namespaces && binder === 'scheduler' ? this.nodeName : undefined;
+    const base = { ...DEFAULT_ALLOCATABLE, ...opts.allocatable };
+    this.nodes = (opts.nodes ?? [{ name: this.nodeName }]).map((n) => ({
+      name: n.name,
+      allocatable: { ...base, ...n.allocatable },
+      labels: { ...opts.labels, ...n.labels, ...(this.pool ? { [POOL_KEY]: this.pool } : {}) },
+    }));
+    this.nodeNames = this.nodes.map((n) => n.name);
     this.rootDir = rootDir;
     this.hostsFile = path.join(rootDir, 'hosts');
     this.logFile = path.join(rootDir, 'node-harness.log');
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.sources = buildVolumeSources(this.core);
-    this.allocatable = { ...DEFAULT_ALLOCATABLE, ...opts.allocatable };
     this.registry = new RunRecordFile(opts.cacheDir ?? resolveCacheDir(), `node-${path.basename(rootDir)}`, {
       rootDir: opts.rootDir ? undefined : rootDir,
     });
   }
 
-  /** Registers the Node and starts the sync loop. */
+  /** Annotates the namespaces (pool), registers the Nodes and starts the sync loop. */
   static async start(opts: NodeHarnessOptions): Promise<NodeHarness> {
     const rootDir = opts.rootDir ?? (await mkdtemp(path.join(os.tmpdir(), 'jcl-node-')));
     await mkdir(path.join(rootDir, 'pods'), { recursive: true });
     await mkdir(path.join(rootDir, 'shared'), { recursive: true });
     const harness = new NodeHarness(opts, rootDir);
     writeHostsFile(harness.hostsFile, renderHosts(new Map()));
-    await registerNode(harness.core, harness.nodeName, harness.allocatable, opts.labels ?? {});
+    const pool = harness.pool;
+    if (pool) {
+      for (const ns of opts.namespaces ?? [])
+        await annotateNamespace(harness.core, ns, poolNamespaceAnnotations(pool));
+    }
+    for (const n of harness.nodes)
+      await registerNode(harness.core, n.name, n.allocatable, n.labels, pool ? [poolTaint(pool)] : []);
     harness.lastHeartbeat = Date.now();
     harness.loop = harness.runLoop();
     return harness;
@@ -122,6 +173,11 @@ export class NodeHarness {
   podDir(namespace: string, name: string): string {
     const runner = this.findRunner(namespace, name);
     return runner ? runner.dir : path.join(this.rootDir, 'pods', namespace, name);
+  }
+
+  /** The node a pod of this harness was bound to (undefined before it starts here). */
+  podNode(namespace: string, name: string): string | undefined {
+    return this.findRunner(namespace, name)?.pod.spec?.nodeName;
   }
 
   /** The loopback address given to a pod, once it runs. */
@@ -169,7 +225,11 @@ export class NodeHarness {
    */
   async setNodeReady(ready: NodeReadiness): Promise<void> {
     this.readiness = ready;
-    await postNodeStatus(this.core, this.nodeName, this.allocatable, ready);
+    await this.postStatuses();
+  }
+
+  private async postStatuses(): Promise<void> {
+    for (const n of this.nodes) await postNodeStatus(this.core, n.name, n.allocatable, this.readiness);
     this.lastHeartbeat = Date.now();
   }
 
@@ -180,7 +240,7 @@ export class NodeHarness {
     this.pendingWhilePaused.clear();
   }
 
-  /** Stops every pod process, deletes the Node and removes the temp root (unless it was given). */
+  /** Stops every pod process, deletes the Nodes and removes the temp root (unless it was given). */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -189,7 +249,7 @@ export class NodeHarness {
       [...this.runners.values()].map((r) => r.terminate(Math.min(this.opts.maxGraceMs ?? 10_000, 2_000))),
     );
     await Promise.all(this.statusChains.values());
-    await this.core.deleteNode({ name: this.nodeName }).catch(() => undefined);
+    for (const name of this.nodeNames) await this.core.deleteNode({ name }).catch(() => undefined);
     this.registry.close();
     if (!this.opts.rootDir) await rm(this.rootDir, { recursive: true, force: true });
   }
@@ -226,26 +286,26 @@ export class NodeHarness {
   }
 
   private async syncOnce(): Promise<void> {
-    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) {
-      await postNodeStatus(this.core, this.nodeName, this.allocatable, this.readiness);
-      this.lastHeartbeat = Date.now();
-    }
+    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) await this.postStatuses();
     const pods = await this.listPods();
     const seen = new Set<string>();
     for (const pod of pods) {
       const uid = pod.metadata?.uid ?? '';
       seen.add(uid);
       if (pod.metadata?.deletionTimestamp) {
-        if (pod.spec?.nodeName === this.nodeName) this.finishDeletion(pod);
+        if (this.ownsNode(pod.spec?.nodeName)) this.finishDeletion(pod);
       } else if (!pod.spec?.nodeName) {
-        if ((pod.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler') {
+        if (
+          this.opts.binder === 'harness' &&
+          (pod.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler'
+        ) {
           // 409: another harness (or a user) bound it first.
           await bindPod(this.core, pod, this.nodeName).then(
             () => this.log(`bound ${pod.metadata?.namespace}/${pod.metadata?.name}`),
             (err) => this.log(`bind ${pod.metadata?.name}: ${describeError(err)}`),
           );
         }
-      } else if (pod.spec.nodeName === this.nodeName && !this.runners.has(uid)) {
+      } else if (this.ownsNode(pod.spec.nodeName) && !this.runners.has(uid)) {
         const phase = pod.status?.phase;
         if (phase !== 'Succeeded' && phase !== 'Failed') this.startPod(pod);
       }
@@ -258,6 +318,10 @@ export class NodeHarness {
       }
     }
     await this.refreshHosts();
+  }
+
+  private ownsNode(nodeName: string | undefined): boolean {
+    return nodeName !== undefined && this.nodeNames.includes(nodeName);
   }
 
   private startPod(pod: V1Pod): void {

@@ -2,7 +2,7 @@
  * The fake Node the harness registers: pure builders for the object and for a Ready status with the
  * allocatable resources tests schedule against (cpu, memory, pods and nvidia.com/gpu).
  */
-import type { V1Node, V1NodeStatus } from '@kubernetes/client-node';
+import type { V1Node, V1NodeStatus, V1Taint, V1Toleration } from '@kubernetes/client-node';
 
 /** Default capacity = allocatable of the fake node. */
 export const DEFAULT_ALLOCATABLE: Readonly<Record<string, string>> = {
@@ -18,6 +18,7 @@ export function buildNodeObject(
   name: string,
   allocatable: Record<string, string>,
   labels: Record<string, string>,
+  taints: V1Taint[] = [],
 ): V1Node {
   return {
     apiVersion: 'v1',
@@ -32,7 +33,7 @@ export function buildNodeObject(
         ...labels,
       },
     },
-    spec: {},
+    spec: taints.length > 0 ? { taints } : {},
     status: buildReadyNodeStatus(allocatable, new Date()),
   };
 }
@@ -91,5 +92,29 @@ export function buildReadyNodeStatus(
       osImage: 'jcl-operator node harness',
       systemUUID: 'jcl-node-harness',
     },
+  };
+}
+
+/** Label and taint key of a harness node pool (the nodes of one NodeHarness that serves `namespaces`). */
+export const POOL_KEY = 'node.jcl.dev/pool';
+/** Namespace annotation read by the PodNodeSelector admission plugin. */
+export const NODE_SELECTOR_ANNOTATION = 'scheduler.alpha.kubernetes.io/node-selector';
+/** Namespace annotation read by the PodTolerationRestriction admission plugin. */
+export const DEFAULT_TOLERATIONS_ANNOTATION = 'scheduler.alpha.kubernetes.io/defaultTolerations';
+
+/** The taint that keeps every pod without the pool's toleration off a pool node. */
+export function poolTaint(pool: string): V1Taint {
+  return { key: POOL_KEY, value: pool, effect: 'NoSchedule' };
+}
+
+/**
+ * Annotations that make admission give every new pod of a namespace the pool's node selector and toleration,
+ * so the real scheduler places them on this pool's nodes only (and other namespaces' pods never land there).
+ */
+export function poolNamespaceAnnotations(pool: string): Record<string, string> {
+  const toleration: V1Toleration = { key: POOL_KEY, operator: 'Equal', value: pool, effect: 'NoSchedule' };
+  return {
+    [NODE_SELECTOR_ANNOTATION]: `${POOL_KEY}=${pool}`,
+    [DEFAULT_TOLERATIONS_ANNOTATION]: JSON.stringify([toleration]),
   };
 }

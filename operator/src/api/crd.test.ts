@@ -34,6 +34,7 @@ describe('the generated CRD', () => {
       'Loss=.status.progress.loss',
       'Top1=.status.evaluation.top1',
       'Restarts=.status.restarts',
+      'Scheduling=.status.conditions[?(@.type=="Unschedulable")].message',
       'Age=.metadata.creationTimestamp',
     ]);
   });
@@ -42,7 +43,7 @@ describe('the generated CRD', () => {
   it.each([
     [
       '',
-      'self.workers < 1 || self.training.optim.batchSize % self.workers == 0',
+      'self.workers < 1 || self.training.optim.batchSize % (self.workers * (has(self.template.procsPerWorker) ? self.template.procsPerWorker : 1)) == 0',
       '.training.optim.batchSize',
     ],
     [
@@ -50,6 +51,13 @@ describe('the generated CRD', () => {
       'self.training.optim.batchSize < 1 || self.training.jcl.queueSize % self.training.optim.batchSize == 0',
       '.training.jcl.queueSize',
     ],
+    [
+      '',
+      '!has(self.runPolicy.schedulingPolicy) || !has(self.runPolicy.schedulingPolicy.minAvailable) || self.runPolicy.schedulingPolicy.minAvailable <= self.workers',
+      '.runPolicy.schedulingPolicy.minAvailable',
+    ],
+    ['runPolicy.schedulingPolicy', "self.provider != 'kueue' || has(self.queue)", '.queue'],
+    ['template.procsPerWorker', 'self == oldSelf', undefined],
     ['training.jcl', 'self.positives >= 1', '.positives'],
     ['training.jcl', 'self.temperature > 0.0', '.temperature'],
     ['workers', 'self == oldSelf', undefined],

@@ -86,10 +86,11 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   '': [
     {
       // spec.workers < 1 is refused by its own minimum; the guard keeps CEL from dividing by zero.
-      rule: 'self.workers < 1 || self.training.optim.batchSize % self.workers == 0',
-      message: 'spec.training.optim.batchSize must be divisible by spec.workers',
+      rule: 'self.workers < 1 || self.training.optim.batchSize % (self.workers * (has(self.template.procsPerWorker) ? self.template.procsPerWorker : 1)) == 0',
+      message:
+        'spec.training.optim.batchSize must be divisible by spec.workers (times spec.template.procsPerWorker)',
       messageExpression:
-        "'spec.training.optim.batchSize %d (512 when unset) must be divisible by spec.workers %d: each worker takes batchSize / workers images per step'.format([self.training.optim.batchSize, self.workers])",
+        "'spec.training.optim.batchSize %d (512 when unset) must be divisible by spec.workers %d times spec.template.procsPerWorker %d: each rank takes batchSize / (workers * procsPerWorker) images per step'.format([self.training.optim.batchSize, self.workers, (has(self.template.procsPerWorker) ? self.template.procsPerWorker : 1)])",
       fieldPath: '.training.optim.batchSize',
       reason: 'FieldValueInvalid',
     },
@@ -118,9 +119,24 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },
+    {
+      rule: '!has(self.runPolicy.schedulingPolicy) || !has(self.runPolicy.schedulingPolicy.minAvailable) || self.runPolicy.schedulingPolicy.minAvailable <= self.workers',
+      message: 'spec.runPolicy.schedulingPolicy.minAvailable must be <= spec.workers',
+      fieldPath: '.runPolicy.schedulingPolicy.minAvailable',
+      reason: 'FieldValueInvalid',
+    },
+  ],
+  'runPolicy.schedulingPolicy': [
+    {
+      rule: "self.provider != 'kueue' || has(self.queue)",
+      message: 'spec.runPolicy.schedulingPolicy.queue (a LocalQueue) is required with provider kueue',
+      fieldPath: '.queue',
+      reason: 'FieldValueRequired',
+    },
   ],
   'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
+  'template.procsPerWorker': [immutable('template.procsPerWorker')],
   training: [immutable('training')],
   dataset: [immutable('dataset')],
   checkpoints: [immutable('checkpoints')],
@@ -254,6 +270,12 @@ export function buildCrd(): Record<string, unknown> {
               description: 'best top-1 of the evaluation follow-ups',
             },
             { name: 'Restarts', type: 'integer', jsonPath: '.status.restarts' },
+            {
+              name: 'Scheduling',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.type=="Unschedulable")].message',
+              description: "why the gang waits (the scheduler's reason), while it cannot be placed",
+            },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

@@ -120,6 +120,14 @@ export const TemplateSchema = Type.Object(
       }),
     ),
     resources: Type.Optional(ResourcesSchema),
+    procsPerWorker: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        description:
+          'Ranks per worker pod, one per GPU (CUDA_VISIBLE_DEVICES); world size = workers x procsPerWorker. Default 1.',
+      }),
+    ),
     env: Type.Optional(
       Type.Unsafe<V1EnvVar[]>(
         Type.Array(EnvVarSchema, {
@@ -323,6 +331,68 @@ export const EvaluationSchema = Type.Object({
   params: Type.Optional(Type.Unsafe<Record<string, unknown>>(buildEvalParamsSchema())),
 });
 
+export const SCHEDULING_PROVIDERS = ['none', 'kueue', 'volcano', 'coscheduling'] as const;
+export const SCHEDULE_TIMEOUT_ACTIONS = ['Fail', 'Requeue'] as const;
+/** Gang scheduling (docs/SCHEDULING.md): who admits and places the workers as one group. */
+export const SchedulingPolicySchema = Type.Object(
+  {
+    provider: Type.Union(
+      SCHEDULING_PROVIDERS.map((p) => Type.Literal(p)),
+      {
+        default: 'none',
+        description:
+          'none: each pod on its own; kueue: pod-group labels + scheduling gate; volcano / coscheduling: a PodGroup and schedulerName.',
+      },
+    ),
+    minAvailable: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1024,
+        description: 'Workers that must be placed together (PodGroup minMember); default: all workers.',
+      }),
+    ),
+    queue: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        description: 'kueue: the LocalQueue (required); volcano: the Queue (default "default").',
+      }),
+    ),
+    priorityClass: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          'PriorityClass of the gang (PodGroup and pods, unless template.priorityClassName is set).',
+      }),
+    ),
+    schedulerName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          'Overrides the scheduler of volcano ("volcano") or coscheduling ("scheduler-plugins-scheduler").',
+      }),
+    ),
+    scheduleTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'How long the gang may wait unplaced before onScheduleTimeout applies.',
+      }),
+    ),
+    onScheduleTimeout: Type.Union(
+      SCHEDULE_TIMEOUT_ACTIONS.map((p) => Type.Literal(p)),
+      {
+        default: 'Fail',
+        description:
+          'Fail the job (reason ScheduleTimeout), or Requeue: delete the gang and create it again.',
+      },
+    ),
+  },
+  // No default: a job without schedulingPolicy is stored without one (provider none).
+  { description: 'Gang scheduling: who admits and places the workers as one group (docs/SCHEDULING.md).' },
+);
+
 export const CLEAN_POD_POLICIES = ['All', 'Running', 'None'] as const;
 export const RunPolicySchema = Type.Object(
   {
@@ -349,6 +419,7 @@ export const RunPolicySchema = Type.Object(
       default: false,
       description: 'true deletes the workers and keeps the checkpoints; false resumes.',
     }),
+    schedulingPolicy: Type.Optional(SchedulingPolicySchema),
   },
   { default: {}, description: 'Restarts, deadlines, cleanup and suspension.' },
 );
@@ -439,3 +510,5 @@ export const JobSpecSchema = Type.Object(
 export type JobSpec = Static<typeof JobSpecSchema>;
 export type EvaluationKind = (typeof EVAL_KINDS)[number];
 export type CleanPodPolicy = (typeof CLEAN_POD_POLICIES)[number];
+export type SchedulingPolicy = Static<typeof SchedulingPolicySchema>;
+export type SchedulingProvider = (typeof SCHEDULING_PROVIDERS)[number];

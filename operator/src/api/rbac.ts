@@ -29,6 +29,17 @@ export const OPERATOR_RULES: readonly V1PolicyRule[] = Object.freeze([
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create'] },
 ]);
 
+/**
+ * Added to OPERATOR_RULES only when the chart enables the provider (values gangScheduling.<provider>): the
+ * gang's PodGroup, created once per job (desired/gang.ts); garbage collection deletes it with the job.
+ * Provider kueue needs nothing beyond pods.
+ */
+export const GANG_SCHEDULING_RULES: Readonly<Record<'volcano' | 'coscheduling', readonly V1PolicyRule[]>> =
+  Object.freeze({
+    volcano: [{ apiGroups: ['scheduling.volcano.sh'], resources: ['podgroups'], verbs: ['create'] }],
+    coscheduling: [{ apiGroups: ['scheduling.x-k8s.io'], resources: ['podgroups'], verbs: ['create'] }],
+  });
+
 /** Namespaced rules in the Lease namespace (only with --leader-elect). */
 export const LEADER_ELECTION_RULES: readonly V1PolicyRule[] = Object.freeze([
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

@@ -22,6 +22,8 @@ export const CONDITION_TYPES = [
   'SpecChangePending',
   /** The evaluation follow-ups: Unknown while they run, True when all succeeded, False when one failed. */
   'Evaluated',
+  /** True while workers of the current gang cannot be placed (reason and message from the scheduler). */
+  'Unschedulable',
 ] as const;
 
 const Time = (description: string) => Type.String({ format: 'date-time', description });

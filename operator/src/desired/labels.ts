@@ -14,7 +14,7 @@ import {
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 
-export type Component = 'worker' | 'config' | 'token' | 'network' | 'eval';
+export type Component = 'worker' | 'config' | 'token' | 'network' | 'eval' | 'gang';
 
 /** app.kubernetes.io/* plus training.jcl.dev/job-name. */
 export function jobLabels(job: JCLTrainingJob, component: Component): Record<string, string> {

@@ -12,6 +12,7 @@ import { CHECKPOINT_MOUNT_PATH } from '../api/constants.ts';
 import { TRAINING_OVERLAPS } from '../api/job-schema.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import { runDir } from './names.ts';
+import { worldSize } from './procs.ts';
 
 /** Where the dataset is inside the pod: absolute paths are kept, relative ones live under mountPath. */
 export function datasetPath(job: JCLTrainingJob): string {
@@ -50,7 +51,7 @@ export function buildTrainingConfig(job: JCLTrainingJob, restart: boolean): Trai
     resumeFrom: restart ? '' : resumePath(job),
   };
   t.runtime = { ...(t.runtime ?? {}), outDir: runDir(CHECKPOINT_MOUNT_PATH, name) };
-  return parseTrainingConfig(t, { worldSize: job.spec.workers, fieldPrefix: 'spec.training.' });
+  return parseTrainingConfig(t, { worldSize: worldSize(job), fieldPrefix: 'spec.training.' });
 }
 
 /** The spec.training fields the job spec owns elsewhere, each with the field to use instead. */

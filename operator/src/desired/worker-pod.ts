@@ -19,6 +19,8 @@ import {
   TOKEN_MOUNT_PATH,
 } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { withGangScheduling } from './gang.ts';
+import { firstRank, procsPerWorker, worldSize } from './procs.ts';
 import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
@@ -34,8 +36,11 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
   const configKey = generation === 0 ? CONFIG_KEY_INITIAL : CONFIG_KEY_RESTART;
   return [
     ...(job.spec.template.env ?? []),
-    { name: 'JCL_RANK', value: String(rank) },
-    { name: 'JCL_WORLD_SIZE', value: String(job.spec.workers) },
+    { name: 'JCL_RANK', value: String(firstRank(job, rank)) },
+    { name: 'JCL_WORLD_SIZE', value: String(worldSize(job)) },
+    ...(procsPerWorker(job) > 1
+      ? [{ name: 'JCL_PROCS_PER_WORKER', value: String(procsPerWorker(job)) }]
+      : []),
     { name: 'JCL_COORDINATOR', value: coordinatorAddress(name, ns, GRPC_PORT) },
     { name: 'JCL_PORT', value: String(GRPC_PORT) },
     // Peers reach each other by pod IP; the coordinator must not guess it from the connection's source.
@@ -78,7 +83,7 @@ export function buildWorkerPod(
     ...base,
     annotations: { ...base.annotations, [ANNOTATION_TEMPLATE_HASH]: templateHash(job) },
   };
-  return {
+  return withGangScheduling(job, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata,
@@ -105,7 +110,7 @@ export function buildWorkerPod(
         : {}),
       volumes: jclVolumes(job, true),
     },
-  };
+  });
 }
 
 /** The owned metadata with the template's labels (below the operator's) and annotations. */

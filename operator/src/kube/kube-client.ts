@@ -76,9 +76,21 @@ export class ClientNodeKube implements KubeClient {
       case 'Job':
         await this.batch.createNamespacedJob({ namespace, body: obj as V1Job });
         return;
+      case 'PodGroup': {
+        // scheduling.volcano.sh/v1beta1 or scheduling.x-k8s.io/v1alpha1 (desired/gang.ts)
+        const [group, version] = (obj.apiVersion ?? '').split('/');
+        await this.custom.createNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: 'podgroups',
+          body: obj,
+        });
+        return;
+      }
       default:
         throw new Error(
-          `create: unsupported kind ${obj.kind} (expected Pod, Service, ConfigMap, Secret, NetworkPolicy or Job)`,
+          `create: unsupported kind ${obj.kind} (expected Pod, Service, ConfigMap, Secret, NetworkPolicy, Job or PodGroup)`,
         );
     }
   }

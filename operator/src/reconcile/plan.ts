@@ -6,6 +6,7 @@
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { JCLTrainingJob, JobStatus } from '../api/status-schema.ts';
 import { buildEvalJob } from '../desired/eval-job.ts';
+import { buildPodGroup } from '../desired/gang.ts';
 import { buildNetworkPolicy } from '../desired/network-policy.ts';
 import { buildService } from '../desired/service.ts';
 import { buildWorkerPod } from '../desired/worker-pod.ts';
@@ -13,10 +14,11 @@ import type { BuildOptions } from '../desired/options.ts';
 import { buildConfigMap } from '../desired/config-map.ts';
 import type { TrainingConfig } from '../../../worker/src/config/schema.ts';
 import { finishedAtMs } from '../status/evaluation.ts';
+import { observePlacement, scheduleTimeoutDueMs } from '../status/gang-placement.ts';
 import { podGeneration, podRank } from '../status/observe-pods.ts';
 
 /** The objects a job owns besides pods and evaluation Jobs. */
-export type SupportKind = 'service' | 'configMap' | 'secret' | 'networkPolicy';
+export type SupportKind = 'service' | 'configMap' | 'secret' | 'networkPolicy' | 'podGroup';
 
 export type Action =
   | { kind: 'ensure'; what: SupportKind; object?: KubernetesObject }
@@ -101,6 +103,9 @@ export function planActions(input: PlanInput): Plan {
   // The Secret's token is drawn by the reconciler (randomness is I/O), once per job.
   actions.push({ kind: 'ensure', what: 'secret' });
   actions.push({ kind: 'ensure', what: 'networkPolicy', object: buildNetworkPolicy(job, opts) });
+  // The gang's PodGroup lives as long as the job (kept through restarts and suspend; GC deletes it).
+  const podGroup = buildPodGroup(job);
+  if (podGroup) actions.push({ kind: 'ensure', what: 'podGroup', object: podGroup });
 
   if (phase === 'Suspended') {
     deletePods(workerPods, 'job suspended');
@@ -119,6 +124,8 @@ export function planActions(input: PlanInput): Plan {
     }
   }
 
+  const scheduleDue = scheduleTimeoutDueMs(job, observePlacement(workerPods, generation), now);
+  if (scheduleDue !== undefined) requeueIn(scheduleDue);
   const deadline = job.spec.runPolicy.activeDeadlineSeconds;
   if (deadline !== undefined && status.startTime)
     requeueIn(Date.parse(status.startTime) + deadline * 1000 - now.getTime());

@@ -7,7 +7,9 @@
  *  2. a spec the worker would reject (exit 64 on start) fails the job at once (reason InvalidSpec);
  *  3. suspend → Suspended (the reconciler deletes the workers; checkpoints stay on the volume);
  *     leaving Suspended starts a new gang generation that resumes from the latest checkpoint;
- *  4. activeDeadlineSeconds after startTime → Failed, reason DeadlineExceeded;
+ *  4. activeDeadlineSeconds after startTime → Failed, reason DeadlineExceeded; a gang left unplaced past
+ *     schedulingPolicy.scheduleTimeoutSeconds → Failed or (onScheduleTimeout Requeue) recreated, reason
+ *     ScheduleTimeout; while workers wait unplaced the Unschedulable condition carries the scheduler's reason;
  *  5. a failed worker (or a fault reported by rank 0's status endpoint): a permanent exit code fails the
  *     job (reason PermanentError, the termination message in status.message); otherwise the whole gang
  *     is restarted with restartGeneration + 1, up to runPolicy.backoffLimit (then BackoffLimitExceeded);
@@ -19,6 +21,12 @@ import type { Condition, ConditionType, JCLTrainingJob, JobStatus, Phase } from 
 import { isTrue, setCondition } from './conditions.ts';
 import { checkpointAdvisory, templateAdvisory } from './advisories.ts';
 import { computeEvaluation, evaluationNews } from './evaluation.ts';
+import {
+  observePlacement,
+  placementMessage,
+  scheduleTimeoutDueMs,
+  type GangPlacement,
+} from './gang-placement.ts';
 import { workerPodName } from '../desired/names.ts';
 import {
   describeFailure,
@@ -133,16 +141,26 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
       });
       s.startTime = nowIso;
     }
-    ({ phase, reason, message, generation, restarts } = decideRunning(
-      job,
-      summary,
-      obs,
-      prev.phase,
-      generation,
-      restarts,
-      events,
-    ));
+    const timedOut = scheduleTimeout(job, observePlacement(obs.workerPods, generation), now);
+    if (timedOut) {
+      ({ phase, reason, message } = timedOut);
+      events.push({ type: 'Warning', reason, message });
+      // Requeue: the unplaced gang is deleted (it holds what it got) and created again, as a restart that
+      // does not count against backoffLimit.
+      if (phase === 'Restarting') generation++;
+    } else {
+      ({ phase, reason, message, generation, restarts } = decideRunning(
+        job,
+        summary,
+        obs,
+        prev.phase,
+        generation,
+        restarts,
+        events,
+      ));
+    }
   }
+  conditions = placementCondition(conditions, job, obs, phase, generation, nowIso, events);
 
   if (obs.createFailure && !TERMINAL.has(phase)) {
     cond('CreateFailed', 'True', obs.createFailure.reason, obs.createFailure.message);
@@ -208,6 +226,55 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
     s.conditions = conditions;
   }
   return { status: s, events };
+}
+
+/** Rule 4b: the gang waited unplaced longer than schedulingPolicy.scheduleTimeoutSeconds. */
+function scheduleTimeout(
+  job: JCLTrainingJob,
+  placement: GangPlacement,
+  now: Date,
+): { phase: Phase; reason: string; message: string } | undefined {
+  const due = scheduleTimeoutDueMs(job, placement, now);
+  const policy = job.spec.runPolicy.schedulingPolicy;
+  if (due === undefined || due > 0 || !policy) return undefined;
+  const message = `gang not placed within scheduleTimeoutSeconds ${policy.scheduleTimeoutSeconds}: ${placementMessage(placement, job.spec.workers)}`;
+  return policy.onScheduleTimeout === 'Requeue'
+    ? { phase: 'Restarting', reason: 'ScheduleTimeout', message: `${message}; requeued` }
+    : { phase: 'Failed', reason: 'ScheduleTimeout', message };
+}
+
+/**
+ * The Unschedulable condition: True (with the scheduler's reason, and a Warning Event when it turns True)
+ * while workers of the current gang wait unplaced with an explanation; False once they are placed or the
+ * job stops waiting.
+ */
+function placementCondition(
+  conditions: JobStatus['conditions'] & object,
+  job: JCLTrainingJob,
+  obs: Observed,
+  phase: Phase,
+  generation: number,
+  nowIso: string,
+  events: JobEvent[],
+) {
+  const placement = observePlacement(obs.workerPods, generation);
+  const waiting = phase === 'Pending' || phase === 'Running' || phase === 'Restarting';
+  const wasTrue = conditions.some((c) => c.type === 'Unschedulable' && c.status === 'True');
+  if (waiting && placement.unplaced > 0 && placement.reason) {
+    const message = placementMessage(placement, job.spec.workers);
+    if (!wasTrue) events.push({ type: 'Warning', reason: 'Unschedulable', message });
+    return setCondition(conditions, 'Unschedulable', 'True', placement.reason, message, nowIso);
+  }
+  if (!wasTrue) return conditions;
+  const placed = placement.present > 0 && placement.unplaced === 0;
+  return setCondition(
+    conditions,
+    'Unschedulable',
+    'False',
+    placed ? 'WorkersPlaced' : phase,
+    placed ? 'every worker of the gang is placed' : `phase is ${phase}`,
+    nowIso,
+  );
 }
 
 interface RunningDecision {

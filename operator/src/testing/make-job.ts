@@ -78,6 +78,10 @@ export class JobWrapper {
   suspend(on = true): this {
     return this.runPolicy({ suspend: on });
   }
+  /** spec.runPolicy.schedulingPolicy (gang scheduling); the CRD defaults fill the rest. */
+  gang(p: Partial<NonNullable<JobSpec['runPolicy']['schedulingPolicy']>>): this {
+    return this.runPolicy({ schedulingPolicy: p as NonNullable<JobSpec['runPolicy']['schedulingPolicy']> });
+  }
   runPolicy(p: Partial<JobSpec['runPolicy']>): this {
     this.job.spec.runPolicy = { ...this.job.spec.runPolicy, ...p } as JobSpec['runPolicy'];
     return this;

@@ -34,6 +34,27 @@ export class PodWrapper {
     this.pod.status = { ...this.pod.status, conditions: [{ type: 'Ready', status: 'True' }] };
     return this;
   }
+  /** Created at `iso` (the schedule timeout counts from the oldest unplaced pod). */
+  createdAt(iso: string): this {
+    this.pod.metadata!.creationTimestamp = new Date(iso);
+    return this;
+  }
+  /** Pending and not bound, with the scheduler's PodScheduled=False reason and message. */
+  unschedulable(
+    reason = 'Unschedulable',
+    message = '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
+  ): this {
+    this.pod.status = {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason, message }],
+    };
+    return this;
+  }
+  /** Bound to `node` (spec.nodeName), as the scheduler leaves it. */
+  bound(node = 'node-1'): this {
+    this.pod.spec = { ...this.pod.spec, containers: this.pod.spec?.containers ?? [], nodeName: node };
+    return this;
+  }
   succeeded(): this {
     return this.terminated('Succeeded', 0, '');
   }

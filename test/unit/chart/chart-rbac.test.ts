@@ -4,7 +4,11 @@
  * the Lease role exactly LEADER_ELECTION_RULES (operator/src/api/rbac.ts, the single source).
  */
 import { describe, expect, it } from 'vitest';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/src/api/rbac.ts';
+import {
+  GANG_SCHEDULING_RULES,
+  LEADER_ELECTION_RULES,
+  OPERATOR_RULES,
+} from '../../../operator/src/api/rbac.ts';
 import { renderWith, type K8sObject } from './render-with.ts';
 
 /** One line per (apiGroup, resource) a role grants. */
@@ -119,6 +123,31 @@ describe('chart RBAC', () => {
     ]);
     // Off by default.
     expect(renderWith().filter((o) => /-(edit|view)$/.test(o.metadata.name))).toEqual([]);
+  });
+
+  it('gang scheduling: PodGroup create only for the providers the values enable, in both modes', () => {
+    const podGroupGrants = (values: Record<string, unknown>) =>
+      grants(renderWith(values, { release: 'jcl-operator', namespace: 'jcl-system' })).filter((g) =>
+        g.includes('podgroups'),
+      );
+    expect(podGroupGrants({})).toEqual([]);
+    expect(podGroupGrants({ gangScheduling: { volcano: true } })).toEqual([
+      'cluster:jcl-operator: scheduling.volcano.sh/podgroups: create',
+    ]);
+    expect(
+      podGroupGrants({ gangScheduling: { volcano: true, coscheduling: true }, watchNamespaces: ['team-a'] }),
+    ).toEqual([
+      'team-a:jcl-operator: scheduling.volcano.sh/podgroups: create',
+      'team-a:jcl-operator: scheduling.x-k8s.io/podgroups: create',
+    ]);
+    const role = renderWith({ gangScheduling: { coscheduling: true } }).find((o) => o.kind === 'ClusterRole');
+    expect(role?.rules).toEqual(
+      [...OPERATOR_RULES, ...GANG_SCHEDULING_RULES.coscheduling].map((r) => ({
+        apiGroups: r.apiGroups,
+        resources: r.resources,
+        verbs: r.verbs,
+      })),
+    );
   });
 
   it('creates no RBAC with rbac.create=false (bring your own, e.g. from files/operator-rules.yaml)', () => {

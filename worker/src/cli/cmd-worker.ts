@@ -4,6 +4,7 @@
  * one-line JSON result (or the failure) to the termination log the operator reads.
  */
 import { createCollectiveFromEnv } from '../dist/create-collective.ts';
+import { procsPerWorker, runPodProcesses } from '../dist/pod-processes.ts';
 import { createLogger } from '../util/logger.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { resolveConfig } from './config-sources.ts';
@@ -22,6 +23,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   const env = process.env;
   const terminationLog = terminationLogPath(env);
+  // procsPerWorker: this process supervises one `jcl worker` per GPU (worker/src/dist/pod-processes.ts).
+  let procs: number;
+  try {
+    procs = procsPerWorker(env);
+  } catch (err) {
+    const message = describeError(err);
+    writeTerminationMessage(
+      JSON.stringify({ ok: false, reason: 'invalid_config', exitCode: 64, message }),
+      terminationLog,
+    );
+    process.stderr.write(`jcl worker: ${message}\n`);
+    return 64;
+  }
+  if (procs > 1) return runPodProcesses({ env, args: argv, terminationLog });
   const worldSize = Number(env.JCL_WORLD_SIZE ?? '1');
   const log = createLogger({ base: { rank: Number(env.JCL_RANK ?? '0') }, pretty: false });
   try {

@@ -42,7 +42,7 @@ export function findFreePort(): Promise<number> {
 }
 
 /** Exit code of a finished child: its code, or 128 + signal number as a shell reports it. */
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15 };
   return 128 + (signal ? (signals[signal] ?? 0) : 0);
