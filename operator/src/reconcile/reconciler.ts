@@ -307,6 +307,7 @@ const SUPPORT_KINDS: Record<SupportKind, string> = {
   configMap: 'ConfigMap',
   secret: 'Secret',
   networkPolicy: 'NetworkPolicy',
+  podGroup: 'PodGroup',
 };
 
 /** One readable line: which object, the apiserver's reason, and its message (no nested JSON). */
