@@ -4,6 +4,7 @@
  * false, and the caller uses the JavaScript passes, where SIMD is unavailable or the image is not RGB.
  * One module instance per thread; its memory holds [image | spare | image | spare | row sums].
  */
+import { lazyWasmExports } from '../util/lazy-wasm.ts';
 import { BOX_BLUR_WASM_BASE64 } from './box-blur-wasm.ts';
 
 interface Kernels {
@@ -21,17 +22,7 @@ interface Kernels {
   ): void;
 }
 
-let kernels: Kernels | null | undefined;
-
-function load(): Kernels | null {
-  if (kernels === undefined) {
-    const bytes = Buffer.from(BOX_BLUR_WASM_BASE64, 'base64');
-    kernels = WebAssembly.validate(bytes)
-      ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Kernels)
-      : null;
-  }
-  return kernels;
-}
+const load = lazyWasmExports<Kernels>(BOX_BLUR_WASM_BASE64);
 
 const SPARE = 16; // bytes after each region: box_h3's last 4-lane store and load run one float past
 

@@ -6,6 +6,7 @@
  */
 import type { CropBox } from './augment-params.ts';
 import type { SourceImage } from './dataset.ts';
+import { lazyWasmExports } from '../util/lazy-wasm.ts';
 import { RESIZE_CROP_WASM_BASE64 } from './resize-crop-wasm.ts';
 
 /** Filter taps of a 1-D resize: output o reads `count[o]` inputs from `start[o]` with `weights`. */
@@ -42,17 +43,7 @@ interface Kernels {
   ): void;
 }
 
-let kernels: Kernels | null | undefined;
-
-function load(): Kernels | null {
-  if (kernels === undefined) {
-    const bytes = Buffer.from(RESIZE_CROP_WASM_BASE64, 'base64');
-    kernels = WebAssembly.validate(bytes)
-      ? (new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as Kernels)
-      : null;
-  }
-  return kernels;
-}
+const load = lazyWasmExports<Kernels>(RESIZE_CROP_WASM_BASE64);
 
 const align = (n: number) => Math.ceil((n + 16) / 16) * 16; // 16 spare bytes, then 16-byte aligned
 
