@@ -4,6 +4,9 @@
 #   bench/gpu/run-step.sh cpu   resnet18-cifar, batch 32, M = 4, 32 px on this machine's CPU: PyTorch (2
 #                               threads), our wasm path and tfjs-node (TensorFlow 2.21 wheel), interleaved
 #                               for ROUNDS rounds (default 2) so machine load hits all three alike
+#   bench/gpu/run-step.sh cpu-224
+#                               resnet50, 224 px, batch 8, M = 2 on this machine's CPU, the same three side by side
+#                               (PyTorch: bench/gpu/torch_step.py --device cpu --threads 2)
 #   bench/gpu/run-step.sh gpu   on an NVIDIA GPU node (after `npm run setup:tensorflow -- --gpu`):
 #                               resnet50, 224 px, batch 64, M = 5 and resnet18-cifar, batch 512, M = 4 on
 #                               tfjs-node-gpu, each beside PyTorch on the same GPU (fp32, bench/gpu/torch_step.py)
@@ -30,6 +33,15 @@ case "$mode" in
       jcl --model resnet18-cifar --batch 32 --keys 4 --backend tensorflow
     done
     ;;
+  cpu-224)
+    node bin/jcl.js selftest --backend tensorflow >&2
+    for round in $(seq 1 "$rounds"); do
+      echo "# round $round $(date -u +%H:%M:%S) load $(cut -d' ' -f1 /proc/loadavg)" >&2
+      "$python" bench/gpu/torch_step.py --model resnet50 --image-size 224 --batch 8 --keys 2 --steps "$steps" --device cpu --threads 2
+      jcl --model resnet50 --image-size 224 --batch 8 --keys 2 --backend wasm
+      jcl --model resnet50 --image-size 224 --batch 8 --keys 2 --backend tensorflow
+    done
+    ;;
   gpu)
     node bin/jcl.js selftest --backend tensorflow-gpu --require-gpu >&2
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >&2 || true
@@ -42,7 +54,7 @@ case "$mode" in
     done
     ;;
   *)
-    echo "usage: bench/gpu/run-step.sh cpu|gpu" >&2
+    echo "usage: bench/gpu/run-step.sh cpu|cpu-224|gpu" >&2
     exit 2
     ;;
 esac

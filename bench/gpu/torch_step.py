@@ -42,13 +42,24 @@ def main():
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--keys", type=int, required=True)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--device", choices=["cuda", "cpu"], default="cuda",
+                   help="cpu: the same step on the CPU (all cores, or --threads), the CPU comparison of run-step.sh cpu-224")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads on --device cpu (0: torch's default)")
     a = p.parse_args()
-    if not torch.cuda.is_available():
-        sys.exit("torch_step.py: torch.cuda.is_available() is False: run on a node with an NVIDIA GPU and a CUDA build of torch")
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
-    dev = torch.device("cuda")
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("torch_step.py: torch.cuda.is_available() is False: run on a node with an NVIDIA GPU and a CUDA build of torch"
+                     " (or pass --device cpu)")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    elif a.threads > 0:
+        torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+
+    def sync():
+        if a.device == "cuda":
+            torch.cuda.synchronize()
 
     def encoder():
         net, dim = backbone(a.model)
@@ -76,15 +87,16 @@ def main():
 
     for _ in range(2):
         step()
-    torch.cuda.synchronize()
+    sync()
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter()
         step()
-        torch.cuda.synchronize()
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
     ms = statistics.median(times)
-    print(json.dumps({"backend": f"pytorch-cuda {torch.__version__}", "gpu": torch.cuda.get_device_name(0),
+    where = {"gpu": torch.cuda.get_device_name(0)} if a.device == "cuda" else {"threads": torch.get_num_threads()}
+    print(json.dumps({"backend": f"pytorch-{a.device} {torch.__version__}", **where,
                       "what": f"{a.model} JCL step (keys {a.keys})", "imageSize": s, "batch": a.batch, "ms": ms,
                       "images_per_s": a.batch * 1000 / ms}), flush=True)
 

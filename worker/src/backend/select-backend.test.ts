@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { JclError } from '../util/errors.ts';
 import { detectGpu } from './detect-gpu.ts';
-import { initBackend, parseWinograd, type BackendDeps } from './select-backend.ts';
+import { initBackend, nativeProcessEnv, parseWinograd, type BackendDeps } from './select-backend.ts';
 
 const notInstalled = (specifier: string) =>
   Promise.reject(
@@ -75,8 +75,14 @@ describe('initBackend', () => {
 
   it.each([
     // backend, GPU visible, packages tried in order (none installed), backend reached
-    ['auto', false, [], 'wasm'], // on a CPU the measured faster path comes before tfjs-node
-    ['auto', true, ['@tensorflow/tfjs-node-gpu'], 'wasm'],
+    // on a CPU tfjs-node (the measured faster path) comes first; tensorflow falls back to tfjs-node-gpu
+    ['auto', false, ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'], 'wasm'],
+    [
+      'auto',
+      true,
+      ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+      'wasm',
+    ],
   ] as const)('%s with GPU %s tries %j first, then reaches %s', async (requested, gpu, tried, reached) => {
     const imports: string[] = [];
     const deps: BackendDeps = {
@@ -116,5 +122,18 @@ describe('initBackend', () => {
     expect(() => parseWinograd('yes')).toThrow(/JCL_WINOGRAD: expected on or off, got "yes"/);
     const info = await initBackend('wasm', undefined, { ...machine(false), env: { JCL_WINOGRAD: 'on' } });
     expect(info.detail.winograd).toBe(true);
+  });
+});
+
+describe('nativeProcessEnv', () => {
+  it('sizes TensorFlow threads to the CPU budget and keeps what the environment sets', () => {
+    expect(nativeProcessEnv({}, () => 3.5)).toEqual({
+      TF_NUM_INTRAOP_THREADS: '3',
+      TF_NUM_INTEROP_THREADS: '1',
+    });
+    expect(nativeProcessEnv({ TF_NUM_INTRAOP_THREADS: '6' }, () => 2)).toEqual({
+      TF_NUM_INTEROP_THREADS: '1',
+    });
+    expect(nativeProcessEnv({ TF_NUM_INTRAOP_THREADS: '6', TF_NUM_INTEROP_THREADS: '2' })).toEqual({});
   });
 });

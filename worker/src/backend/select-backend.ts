@@ -2,10 +2,11 @@
  * Choose and initialise the TensorFlow.js backend the trainer runs on (issue 3). This is an I/O edge:
  * it imports packages, looks at device files and the environment (all injectable for tests).
  *
- *   auto: tfjs-node-gpu when importable and a GPU is visible, else the fast wasm path (tfjs-backend-wasm +
- *         worker/src/backend/wasm-kernels), else tfjs-node, else tfjs-backend-cpu. On a CPU the wasm path
- *         is the faster one as measured (docs/BENCHMARKS.md, "Native TensorFlow backend"), so an installed
- *         tfjs-node is used only when asked for by name or when wasm cannot start.
+ *   auto: tfjs-node-gpu when importable and a GPU is visible, else tfjs-node (TensorFlow's CPU kernels) when
+ *         installed, else the fast wasm path (tfjs-backend-wasm + worker/src/backend/wasm-kernels), else
+ *         tfjs-backend-cpu. On a CPU, tfjs-node built on the TensorFlow 2.21 wheel is the faster path as
+ *         measured (1.3-1.4x wasm for resnet18-cifar, 1.3-1.9x for resnet50 at 224 px, even on resnet-tiny;
+ *         docs/BENCHMARKS.md, "Native TensorFlow backend"); wasm needs no install, so a fresh clone uses it.
  *   an explicit name: that backend or a JclError('invalid_config') saying what to install.
  */
 import { existsSync } from 'node:fs';
@@ -52,12 +53,32 @@ function installHint(name: NativeBackendName): string {
   return `run \`npm run setup:tensorflow${gpu}\` in the jcl-operator checkout (${NATIVE_PACKAGES[name][0]}@${TFJS_VERSION} built against TensorFlow's PyPI wheels${gpu ? ', CUDA 12 / cuDNN 9, NVIDIA driver >= 525' : ''}), or use the jcl-gpu image`;
 }
 
+/**
+ * TensorFlow's settings for this process, unless the environment sets them: intra-op threads for the
+ * CPUs it may use (cpu-budget.ts: a pod's CPU limit, or the share `jcl train --workers N` gives each
+ * process) and one inter-op thread. TensorFlow reads them when its context is created, i.e. when
+ * tfjs-node is imported, so this runs before the import. Without it TensorFlow takes every core of the
+ * node whatever the pod's limit. (Its few start-up lines on stderr, oneDNN's notice among them, come
+ * before absl's logging starts: TF_CPP_MIN_LOG_LEVEL does not silence them.)
+ */
+export function nativeProcessEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  budget: () => number = cpuBudget,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!env.TF_NUM_INTRAOP_THREADS) out.TF_NUM_INTRAOP_THREADS = String(Math.max(1, Math.floor(budget())));
+  if (!env.TF_NUM_INTEROP_THREADS) out.TF_NUM_INTEROP_THREADS = '1';
+  return out;
+}
+
 async function initNative(
   requested: BackendName,
   name: NativeBackendName,
   deps: Required<BackendDeps>,
   gpuReason?: string,
 ): Promise<BackendInfo> {
+  const threads = nativeProcessEnv(deps.env);
+  if (deps.env === process.env) Object.assign(process.env, threads);
   const result = await loadNativeBackend(name, deps.importModule);
   if (!result.ok) {
     const why = result.missing ? 'is not installed' : `failed to load: ${describeError(result.error)}`;
@@ -76,6 +97,7 @@ async function initNative(
     tensorflow,
     device,
     build: typeof build === 'string' ? build : JSON.stringify(build),
+    intraOpThreads: deps.env.TF_NUM_INTRAOP_THREADS ?? threads.TF_NUM_INTRAOP_THREADS,
   };
   if (gpuReason !== undefined) detail.gpu = gpuReason;
   return { requested, name: tf.getBackend(), detail };
@@ -151,8 +173,8 @@ async function initAuto(deps: Required<BackendDeps>, log?: BackendLogger): Promi
   if (gpu.visible) candidates.push(() => initNative('auto', 'tensorflow-gpu', deps, gpu.reason));
   else log?.info({ gpu: gpu.reason }, 'backend auto: no GPU visible, skipping tensorflow-gpu');
   candidates.push(
-    () => initWasm('auto', deps.env),
     () => initNative('auto', 'tensorflow', deps),
+    () => initWasm('auto', deps.env),
     () => initCpu('auto'),
   );
   for (const candidate of candidates) {

@@ -5,7 +5,7 @@
  * its exit code is the result.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpuBudget, threadsForCpus } from '../util/cpu-budget.ts';
+import { processShareThreads } from '../util/cpu-budget.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -65,11 +65,8 @@ export async function launchLocalWorkers(o: LaunchLocalOptions): Promise<number>
     'launching local workers',
   );
 
-  // N processes share this machine: each runs floor(CPUs / N) wasm threads unless told otherwise.
-  const wasmThreads =
-    o.env?.JCL_WASM_THREADS ??
-    process.env.JCL_WASM_THREADS ??
-    String(threadsForCpus(cpuBudget() / o.workers));
+  // N processes share this machine: each runs floor(CPUs / N) wasm or TensorFlow threads unless told otherwise.
+  const threads = processShareThreads({ ...process.env, ...o.env }, o.workers);
   const children: ChildProcess[] = [];
   let result: number | null = null;
   let killTimer: NodeJS.Timeout | undefined;
@@ -100,7 +97,7 @@ export async function launchLocalWorkers(o: LaunchLocalOptions): Promise<number>
         JCL_BIND_HOST: '127.0.0.1',
         JCL_ADVERTISE_HOST: '127.0.0.1',
         JCL_TOKEN: token,
-        JCL_WASM_THREADS: wasmThreads,
+        ...threads,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threadsForCpus, cpuBudget } from '../util/cpu-budget.ts';
+import { processShareThreads } from '../util/cpu-budget.ts';
 import { writeTerminationMessage } from '../cli/termination-log.ts';
 import { exitCodeOf } from './launch-local.ts';
 
@@ -44,14 +44,13 @@ export function childEnv(
   const devices = env.CUDA_VISIBLE_DEVICES?.split(',').filter((d) => d !== '');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  const wasmThreads = env.JCL_WASM_THREADS ?? String(threadsForCpus(cpuBudget() / procs));
   Object.assign(out, {
     JCL_RANK: String(base + local),
     JCL_LOCAL_RANK: String(local),
     JCL_PROCS_PER_WORKER: '1',
     CUDA_VISIBLE_DEVICES: devices && devices.length >= procs ? devices[local] : String(local),
     JCL_TERMINATION_LOG: terminationLog,
-    JCL_WASM_THREADS: wasmThreads,
+    ...processShareThreads(env, procs),
   });
   if (local > 0) {
     // One listener per port and pod: only local rank 0 keeps the pod's fixed ports.

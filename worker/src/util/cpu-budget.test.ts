@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupCpuQuota, cpuBudget, threadsForCpus } from './cpu-budget.ts';
+import { cgroupCpuQuota, cpuBudget, processShareThreads, threadsForCpus } from './cpu-budget.ts';
 
 const files = (m: Record<string, string>) => (path: string) => m[path];
 
@@ -36,5 +36,23 @@ describe('cpuBudget', () => {
 describe('threadsForCpus', () => {
   it('rounds a share of CPUs down to whole threads, between 1 and 8', () => {
     expect([0.5, 1, 1.9, 2, 7, 64].map(threadsForCpus)).toEqual([1, 1, 1, 2, 7, 8]);
+  });
+});
+
+describe('processShareThreads', () => {
+  it.each([
+    // env, processes, CPUs, want
+    [{}, 1, 2, { JCL_WASM_THREADS: '2', TF_NUM_INTRAOP_THREADS: '2' }],
+    [{}, 2, 2, { JCL_WASM_THREADS: '1', TF_NUM_INTRAOP_THREADS: '1' }],
+    [{}, 8, 96, { JCL_WASM_THREADS: '8', TF_NUM_INTRAOP_THREADS: '12' }], // wasm stops at 8, TensorFlow does not
+    [{}, 4, 2, { JCL_WASM_THREADS: '1', TF_NUM_INTRAOP_THREADS: '1' }],
+    [
+      { JCL_WASM_THREADS: '3', TF_NUM_INTRAOP_THREADS: '5' },
+      2,
+      2,
+      { JCL_WASM_THREADS: '3', TF_NUM_INTRAOP_THREADS: '5' },
+    ],
+  ] as const)('%j over %i processes on %i CPUs', (env, procs, cpus, want) => {
+    expect(processShareThreads(env, procs, () => cpus)).toEqual(want);
   });
 });

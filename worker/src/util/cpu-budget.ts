@@ -46,3 +46,20 @@ export function cpuBudget(deps: CpuBudgetDeps = {}): number {
 export function threadsForCpus(cpus: number): number {
   return Math.min(8, Math.max(1, Math.floor(cpus)));
 }
+
+/**
+ * Thread settings for one of `procs` processes sharing this process's CPUs (`jcl train --workers N`,
+ * `procsPerWorker` in a pod): wasm (XNNPACK) threads and TensorFlow intra-op threads for a 1/procs share,
+ * unless `env` sets them already.
+ */
+export function processShareThreads(
+  env: Readonly<Record<string, string | undefined>>,
+  procs: number,
+  budget: () => number = cpuBudget,
+): { JCL_WASM_THREADS: string; TF_NUM_INTRAOP_THREADS: string } {
+  const share = budget() / procs;
+  return {
+    JCL_WASM_THREADS: env.JCL_WASM_THREADS || String(threadsForCpus(share)),
+    TF_NUM_INTRAOP_THREADS: env.TF_NUM_INTRAOP_THREADS || String(Math.max(1, Math.floor(share))),
+  };
+}
