@@ -125,17 +125,21 @@ function walk(root: string, rel: string, out: { rel: string; files: string[] }[]
 }
 
 function buildIndex(root: string, classes: string[], names: string[], labels: number[]): FolderIndex {
+  // One encode of all names (a million small encodes cost as much as the directory scan itself); the
+  // offsets are the names' lengths when every name is ASCII (each char one byte), else encoded one by one.
+  const all = names.join('');
   const enc = new TextEncoder();
-  const bytes = names.map((s) => enc.encode(s));
-  const total = bytes.reduce((s, b) => s + b.length, 0);
-  const ix = allocIndex(root, classes, names.length, total);
+  const scratch = new Uint8Array(all.length * 3);
+  const { written } = enc.encodeInto(all, scratch);
+  const ascii = written === all.length;
+  const ix = allocIndex(root, classes, names.length, written);
+  ix.names.set(scratch.subarray(0, written));
   let at = 0;
-  bytes.forEach((b, i) => {
+  for (let i = 0; i < names.length; i++) {
     ix.offsets[i] = at;
-    ix.names.set(b, at);
-    at += b.length;
+    at += ascii ? names[i].length : enc.encode(names[i]).length;
     ix.labels[i] = labels[i];
-  });
+  }
   ix.offsets[names.length] = at;
   return ix;
 }
