@@ -14,18 +14,22 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { indexSize, openFolderIndex } from '../../worker/src/data/image-folder-index.ts';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const root = arg('root', '');
-if (!root) throw new Error('--root: required (a directory outside the repository, e.g. /tmp/jcl-imgf-1m)');
-const images = Number(arg('images', '1000000'));
-const classes = Number(arg('classes', '1000'));
-const reps = Number(arg('reps', '2'));
-const python = arg('python', '/usr/bin/python3');
+const { values: o } = parseArgs({
+  options: {
+    root: { type: 'string' },
+    images: { type: 'string', default: '1000000' },
+    classes: { type: 'string', default: '1000' },
+    reps: { type: 'string', default: '2' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
+if (!o.root) throw new Error('--root: required (a directory outside the repository, e.g. /tmp/jcl-imgf-1m)');
+const root = o.root;
+const [images, classes, reps] = [o.images, o.classes, o.reps].map(Number);
+const python = o.python;
 
 function makeFolder(): void {
   const perClass = Math.ceil(images / classes);
