@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-core ops
 import { loadWasmBackend } from '../../worker/src/backend/load-wasm-backend.ts';
 import { parseTrainingConfig } from '../../worker/src/config/parse-config.ts';
-import { LocalCollective } from '../../worker/src/dist/collective.ts';
+import { LocalCollective } from '../../worker/src/distributed/collective.ts';
 import { createTrainState } from '../../worker/src/train/train-state.ts';
 import { runTrainStep } from '../../worker/src/train/train-step.ts';
 import { installKernelTimers } from './kernel-timer.ts';

@@ -2,7 +2,7 @@
  * Processes per worker pod (spec.template.procsPerWorker) with the real runtime: 2 pods × 2 `jcl worker`
  * processes = a world of 4 ranks, contiguous per pod (CUDA_VISIBLE_DEVICES per process: the unit test),
  * train to completion; rank 0's progress is polled as usual. (Per-process exit codes and termination
- * messages: worker/src/dist/pod-processes.test.ts.)
+ * messages: worker/src/distributed/pod-processes.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { tailFile } from '../harness/managed-process.ts';

@@ -1,11 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createAuthMetadata, createCallAuthenticator } from '../../worker/src/dist/auth.ts';
-import { RefusalLog } from '../../worker/src/dist/refusal-log.ts';
-import { RendezvousCoordinator } from '../../worker/src/dist/rendezvous-coordinator.ts';
-import { addRendezvousService, createRendezvousClient } from '../../worker/src/dist/rendezvous-service.ts';
-import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
-import { silentLogger } from '../../worker/src/dist/log.ts';
+import { createAuthMetadata, createCallAuthenticator } from '../../worker/src/distributed/auth.ts';
+import { RefusalLog } from '../../worker/src/distributed/refusal-log.ts';
+import { RendezvousCoordinator } from '../../worker/src/distributed/rendezvous-coordinator.ts';
+import {
+  addRendezvousService,
+  createRendezvousClient,
+} from '../../worker/src/distributed/rendezvous-service.ts';
+import {
+  startDistributed,
+  type DistributedCollective,
+} from '../../worker/src/distributed/create-collective.ts';
+import { silentLogger } from '../../worker/src/distributed/log.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
 import { createTestCa } from './support/test-certs.ts';
 

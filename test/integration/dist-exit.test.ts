@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { messagePrefix } from '../../worker/src/dist/message-reader.ts';
-import { messageType } from '../../worker/src/dist/wire.ts';
+import { messagePrefix } from '../../worker/src/distributed/message-reader.ts';
+import { messageType } from '../../worker/src/distributed/wire.ts';
 import { freePort, spawnProbe, type ProbeProcess } from './dist-helpers.ts';
 
 const Hello = messageType('DataHello');

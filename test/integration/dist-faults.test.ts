@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { launchLocalWorkers } from '../../worker/src/dist/launch-local.ts';
-import { silentLogger } from '../../worker/src/dist/log.ts';
+import { launchLocalWorkers } from '../../worker/src/distributed/launch-local.ts';
+import { silentLogger } from '../../worker/src/distributed/log.ts';
 import { freePort, spawnProbe, type ProbeProcess } from './dist-helpers.ts';
 
-const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../worker/src/distributed/collective-probe.ts', import.meta.url));
 const PEER_TIMEOUT_MS = 3_000;
 
 let workers: ProbeProcess[] = [];

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDistributed, type DistributedCollective } from '../../worker/src/dist/create-collective.ts';
-import { silentLogger } from '../../worker/src/dist/log.ts';
+import {
+  startDistributed,
+  type DistributedCollective,
+} from '../../worker/src/distributed/create-collective.ts';
+import { silentLogger } from '../../worker/src/distributed/log.ts';
 import { JclError } from '../../worker/src/util/errors.ts';
-import { fetchStatus } from '../../worker/src/dist/status-server.ts';
+import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
 
 const TOKEN = 'test-token-0123456789';

@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { DistConfig } from '../../worker/src/dist/dist-config.ts';
-import { DIST_DEFAULTS } from '../../worker/src/dist/dist-config.ts';
+import type { DistConfig } from '../../worker/src/distributed/dist-config.ts';
+import { DIST_DEFAULTS } from '../../worker/src/distributed/dist-config.ts';
 
 /** A port free right now on loopback (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -43,7 +43,7 @@ export function gangConfigs(
   }));
 }
 
-const PROBE = fileURLToPath(new URL('../../worker/src/dist/collective-probe.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../worker/src/distributed/collective-probe.ts', import.meta.url));
 
 /** A collective-probe child process and what it printed. */
 export interface ProbeProcess {
@@ -55,7 +55,7 @@ export interface ProbeProcess {
 }
 
 /**
- * Start rank `rank` of `worldSize` as a probe process (worker/src/dist/collective-probe.ts `args`) on
+ * Start rank `rank` of `worldSize` as a probe process (worker/src/distributed/collective-probe.ts `args`) on
  * loopback, rank 0 listening on `port`; `env` adds to or overrides the JCL_* variables.
  */
 export function spawnProbe(

@@ -4,12 +4,12 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataListener } from '../../worker/src/dist/data-listener.ts';
-import { silentLogger, type DistLogger } from '../../worker/src/dist/log.ts';
-import { messagePrefix } from '../../worker/src/dist/message-reader.ts';
-import { RefusalLog } from '../../worker/src/dist/refusal-log.ts';
-import { TcpTransport } from '../../worker/src/dist/tcp-transport.ts';
-import { messageType } from '../../worker/src/dist/wire.ts';
+import { DataListener } from '../../worker/src/distributed/data-listener.ts';
+import { silentLogger, type DistLogger } from '../../worker/src/distributed/log.ts';
+import { messagePrefix } from '../../worker/src/distributed/message-reader.ts';
+import { RefusalLog } from '../../worker/src/distributed/refusal-log.ts';
+import { TcpTransport } from '../../worker/src/distributed/tcp-transport.ts';
+import { messageType } from '../../worker/src/distributed/wire.ts';
 
 const TOKEN = 'outsider-test-token';
 const Hello = messageType('DataHello');

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../worker/src/dist/log.ts';
-import { messagePrefix } from '../../worker/src/dist/message-reader.ts';
-import { DataListener } from '../../worker/src/dist/data-listener.ts';
-import { TcpTransport } from '../../worker/src/dist/tcp-transport.ts';
-import { messageType } from '../../worker/src/dist/wire.ts';
+import { silentLogger } from '../../worker/src/distributed/log.ts';
+import { messagePrefix } from '../../worker/src/distributed/message-reader.ts';
+import { DataListener } from '../../worker/src/distributed/data-listener.ts';
+import { TcpTransport } from '../../worker/src/distributed/tcp-transport.ts';
+import { messageType } from '../../worker/src/distributed/wire.ts';
 
 const TOKEN = 'tcp-plane-token';
 const Hello = messageType('DataHello');

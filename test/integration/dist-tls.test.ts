@@ -11,12 +11,12 @@ import {
   loadSecrets,
   startDistributed,
   type DistributedCollective,
-} from '../../worker/src/dist/create-collective.ts';
-import type { TlsMaterial } from '../../worker/src/dist/auth.ts';
-import { parseDistEnv } from '../../worker/src/dist/dist-config.ts';
-import { DataListener } from '../../worker/src/dist/data-listener.ts';
-import { silentLogger } from '../../worker/src/dist/log.ts';
-import { TcpTransport } from '../../worker/src/dist/tcp-transport.ts';
+} from '../../worker/src/distributed/create-collective.ts';
+import type { TlsMaterial } from '../../worker/src/distributed/auth.ts';
+import { parseDistEnv } from '../../worker/src/distributed/dist-config.ts';
+import { DataListener } from '../../worker/src/distributed/data-listener.ts';
+import { silentLogger } from '../../worker/src/distributed/log.ts';
+import { TcpTransport } from '../../worker/src/distributed/tcp-transport.ts';
 import { PERMANENT_EXIT_CODES } from '../../worker/src/util/errors.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
 import { createTestCa } from './support/test-certs.ts';

@@ -1,7 +1,7 @@
 /**
  * Processes per worker pod (spec.template.procsPerWorker): pod `p` runs the contiguous global ranks
  * p·n .. p·n + n - 1, so the gang has workers·n ranks and most ring neighbours share a pod. The pod's
- * `jcl worker` starts the n processes (worker/src/dist/pod-processes.ts).
+ * `jcl worker` starts the n processes (worker/src/distributed/pod-processes.ts).
  */
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 

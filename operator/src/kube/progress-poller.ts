@@ -1,11 +1,11 @@
 /**
- * The ProgressPoller backed by worker/src/dist's fetchStatus (rank 0's gRPC Status service). Loaded
+ * The ProgressPoller backed by worker/src/distributed's fetchStatus (rank 0's gRPC Status service). Loaded
  * lazily so that the operator's import graph does not pull in gRPC until the first poll.
  */
 import type { ProgressReport } from '../status/compute-status.ts';
 import type { ProgressPoller } from '../reconcile/reconciler.ts';
 
-/** The subset of worker/src/dist/wire.ts StatusResponse the operator reads. */
+/** The subset of worker/src/distributed/wire.ts StatusResponse the operator reads. */
 interface StatusResponseLike {
   epoch?: number;
   step?: number;
@@ -39,7 +39,7 @@ export function grpcProgressPoller(): ProgressPoller {
   let fetchStatus: FetchStatus | undefined;
   return async (address, token, timeoutMs) => {
     if (!fetchStatus) {
-      const mod = (await import('../../../worker/src/dist/status-server.ts')) as unknown as {
+      const mod = (await import('../../../worker/src/distributed/status-server.ts')) as unknown as {
         fetchStatus: FetchStatus;
       };
       fetchStatus = mod.fetchStatus;

@@ -30,7 +30,7 @@ import { apiMessage, apiReason, httpStatus, isConflict, isNotFound } from '../ku
 import type { KubeClient } from '../kube/kube-client.ts';
 import { planActions, type Action, type SupportKind } from './plan.ts';
 
-/** rank 0's status endpoint: worker/src/dist provides fetchStatus(address, token, timeoutMs) with this shape. */
+/** rank 0's status endpoint: worker/src/distributed provides fetchStatus(address, token, timeoutMs) with this shape. */
 export type ProgressPoller = (address: string, token: string, timeoutMs: number) => Promise<ProgressReport>;
 
 /** Read-only views of the informer caches. */

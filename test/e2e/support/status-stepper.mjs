@@ -1,6 +1,6 @@
 /* global process, console, setInterval */
 // A stand-in `jcl worker` for the operator's steady-state tests: rank 0 serves the real Status gRPC
-// endpoint (worker/src/dist/status-server.ts, the job token) and advances one step every FAKE_STEP_MS
+// endpoint (worker/src/distributed/status-server.ts, the job token) and advances one step every FAKE_STEP_MS
 // (0 = a worker whose progress never changes); every other rank idles. Each poll it answers is logged as
 // one JSON line {"poll":n,"atMs":...} on stdout, so a test can count the operator's polls per job.
 import { readFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ const env = process.env;
 if (env.JCL_RANK !== '0') {
   setInterval(() => {}, 60_000);
 } else {
-  const { startStatusServer } = await import('../../../worker/src/dist/status-server.ts');
-  const { StatusReporter } = await import('../../../worker/src/dist/status-reporter.ts');
+  const { startStatusServer } = await import('../../../worker/src/distributed/status-server.ts');
+  const { StatusReporter } = await import('../../../worker/src/distributed/status-reporter.ts');
   const reporter = new StatusReporter(Number(env.JCL_WORLD_SIZE ?? '1'));
   const stepMs = Number(env.FAKE_STEP_MS ?? '0');
   let step = Number(env.FAKE_START_STEP ?? '0');

@@ -10,7 +10,7 @@ import * as tf from '../../../worker/src/tf.ts';
 import { initBackend } from '../../../worker/src/backend/select-backend.ts';
 import { parseTrainingConfig } from '../../../worker/src/config/parse-config.ts';
 import type { ModelArch } from '../../../worker/src/config/schema.ts';
-import { LocalCollective } from '../../../worker/src/dist/collective.ts';
+import { LocalCollective } from '../../../worker/src/distributed/collective.ts';
 import { createTrainState } from '../../../worker/src/train/train-state.ts';
 import type { StepBatch, StepState } from '../../../worker/src/train/train-step.ts';
 import { Rng } from '../../../worker/src/util/rng.ts';

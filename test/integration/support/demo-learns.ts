@@ -11,7 +11,7 @@ import { PRESETS } from '../../../worker/src/cli/presets.ts';
 import type { BackendName } from '../../../worker/src/config/schema.ts';
 import { mergeConfigInputs, parseTrainingConfig } from '../../../worker/src/config/parse-config.ts';
 import { openDataset } from '../../../worker/src/data/open-dataset.ts';
-import { LocalCollective } from '../../../worker/src/dist/collective.ts';
+import { LocalCollective } from '../../../worker/src/distributed/collective.ts';
 import { createTrainState, disposeTrainState } from '../../../worker/src/train/train-state.ts';
 import { evaluateKnn, runTraining } from '../../../worker/src/train/trainer.ts';
 import { createLogger } from '../../../worker/src/util/logger.ts';

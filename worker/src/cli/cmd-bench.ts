@@ -3,16 +3,16 @@
  * crops, queue update) on the active backend, with synthetic inputs; with `--workers N`, the same step as
  * a data-parallel gang of N local processes (each B/N images, gradients all-reduced over the TCP data
  * plane, shuffled key batch norm), the whole-machine figure. `jcl bench allreduce`: collective bandwidth
- * against the TCP ceiling (worker/src/dist/bench-allreduce.ts).
+ * against the TCP ceiling (worker/src/distributed/bench-allreduce.ts).
  */
 import { initBackend } from '../backend/select-backend.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
 import { BACKENDS, MODEL_ARCHS, type BackendName, type ModelArch } from '../config/schema.ts';
-import { runAllReduceBench } from '../dist/bench-allreduce.ts';
-import { isDataPlane } from '../dist/dist-config.ts';
-import { LocalCollective, type Collective } from '../dist/collective.ts';
-import { createCollectiveFromEnv } from '../dist/create-collective.ts';
-import { launchLocalWorkers } from '../dist/launch-local.ts';
+import { runAllReduceBench } from '../distributed/bench-allreduce.ts';
+import { isDataPlane } from '../distributed/dist-config.ts';
+import { LocalCollective, type Collective } from '../distributed/collective.ts';
+import { createCollectiveFromEnv } from '../distributed/create-collective.ts';
+import { launchLocalWorkers } from '../distributed/launch-local.ts';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../util/logger.ts';
 import * as tf from '../tf.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initBackend } from '../backend/select-backend.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
 import type { TrainingConfig } from '../config/schema.ts';
-import { LocalCollective } from '../dist/collective.ts';
+import { LocalCollective } from '../distributed/collective.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import {
   foldBooleanFlags,

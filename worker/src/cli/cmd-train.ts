@@ -1,8 +1,8 @@
 /** `jcl train`: local training, by default the embedded demo (synthetic data, tiny ResNet). */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { launchLocalWorkers } from '../dist/launch-local.ts';
-import { LocalCollective } from '../dist/collective.ts';
+import { launchLocalWorkers } from '../distributed/launch-local.ts';
+import { LocalCollective } from '../distributed/collective.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import type { TrainingConfig } from '../config/schema.ts';

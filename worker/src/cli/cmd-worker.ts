@@ -3,8 +3,8 @@
  * file and JCL_* env, joins the gang, trains its share, serves status on rank 0, and writes a
  * one-line JSON result (or the failure) to the termination log the operator reads.
  */
-import { createCollectiveFromEnv } from '../dist/create-collective.ts';
-import { procsPerWorker, runPodProcesses } from '../dist/pod-processes.ts';
+import { createCollectiveFromEnv } from '../distributed/create-collective.ts';
+import { procsPerWorker, runPodProcesses } from '../distributed/pod-processes.ts';
 import { createLogger } from '../util/logger.ts';
 import { describeError, JclError } from '../util/errors.ts';
 import { resolveConfig } from './config-sources.ts';
@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const env = process.env;
   const terminationLog = terminationLogPath(env);
-  // procsPerWorker: this process supervises one `jcl worker` per GPU (worker/src/dist/pod-processes.ts).
+  // procsPerWorker: this process supervises one `jcl worker` per GPU (worker/src/distributed/pod-processes.ts).
   let procs: number;
   try {
     procs = procsPerWorker(env);

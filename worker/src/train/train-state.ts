@@ -3,7 +3,7 @@
  * from checkpoints, so that save -> load restores every bit the next step depends on.
  */
 import type { TrainingConfig } from '../config/schema.ts';
-import type { Collective } from '../dist/collective.ts';
+import type { Collective } from '../distributed/collective.ts';
 import { buildEncoder } from '../model/encoder.ts';
 import { JclError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../tf.ts';
 import { buildEncoder } from '../model/encoder.ts';
-import { LocalCollective } from '../dist/collective.ts';
+import { LocalCollective } from '../distributed/collective.ts';
 import { Rng } from '../util/rng.ts';
 import { KeyQueue } from './key-queue.ts';
 import { Sgd } from './sgd.ts';

@@ -3,7 +3,7 @@
  * momentum update -> keys (shuffle-BN) -> variableGrads -> all-reduce -> SGD -> enqueue -> dispose.
  */
 import * as tf from '../tf.ts';
-import type { Collective } from '../dist/collective.ts';
+import type { Collective } from '../distributed/collective.ts';
 import { computeJclLoss, contrastAccuracy, l2Normalize } from '../jcl/jcl-loss.ts';
 import type { Encoder } from '../model/encoder.ts';
 import { applyBnUpdates, type BnUpdate } from '../model/layers.ts';

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/select-backend.ts';
 import { parseTrainingConfig } from '../config/parse-config.ts';
 import { makeSyntheticDataset } from '../data/synthetic.ts';
-import { LocalCollective } from '../dist/collective.ts';
+import { LocalCollective } from '../distributed/collective.ts';
 import * as tf from '../tf.ts';
 import { createLogger } from '../util/logger.ts';
 import { disposeTrainState } from './train-state.ts';

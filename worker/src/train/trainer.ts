@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingConfig } from '../config/schema.ts';
-import type { Collective } from '../dist/collective.ts';
+import type { Collective } from '../distributed/collective.ts';
 import { BatchLoader, type BatchRequest } from '../data/batch-loader.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { epochOrder, shardIndices, stepsPerEpoch } from '../data/sampler.ts';
@@ -14,8 +14,8 @@ import { knnClassify, type KnnResult } from '../eval/knn.ts';
 import { lambdaAt, learningRateAt } from '../jcl/schedules.ts';
 import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
-import { TimedCollective } from '../dist/timed-collective.ts';
-import { verifyIdenticalAcrossRanks } from '../dist/verify-identical.ts';
+import { TimedCollective } from '../distributed/timed-collective.ts';
+import { verifyIdenticalAcrossRanks } from '../distributed/verify-identical.ts';
 import { saveCheckpoint } from './checkpoint-store.ts';
 import { openResume, type ResumePoint } from './open-resume.ts';
 import {

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-layers'; // registers the gradient functions of tfjs-co
 import { backend_util } from '@tensorflow/tfjs-core';
 import { loadWasmBackend } from '../load-wasm-backend.ts';
 import { parseTrainingConfig } from '../../config/parse-config.ts';
-import { LocalCollective } from '../../dist/collective.ts';
+import { LocalCollective } from '../../distributed/collective.ts';
 import { createTrainState } from '../../train/train-state.ts';
 import { runTrainStep, type StepBatch } from '../../train/train-step.ts';
 import { Rng } from '../../util/rng.ts';

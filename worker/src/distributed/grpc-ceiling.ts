@@ -3,7 +3,7 @@
  * loopback between two processes, with the transport's message size, window and keepalive settings but no
  * collective around it. Comparing the ring with it separates the cost of gRPC-in-Node itself from the cost
  * of the algorithm. Run as a program it is the sending side:
- *   node --import tsx worker/src/dist/grpc-ceiling.ts serve <totalBytes> <chunkBytes>
+ *   node --import tsx worker/src/distributed/grpc-ceiling.ts serve <totalBytes> <chunkBytes>
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

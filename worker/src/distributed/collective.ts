@@ -1,6 +1,6 @@
 /**
  * What the training loop needs from the other workers. The single-process implementation is below; the
- * gRPC ring implementation lives beside it (worker/src/dist). All ranks call every method in the same
+ * gRPC ring implementation lives beside it (worker/src/distributed). All ranks call every method in the same
  * order with buffers of the same layout (SPMD), like torch.distributed.
  */
 export interface Collective {

@@ -3,7 +3,7 @@
  * the all-reduce benchmark) until and besides `jcl worker`: rendezvous from the JCL_* environment, run one
  * scenario, print one JSON line on rank 0, exit with the JclError exit code on failure.
  *
- *   node --import tsx worker/src/dist/collective-probe.ts <check|loop|bench> [elements] [iters]
+ *   node --import tsx worker/src/distributed/collective-probe.ts <check|loop|bench> [elements] [iters]
  */
 import { describeError, JclError } from '../util/errors.ts';
 import { exitWhenIdle } from '../util/exit-when-idle.ts';
