@@ -63,7 +63,7 @@ describe('tiny synthetic training job', () => {
       diagnose,
     );
     expect(done.status?.phase, diagnose()).toBe('Succeeded');
-    expect(done.status?.restarts).toBe(0);
+    expect(done.status?.restarts, `${JSON.stringify(done.status?.conditions)}\n${diagnose()}`).toBe(0);
     expect(done.status?.progress?.epoch, diagnose()).toBeGreaterThanOrEqual(1);
     expect(done.status?.progress?.loss).toBeTypeOf('number');
     const knn = done.status?.evaluation?.results?.[0];
