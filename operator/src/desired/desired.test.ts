@@ -35,6 +35,8 @@ const restricted = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
+const claimJob = makeJob().workers(4).checkpoints({ claimName: 'ckpt' }).evaluation('knn').obj();
+
 describe('buildWorkerPod', () => {
   it('builds the whole pod of rank 1 of a 2-worker job', () => {
     const job = makeJob()
@@ -198,6 +200,29 @@ describe('buildWorkerPod', () => {
   ];
   it.each(rows)('$name', ({ job, generation, pick, want }) => {
     expect(pick(buildWorkerPod(job, 0, generation, opts))).toEqual(want);
+  });
+
+  // Issue 18: only rank 0 writes checkpoints (the others get its state by broadcast), so only rank 0
+  // and the evaluation Jobs mount the checkpoint claim; a ReadWriteOnce claim then fits a multi-node job.
+  it.each([
+    { who: 'rank 0', volume: () => buildWorkerPod(claimJob, 0, 0, opts).spec?.volumes, claim: true },
+    { who: 'rank 1', volume: () => buildWorkerPod(claimJob, 1, 0, opts).spec?.volumes, claim: false },
+    {
+      who: 'rank 3, generation 2',
+      volume: () => buildWorkerPod(claimJob, 3, 2, opts).spec?.volumes,
+      claim: false,
+    },
+    {
+      who: 'the evaluation Job',
+      volume: () => buildEvalJob(claimJob, 0, opts).spec?.template.spec?.volumes,
+      claim: true,
+    },
+  ])('$who mounts the checkpoint claim: $claim', ({ volume, claim }) => {
+    expect(volume()?.find((v) => v.name === 'checkpoints')).toEqual(
+      claim
+        ? { name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } }
+        : { name: 'checkpoints', emptyDir: {} },
+    );
   });
 });
 

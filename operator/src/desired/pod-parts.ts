@@ -45,8 +45,13 @@ export function containerSecurityContext(): V1SecurityContext {
   };
 }
 
-/** Volumes: config, token (workers only), checkpoints, /tmp, the dataset claim, then the template's own. */
-export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] {
+/**
+ * Volumes: config, token (workers only), checkpoints, /tmp, the dataset claim, then the template's own.
+ * The checkpoint claim backs /checkpoints only where `checkpointClaim` is set (rank 0, which alone
+ * writes checkpoints, and the evaluation Jobs, which read them); the other ranks receive rank 0's state
+ * by broadcast and get an emptyDir there, so a ReadWriteOnce claim works for a multi-node job (issue 18).
+ */
+export function jclVolumes(job: JCLTrainingJob, withToken: boolean, checkpointClaim = true): V1Volume[] {
   const name = job.metadata?.name ?? '';
   const { checkpoints, dataset, template } = job.spec;
   const volumes: V1Volume[] = [{ name: 'config', configMap: { name: configMapName(name) } }];
@@ -61,7 +66,7 @@ export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] 
     });
   }
   volumes.push(
-    checkpoints.claimName
+    checkpoints.claimName && checkpointClaim
       ? { name: 'checkpoints', persistentVolumeClaim: { claimName: checkpoints.claimName } }
       : { name: 'checkpoints', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },

@@ -108,7 +108,7 @@ export function buildWorkerPod(
       ...(job.spec.template.initContainers
         ? { initContainers: job.spec.template.initContainers.map(userContainer) }
         : {}),
-      volumes: jclVolumes(job, true),
+      volumes: jclVolumes(job, true, rank === 0),
     },
   });
 }
