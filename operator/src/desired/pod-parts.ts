@@ -4,6 +4,7 @@
  */
 import type {
   V1Container,
+  V1EnvVar,
   V1ObjectMeta,
   V1PodSecurityContext,
   V1PodSpec,
@@ -90,6 +91,22 @@ export function jclVolumeMounts(job: JCLTrainingJob, withToken: boolean): V1Volu
   if (job.spec.dataset.claimName)
     mounts.push({ name: 'dataset', mountPath: job.spec.dataset.mountPath, readOnly: true });
   return [...mounts, ...(job.spec.template.volumeMounts ?? [])];
+}
+
+/**
+ * The object-storage credentials of spec.checkpoints.s3.credentialsSecret as the AWS SDK's standard env,
+ * for the containers that touch checkpoints (rank 0 and the evaluation Jobs; the other ranks never read
+ * or write them, so they never see the keys). Empty without a Secret: the SDK then uses the pod's web
+ * identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, as EKS/GKE inject them) or its other sources.
+ */
+export function checkpointCredentialsEnv(job: JCLTrainingJob): V1EnvVar[] {
+  const secret = job.spec.checkpoints.s3?.credentialsSecret;
+  if (!job.spec.checkpoints.uri || !secret) return [];
+  const ref = (key: string, optional?: boolean) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } },
+  });
+  return [ref('AWS_ACCESS_KEY_ID'), ref('AWS_SECRET_ACCESS_KEY'), ref('AWS_SESSION_TOKEN', true)];
 }
 
 /** Container fields common to workers and evaluators (the caller adds name, command, env, ports). */
