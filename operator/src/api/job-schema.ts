@@ -13,6 +13,7 @@ import {
   DATASET_FORMATS,
   DataSchema,
   RuntimeSchema,
+  S3Schema,
   TrainingConfigSchema,
 } from '../../../worker/src/config/schema.ts';
 import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
@@ -48,7 +49,18 @@ export const DatasetSchema = Type.Object(
   { default: {}, description: 'The dataset: format, path and the volume it is read from.' },
 );
 
-/** How rank 0 and the evaluation Jobs reach spec.checkpoints.uri. */
+/** A worker S3Schema integer with its bounds and description, optional and without the default. */
+function workerS3Field(key: 'partSizeMiB' | 'maxAttempts') {
+  const { minimum, maximum, description, default: fallback } = S3Schema.properties[key];
+  return Type.Optional(
+    Type.Integer({ minimum, maximum, description: `${description} Default ${String(fallback)}.` }),
+  );
+}
+
+/**
+ * How rank 0 and the evaluation Jobs reach spec.checkpoints.uri: the only home of the worker's
+ * checkpoint.s3 settings in a job (spec.training.checkpoint.s3 is refused, TRAINING_OVERLAPS).
+ */
 export const CheckpointS3Schema = Type.Object({
   endpoint: Type.Optional(
     Type.String({
@@ -61,6 +73,8 @@ export const CheckpointS3Schema = Type.Object({
   pathStyle: Type.Optional(
     Type.Boolean({ description: 'Path-style bucket addressing (MinIO, Ceph RGW, SeaweedFS).' }),
   ),
+  partSizeMiB: workerS3Field('partSizeMiB'),
+  maxAttempts: workerS3Field('maxAttempts'),
   credentialsSecret: Type.Optional(
     Type.String({
       minLength: 1,

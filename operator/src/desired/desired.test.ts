@@ -478,6 +478,9 @@ describe('buildTrainingConfig', () => {
     ],
     [{ checkpoint: { everySteps: 5 } }, 'spec.training.checkpoint.everySteps', 'spec.checkpoints.everySteps'],
     [{ checkpoint: { keepLast: 1 } }, 'spec.training.checkpoint.keepLast', 'spec.checkpoints.keepLast'],
+    // Issue 18: the object-storage settings live in spec.checkpoints.uri/s3 only.
+    [{ checkpoint: { uri: 's3://b/p' } }, 'spec.training.checkpoint.uri', 'spec.checkpoints.uri'],
+    [{ checkpoint: { s3: { partSizeMiB: 64 } } }, 'spec.training.checkpoint.s3', 'spec.checkpoints.s3'],
     [{ runtime: { outDir: '/x' } }, 'spec.training.runtime.outDir', 'spec.checkpoints.claimName'],
   ])('refuses spec.training %j, naming %s and the field to use (%s)', (training, field, use) => {
     const job = makeJob()
@@ -550,6 +553,17 @@ describe('object storage for checkpoints (spec.checkpoints.uri)', () => {
       },
     });
     expect([again.checkpoint.resumeFrom, again.checkpoint.uri]).toEqual(['', 's3://ckpts/team/ns/demo']);
+    // Part size and attempts have one home, spec.checkpoints.s3; the Secret's name stays out of the config.
+    const tuned = makeJob()
+      .checkpoints({ uri: 's3://ckpts', s3: { partSizeMiB: 64, maxAttempts: 9, credentialsSecret: 'k' } })
+      .obj();
+    expect(buildTrainingConfig(tuned, false).checkpoint.s3).toEqual({
+      endpoint: '',
+      region: 'us-east-1',
+      pathStyle: false,
+      partSizeMiB: 64,
+      maxAttempts: 9,
+    });
     const abs = makeJob().checkpoints({
       uri: 's3://ckpts',
       resumeFrom: 's3://other/run/ckpt-000000004.jclckpt',

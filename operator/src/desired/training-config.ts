@@ -43,14 +43,14 @@ export function resumePath(job: JCLTrainingJob): string {
   return runDir(CHECKPOINT_MOUNT_PATH, from);
 }
 
-/** spec.checkpoints.s3 with the worker's defaults filled in (TrainingConfig checkpoint.s3). */
+/**
+ * spec.checkpoints.s3 as the worker's checkpoint.s3 (what is left out takes the worker's default); the
+ * Secret's name stays in the pod spec (credentials env), never in the config.
+ */
 export function s3Options(job: JCLTrainingJob): Record<string, unknown> {
-  const { endpoint, region, pathStyle } = job.spec.checkpoints.s3 ?? {};
-  return {
-    ...(endpoint ? { endpoint } : {}),
-    ...(region ? { region } : {}),
-    ...(pathStyle !== undefined ? { pathStyle } : {}),
-  };
+  const { credentialsSecret: _secret, ...s3 } = job.spec.checkpoints.s3 ?? {};
+  void _secret;
+  return Object.fromEntries(Object.entries(s3).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 /**
@@ -75,7 +75,7 @@ export function buildTrainingConfig(job: JCLTrainingJob, restart: boolean): Trai
     keepLast: ck.keepLast,
     resumeFrom: restart ? '' : resumePath(job),
     uri: checkpointUri(job),
-    s3: { ...((t.checkpoint?.s3 as object) ?? {}), ...s3Options(job) },
+    s3: s3Options(job),
   };
   t.runtime = { ...(t.runtime ?? {}), outDir: runDir(CHECKPOINT_MOUNT_PATH, name) };
   return parseTrainingConfig(t, { worldSize: worldSize(job), fieldPrefix: 'spec.training.' });
