@@ -12,7 +12,9 @@ import { tailFile } from '../harness/managed-process.ts';
 import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
 import { useTrainingEnvironment } from './support/training-env.ts';
 
-const env = useTrainingEnvironment('jcl-resume', { pollIntervalMs: 500 });
+// Two nodes, one rank on each (the template's anti-affinity): the ReadWriteOnce claim can be attached to
+// one node only (the harness holds a second node's pod, volume-attach.ts), as with a cloud block volume.
+const env = useTrainingEnvironment('jcl-resume', { pollIntervalMs: 500, nodes: 2 });
 
 const JOB = `
 apiVersion: v1
@@ -37,6 +39,12 @@ spec:
     runtime: { backend: wasm, seed: 3 }
   checkpoints: { claimName: ckpt, everySteps: 2, everyEpochs: 0, keepLast: 3 }
   runPolicy: { backoffLimit: 3, activeDeadlineSeconds: 1200 }
+  template:
+    affinity:
+      podAntiAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          - topologyKey: kubernetes.io/hostname
+            labelSelector: { matchLabels: { training.jcl.dev/job-name: drill } }
 `;
 
 describe('failure drills with real workers', () => {
@@ -95,6 +103,9 @@ describe('failure drills with real workers', () => {
           ?.spec?.volumes?.find((v) => v.name === 'checkpoints');
       expect(ckptVolume('0')).toEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } });
       expect(ckptVolume('1')).toEqual({ name: 'checkpoints', emptyDir: {} });
+      const nodeOf = (rank: string) =>
+        pods.items.find((p) => p.metadata?.labels?.['training.jcl.dev/rank'] === rank)?.spec?.nodeName;
+      expect(new Set([nodeOf('0'), nodeOf('1')]), diagnose()).toEqual(new Set(node.nodeNames));
       // 2. Kill one worker process, and replace the operator while the gang restarts.
       node.killPod(ns, 'drill-worker-1', { signal: 'SIGKILL' });
       await env.restartOperator();
