@@ -76,13 +76,10 @@ main() {
     exit 0
   fi
 
-  export GOPATH="$cache_dir/go"
-  export GOMODCACHE="$cache_dir/go/mod"
-  export GOCACHE="$cache_dir/go/build"
-  export CGO_ENABLED=0
-  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-  export GOFLAGS="-mod=readonly -buildvcs=false"
-  mkdir -p "$GOMODCACHE" "$GOCACHE" "$bin_dir"
+  # shellcheck source=go-cache-env.sh
+  source "$here/go-cache-env.sh"
+  use_go_cache "$cache_dir"
+  mkdir -p "$bin_dir"
 
   go_version="$(go env GOVERSION)"
   go_minor="$(echo "$go_version" | sed -E 's/^go1\.([0-9]+).*/\1/')"

@@ -7,6 +7,7 @@
 #      when it is missing
 #   3. Chromium (Debian package) for the report test, when missing and we may install it
 #   4. the real Kubernetes control plane for the e2e tests (built once with Go, cached outside the clone)
+#      and SeaweedFS, the S3-compatible server of the checkpoint-storage tests (likewise)
 #   5. npm test: typecheck, lint, CRD drift check, unit + integration tests, e2e tests on the real plane
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,6 +31,9 @@ fi
 
 step "building the test control plane (cached in ${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator})"
 bash scripts/controlplane-build.sh
+
+step "building SeaweedFS for the object-storage checkpoint tests (cached in ${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator})"
+bash scripts/seaweedfs-build.sh
 
 step "running the test suite"
 npm test

@@ -102,6 +102,12 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       says: 'required with spec.evaluation',
     },
     {
+      name: 'an S3 part below the 5 MiB minimum',
+      spec: { ...valid, checkpoints: { uri: 's3://ckpts/runs', s3: { partSizeMiB: 1 } } },
+      field: 'spec.checkpoints.s3.partSizeMiB',
+      says: 'greater than or equal to 5',
+    },
+    {
       name: 'a typo in the training config',
       spec: { ...valid, training: { ...valid.training, optim: { batchSize: 8, epochz: 1 } } },
       field: 'spec.training.optim.epochz',
@@ -129,6 +135,8 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
         ['checkpoint', { everyEpochs: 2 }, 'spec.checkpoints.everyEpochs'],
         ['checkpoint', { everySteps: 10 }, 'spec.checkpoints.everySteps'],
         ['checkpoint', { keepLast: 1 }, 'spec.checkpoints.keepLast'],
+        ['checkpoint', { uri: 's3://b/p' }, 'spec.checkpoints.uri'],
+        ['checkpoint', { s3: { partSizeMiB: 64 } }, 'spec.checkpoints.s3'],
         ['runtime', { outDir: '/tmp/run' }, 'spec.checkpoints.claimName'],
       ] as const
     ).map(([section, value, use]) => ({

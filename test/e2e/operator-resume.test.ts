@@ -2,7 +2,8 @@
  * The failure drills of issue 6 with the real runtime: while 2 `jcl worker` processes train, one worker
  * process is killed and the operator itself is replaced. The operator must restart the whole gang, the
  * new gang must resume from the last checkpoint (not from scratch), no rank may ever have two pods, and
- * the job must still succeed with the restart counted.
+ * the job must still succeed with the restart counted. The checkpoint claim is ReadWriteOnce: only rank 0
+ * mounts it (issue 18), so the resume works with the block volumes clouds provide by default.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -11,14 +12,17 @@ import { tailFile } from '../harness/managed-process.ts';
 import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
 import { useTrainingEnvironment } from './support/training-env.ts';
 
-const env = useTrainingEnvironment('jcl-resume', { pollIntervalMs: 500 });
+// Two nodes, one rank on each (the template's anti-affinity): the ReadWriteOnce claim can be attached to
+// one node only (the harness holds a second node's pod, volume-attach.ts), as with a cloud block volume.
+const env = useTrainingEnvironment('jcl-resume', { pollIntervalMs: 500, nodes: 2 });
 
 const JOB = `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: { name: ckpt }
 spec:
-  accessModes: [ReadWriteMany]
+  # ReadWriteOnce: only rank 0 (and evaluation Jobs) mount the checkpoint claim (issue 18)
+  accessModes: [ReadWriteOnce]
   resources: { requests: { storage: 1Gi } }
 ---
 apiVersion: training.jcl.dev/v1alpha1
@@ -35,6 +39,12 @@ spec:
     runtime: { backend: wasm, seed: 3 }
   checkpoints: { claimName: ckpt, everySteps: 2, everyEpochs: 0, keepLast: 3 }
   runPolicy: { backoffLimit: 3, activeDeadlineSeconds: 1200 }
+  template:
+    affinity:
+      podAntiAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          - topologyKey: kubernetes.io/hostname
+            labelSelector: { matchLabels: { training.jcl.dev/job-name: drill } }
 `;
 
 describe('failure drills with real workers', () => {
@@ -82,6 +92,20 @@ describe('failure drills with real workers', () => {
         300_000,
         diagnose,
       );
+      // Only rank 0 mounts the checkpoint claim; rank 1 restores rank 0's state by broadcast.
+      const pods = await core.listNamespacedPod({
+        namespace: ns,
+        labelSelector: 'training.jcl.dev/job-name=drill',
+      });
+      const ckptVolume = (rank: string) =>
+        pods.items
+          .find((p) => p.metadata?.labels?.['training.jcl.dev/rank'] === rank)
+          ?.spec?.volumes?.find((v) => v.name === 'checkpoints');
+      expect(ckptVolume('0')).toEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } });
+      expect(ckptVolume('1')).toEqual({ name: 'checkpoints', emptyDir: {} });
+      const nodeOf = (rank: string) =>
+        pods.items.find((p) => p.metadata?.labels?.['training.jcl.dev/rank'] === rank)?.spec?.nodeName;
+      expect(new Set([nodeOf('0'), nodeOf('1')]), diagnose()).toEqual(new Set(node.nodeNames));
       // 2. Kill one worker process, and replace the operator while the gang restarts.
       node.killPod(ns, 'drill-worker-1', { signal: 'SIGKILL' });
       await env.restartOperator();

@@ -34,6 +34,7 @@ import { PodRunner } from './pod-runner.ts';
 import { buildPodStatus, type PodRecord } from './pod-status.ts';
 import type { VolumeSources } from './pod-volumes.ts';
 import { resolveCacheDir, RunRecordFile } from './run-registry.ts';
+import { attachConflict, isSingleNode, podClaims } from './volume-attach.ts';
 import { describeError, sleep } from './wait.ts';
 
 /** One Node of a harness (`nodes` option). */
@@ -109,6 +110,10 @@ export class NodeHarness {
   private readonly runners = new Map<string, PodRunner>();
   private readonly deleting = new Set<string>();
   private readonly neverStart: NeverStartRule[] = [];
+  /** Pods waiting for a ReadWriteOnce claim attached to another node (volume-attach.ts), by uid. */
+  private readonly attachHeld = new Map<string, PodRunner>();
+  /** "<namespace>/<claim>" -> whether only one node may attach it (read once from the claim). */
+  private readonly singleNodeClaims = new Map<string, boolean>();
   private readonly statusChains = new Map<string, Promise<void>>();
   private readonly pendingWhilePaused = new Map<string, { pod: V1Pod; record: PodRecord }>();
   private readonly registry: RunRecordFile;
@@ -289,6 +294,15 @@ export class NodeHarness {
     if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) await this.postStatuses();
     const pods = await this.listPods();
     const seen = new Set<string>();
+    // Live pods of this harness's nodes that have their volumes (started, not finished, not held).
+    const holders = pods.filter(
+      (p) =>
+        this.ownsNode(p.spec?.nodeName) &&
+        this.runners.has(p.metadata?.uid ?? '') &&
+        !this.attachHeld.has(p.metadata?.uid ?? '') &&
+        !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
+    );
+    await this.readClaimModes(pods.filter((p) => this.ownsNode(p.spec?.nodeName)));
     for (const pod of pods) {
       const uid = pod.metadata?.uid ?? '';
       seen.add(uid);
@@ -307,14 +321,22 @@ export class NodeHarness {
         }
       } else if (this.ownsNode(pod.spec.nodeName) && !this.runners.has(uid)) {
         const phase = pod.status?.phase;
-        if (phase !== 'Succeeded' && phase !== 'Failed') this.startPod(pod);
+        if (phase !== 'Succeeded' && phase !== 'Failed') this.startPod(pod, holders);
+      } else if (this.attachHeld.has(uid) && !this.attachConflictOf(pod, holders)) {
+        const runner = this.attachHeld.get(uid)!;
+        this.attachHeld.delete(uid);
+        holders.push(pod);
+        this.runPod(pod, runner);
       }
     }
     // Pods removed without a graceful deletion (force delete, namespace purge) lose their processes at once.
     for (const [uid, runner] of this.runners) {
       if (!seen.has(uid) && !this.deleting.has(uid)) {
         this.deleting.add(uid);
-        void runner.terminate(0).finally(() => this.runners.delete(uid));
+        void runner.terminate(0).finally(() => {
+          this.runners.delete(uid);
+          this.attachHeld.delete(uid);
+        });
       }
     }
     await this.refreshHosts();
@@ -324,7 +346,23 @@ export class NodeHarness {
     return nodeName !== undefined && this.nodeNames.includes(nodeName);
   }
 
-  private startPod(pod: V1Pod): void {
+  /** Reads the access modes of the claims these pods mount that were not read yet. */
+  private async readClaimModes(pods: V1Pod[]): Promise<void> {
+    for (const claim of new Set(pods.flatMap(podClaims))) {
+      if (this.singleNodeClaims.has(claim)) continue;
+      const [namespace, name] = claim.split('/');
+      await this.core.readNamespacedPersistentVolumeClaim({ namespace, name }).then(
+        (pvc) => this.singleNodeClaims.set(claim, isSingleNode(pvc.spec?.accessModes)),
+        () => undefined, // not there (yet): the pod's volumes wait for it (pod-runner)
+      );
+    }
+  }
+
+  private attachConflictOf(pod: V1Pod, holders: readonly V1Pod[]): string | null {
+    return attachConflict(pod, holders, (claim) => this.singleNodeClaims.get(claim) === true);
+  }
+
+  private startPod(pod: V1Pod, holders: V1Pod[]): void {
     const uid = pod.metadata?.uid ?? '';
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
@@ -351,7 +389,20 @@ export class NodeHarness {
       runner.holdWaiting(rule.reason, `node harness: pod held by preventStart (${rule.reason})`);
       return;
     }
-    this.log(`starting ${ns}/${name} as ${podIP}`);
+    const conflict = this.attachConflictOf(pod, holders);
+    if (conflict) {
+      this.attachHeld.set(uid, runner);
+      runner.holdWaiting('ContainerCreating', conflict);
+      this.log(`holding ${ns}/${name}: ${conflict}`);
+      return;
+    }
+    holders.push(pod);
+    this.runPod(pod, runner);
+  }
+
+  private runPod(pod: V1Pod, runner: PodRunner): void {
+    const { namespace: ns, name } = pod.metadata ?? {};
+    this.log(`starting ${ns}/${name}`);
     runner.run().catch((err) => this.log(`pod ${ns}/${name} runner failed: ${describeError(err)}`));
   }
 
@@ -376,6 +427,7 @@ export class NodeHarness {
         this.log(`final delete ${namespace}/${name}: ${describeError(err)}`),
       );
       this.runners.delete(uid);
+      this.attachHeld.delete(uid);
       this.log(`deleted ${namespace}/${name}`);
     })();
   }

@@ -111,11 +111,11 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
       reason: 'FieldValueRequired',
     },
     {
-      rule: 'size(self.evaluation) == 0 || has(self.checkpoints.claimName)',
+      rule: 'size(self.evaluation) == 0 || has(self.checkpoints.claimName) || has(self.checkpoints.uri)',
       message:
-        'spec.checkpoints.claimName is required with spec.evaluation: the follow-ups read the checkpoint from the shared volume',
+        'spec.checkpoints.claimName or spec.checkpoints.uri is required with spec.evaluation: the follow-ups read the final checkpoint from there',
       messageExpression:
-        "'spec.checkpoints.claimName is required with spec.evaluation (%d follow-ups): the follow-ups read the checkpoint from the shared volume'.format([size(self.evaluation)])",
+        "'spec.checkpoints.claimName or spec.checkpoints.uri is required with spec.evaluation (%d follow-ups): the follow-ups read the final checkpoint from there'.format([size(self.evaluation)])",
       fieldPath: '.checkpoints.claimName',
       reason: 'FieldValueRequired',
     },

@@ -13,6 +13,7 @@ import {
   DATASET_FORMATS,
   DataSchema,
   RuntimeSchema,
+  S3Schema,
   TrainingConfigSchema,
 } from '../../../worker/src/config/schema.ts';
 import { EVAL_KINDS, EVAL_PARAMS, paramKinds } from '../../../worker/src/eval/eval-params.ts';
@@ -48,6 +49,42 @@ export const DatasetSchema = Type.Object(
   { default: {}, description: 'The dataset: format, path and the volume it is read from.' },
 );
 
+/** A worker S3Schema integer with its bounds and description, optional and without the default. */
+function workerS3Field(key: 'partSizeMiB' | 'maxAttempts') {
+  const { minimum, maximum, description, default: fallback } = S3Schema.properties[key];
+  return Type.Optional(
+    Type.Integer({ minimum, maximum, description: `${description} Default ${String(fallback)}.` }),
+  );
+}
+
+/**
+ * How rank 0 and the evaluation Jobs reach spec.checkpoints.uri: the only home of the worker's
+ * checkpoint.s3 settings in a job (spec.training.checkpoint.s3 is refused, TRAINING_OVERLAPS).
+ */
+export const CheckpointS3Schema = Type.Object({
+  endpoint: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/\\s]+/?$',
+      maxLength: 2048,
+      description: 'S3-compatible server, http(s)://host[:port]; default: AWS S3 of the region.',
+    }),
+  ),
+  region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default us-east-1.' })),
+  pathStyle: Type.Optional(
+    Type.Boolean({ description: 'Path-style bucket addressing (MinIO, Ceph RGW, SeaweedFS).' }),
+  ),
+  partSizeMiB: workerS3Field('partSizeMiB'),
+  maxAttempts: workerS3Field('maxAttempts'),
+  credentialsSecret: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 253,
+      description:
+        'Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN); without it, the pod identity of template.serviceAccountName (web identity).',
+    }),
+  ),
+});
+
 export const CheckpointsSchema = Type.Object(
   {
     claimName: Type.Optional(
@@ -71,8 +108,18 @@ export const CheckpointsSchema = Type.Object(
     resumeFrom: Type.String({
       default: '',
       maxLength: 4096,
-      description: 'An earlier job name on the same claim, or an absolute checkpoint path.',
+      description:
+        'An earlier job name (on the same claim, or under the same uri), an absolute checkpoint path, or an s3:// URI.',
     }),
+    uri: Type.Optional(
+      Type.String({
+        pattern: '^s3://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9](/.*)?$',
+        maxLength: 2048,
+        description:
+          'Object storage for checkpoints (s3://bucket/prefix); each job writes under <uri>/<namespace>/<job>/.',
+      }),
+    ),
+    s3: Type.Optional(CheckpointS3Schema),
   },
   { default: {}, description: 'Checkpointing and the volume the run directories live on.' },
 );

@@ -1,6 +1,6 @@
 /**
  * Evaluation follow-ups (spec.evaluation[i]) as batch/v1 Jobs, created after the training Succeeded:
- *   <command> eval <kind> --checkpoint <run dir> [--<flag> <value> ...]
+ *   <command> eval <kind> --checkpoint <run dir | checkpoint URI> [--s3-* ...] [--<flag> <value> ...]
  * with the typed params turned into `jcl eval` flags by the table they are declared in
  * (worker/src/eval/eval-params.ts: {weightDecay: 0.1, cacheFeatures: true, milestones: [60, 80]} →
  * --weight-decay 0.1 --cache-features --milestones 60,80).
@@ -20,7 +20,14 @@ import { jobLabels, ownedMetadata } from './labels.ts';
 import { evalJobName, runDir } from './names.ts';
 import type { BuildOptions } from './options.ts';
 import { paramsToFlags } from '../../../worker/src/eval/eval-params.ts';
-import { baseContainer, basePodSpec, jclVolumes, podMetadata } from './pod-parts.ts';
+import {
+  baseContainer,
+  basePodSpec,
+  checkpointCredentialsEnv,
+  jclVolumes,
+  podMetadata,
+} from './pod-parts.ts';
+import { checkpointUri } from './training-config.ts';
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -31,6 +38,18 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
     );
   const labels = { ...jobLabels(job, 'eval'), [LABEL_EVAL_KIND]: follow.kind };
   const dir = runDir(CHECKPOINT_MOUNT_PATH, name);
+  // With object storage the follow-up reads the final checkpoint from the job's URI (issue 18).
+  const uri = checkpointUri(job);
+  const s3 = job.spec.checkpoints.s3 ?? {};
+  const from = uri
+    ? [
+        '--checkpoint',
+        uri,
+        ...(s3.endpoint ? ['--s3-endpoint', s3.endpoint] : []),
+        ...(s3.region ? ['--s3-region', s3.region] : []),
+        ...(s3.pathStyle ? ['--s3-path-style'] : []),
+      ]
+    : ['--checkpoint', dir];
   const configFile = `${CONFIG_MOUNT_PATH}/${CONFIG_KEY_RESTART}`;
   return {
     apiVersion: 'batch/v1',
@@ -48,14 +67,14 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
               name: 'eval',
               command: [...(job.spec.template.command ?? opts.workerCommand), 'eval', follow.kind],
               args: [
-                '--checkpoint',
-                dir,
+                ...from,
                 ...paramsToFlags(follow.kind, follow.params ?? {}, `spec.evaluation[${index}].params`),
               ],
               env: [
                 ...(job.spec.template.env ?? []),
                 { name: 'JCL_CONFIG_FILE', value: configFile },
                 { name: 'JCL_RUN_DIR', value: dir },
+                ...checkpointCredentialsEnv(job),
               ],
             },
           ],

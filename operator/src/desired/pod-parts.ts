@@ -4,6 +4,7 @@
  */
 import type {
   V1Container,
+  V1EnvVar,
   V1ObjectMeta,
   V1PodSecurityContext,
   V1PodSpec,
@@ -45,8 +46,13 @@ export function containerSecurityContext(): V1SecurityContext {
   };
 }
 
-/** Volumes: config, token (workers only), checkpoints, /tmp, the dataset claim, then the template's own. */
-export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] {
+/**
+ * Volumes: config, token (workers only), checkpoints, /tmp, the dataset claim, then the template's own.
+ * The checkpoint claim backs /checkpoints only where `checkpointClaim` is set (rank 0, which alone
+ * writes checkpoints, and the evaluation Jobs, which read them); the other ranks receive rank 0's state
+ * by broadcast and get an emptyDir there, so a ReadWriteOnce claim works for a multi-node job (issue 18).
+ */
+export function jclVolumes(job: JCLTrainingJob, withToken: boolean, checkpointClaim = true): V1Volume[] {
   const name = job.metadata?.name ?? '';
   const { checkpoints, dataset, template } = job.spec;
   const volumes: V1Volume[] = [{ name: 'config', configMap: { name: configMapName(name) } }];
@@ -61,7 +67,7 @@ export function jclVolumes(job: JCLTrainingJob, withToken: boolean): V1Volume[] 
     });
   }
   volumes.push(
-    checkpoints.claimName
+    checkpoints.claimName && checkpointClaim
       ? { name: 'checkpoints', persistentVolumeClaim: { claimName: checkpoints.claimName } }
       : { name: 'checkpoints', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },
@@ -85,6 +91,22 @@ export function jclVolumeMounts(job: JCLTrainingJob, withToken: boolean): V1Volu
   if (job.spec.dataset.claimName)
     mounts.push({ name: 'dataset', mountPath: job.spec.dataset.mountPath, readOnly: true });
   return [...mounts, ...(job.spec.template.volumeMounts ?? [])];
+}
+
+/**
+ * The object-storage credentials of spec.checkpoints.s3.credentialsSecret as the AWS SDK's standard env,
+ * for the containers that touch checkpoints (rank 0 and the evaluation Jobs; the other ranks never read
+ * or write them, so they never see the keys). Empty without a Secret: the SDK then uses the pod's web
+ * identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, as EKS/GKE inject them) or its other sources.
+ */
+export function checkpointCredentialsEnv(job: JCLTrainingJob): V1EnvVar[] {
+  const secret = job.spec.checkpoints.s3?.credentialsSecret;
+  if (!job.spec.checkpoints.uri || !secret) return [];
+  const ref = (key: string, optional?: boolean) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional } : {}) } },
+  });
+  return [ref('AWS_ACCESS_KEY_ID'), ref('AWS_SECRET_ACCESS_KEY'), ref('AWS_SESSION_TOKEN', true)];
 }
 
 /** Container fields common to workers and evaluators (the caller adds name, command, env, ports). */

@@ -21,11 +21,36 @@ export function datasetPath(job: JCLTrainingJob): string {
   return `${mountPath.replace(/\/$/, '')}/${path}`;
 }
 
-/** checkpoints.resumeFrom: an absolute path as is, else the run directory of that earlier job. */
+/**
+ * Where job `jobName` of the job's namespace keeps its checkpoints under spec.checkpoints.uri:
+ * <uri>/<namespace>/<job> (the namespace keeps two teams' same-named jobs apart in a shared bucket);
+ * "" without a uri.
+ */
+export function checkpointUri(job: JCLTrainingJob, jobName = job.metadata?.name ?? ''): string {
+  const { uri } = job.spec.checkpoints;
+  if (!uri) return '';
+  return `${uri.replace(/\/+$/, '')}/${job.metadata?.namespace ?? 'default'}/${jobName}`;
+}
+
+/**
+ * checkpoints.resumeFrom: an absolute path or an s3:// URI as is, else that earlier job's checkpoints
+ * (under the same uri when the job has one, else its run directory on the claim).
+ */
 export function resumePath(job: JCLTrainingJob): string {
   const from = job.spec.checkpoints.resumeFrom;
-  if (from === '' || from.startsWith('/')) return from;
+  if (from === '' || from.startsWith('/') || from.startsWith('s3://')) return from;
+  if (job.spec.checkpoints.uri) return checkpointUri(job, from);
   return runDir(CHECKPOINT_MOUNT_PATH, from);
+}
+
+/**
+ * spec.checkpoints.s3 as the worker's checkpoint.s3 (what is left out takes the worker's default); the
+ * Secret's name stays in the pod spec (credentials env), never in the config.
+ */
+export function s3Options(job: JCLTrainingJob): Record<string, unknown> {
+  const { credentialsSecret: _secret, ...s3 } = job.spec.checkpoints.s3 ?? {};
+  void _secret;
+  return Object.fromEntries(Object.entries(s3).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 /**
@@ -49,6 +74,8 @@ export function buildTrainingConfig(job: JCLTrainingJob, restart: boolean): Trai
     everySteps: ck.everySteps,
     keepLast: ck.keepLast,
     resumeFrom: restart ? '' : resumePath(job),
+    uri: checkpointUri(job),
+    s3: s3Options(job),
   };
   t.runtime = { ...(t.runtime ?? {}), outDir: runDir(CHECKPOINT_MOUNT_PATH, name) };
   return parseTrainingConfig(t, { worldSize: worldSize(job), fieldPrefix: 'spec.training.' });

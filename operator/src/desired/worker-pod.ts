@@ -24,7 +24,14 @@ import { firstRank, procsPerWorker, worldSize } from './procs.ts';
 import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
-import { baseContainer, basePodSpec, jclVolumes, podMetadata, userContainer } from './pod-parts.ts';
+import {
+  baseContainer,
+  basePodSpec,
+  checkpointCredentialsEnv,
+  jclVolumes,
+  podMetadata,
+  userContainer,
+} from './pod-parts.ts';
 
 /**
  * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
@@ -52,6 +59,7 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
     { name: 'JCL_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/${TOKEN_KEY}` },
     { name: 'JCL_JOB_NAME', value: name },
     { name: 'JCL_RESTART_GENERATION', value: String(generation) },
+    ...(rank === 0 ? checkpointCredentialsEnv(job) : []),
   ];
 }
 
@@ -108,7 +116,7 @@ export function buildWorkerPod(
       ...(job.spec.template.initContainers
         ? { initContainers: job.spec.template.initContainers.map(userContainer) }
         : {}),
-      volumes: jclVolumes(job, true),
+      volumes: jclVolumes(job, true, rank === 0),
     },
   });
 }

@@ -23,7 +23,8 @@ export interface TrainingEnvironment {
 
 export function useTrainingEnvironment(
   prefix: string,
-  opts: { pollIntervalMs?: number } = {},
+  /** `nodes`: how many harness nodes (default 1), named node-<ns>[-<i>]. */
+  opts: { pollIntervalMs?: number; nodes?: number } = {},
 ): TrainingEnvironment {
   const plane = useControlPlane();
   const env = { plane } as TrainingEnvironment;
@@ -48,6 +49,9 @@ export function useTrainingEnvironment(
       kubeConfig: plane.kubeConfig,
       namespaces: [env.ns],
       nodeName: `node-${env.ns}`,
+      ...((opts.nodes ?? 1) > 1
+        ? { nodes: Array.from({ length: opts.nodes ?? 1 }, (_, i) => ({ name: `node-${env.ns}-${i}` })) }
+        : {}),
       maxGraceMs: 5_000,
       rootDir: path.join(os.homedir(), '.cache', 'jcl-operator', 'e2e-nodes', env.ns),
     });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { initBackend } from '../../../worker/src/backend/select-backend.ts';
 import { loadLatestCheckpoint, saveCheckpoint } from '../../../worker/src/train/checkpoint-store.ts';
+import { LocalCheckpointStorage } from '../../../worker/src/train/local-checkpoint-storage.ts';
 import {
   captureCheckpoint,
   disposeTrainState,
@@ -29,16 +30,16 @@ async function snapshot(st: StepState): Promise<Record<string, number[]>> {
 
 /** Two steps on `from`, save; restore on `to` into a fresh state; one more step on each. */
 async function crossBackends(from: 'wasm' | 'tensorflow', to: 'wasm' | 'tensorflow') {
-  const dir = mkdtempSync(join(tmpdir(), `ckpt-${from}-${to}-`));
+  const dir = new LocalCheckpointStorage(mkdtempSync(join(tmpdir(), `ckpt-${from}-${to}-`)));
   await tf.setBackend(from);
   const src = stepState('resnet-tiny', 4, 2);
   for (const seed of [1, 2]) await runTrainStep(src, stepBatch(seed, 4, 2, 16), HP);
-  saveCheckpoint(dir, await captureCheckpoint(src, CFG, POS, { backend: from }), 2);
+  await saveCheckpoint(dir, await captureCheckpoint(src, CFG, POS, { backend: from }), 2);
   const saved = await snapshot(src);
 
   await tf.setBackend(to);
   const dst = stepState('resnet-tiny', 4, 2);
-  const pos = restoreCheckpoint(dst, loadLatestCheckpoint(dir, () => undefined)!.ckpt);
+  const pos = restoreCheckpoint(dst, (await loadLatestCheckpoint(dir, () => undefined))!.ckpt);
   const restored = await snapshot(dst);
   const next = await runTrainStep(dst, stepBatch(3, 4, 2, 16), HP);
   disposeTrainState(dst);

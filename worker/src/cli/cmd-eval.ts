@@ -20,7 +20,8 @@ import {
 import { appendEvaluation, runDirOfCheckpoint } from '../eval/evaluation-log.ts';
 import { analyzeFeatures } from '../eval/feature-analysis.ts';
 import { runLinearEval } from '../eval/linear-eval.ts';
-import { loadLatestCheckpoint } from '../train/checkpoint-store.ts';
+import { loadLatestCheckpoint, openCheckpointRef } from '../train/checkpoint-store.ts';
+import { isS3Uri } from '../util/s3-uri.ts';
 import { createTrainState, disposeTrainState, restoreCheckpoint } from '../train/train-state.ts';
 import type { StepState } from '../train/train-step.ts';
 import { evaluateKnn } from '../train/trainer.ts';
@@ -32,7 +33,10 @@ import { writeTerminationMessage } from './termination-log.ts';
 const KINDS = ['knn', 'linear', 'features'] as const;
 type Kind = (typeof KINDS)[number];
 
-const HELP = `usage: jcl eval <kind> --checkpoint FILE|RUN_DIR [--data-path P] [--backend B] [--output FILE] [options]
+const HELP = `usage: jcl eval <kind> --checkpoint FILE|RUN_DIR|s3://BUCKET/PREFIX[/ckpt-N.jclckpt] [--data-path P] [--backend B] [--output FILE] [options]
+
+  object storage: [--s3-endpoint http(s)://host:port] [--s3-region R] [--s3-path-style]; credentials from
+            AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity token or the shared AWS config
 
   knn       k-NN (cosine, temperature-weighted votes) of the frozen backbone
             [--k 200] [--limit 5000]
@@ -50,6 +54,9 @@ RUN_DIR/evaluations.jsonl.`;
 
 const FLAGS = {
   checkpoint: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-path-style': { type: 'boolean' },
   'data-path': { type: 'string' },
   backend: { type: 'string' },
   output: { type: 'string' },
@@ -94,11 +101,20 @@ const KIND_FLAGS: Record<Kind, readonly string[]> = {
   ],
   features: ['images', 'keys', 'bins', 'encoder', 'split', 'seed'],
 };
-const COMMON = ['checkpoint', 'data-path', 'backend', 'output', 'help'];
+const COMMON = [
+  'checkpoint',
+  's3-endpoint',
+  's3-region',
+  's3-path-style',
+  'data-path',
+  'backend',
+  'output',
+  'help',
+];
 
 export async function run(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  const { values } = parseFlags(foldBooleanFlags(rest, ['cache-features']), FLAGS);
+  const { values } = parseFlags(foldBooleanFlags(rest, ['cache-features', 's3-path-style']), FLAGS);
   if (values.help || kind === undefined || kind === '--help' || kind === '-h') {
     process.stdout.write(HELP + '\n');
     return kind === undefined ? 64 : 0;
@@ -122,11 +138,26 @@ export async function run(argv: string[]): Promise<number> {
   const features = k === 'features' ? asConfigError(() => parseFeatureFlags(values)) : null;
 
   const log = createLogger();
-  const from = values.checkpoint.endsWith('.jclckpt')
-    ? values.checkpoint
-    : join(values.checkpoint, 'checkpoints');
-  const found = loadLatestCheckpoint(from, (msg, path) => log.warn({ path }, msg));
-  if (!found) throw new JclError('not_found', `--checkpoint: no checkpoint in ${from}`);
+  const s3 = parseTrainingConfig(
+    {
+      checkpoint: {
+        s3: {
+          ...(values['s3-endpoint'] ? { endpoint: values['s3-endpoint'] } : {}),
+          ...(values['s3-region'] ? { region: values['s3-region'] } : {}),
+          pathStyle: Boolean(values['s3-path-style']),
+        },
+      },
+    },
+    { fieldPrefix: '--' },
+  ).checkpoint.s3;
+  const source = openCheckpointRef(values.checkpoint, s3, '--checkpoint');
+  await source.storage.check(false);
+  const found = await loadLatestCheckpoint(
+    source.storage,
+    (msg, where) => log.warn({ where }, msg),
+    source.only,
+  );
+  if (!found) throw new JclError('not_found', `--checkpoint: no checkpoint in ${source.storage.location}`);
   const saved = found.ckpt.header.config as TrainingConfig;
   const cfg = parseTrainingConfig(
     {
@@ -138,7 +169,10 @@ export async function run(argv: string[]): Promise<number> {
     { worldSize: 1 },
   );
   await initBackend(cfg.runtime.backend, log);
-  const runDir = runDirOfCheckpoint(values.checkpoint);
+  // Results of an evaluation of object storage are recorded in the pod's (or the current) run directory.
+  const runDir = isS3Uri(values.checkpoint)
+    ? (process.env.JCL_RUN_DIR ?? '.')
+    : runDirOfCheckpoint(values.checkpoint);
   const train = openDataset(cfg.data, 'train', cfg.runtime.seed);
   const test = openDataset(cfg.data, 'test', cfg.runtime.seed);
   const st = createTrainState(cfg, train.channels, new LocalCollective());

@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     // The run directory is checked before config.json is written into it (a mismatch exits 64 untouched).
     const kept = readKeptResult(
       cfg.runtime.outDir,
-      openResume(cfg, cfg.runtime.outDir, (msg, path) => log.warn({ path }, msg)),
+      await openResume(cfg, cfg.runtime.outDir, (msg, where) => log.warn({ where }, msg)),
     );
     if (kept) return reportComplete(cfg, kept);
     // Same code path as the pods: N `jcl worker` processes on loopback, config passed as a file.

@@ -37,6 +37,10 @@ export const FLAG_FIELDS: Readonly<
   'checkpoint-every-steps': { path: 'checkpoint.everySteps', type: 'int' },
   'keep-last': { path: 'checkpoint.keepLast', type: 'int' },
   'resume-from': { path: 'checkpoint.resumeFrom', type: 'string' },
+  'checkpoint-uri': { path: 'checkpoint.uri', type: 'string' },
+  's3-endpoint': { path: 'checkpoint.s3.endpoint', type: 'string' },
+  's3-region': { path: 'checkpoint.s3.region', type: 'string' },
+  's3-path-style': { path: 'checkpoint.s3.pathStyle', type: 'bool' },
   'knn-every': { path: 'eval.knnEveryEpochs', type: 'int' },
   backend: { path: 'runtime.backend', type: 'string' },
   seed: { path: 'runtime.seed', type: 'int' },
@@ -62,8 +66,10 @@ export function flagLayer(flags: Record<string, string | boolean | undefined>): 
     } else if (spec.type === 'bool') {
       value = raw === true || raw === 'true';
     }
-    const [section, key] = spec.path.split('.');
-    (layer[section] ??= {})[key] = value;
+    const [section, ...keys] = spec.path.split('.');
+    let node = (layer[section] ??= {});
+    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[keys[keys.length - 1]] = value;
   }
   return layer as TrainingConfigInput;
 }

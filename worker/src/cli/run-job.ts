@@ -62,7 +62,7 @@ export async function runJob(
   const runDir = cfg.runtime.outDir;
   // Before the backend, the datasets or any write: a mismatch fails fast and leaves the run untouched.
   const resume =
-    collective.rank === 0 ? openResume(cfg, runDir, (msg, path) => log.warn({ path }, msg)) : null;
+    collective.rank === 0 ? await openResume(cfg, runDir, (msg, where) => log.warn({ where }, msg)) : null;
   const kept = readKeptResult(runDir, resume);
   // A gang still forms (the other ranks wait for rank 0's state) and finds nothing to train.
   if (kept && collective.worldSize === 1) return kept;

@@ -4,6 +4,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { JclError } from '../util/errors.ts';
+import { isS3Uri, parseS3Uri } from '../util/s3-uri.ts';
 import { TrainingConfigSchema, type TrainingConfig, type TrainingConfigInput } from './schema.ts';
 
 /** Validate and complete a config; `worldSize` is the number of data-parallel workers. */
@@ -73,6 +74,20 @@ export function crossFieldProblems(cfg: TrainingConfig, worldSize: number, prefi
   }
   if (cfg.data.format !== 'synthetic' && cfg.data.path === '' && cfg.data.format !== 'fashion-mnist') {
     p.push(`${prefix}data.path: required for format ${cfg.data.format}, got ""`);
+  }
+  const ck = cfg.checkpoint;
+  for (const [field, value] of [
+    ['uri', ck.uri],
+    ['resumeFrom', ck.resumeFrom],
+  ] as const) {
+    if (value === '' || (field === 'resumeFrom' && !isS3Uri(value))) continue;
+    const parsed = parseS3Uri(value);
+    if ('problem' in parsed) p.push(`${prefix}checkpoint.${field}: ${parsed.problem}`);
+  }
+  if (ck.s3.endpoint !== '' && !/^https?:\/\/[^/\s]+\/?$/.test(ck.s3.endpoint)) {
+    p.push(
+      `${prefix}checkpoint.s3.endpoint: expected http(s)://host[:port], got ${JSON.stringify(ck.s3.endpoint)}`,
+    );
   }
   if (cfg.optim.warmupEpochs > cfg.optim.epochs) {
     p.push(

@@ -219,6 +219,35 @@ export const DataSchema = Type.Object(
   { default: {}, description: 'The training images and how crops are made from them.' },
 );
 
+/** How to reach an S3-compatible store (AWS S3, GCS's S3 API, MinIO, Ceph RGW, SeaweedFS). */
+export const S3Schema = Type.Object(
+  {
+    endpoint: Type.String({
+      default: '',
+      maxLength: 2048,
+      description: 'http(s)://host[:port] of an S3-compatible server ("" = AWS S3 of the region).',
+    }),
+    region: Type.String({ default: 'us-east-1', minLength: 1, maxLength: 64 }),
+    pathStyle: Type.Boolean({
+      default: false,
+      description: 'Address buckets as endpoint/bucket (MinIO, Ceph, SeaweedFS) instead of bucket.endpoint.',
+    }),
+    partSizeMiB: Type.Integer({
+      minimum: 5,
+      maximum: 5120,
+      default: 16,
+      description: 'Multipart upload part size; larger checkpoints upload in parts of this size.',
+    }),
+    maxAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      default: 5,
+      description: 'Attempts per request (with backoff) on throttling and transient errors.',
+    }),
+  },
+  { default: {} },
+);
+
 export const CheckpointSchema = Type.Object(
   {
     everySteps: Type.Integer({
@@ -234,8 +263,15 @@ export const CheckpointSchema = Type.Object(
     keepLast: Type.Integer({ minimum: 1, default: 3, description: 'Newest checkpoints kept.' }),
     resumeFrom: Type.String({
       default: '',
-      description: 'Checkpoint file or directory to resume from ("" = the run directory\'s latest).',
+      description:
+        'Checkpoint file, directory or s3://bucket/prefix[/ckpt-N.jclckpt] to resume from ("" = the latest in uri or the run directory).',
     }),
+    uri: Type.String({
+      default: '',
+      maxLength: 4096,
+      description: 'Object storage for checkpoints, s3://bucket/prefix ("" = <runtime.outDir>/checkpoints).',
+    }),
+    s3: S3Schema,
   },
   { default: {}, description: 'When checkpoints are written and which are kept.' },
 );

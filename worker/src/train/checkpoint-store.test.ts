@@ -1,70 +1,65 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JclError } from '../util/errors.ts';
-import type { Checkpoint } from './checkpoint-format.ts';
-import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint-store.ts';
+import { checkpointStoreContract } from './checkpoint-store-contract.ts';
+import { openCheckpointRef } from './checkpoint-store.ts';
+import { LocalCheckpointStorage } from './local-checkpoint-storage.ts';
+import { S3CheckpointStorage } from './s3-checkpoint-storage.ts';
 
-function makeCheckpoint(step: number): Checkpoint {
-  return {
-    header: {
-      version: 1,
-      epoch: 0,
-      stepInEpoch: step,
-      globalStep: step,
-      queuePointer: 3,
-      rngState: [1, 2, 3, 4],
-      sgdSteps: step,
-      config: { a: 1 },
-      createdAt: 'now',
-      info: {},
+const S3 = { endpoint: '', region: 'us-east-1', pathStyle: false, partSizeMiB: 16, maxAttempts: 5 };
+
+describe('checkpoint store on a directory', () => {
+  checkpointStoreContract(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    return {
+      storage: new LocalCheckpointStorage(dir),
+      tamper: async (name, edit) => writeFileSync(join(dir, name), edit(readFileSync(join(dir, name)))),
+      // A writer killed before the rename leaves its temp file.
+      interruptSave: async (name, bytes) => writeFileSync(join(dir, `${name}.tmp-4242`), bytes),
+    };
+  });
+
+  it('fails its start-up check, naming the directory, when it cannot write there', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ckpt-ro-'));
+    const dir = join(parent, 'ro');
+    mkdirSync(dir);
+    chmodSync(dir, 0o500);
+    const storage = new LocalCheckpointStorage(dir);
+    // root ignores permission bits; the check must still pass then, and fail for everyone else.
+    if (process.getuid?.() === 0) await expect(storage.check(true)).resolves.toBeUndefined();
+    else await expect(storage.check(true)).rejects.toThrow(`checkpoint directory ${dir}: not writable`);
+  });
+});
+
+describe('openCheckpointRef', () => {
+  const run = mkdtempSync(join(tmpdir(), 'run-'));
+  mkdirSync(join(run, 'checkpoints'));
+  it.each([
+    { ref: 's3://bucket/runs/a', kind: S3CheckpointStorage, location: 's3://bucket/runs/a', only: undefined },
+    {
+      ref: 's3://bucket/runs/a/ckpt-000000042.jclckpt',
+      kind: S3CheckpointStorage,
+      location: 's3://bucket/runs/a',
+      only: 'ckpt-000000042.jclckpt',
     },
-    tensors: new Map([
-      ['query/w', { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, step]) }],
-      ['queue', { shape: [1, 2], data: Float32Array.from([0.5, -0.5]) }],
-    ]),
-  };
-}
-
-describe('checkpoint store', () => {
-  it('round-trips every tensor and header field, and keeps only the last N', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    for (const s of [1, 2, 3, 4]) saveCheckpoint(dir, makeCheckpoint(s), 2);
-    expect(listCheckpoints(dir).map((p) => p.slice(dir.length + 1))).toEqual([
-      'ckpt-000000004.jclckpt',
-      'ckpt-000000003.jclckpt',
-    ]);
-    const loaded = loadLatestCheckpoint(dir, () => undefined)!;
-    expect(loaded.ckpt.header).toEqual(makeCheckpoint(4).header);
-    expect(Array.from(loaded.ckpt.tensors.get('query/w')!.data)).toEqual([1, 2, 3, 4, 5, 4]);
-    expect(loaded.ckpt.tensors.get('queue')!.shape).toEqual([1, 2]);
+    { ref: 's3://bucket', kind: S3CheckpointStorage, location: 's3://bucket', only: undefined },
+    {
+      ref: '/x/ckpt-000000001.jclckpt',
+      kind: LocalCheckpointStorage,
+      location: '/x',
+      only: 'ckpt-000000001.jclckpt',
+    },
+    { ref: run, kind: LocalCheckpointStorage, location: join(run, 'checkpoints'), only: undefined },
+  ])('$ref', ({ ref, kind, location, only }) => {
+    const got = openCheckpointRef(ref, S3, 'checkpoint.resumeFrom');
+    expect(got.storage).toBeInstanceOf(kind);
+    expect([got.storage.location, got.only]).toEqual([location, only]);
   });
 
-  it('detects a truncated newest checkpoint and falls back to the previous one with a warning', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    saveCheckpoint(dir, makeCheckpoint(1), 3);
-    const newest = saveCheckpoint(dir, makeCheckpoint(2), 3);
-    const bytes = readFileSync(newest);
-    writeFileSync(newest, bytes.subarray(0, bytes.length - 10));
-    const warnings: string[] = [];
-    const loaded = loadLatestCheckpoint(dir, (msg) => warnings.push(msg))!;
-    expect(loaded.ckpt.header.globalStep).toBe(1);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/checksum mismatch/);
-  });
-
-  it('detects a flipped byte, and fails clearly when nothing intact is left', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    const only = saveCheckpoint(dir, makeCheckpoint(1), 3);
-    const bytes = readFileSync(only);
-    bytes[bytes.length - 40] ^= 0xff;
-    writeFileSync(only, bytes);
-    expect(() => loadLatestCheckpoint(dir, () => undefined)).toThrow(JclError);
-    expect(() => loadLatestCheckpoint(dir, () => undefined)).toThrow(/all 1 checkpoints are corrupt/);
-  });
-
-  it('returns null for an empty directory (a fresh run)', () => {
-    expect(loadLatestCheckpoint(mkdtempSync(join(tmpdir(), 'ckpt-')), () => undefined)).toBeNull();
+  it('names the field and the value of a malformed URI', () => {
+    expect(() => openCheckpointRef('s3://B!/x', S3, 'checkpoint.resumeFrom')).toThrow(
+      'checkpoint.resumeFrom: bucket name must be 3-63 lowercase letters, digits',
+    );
   });
 });

@@ -1,80 +1,53 @@
 /**
- * Checkpoint files in a run directory: atomic writes (temp file, fsync, rename, fsync dir), keep the
- * last N, and load the newest intact one, falling back to older ones with a warning when the newest
- * is corrupt or truncated.
+ * Saving and loading checkpoints over a CheckpointStorage (a directory or object storage): publish the
+ * new one, keep the last N, clear what an interrupted writer left; load the newest intact one, falling
+ * back to older ones with a warning when the newest is corrupt or truncated, and warning about (never
+ * loading) unfinished saves.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { TrainingConfig } from '../config/schema.ts';
 import { JclError } from '../util/errors.ts';
+import { isS3Uri, parseS3Uri } from '../util/s3-uri.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint-format.ts';
+import { CHECKPOINT_NAME, checkpointName, type CheckpointStorage } from './checkpoint-storage.ts';
+import { LocalCheckpointStorage } from './local-checkpoint-storage.ts';
+import { S3CheckpointStorage, type S3Options } from './s3-checkpoint-storage.ts';
 
-const PATTERN = /^ckpt-(\d{9})\.jclckpt$/;
+export type Warn = (msg: string, where: string) => void;
 
-export function checkpointName(globalStep: number): string {
-  return `ckpt-${String(globalStep).padStart(9, '0')}.jclckpt`;
-}
-
-/** Writes atomically and prunes to `keepLast`; returns the path. */
-export function saveCheckpoint(dir: string, ckpt: Checkpoint, keepLast: number): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, checkpointName(ckpt.header.globalStep));
-  const tmp = `${path}.tmp-${process.pid}`;
-  const bytes = encodeCheckpoint(ckpt);
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-  for (const old of listCheckpoints(dir).slice(keepLast)) unlinkSync(old);
-  return path;
-}
-
-/** Checkpoint paths in `dir`, newest first. */
-export function listCheckpoints(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => PATTERN.test(f))
-    .sort()
-    .reverse()
-    .map((f) => join(dir, f));
+/** Publishes `ckpt`, prunes to `keepLast` and removes leftovers of interrupted saves; returns where it is. */
+export async function saveCheckpoint(
+  storage: CheckpointStorage,
+  ckpt: Checkpoint,
+  keepLast: number,
+): Promise<string> {
+  const where = await storage.publish(checkpointName(ckpt.header.globalStep), encodeCheckpoint(ckpt));
+  for (const old of (await storage.list()).slice(keepLast)) await storage.remove(old);
+  await storage.removeLeftovers();
+  return where;
 }
 
 /**
- * Loads `from` (a file, or a directory's newest intact checkpoint). Returns null when a directory has
- * none. Corrupt newer files are reported through `warn` and skipped.
+ * The newest intact checkpoint of `storage` (or exactly `only`, when given), or null when there is none.
+ * Corrupt newer ones are reported through `warn` and skipped; so are unfinished saves.
  */
-export function loadLatestCheckpoint(
-  from: string,
-  warn: (msg: string, path: string) => void,
-): { path: string; ckpt: Checkpoint } | null {
-  if (existsSync(from) && statSync(from).isFile())
-    return { path: from, ckpt: decodeCheckpoint(readFileSync(from), from) };
-  const candidates = listCheckpoints(from);
-  for (const path of candidates) {
+export async function loadLatestCheckpoint(
+  storage: CheckpointStorage,
+  warn: Warn,
+  only?: string,
+): Promise<{ path: string; ckpt: Checkpoint } | null> {
+  if (only !== undefined) {
+    const path = storage.where(only);
+    return { path, ckpt: decodeCheckpoint(await storage.read(only), path) };
+  }
+  for (const left of await storage.leftovers())
+    warn(`skipping an unfinished checkpoint save (its writer stopped before publishing it): ${left}`, left);
+  const candidates = await storage.list();
+  for (const name of candidates) {
+    const path = storage.where(name);
     try {
-      return { path, ckpt: decodeCheckpoint(readFileSync(path), path) };
+      return { path, ckpt: decodeCheckpoint(await storage.read(name), path) };
     } catch (err) {
       if (!(err instanceof JclError) || err.code !== 'checkpoint_corrupt') throw err;
       warn(`${err.message}; falling back to the previous checkpoint`, path);
@@ -83,7 +56,40 @@ export function loadLatestCheckpoint(
   if (candidates.length > 0)
     throw new JclError(
       'checkpoint_corrupt',
-      `${from}: all ${candidates.length} checkpoints are corrupt; delete them to start afresh`,
+      `${storage.location}: all ${candidates.length} checkpoints are corrupt; delete them to start afresh`,
     );
   return null;
+}
+
+/**
+ * A checkpoint reference (directory, file, s3://bucket/prefix or s3://bucket/prefix/ckpt-N.jclckpt) as a
+ * storage plus, for a single checkpoint, its name. `field` names the config field or flag in errors.
+ */
+export function openCheckpointRef(
+  ref: string,
+  s3: S3Options,
+  field: string,
+): { storage: CheckpointStorage; only?: string } {
+  if (isS3Uri(ref)) {
+    const loc = parseS3Uri(ref);
+    if ('problem' in loc) throw new JclError('invalid_config', `${field}: ${loc.problem}`);
+    const last = loc.prefix.split('/').at(-1) ?? '';
+    if (CHECKPOINT_NAME.test(last)) {
+      const prefix = loc.prefix.slice(0, Math.max(0, loc.prefix.length - last.length - 1));
+      return { storage: new S3CheckpointStorage({ bucket: loc.bucket, prefix }, s3, field), only: last };
+    }
+    return { storage: new S3CheckpointStorage(loc, s3, field) };
+  }
+  if (ref.endsWith('.jclckpt') || (existsSync(ref) && statSync(ref).isFile()))
+    return { storage: new LocalCheckpointStorage(dirname(ref)), only: basename(ref) };
+  // A run directory holds its checkpoints in checkpoints/ (spec.checkpoints.resumeFrom names a run).
+  const sub = join(ref, 'checkpoints');
+  return { storage: new LocalCheckpointStorage(existsSync(sub) ? sub : ref) };
+}
+
+/** Where a run writes its checkpoints: checkpoint.uri, else <runDir>/checkpoints. */
+export function openRunCheckpoints(cfg: TrainingConfig['checkpoint'], ckptDir: string): CheckpointStorage {
+  return cfg.uri
+    ? openCheckpointRef(cfg.uri, cfg.s3, 'checkpoint.uri').storage
+    : new LocalCheckpointStorage(ckptDir);
 }

@@ -16,7 +16,8 @@ import type { Logger } from '../util/logger.ts';
 import { JclError } from '../util/errors.ts';
 import { TimedCollective } from '../distributed/timed-collective.ts';
 import { verifyIdenticalAcrossRanks } from '../distributed/verify-identical.ts';
-import { saveCheckpoint } from './checkpoint-store.ts';
+import type { CheckpointStorage } from './checkpoint-storage.ts';
+import { openRunCheckpoints, saveCheckpoint } from './checkpoint-store.ts';
 import { openResume, type ResumePoint } from './open-resume.ts';
 import {
   captureCheckpoint,
@@ -53,6 +54,8 @@ export interface TrainerDeps {
   test?: ImageDataset;
   onProgress?: (p: ProgressEvent) => void;
   onStatus?: (s: Record<string, unknown>) => void;
+  /** Where rank 0 writes checkpoints; default checkpoint.uri, else <runDir>/checkpoints. */
+  checkpoints?: CheckpointStorage;
   /** Stop (as if killed) after this global step; for resume tests and the fault drills. */
   stopAfterGlobalStep?: number;
   /**
@@ -99,11 +102,15 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   let pos: Position = { epoch: 0, stepInEpoch: 0, globalStep: 0 };
   let resumedFrom: string | null = null;
   let final: StepMetrics | null = null;
+  // Only rank 0 touches checkpoint storage (the others get its state by broadcast below), so only rank 0
+  // needs the claim or the credentials; it checks them before any step, not at the first save.
+  const storage = deps.checkpoints ?? openRunCheckpoints(cfg.checkpoint, ckptDir);
   if (rank === 0) {
+    await storage.check(true);
     const found =
       deps.resume !== undefined
         ? deps.resume
-        : openResume(cfg, deps.runDir, (msg, path) => log.warn({ path }, msg));
+        : await openResume(cfg, deps.runDir, (msg, where) => log.warn({ where }, msg), storage);
     if (found) {
       pos = restoreCheckpoint(st, found.ckpt);
       resumedFrom = found.path;
@@ -158,8 +165,8 @@ export async function runTraining(cfg: TrainingConfig, deps: TrainerDeps): Promi
   });
   const save = async (p: Position, info: Record<string, unknown>) => {
     if (rank !== 0) return;
-    lastCheckpoint = saveCheckpoint(
-      ckptDir,
+    lastCheckpoint = await saveCheckpoint(
+      storage,
       await captureCheckpoint(st, cfg, p, info),
       cfg.checkpoint.keepLast,
     );
