@@ -27,7 +27,7 @@ import {
   jclVolumes,
   podMetadata,
 } from './pod-parts.ts';
-import { checkpointUri } from './training-config.ts';
+import { checkpointUri, datasetPath } from './training-config.ts';
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -68,6 +68,8 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
               command: [...(job.spec.template.command ?? opts.workerCommand), 'eval', follow.kind],
               args: [
                 ...from,
+                // The dataset where this pod mounts it (the checkpoint records where training read it).
+                ...(datasetPath(job) ? ['--data-path', datasetPath(job)] : []),
                 ...paramsToFlags(follow.kind, follow.params ?? {}, `spec.evaluation[${index}].params`),
               ],
               env: [

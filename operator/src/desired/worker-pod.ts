@@ -32,6 +32,7 @@ import {
   podMetadata,
   userContainer,
 } from './pod-parts.ts';
+import { datasetPath } from './training-config.ts';
 
 /**
  * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
@@ -56,6 +57,8 @@ export function workerEnv(job: JCLTrainingJob, rank: number, generation: number)
     { name: 'JCL_DATA_PORT', value: String(DATA_PORT) },
     { name: 'JCL_CONFIG_FILE', value: `${CONFIG_MOUNT_PATH}/${configKey}` },
     { name: 'JCL_RUN_DIR', value: runDir(CHECKPOINT_MOUNT_PATH, name) },
+    // The dataset's path in the pod, as the config file names it: a node that remaps mounts rewrites env.
+    ...(datasetPath(job) ? [{ name: 'JCL_DATA_PATH', value: datasetPath(job) }] : []),
     { name: 'JCL_TOKEN_FILE', value: `${TOKEN_MOUNT_PATH}/${TOKEN_KEY}` },
     { name: 'JCL_JOB_NAME', value: name },
     { name: 'JCL_RESTART_GENERATION', value: String(generation) },

@@ -49,9 +49,13 @@ export async function run(argv: string[]): Promise<number> {
       preset: 'none',
       configFile: env.JCL_CONFIG_FILE,
       env,
-      // JCL_RUN_DIR is the worker contract's run directory (the operator's choice, the same path the config
-      // file names in a cluster; a node that remaps mounts rewrites only the env): it acts as --out.
-      flags: env.JCL_RUN_DIR ? { out: env.JCL_RUN_DIR } : {},
+      // JCL_RUN_DIR and JCL_DATA_PATH are the worker contract's run directory and dataset path (the
+      // operator's choice, the same paths the config file names in a cluster; a node that remaps mounts
+      // rewrites only the env): they act as --out and --data-path.
+      flags: {
+        ...(env.JCL_RUN_DIR ? { out: env.JCL_RUN_DIR } : {}),
+        ...(env.JCL_DATA_PATH ? { 'data-path': env.JCL_DATA_PATH } : {}),
+      },
       worldSize: Number.isInteger(worldSize) && worldSize > 0 ? worldSize : 1,
     });
     const collective = await createCollectiveFromEnv(env, log);
