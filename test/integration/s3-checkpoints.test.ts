@@ -181,27 +181,28 @@ describe('jcl with --checkpoint-uri', () => {
     });
   });
 
-  it('fails before the first step (exit 77) when the credentials are wrong', () => {
-    const uri = `s3://${BUCKET}/${freshPrefix()}`;
+  it.each<{ what: string; bucket: string; env: Record<string, string>; code: number; says: RegExp }>([
+    {
+      what: 'the credentials are wrong',
+      bucket: BUCKET,
+      env: { AWS_SECRET_ACCESS_KEY: 'wrong' },
+      code: 77,
+      says: /checkpoint\.uri: .* refused to list s3:\/\/jcl-ckpt\/.* with these credentials/,
+    },
+    {
+      what: 'the bucket does not exist',
+      bucket: 'no-such-bucket',
+      env: {},
+      code: 66,
+      says: /checkpoint\.uri: the bucket of s3:\/\/no-such-bucket\/.* does not exist at .*; create it or fix the URI/,
+    },
+  ])('fails before the first step (exit $code) when $what', ({ bucket, env, code, says }) => {
+    const uri = `s3://${bucket}/${freshPrefix()}`;
     const out = mkdtempSync(join(tmpdir(), 'cli-s3-'));
-    const r = runJcl(
-      [
-        'train',
-        ...tinyTrainArgs(1),
-        '--checkpoint-uri',
-        uri,
-        '--s3-endpoint',
-        weed.server.endpoint,
-        '--s3-path-style',
-        '--out',
-        out,
-      ],
-      { ...weed.server.env, AWS_SECRET_ACCESS_KEY: 'wrong' },
-    );
-    expect(r.code).toBe(77);
-    expect(r.stderr).toMatch(
-      /checkpoint\.uri: .* refused to list s3:\/\/jcl-ckpt\/.* with these credentials/,
-    );
+    const flags = ['--checkpoint-uri', uri, '--s3-endpoint', weed.server.endpoint, '--s3-path-style'];
+    const r = runJcl(['train', ...tinyTrainArgs(1), ...flags, '--out', out], { ...weed.server.env, ...env });
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr).toMatch(says);
     expect(existsSync(join(out, 'metrics.jsonl'))).toBe(false);
   });
 });
