@@ -3,7 +3,7 @@
  * SeaweedFS server, with no volume claim at all. Rank 0 checkpoints to S3 with the keys of the Secret,
  * the gang is restarted (a worker killed) and resumes from the newest checkpoint in the bucket, and the
  * k-NN follow-up reads the final checkpoint from the bucket. Only rank 0 and the evaluation Job get the
- * credentials. (Workers on several nodes, i.e. the multi-node harness, are left to issue 16.)
+ * credentials. The two ranks run on two harness nodes (the template's anti-affinity).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
 import { S3CheckpointStorage } from '../../worker/src/train/s3-checkpoint-storage.ts';
 import { useTrainingEnvironment } from './support/training-env.ts';
 
-const env = useTrainingEnvironment('jcl-s3', { pollIntervalMs: 500 });
+const env = useTrainingEnvironment('jcl-s3', { pollIntervalMs: 500, nodes: 2 });
 let server: SeaweedFs;
 beforeAll(async () => {
   server = await startSeaweedFs();
@@ -54,6 +54,16 @@ describe('checkpoints in object storage', () => {
         // Checkpoint every 2 steps so the killed gang has something recent to resume from.
         doc.spec.checkpoints.everySteps = 2;
         doc.spec.training.runtime.backend = 'wasm';
+        doc.spec.template.affinity = {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              {
+                topologyKey: 'kubernetes.io/hostname',
+                labelSelector: { matchLabels: { 'training.jcl.dev/job-name': 's3-checkpoints' } },
+              },
+            ],
+          },
+        };
       }
     }
     await kubectlApply(plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
@@ -92,6 +102,7 @@ describe('checkpoints in object storage', () => {
     expect(pods.items.flatMap((p) => p.spec?.volumes ?? []).filter((v) => v.persistentVolumeClaim)).toEqual(
       [],
     );
+    expect(new Set(pods.items.map((p) => p.spec?.nodeName)), diagnose()).toEqual(new Set(node.nodeNames));
 
     // 2. A gang restart: the new rank 0 (with an empty run directory) resumes from the bucket.
     node.killPod(ns, 's3-checkpoints-worker-1', { signal: 'SIGKILL' });

@@ -61,29 +61,32 @@ function workerS3Field(key: 'partSizeMiB' | 'maxAttempts') {
  * How rank 0 and the evaluation Jobs reach spec.checkpoints.uri: the only home of the worker's
  * checkpoint.s3 settings in a job (spec.training.checkpoint.s3 is refused, TRAINING_OVERLAPS).
  */
-export const CheckpointS3Schema = Type.Object({
-  endpoint: Type.Optional(
-    Type.String({
-      pattern: '^https?://[^/\\s]+/?$',
-      maxLength: 2048,
-      description: 'S3-compatible server, http(s)://host[:port]; default: AWS S3 of the region.',
-    }),
-  ),
-  region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default us-east-1.' })),
-  pathStyle: Type.Optional(
-    Type.Boolean({ description: 'Path-style bucket addressing (MinIO, Ceph RGW, SeaweedFS).' }),
-  ),
-  partSizeMiB: workerS3Field('partSizeMiB'),
-  maxAttempts: workerS3Field('maxAttempts'),
-  credentialsSecret: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 253,
-      description:
-        'Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN); without it, the pod identity of template.serviceAccountName (web identity).',
-    }),
-  ),
-});
+export const CheckpointS3Schema = Type.Object(
+  {
+    endpoint: Type.Optional(
+      Type.String({
+        pattern: '^https?://[^/\\s]+/?$',
+        maxLength: 2048,
+        description: 'S3-compatible server, http(s)://host[:port]; default: AWS S3 of the region.',
+      }),
+    ),
+    region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default us-east-1.' })),
+    pathStyle: Type.Optional(
+      Type.Boolean({ description: 'Path-style bucket addressing (MinIO, Ceph RGW, SeaweedFS).' }),
+    ),
+    partSizeMiB: workerS3Field('partSizeMiB'),
+    maxAttempts: workerS3Field('maxAttempts'),
+    credentialsSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          'Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN); without it, the pod identity of template.serviceAccountName (web identity).',
+      }),
+    ),
+  },
+  { description: 'How rank 0 and the evaluation Jobs reach uri: endpoint, addressing, keys, uploads.' },
+);
 
 export const CheckpointsSchema = Type.Object(
   {

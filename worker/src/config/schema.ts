@@ -227,7 +227,12 @@ export const S3Schema = Type.Object(
       maxLength: 2048,
       description: 'http(s)://host[:port] of an S3-compatible server ("" = AWS S3 of the region).',
     }),
-    region: Type.String({ default: 'us-east-1', minLength: 1, maxLength: 64 }),
+    region: Type.String({
+      default: 'us-east-1',
+      minLength: 1,
+      maxLength: 64,
+      description: 'Region the requests are signed for (any value most S3-compatible servers accept).',
+    }),
     pathStyle: Type.Boolean({
       default: false,
       description: 'Address buckets as endpoint/bucket (MinIO, Ceph, SeaweedFS) instead of bucket.endpoint.',
