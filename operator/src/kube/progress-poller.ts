@@ -2,7 +2,7 @@
  * The ProgressPoller backed by worker/src/distributed's fetchStatus (rank 0's gRPC Status service). Loaded
  * lazily so that the operator's import graph does not pull in gRPC until the first poll.
  */
-import type { ProgressReport } from '../status/compute-status.ts';
+import type { ProgressReport } from '../status/observed.ts';
 import type { ProgressPoller } from '../reconcile/reconciler.ts';
 
 /** The subset of worker/src/distributed/wire.ts StatusResponse the operator reads. */

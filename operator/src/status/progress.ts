@@ -4,7 +4,7 @@
  * is behind what was already shown (a restarted gang still rendezvousing at step 0) never moves it back.
  */
 import type { JobStatus } from '../api/status-schema.ts';
-import type { ProgressReport } from './compute-status.ts';
+import type { ProgressReport } from './observed.ts';
 
 export type Progress = NonNullable<JobStatus['progress']>;
 
