@@ -29,6 +29,18 @@ import { nextProgress } from './progress.ts';
 
 export type { CreateFailure, JobEvent, Observed, ProgressReport, StatusResult } from './observed.ts';
 
+/** Phases in which a gang of the current generation is (being) up; in the others no worker serves the job. */
+const LIVE: ReadonlySet<Phase> = new Set<Phase>(['Pending', 'Running', 'Restarting']);
+
+/**
+ * The READY count beside the phase (issue 20): the ready workers of the generation the phase is about
+ * (a restart decided now counts the new gang, which has no pods yet), and 0 when the phase says no gang
+ * runs (Suspended, Succeeded, Failed) though pods may still be terminating.
+ */
+function readyWorkers(obs: Observed, phase: Phase, generation: number): number {
+  return LIVE.has(phase) ? summarizeWorkers(obs.workerPods, generation).ready : 0;
+}
+
 const TERMINAL: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Succeeded', 'Failed']);
 
 /** The next status of `job` from what the reconciler observed (the decision order: the file comment). */
@@ -146,8 +158,9 @@ export function computeStatus(job: JCLTrainingJob, obs: Observed, now: Date): St
   s.message = message;
   s.conditions = conditions;
   s.workers = workers;
-  s.workersReady = summary.ready;
-  s.ready = `${summary.ready}/${workers}`;
+  const ready = readyWorkers(obs, phase, generation);
+  s.workersReady = ready;
+  s.ready = `${ready}/${workers}`;
   s.restarts = restarts;
   s.restartGeneration = generation;
   s.observedGeneration = job.metadata?.generation;
