@@ -26,9 +26,11 @@ export function toProgressReport(r: StatusResponseLike): ProgressReport {
   if (typeof r.imagesPerSec === 'number') out.imagesPerSec = r.imagesPerSec;
   if (r.lastCheckpoint) out.lastCheckpoint = r.lastCheckpoint;
   if (r.fault && (r.fault.code || r.fault.message)) {
-    const peer = r.fault.peerRank === undefined ? '' : ` (peer rank ${r.fault.peerRank})`;
-    out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${peer}`;
-    if (typeof r.fault.peerRank === 'number') out.faultPeerRank = r.fault.peerRank;
+    // The wire's "no peer" is -1 (StatusReporter.reportFault; protobuf defaults fill it in).
+    const peerRank = r.fault.peerRank;
+    const named = typeof peerRank === 'number' && Number.isInteger(peerRank) && peerRank >= 0;
+    out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${named ? ` (peer rank ${peerRank})` : ''}`;
+    if (named) out.faultPeerRank = peerRank;
   }
   return out;
 }
