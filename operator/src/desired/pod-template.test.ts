@@ -35,21 +35,19 @@ describe('pod template fields', () => {
     ['runtimeClassName', pod.spec?.runtimeClassName, 'nvidia'],
     ['imagePullSecrets', pod.spec?.imagePullSecrets, [{ name: 'regcred' }]],
     [
-      'init containers, restricted',
+      'init containers, then the sidecars as native sidecars (restartPolicy Always), restricted where unset',
       pod.spec?.initContainers,
-      [{ name: 'fetch', image: 'busybox', command: ['true'], securityContext: restricted }],
-    ],
-    [
-      'sidecars after the worker, restricted where unset',
-      pod.spec?.containers.slice(1),
       [
+        { name: 'fetch', image: 'busybox', command: ['true'], securityContext: restricted },
         {
           name: 'ship',
           image: 'fluent-bit',
+          restartPolicy: 'Always',
           securityContext: { ...restricted, readOnlyRootFilesystem: false },
         },
       ],
     ],
+    ['the worker is the only container', pod.spec?.containers.map((c) => c.name), ['worker']],
     [
       'the pod security fields restricted leaves open',
       pod.spec?.securityContext,
@@ -70,7 +68,12 @@ describe('pod template fields', () => {
       [evalPod?.spec?.runtimeClassName, evalPod?.spec?.imagePullSecrets],
       ['nvidia', [{ name: 'regcred' }]],
     ],
-    ['eval pods: no sidecars', evalPod?.spec?.containers.length, 1],
+    [
+      'eval pods: the same init containers and native sidecars (a sidecar in containers would never let the Job complete)',
+      evalPod?.spec?.initContainers,
+      pod.spec?.initContainers,
+    ],
+    ['eval pods: jcl eval is the only container', evalPod?.spec?.containers.map((c) => c.name), ['eval']],
   ])('%s', (_what, got, want) => {
     expect(got).toEqual(want);
   });

@@ -24,7 +24,8 @@ import { firstRank, procsPerWorker, worldSize } from './procs.ts';
 import { ownedMetadata } from './labels.ts';
 import { coordinatorAddress, runDir, serviceName, workerPodName } from './names.ts';
 import type { BuildOptions } from './options.ts';
-import { baseContainer, basePodSpec, jclVolumes, podMetadata, userContainer } from './pod-parts.ts';
+import { baseContainer, basePodSpec, jclVolumes, podMetadata } from './pod-parts.ts';
+import { templateInitContainers, withInitContainers } from './template-containers.ts';
 
 /**
  * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
@@ -103,11 +104,8 @@ export function buildWorkerPod(
             { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
           ],
         },
-        ...(job.spec.template.sidecars ?? []).map(userContainer),
       ],
-      ...(job.spec.template.initContainers
-        ? { initContainers: job.spec.template.initContainers.map(userContainer) }
-        : {}),
+      ...withInitContainers(templateInitContainers(job)),
       volumes: jclVolumes(job, true),
     },
   });
