@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../harness/control-plane.ts';
+import { pollUntil } from '../harness/wait.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
 import { fakeSpec } from './support/fake-worker.ts';
 import { useOperatorEnvironment } from './support/operator-env.ts';
@@ -107,7 +108,14 @@ describe('what the status and Events say', () => {
     await waitFor('lost', 'Running 2/2', (j) => j.status?.phase === 'Running' && j.status.ready === '2/2');
     await core.deleteNamespacedPod({ namespace: env.ns, name: 'lost-worker-1' });
     await waitFor('lost', 'restarted', (j) => (j.status?.restarts ?? 0) === 1);
-    const restarts = (await eventsOf('lost')).filter((e) => e.reason === 'GangRestart').map((e) => e.message);
+    // The status write precedes its Events (best-effort, sent alongside the actions): wait for the Event.
+    const restarts = await pollUntil(
+      async () => {
+        const found = (await eventsOf('lost')).filter((e) => e.reason === 'GangRestart');
+        return found.length > 0 ? found.map((e) => e.message) : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the GangRestart Event of lost', diagnose: env.diagnose },
+    );
     expect(restarts).toEqual([expect.stringMatching(/^worker rank 1 \(pod lost-worker-1\) /)]);
   });
 

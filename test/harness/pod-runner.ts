@@ -1,7 +1,8 @@
 /**
  * Runs one pod as local processes, the way a kubelet runs its containers: volumes materialized as local
- * directories, env resolved, init containers one after another, then all containers, restarts by the pod's
- * restartPolicy, termination messages read from the mapped terminationMessagePath. Every change of state is
+ * directories, env resolved, init containers one after another (a native sidecar, restartPolicy Always,
+ * is started and left running beside the containers, then stopped after them), then all containers,
+ * restarts by the pod's restartPolicy, termination messages read from the mapped terminationMessagePath. Every change of state is
  * handed to `publish`, which writes the status subresource.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -53,6 +54,9 @@ export interface PodRunnerContext {
 const MAX_TERMINATION_MESSAGE_BYTES = 4096;
 const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** How long native sidecars get between SIGTERM and SIGKILL once the containers exited. */
+const SIDECAR_GRACE_MS = 2_000;
+
 /** Delay before retrying a pod whose volumes or env references cannot be resolved yet. */
 const CONFIG_RETRY_MS = 1_000;
 
@@ -78,7 +82,10 @@ export class PodRunner {
       phase: 'Pending',
       hostIP: ctx.hostIP,
       startTime: new Date(),
-      initContainers: (pod.spec?.initContainers ?? []).map(waiting),
+      initContainers: (pod.spec?.initContainers ?? []).map((c) => ({
+        ...waiting(c),
+        ...(c.restartPolicy === 'Always' ? { sidecar: true } : {}),
+      })),
       containers: (pod.spec?.containers ?? []).map((c) => ({ ...waiting(c), reason: 'ContainerCreating' })),
     };
   }
@@ -141,8 +148,26 @@ export class PodRunner {
       return undefined;
     };
     this.record.podIP = this.ctx.podIP;
+    let mainDone = false;
+    const sidecars: Promise<void>[] = [];
     for (const [i, container] of (this.pod.spec?.initContainers ?? []).entries()) {
       const rec = this.record.initContainers[i];
+      if (rec.sidecar) {
+        // Restarted whatever the pod's policy, until the containers are done; the next init container
+        // starts once this one runs.
+        sidecars.push(
+          (async () => {
+            while (!this.stopping && !mainDone) {
+              const exitCode = await runConfigured(container, rec);
+              if (exitCode === undefined || this.stopping || mainDone) return;
+              rec.restartCount += 1;
+              await sleep(this.ctx.restartBackoffMs);
+            }
+          })(),
+        );
+        while (!this.stopping && rec.state === 'waiting') await sleep(50);
+        continue;
+      }
       while (!this.stopping) {
         const exitCode = await runConfigured(container, rec);
         if (exitCode === undefined || exitCode === 0) break;
@@ -163,6 +188,12 @@ export class PodRunner {
         }
       }),
     );
+    mainDone = true;
+    const sidecarNames = new Set(this.record.initContainers.filter((c) => c.sidecar).map((c) => c.name));
+    await Promise.all(
+      [...this.processes].filter(([name]) => sidecarNames.has(name)).map(([, p]) => p.stop(SIDECAR_GRACE_MS)),
+    );
+    await Promise.all(sidecars);
     if (!this.stopping) this.finish(terminalPhase(this.record.containers));
   }
 
@@ -271,7 +302,9 @@ export class PodRunner {
       this.record.podIP = this.ctx.podIP;
       if (
         this.record.phase === 'Pending' &&
-        this.record.initContainers.every((c) => c.state === 'terminated')
+        this.record.initContainers.every(
+          (c) => c.state === 'terminated' || (c.sidecar && c.state === 'running'),
+        )
       )
         this.record.phase = 'Running';
       this.publish();

@@ -40,6 +40,31 @@ describe('buildPodStatus', () => {
     containers: [],
   };
 
+  it.each([
+    ['running: Initialized and Ready', 'running', { Initialized: 'True', Ready: 'True' }],
+    ['not started yet: neither', 'waiting', { Initialized: 'False', Ready: 'False' }],
+    [
+      'exited (being restarted): Initialized, not Ready',
+      'terminated',
+      { Initialized: 'True', Ready: 'False' },
+    ],
+  ] as const)('a native sidecar (restartPolicy Always init container) %s', (_name, state, want) => {
+    const main = { name: 'main', image: 'i', state: 'running', restartCount: 0 } as const;
+    const status = buildPodStatus(
+      {
+        ...base,
+        initContainers: [
+          { name: 'prep', image: 'i', state: 'terminated', exitCode: 0, restartCount: 0 },
+          { name: 'ship', image: 'i', state, exitCode: 0, restartCount: 0, sidecar: true },
+        ],
+        containers: [main],
+      },
+      now,
+    );
+    const conditions = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c.status]));
+    expect({ Initialized: conditions.Initialized, Ready: conditions.Ready }).toEqual(want);
+  });
+
   it('reports a running pod Ready', () => {
     const status = buildPodStatus(
       {

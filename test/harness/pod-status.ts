@@ -19,6 +19,8 @@ export interface ContainerRecord {
   signal?: number;
   restartCount: number;
   containerID?: string;
+  /** An init container with restartPolicy Always (a native sidecar): it runs beside the containers. */
+  sidecar?: boolean;
   lastTerminated?: {
     exitCode: number;
     reason: string;
@@ -41,7 +43,7 @@ export interface PodRecord {
   message?: string;
 }
 
-/** Restart policies of pods (and, per container, of sidecar init containers, ignored here). */
+/** Restart policies of pods (per container, only Always: a native sidecar, see ContainerRecord.sidecar). */
 export type RestartPolicy = 'Never' | 'OnFailure' | 'Always';
 
 /** Whether a container that exited with `exitCode` is started again. */
@@ -109,8 +111,15 @@ function condition(type: string, ok: boolean, now: Date, reason?: string): V1Pod
 /** The full status subresource body for `record` at time `now`. */
 export function buildPodStatus(record: PodRecord, now: Date): V1PodStatus {
   const terminal = record.phase === 'Succeeded' || record.phase === 'Failed';
-  const initialized = record.initContainers.every((c) => c.state === 'terminated' && c.exitCode === 0);
-  const allRunning = record.containers.length > 0 && record.containers.every((c) => c.state === 'running');
+  // Initialized: every init container completed, every native sidecar started (as the kubelet has it).
+  const initialized = record.initContainers.every((c) =>
+    c.sidecar ? c.state !== 'waiting' : c.state === 'terminated' && c.exitCode === 0,
+  );
+  const allRunning =
+    record.containers.length > 0 &&
+    [...record.containers, ...record.initContainers.filter((c) => c.sidecar)].every(
+      (c) => c.state === 'running',
+    );
   const notReadyReason = terminal ? 'PodCompleted' : 'ContainersNotReady';
   return {
     phase: record.phase,

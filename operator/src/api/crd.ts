@@ -80,6 +80,47 @@ function evaluationRules(): CelRule[] {
   });
 }
 
+/**
+ * Pod Security "restricted" for a user container's securityContext (issue 19): refused at admission with
+ * the template field and the value, instead of a pod create that fails later naming the pod's field.
+ */
+function restrictedContainerRules(list: 'initContainers' | 'sidecars'): CelRule[] {
+  const at = `spec.template.${list}[].securityContext`;
+  return [
+    {
+      rule: '!has(self.privileged) || !self.privileged',
+      message: `${at}.privileged: must be false (Pod Security "restricted"), got true`,
+      fieldPath: '.privileged',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: '!has(self.allowPrivilegeEscalation) || !self.allowPrivilegeEscalation',
+      message: `${at}.allowPrivilegeEscalation: must be false (Pod Security "restricted"), got true`,
+      fieldPath: '.allowPrivilegeEscalation',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: '!has(self.runAsNonRoot) || self.runAsNonRoot',
+      message: `${at}.runAsNonRoot: must be true (Pod Security "restricted"), got false`,
+      fieldPath: '.runAsNonRoot',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: '!has(self.runAsUser) || self.runAsUser != 0',
+      message: `${at}.runAsUser: must be non-zero (Pod Security "restricted"), got 0`,
+      fieldPath: '.runAsUser',
+      reason: 'FieldValueForbidden',
+    },
+    {
+      rule: "!has(self.capabilities) || !has(self.capabilities.add) || self.capabilities.add.all(c, c == 'NET_BIND_SERVICE')",
+      message: `${at}.capabilities.add: only NET_BIND_SERVICE may be added (Pod Security "restricted")`,
+      messageExpression: `'${at}.capabilities.add: only NET_BIND_SERVICE may be added (Pod Security "restricted"), got %s'.format([self.capabilities.add])`,
+      fieldPath: '.capabilities.add',
+      reason: 'FieldValueForbidden',
+    },
+  ];
+}
+
 /** CEL rules keyed by the dotted path (below spec) of the schema node that carries them. */
 export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   ...overlapRules(),
@@ -137,6 +178,8 @@ export const CEL_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   'evaluation[]': evaluationRules(),
   workers: [immutable('workers')],
   'template.procsPerWorker': [immutable('template.procsPerWorker')],
+  'template.initContainers[].securityContext': restrictedContainerRules('initContainers'),
+  'template.sidecars[].securityContext': restrictedContainerRules('sidecars'),
   training: [immutable('training')],
   dataset: [immutable('dataset')],
   checkpoints: [immutable('checkpoints')],

@@ -95,9 +95,18 @@ export const JobStatusSchema = Type.Object(
     startTime: Type.Optional(Time('When the operator first created the workers.')),
     completionTime: Type.Optional(Time('When the training succeeded or failed.')),
     workers: Type.Optional(Type.Integer({ description: 'Worker pods that exist.' })),
-    workersReady: Type.Optional(Type.Integer({ description: 'Worker pods that are ready.' })),
+    workersReady: Type.Optional(
+      Type.Integer({
+        description:
+          'Ready worker pods of the current gang generation; 0 while Suspended, Succeeded or Failed (no gang runs).',
+      }),
+    ),
     /** "ready/total", for the printer column (printer columns cannot compute). */
-    ready: Type.Optional(Type.String({ description: '"ready/total" workers (the Ready printer column).' })),
+    ready: Type.Optional(
+      Type.String({
+        description: '"workersReady/workers" (the Ready printer column), consistent with the phase.',
+      }),
+    ),
     restarts: Type.Optional(
       Type.Integer({ description: 'Gang restarts so far (at most runPolicy.backoffLimit).' }),
     ),

@@ -42,6 +42,57 @@ const ResourcesSchema = Type.Unsafe<V1ResourceRequirements>(
   ),
 );
 
+/**
+ * A user's init container or sidecar: an upstream Container stored as-is, except the securityContext
+ * fields the Pod Security "restricted" profile forbids, typed so that CEL (CEL_RULES in crd.ts) refuses
+ * them at admission naming the template field (the pod create would fail later, naming only the pod's
+ * initContainers[i]).
+ */
+const userContainerSchema = (description: string) =>
+  Type.Unsafe<V1Container>(
+    Type.Object(
+      {
+        securityContext: Type.Optional(
+          Type.Object(
+            {
+              privileged: Type.Optional(Type.Boolean({ description: 'Must be false (restricted).' })),
+              allowPrivilegeEscalation: Type.Optional(
+                Type.Boolean({ description: 'Must be false (restricted).' }),
+              ),
+              runAsNonRoot: Type.Optional(Type.Boolean({ description: 'Must be true (restricted).' })),
+              runAsUser: Type.Optional(Type.Integer({ description: 'UID; non-zero (restricted).' })),
+              capabilities: Type.Optional(
+                Type.Object(
+                  {
+                    add: Type.Optional(
+                      Type.Array(Type.String({ maxLength: 64 }), {
+                        maxItems: 32,
+                        description: 'Only NET_BIND_SERVICE (restricted).',
+                      }),
+                    ),
+                    drop: Type.Optional(
+                      Type.Array(Type.String({ maxLength: 64 }), {
+                        maxItems: 64,
+                        description: 'Capabilities to drop (ALL when unset).',
+                      }),
+                    ),
+                  },
+                  { description: 'Linux capabilities.' },
+                ),
+              ),
+            },
+            {
+              description:
+                'Upstream SecurityContext; fields left unset get the restricted values (runAsNonRoot, no privilege escalation, capabilities drop ALL, RuntimeDefault seccomp, read-only root).',
+              'x-kubernetes-preserve-unknown-fields': true,
+            },
+          ),
+        ),
+      },
+      { description, 'x-kubernetes-preserve-unknown-fields': true },
+    ),
+  );
+
 const EnvVarSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256, description: 'Variable name.' }),
   value: Type.Optional(Type.String({ maxLength: 32768, description: 'Literal value.' })),
@@ -182,17 +233,17 @@ export const TemplateSchema = Type.Object(
       ),
     ),
     initContainers: Type.Optional(
-      Type.Array(preserved<V1Container>('An upstream Container, run before the worker.'), {
+      Type.Array(userContainerSchema('An upstream Container, run before the worker.'), {
         maxItems: 8,
         description:
-          'Init containers of the worker pods (e.g. fetch data); the restricted security context is applied where they leave a field unset.',
+          'Init containers of the worker and evaluation pods (e.g. fetch data); the restricted security context is applied where they leave a field unset.',
       }),
     ),
     sidecars: Type.Optional(
-      Type.Array(preserved<V1Container>('An upstream Container, run next to the worker.'), {
+      Type.Array(userContainerSchema('An upstream Container, run next to the worker.'), {
         maxItems: 8,
         description:
-          'Extra containers of the worker pods (e.g. a log shipper); the restricted security context is applied where they leave a field unset.',
+          'Native sidecars of the worker and evaluation pods (e.g. a log shipper): init containers with restartPolicy Always, started after initContainers, stopped once the main container exits; the restricted security context is applied where they leave a field unset.',
       }),
     ),
     podSecurityContext: Type.Optional(

@@ -6,7 +6,9 @@
  * --weight-decay 0.1 --cache-features --milestones 60,80).
  * `jcl eval` reads the training config saved in the checkpoint and writes its JSON result to the
  * termination message, which computeStatus copies into status.evaluation. backoffLimit 0: a failed
- * evaluation is reported, not retried.
+ * evaluation is reported, not retried. The pod carries what spec.template gives a worker pod (scheduling,
+ * security context, resources, env, envFrom, volumes, labels, annotations, init containers and sidecars);
+ * only the worker's own parts stay out: the job token, the ports, the hostname and the gang scheduling.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import {
@@ -28,6 +30,7 @@ import {
   podMetadata,
 } from './pod-parts.ts';
 import { checkpointUri, datasetPath } from './training-config.ts';
+import { templateInitContainers, withInitContainers } from './template-containers.ts';
 
 export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOptions): V1Job {
   const name = job.metadata?.name ?? '';
@@ -80,6 +83,7 @@ export function buildEvalJob(job: JCLTrainingJob, index: number, opts: BuildOpti
               ],
             },
           ],
+          ...withInitContainers(templateInitContainers(job)),
           volumes: jclVolumes(job, false),
         },
       },

@@ -30,9 +30,9 @@ import {
   checkpointCredentialsEnv,
   jclVolumes,
   podMetadata,
-  userContainer,
 } from './pod-parts.ts';
 import { datasetPath } from './training-config.ts';
+import { templateInitContainers, withInitContainers } from './template-containers.ts';
 
 /**
  * The contract's env; user env from the template comes first so that these always win. JCL_TERMINATION_LOG
@@ -114,11 +114,8 @@ export function buildWorkerPod(
             { name: 'data', containerPort: DATA_PORT, protocol: 'TCP' },
           ],
         },
-        ...(job.spec.template.sidecars ?? []).map(userContainer),
       ],
-      ...(job.spec.template.initContainers
-        ? { initContainers: job.spec.template.initContainers.map(userContainer) }
-        : {}),
+      ...withInitContainers(templateInitContainers(job)),
       volumes: jclVolumes(job, true, rank === 0),
     },
   });

@@ -20,7 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, KIND, MANAGER_NAME, PLURAL, TOKEN_KEY, VERSION, API_VERSION } from '../api/constants.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
-import type { JobEvent } from '../status/compute-status.ts';
+import type { JobEvent } from '../status/observed.ts';
 
 export interface KubeClient {
   /** Create any object the operator owns; throws the API error (409 AlreadyExists included). */

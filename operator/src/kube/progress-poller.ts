@@ -2,7 +2,7 @@
  * The ProgressPoller backed by worker/src/distributed's fetchStatus (rank 0's gRPC Status service). Loaded
  * lazily so that the operator's import graph does not pull in gRPC until the first poll.
  */
-import type { ProgressReport } from '../status/compute-status.ts';
+import type { ProgressReport } from '../status/observed.ts';
 import type { ProgressPoller } from '../reconcile/reconciler.ts';
 
 /** The subset of worker/src/distributed/wire.ts StatusResponse the operator reads. */
@@ -26,9 +26,11 @@ export function toProgressReport(r: StatusResponseLike): ProgressReport {
   if (typeof r.imagesPerSec === 'number') out.imagesPerSec = r.imagesPerSec;
   if (r.lastCheckpoint) out.lastCheckpoint = r.lastCheckpoint;
   if (r.fault && (r.fault.code || r.fault.message)) {
-    const peer = r.fault.peerRank === undefined ? '' : ` (peer rank ${r.fault.peerRank})`;
-    out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${peer}`;
-    if (typeof r.fault.peerRank === 'number') out.faultPeerRank = r.fault.peerRank;
+    // The wire's "no peer" is -1 (StatusReporter.reportFault; protobuf defaults fill it in).
+    const peerRank = r.fault.peerRank;
+    const named = typeof peerRank === 'number' && Number.isInteger(peerRank) && peerRank >= 0;
+    out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${named ? ` (peer rank ${peerRank})` : ''}`;
+    if (named) out.faultPeerRank = peerRank;
   }
   return out;
 }

@@ -30,6 +30,16 @@ describe('nextProgress', () => {
       { epoch: 2, step: 41, loss: 4.9 },
       { epoch: 2, step: 41, loss: 4.9, lastCheckpoint: 'ckpt-2', updateTime: NOW.toISOString() },
     ],
+    [
+      'a report behind it that names a later checkpoint (the one a resumed gang restored) moves only that',
+      { epoch: 2, step: 34, loss: 5.2, lastCheckpoint: '/checkpoints/demo/ckpt-00000032.jclckpt' },
+      { ...prev, lastCheckpoint: '/checkpoints/demo/ckpt-00000032.jclckpt', updateTime: NOW.toISOString() },
+    ],
+    [
+      'a report ahead of it with an earlier checkpoint keeps the later checkpoint',
+      { epoch: 2, step: 41, loss: 4.9, lastCheckpoint: 'ckpt-1' },
+      { epoch: 2, step: 41, loss: 4.9, lastCheckpoint: 'ckpt-2', updateTime: NOW.toISOString() },
+    ],
   ])('%s', (_name, report, want) => {
     expect(nextProgress(prev, report, NOW.toISOString())).toEqual(want);
   });
@@ -165,6 +175,21 @@ describe('progress at the finish', () => {
       lastCheckpoint: '/checkpoints/demo/ckpt-00000060.jclckpt',
       updateTime: NOW.toISOString(),
     });
+  });
+
+  it.each([
+    [
+      'names the lost peer',
+      { code: 'peer_lost', message: 'lost rank 1', peerRank: 1 },
+      { fault: 'peer_lost: lost rank 1 (peer rank 1)', faultPeerRank: 1 },
+    ],
+    [
+      'no peer (the wire says -1) blames no rank',
+      { code: 'queue_diverged', message: 'checksums differ', peerRank: -1 },
+      { fault: 'queue_diverged: checksums differ' },
+    ],
+  ])('a fault on the wire: %s', (_name, fault, want) => {
+    expect(toProgressReport({ step: 3, fault })).toEqual({ step: 3, ...want });
   });
 
   it('maps the worker epoch index to the epoch users count', () => {

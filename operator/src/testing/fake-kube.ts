@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
 import type { KubeClient } from '../kube/kube-client.ts';
 import type { ObjectCache } from '../reconcile/reconciler.ts';
-import type { JobEvent } from '../status/compute-status.ts';
+import type { JobEvent } from '../status/observed.ts';
 
 const apiError = (code: number, reason: string) =>
   Object.assign(new Error(reason), { code, body: { reason } });

@@ -1,7 +1,7 @@
 /** Shared fixtures of the computeStatus tests: what the reconciler observed, and a started job's status. */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { JobStatus } from '../api/status-schema.ts';
-import type { Observed } from '../status/compute-status.ts';
+import type { Observed } from '../status/observed.ts';
 
 export const NOW = new Date('2026-01-01T01:00:00Z');
 export const T0 = '2026-01-01T00:00:00.000Z';

@@ -1,11 +1,13 @@
 /**
  * The stand-in `jcl worker` of the operator e2e tests (a `node -e` script; FAKE_* env decides how it
- * ends): `eval` writes a result (or exits FAKE_EVAL_EXIT with a message); otherwise it prints FAKE_LOG_LINES
- * pino-style log lines, then exits FAKE_EXIT_CODE after FAKE_EXIT_AFTER_MS (only in generation
- * FAKE_ONLY_GENERATION when set), or runs until killed.
+ * ends): without the file FAKE_REQUIRE_FILE names (e.g. one an init container writes) it exits 66; `eval`
+ * writes a result (or exits FAKE_EVAL_EXIT with a message); otherwise it prints FAKE_LOG_LINES pino-style
+ * log lines, then exits FAKE_EXIT_CODE after FAKE_EXIT_AFTER_MS (only in generation FAKE_ONLY_GENERATION
+ * when set), or runs until killed.
  */
 export const FAKE_WORKER = `
 const fs = require('fs'); const e = process.env; const a = process.argv.slice(1);
+if (e.FAKE_REQUIRE_FILE && !fs.existsSync(e.FAKE_REQUIRE_FILE)) { fs.writeFileSync(e.JCL_TERMINATION_LOG, 'missing ' + e.FAKE_REQUIRE_FILE); process.exit(66); }
 if (a[0] === 'eval') {
   if (e.FAKE_EVAL_EXIT) { fs.writeFileSync(e.JCL_TERMINATION_LOG, 'eval crashed: ' + a[1]); process.exit(Number(e.FAKE_EVAL_EXIT)); }
   fs.writeFileSync(e.JCL_TERMINATION_LOG, JSON.stringify({ top1: 0.5, kind: a[1] })); process.exit(0);
