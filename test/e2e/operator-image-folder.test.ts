@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tailFile } from '../harness/managed-process.ts';
 import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
-import { useTrainingEnvironment } from './support/training-env.ts';
+import { diagnosePods, useTrainingEnvironment } from './support/training-env.ts';
 
 const env = useTrainingEnvironment('jcl-imgf');
 
@@ -81,16 +81,7 @@ spec:
 `,
     );
     const jobs = new Jobs(plane.kubeConfig, ns);
-    const logsOf = (pod: string) => {
-      const f = node.podLogFiles(ns, pod);
-      return `--- ${pod} ---\n${tailFile(f.stdout, 25)}\n${f.stderr === f.stdout ? '' : tailFile(f.stderr, 15)}`;
-    };
-    const diagnose = () =>
-      [
-        logsOf('pets-worker-0'),
-        logsOf('pets-worker-1'),
-        `--- operator ---\n${tailFile(env.operator.logFile, 20)}`,
-      ].join('\n');
+    const diagnose = diagnosePods(env, ['pets-worker-0', 'pets-worker-1']);
     const done = await jobs.waitFor(
       'pets',
       'trained and evaluated',

@@ -9,16 +9,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { REPO_ROOT } from '../harness/control-plane.ts';
-import { tailFile } from '../harness/managed-process.ts';
 import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
-import { useTrainingEnvironment } from './support/training-env.ts';
+import { diagnosePods, useTrainingEnvironment } from './support/training-env.ts';
 
 const env = useTrainingEnvironment('jcl-train');
-
-const logsOf = (pod: string) => {
-  const f = env.node.podLogFiles(env.ns, pod);
-  return `--- ${pod} ---\n${tailFile(f.stdout, 25)}\n${f.stderr === f.stdout ? '' : tailFile(f.stderr, 15)}`;
-};
 
 describe('tiny synthetic training job', () => {
   it('trains with 2 real workers, reports progress, and runs the k-NN, linear and features follow-ups', async () => {
@@ -44,12 +38,7 @@ describe('tiny synthetic training job', () => {
     }
     await kubectlApply(env.plane.kubeconfigPath, docs.map((d) => stringify(d)).join('---\n'));
     const jobs = new Jobs(env.plane.kubeConfig, env.ns);
-    const diagnose = () =>
-      [
-        logsOf('tiny-synthetic-worker-0'),
-        logsOf('tiny-synthetic-worker-1'),
-        `--- operator ---\n${tailFile(env.operator.logFile, 20)}`,
-      ].join('\n');
+    const diagnose = diagnosePods(env, ['tiny-synthetic-worker-0', 'tiny-synthetic-worker-1']);
     const done = await jobs.waitFor(
       'tiny-synthetic',
       'trained and evaluated',

@@ -5,10 +5,9 @@
  * messages: worker/src/distributed/pod-processes.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { tailFile } from '../harness/managed-process.ts';
 import { readIfExists } from '../harness/e2e-context.ts';
 import { Jobs } from '../../operator/src/testing/e2e-kit.ts';
-import { useTrainingEnvironment } from './support/training-env.ts';
+import { diagnosePods, useTrainingEnvironment } from './support/training-env.ts';
 
 const env = useTrainingEnvironment('jcl-procs', { pollIntervalMs: 500 });
 
@@ -27,21 +26,11 @@ const spec = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const logsOf = (pod: string) => {
-  const f = env.node.podLogFiles(env.ns, pod);
-  return `--- ${pod} ---\n${tailFile(f.stdout, 30)}\n${f.stderr === f.stdout ? '' : tailFile(f.stderr, 15)}`;
-};
-
 describe('procsPerWorker', () => {
   it('trains a job with 2 pods × 2 processes (world size 4), ranks contiguous per pod', async () => {
     const jobs = new Jobs(env.plane.kubeConfig, env.ns);
     await jobs.create('procs', spec());
-    const diagnose = () =>
-      [
-        logsOf('procs-worker-0'),
-        logsOf('procs-worker-1'),
-        `--- operator ---\n${tailFile(env.operator.logFile, 20)}`,
-      ].join('\n');
+    const diagnose = diagnosePods(env, ['procs-worker-0', 'procs-worker-1']);
     const done = await jobs.waitFor(
       'procs',
       'finished',

@@ -10,6 +10,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../../harness/e2e-context.ts';
 import { NodeHarness } from '../../harness/node-harness.ts';
 import { REPO_ROOT } from '../../harness/control-plane.ts';
+import { tailFile } from '../../harness/managed-process.ts';
 import { installCrd, startOperator, type OperatorProcess } from '../../../operator/src/testing/e2e-kit.ts';
 
 export interface TrainingEnvironment {
@@ -64,4 +65,13 @@ export function useTrainingEnvironment(
     if (env.ns) await deleteTestNamespace(plane.kubeConfig, env.ns);
   });
   return env;
+}
+
+/** The last lines of each pod's output and of the operator's log: the message of a failed assertion. */
+export function diagnosePods(env: TrainingEnvironment, pods: readonly string[]): () => string {
+  const logsOf = (pod: string) => {
+    const f = env.node.podLogFiles(env.ns, pod);
+    return `--- ${pod} ---\n${tailFile(f.stdout, 25)}\n${f.stderr === f.stdout ? '' : tailFile(f.stderr, 15)}`;
+  };
+  return () => [...pods.map(logsOf), `--- operator ---\n${tailFile(env.operator.logFile, 20)}`].join('\n');
 }
