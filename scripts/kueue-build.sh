@@ -9,6 +9,9 @@
 #   bin/<key>/kueue        the static binary, <key> = kueue-<version>-<hash of go.mod/go.sum>
 #   bin/<key>/crd/         the module's config/components/crd/bases (the CRDs the manager serves)
 #   bin/<key>/webhook.yaml the module's config/components/webhook/manifests.yaml (paths of its webhooks)
+# One patch is applied (test/controlplane/kueue/*.patch, through `go build -overlay`, the module cache stays
+# pristine): metrics-off-no-cert.patch lets the manager start with metrics off and its internal cert
+# management off (upstream then insists on /etc/kueue/metrics/certs even though nothing serves metrics).
 # A present binary is not rebuilt: the script is idempotent and a warm run takes well under a second.
 #
 # Usage: scripts/kueue-build.sh [--force] [--print-bin-dir]
@@ -37,7 +40,7 @@ main() {
 
   kueue_version="$(awk '$1 == "sigs.k8s.io/kueue" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
   [[ -n "$kueue_version" ]] || fail "could not read the sigs.k8s.io/kueue version from $module_dir/go.mod"
-  sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
+  sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" "$module_dir"/*.patch | sha256sum | cut -c1-12)"
   bin_dir="$cache_dir/bin/kueue-${kueue_version}-${sum_hash}"
 
   if [[ "$print_only" == 1 ]]; then
@@ -62,7 +65,19 @@ main() {
   go mod download || fail "go mod download (check network access to the Go module proxy: $(go env GOPROXY))"
   src="$(go list -m -f '{{.Dir}}' sigs.k8s.io/kueue)" || fail "go list -m sigs.k8s.io/kueue"
   ldflags="-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=$kueue_version -X sigs.k8s.io/kueue/pkg/version.GitCommit=module-$sum_hash"
-  if ! go build -p "$parallelism" -trimpath -ldflags "$ldflags" -o "$bin_dir/kueue.tmp" sigs.k8s.io/kueue/cmd/kueue; then
+  # The manager's main package, patched, in a copy of this wrapper module under the cache (the clone and
+  # the module cache stay untouched); every other package is sigs.k8s.io/kueue's own, from the module cache.
+  work="$cache_dir/src/kueue-${kueue_version}-${sum_hash}"
+  rm -rf "$work"
+  mkdir -p "$work/cmd/kueue"
+  cp "$module_dir/go.mod" "$module_dir/go.sum" "$work/"
+  cp "$src"/cmd/kueue/*.go "$work/cmd/kueue/"
+  chmod -R u+w "$work"
+  for p in "$module_dir"/*.patch; do
+    patch --quiet -p1 -d "$work" < "$p" || fail "patch $p does not apply to sigs.k8s.io/kueue $kueue_version"
+  done
+  cd "$work"
+  if ! go build -p "$parallelism" -trimpath -ldflags "$ldflags" -o "$bin_dir/kueue.tmp" ./cmd/kueue; then
     rm -f "$bin_dir/kueue.tmp"
     fail "go build of sigs.k8s.io/kueue/cmd/kueue $kueue_version; see the compiler output above"
   fi

@@ -94,6 +94,38 @@ describe('gang scheduling on the real kube-scheduler', () => {
     await env.deleteJob('loose');
   });
 
+  it('with onScheduleTimeout Requeue, a gang that cannot be placed is recreated instead of failing the job', async () => {
+    await env.jobs.create(
+      'again',
+      spec(8, { provider: 'none', scheduleTimeoutSeconds: 5, onScheduleTimeout: 'Requeue' }),
+    );
+    const requeued = await env.jobs.waitFor(
+      'again',
+      'requeued',
+      (j) => (j.status?.restartGeneration ?? 0) >= 1,
+      120_000,
+      diagnose,
+    );
+    expect(requeued.status?.phase).not.toBe('Failed');
+    expect(requeued.status?.restarts).toBe(0);
+    expect(
+      (await eventsOf('again')).some(
+        (e) => e.reason === 'ScheduleTimeout' && /requeued/.test(e.message ?? ''),
+      ),
+    ).toBe(true);
+    // The new generation is created and placed as far as the GPUs go (6 of 8) again.
+    await pollUntil(
+      async () => {
+        const pods = (await workerPods('again')).filter(
+          (p) => p.metadata?.labels?.['training.jcl.dev/restart-generation'] !== '0',
+        );
+        return pods.length === 8 && pods.filter((p) => p.spec?.nodeName).length === 6 ? true : undefined;
+      },
+      { timeoutMs: 120_000, description: 'a later generation of again, 6 of 8 placed', diagnose },
+    );
+    await env.deleteJob('again');
+  });
+
   it.each([
     { provider: 'volcano', apiVersion: 'scheduling.volcano.sh/v1beta1', schedulerName: 'volcano' },
     {

@@ -97,7 +97,8 @@ export async function startKueue(opts: KueueOptions): Promise<KueueProcess> {
       }),
     ),
   );
-  const logFile = path.join(rootDir, 'kueue.log');
+  // Beside the run directory, so that it outlives stop() (like the operator's log) for failure reports.
+  const logFile = `${rootDir}.log`;
   const proc = new ManagedProcess({
     name: 'kueue',
     command: path.join(binDir, 'kueue'),
