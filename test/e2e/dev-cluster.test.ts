@@ -1,11 +1,13 @@
 /**
  * `npm run dev:cluster` as a user runs it (issue 16): start it, take the KUBECONFIG and PATH it prints,
  * `kubectl apply -f manifests/examples/jcljob-tiny-synthetic.yaml`, watch the job progress in
- * `kubectl get jcljob`, then Ctrl-C (SIGINT) it and check that it stopped cleanly: exit code 0, its
- * apiserver gone, no process of it left. It starts its own plane (not the suite's).
+ * `kubectl get jcljob`, then Ctrl-C (SIGINT) it and check that it stopped cleanly: npm ended, its
+ * apiserver gone, its plane and node directories removed, no process of it left. It starts its own
+ * plane (not the suite's).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,6 +41,8 @@ afterAll(async () => {
 
 describe('npm run dev:cluster', () => {
   it('prints a KUBECONFIG under which the tiny example trains, and stops cleanly on Ctrl-C', async () => {
+    const devNodes = path.join(os.homedir(), '.cache', 'jcl-operator', 'dev-nodes');
+    const nodeDirsBefore = existsSync(devNodes) ? readdirSync(devNodes) : [];
     child = spawn('npm', ['run', '--silent', 'dev:cluster'], {
       cwd: REPO_ROOT,
       env: { ...process.env, NODES: '1' },
@@ -133,5 +137,6 @@ describe('npm run dev:cluster', () => {
     expect(after, 'nothing listens on the plane port any more').toMatchObject({ status: 0 });
     expect(after.error).toMatch(/ECONNREFUSED/);
     expect(stderr).not.toMatch(/dev-cluster: FAILED/);
+    expect(readdirSync(devNodes).sort(), 'its node directory removed').toEqual(nodeDirsBefore.sort());
   }, 900_000);
 });
