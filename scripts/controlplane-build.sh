@@ -38,8 +38,6 @@ main() {
     exit 1
   }
 
-  command -v go >/dev/null 2>&1 || fail "go is not on PATH (need Go >= 1.24 to build k8s.io/kubernetes)"
-
   # Versions come from go.mod so there is one place to bump them.
   k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
   etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
@@ -79,13 +77,8 @@ main() {
   # shellcheck source=go-cache-env.sh
   source "$here/go-cache-env.sh"
   use_go_cache "$cache_dir"
+  require_go 24 "k8s.io/kubernetes $k8s_version" fail
   mkdir -p "$bin_dir"
-
-  go_version="$(go env GOVERSION)"
-  go_minor="$(echo "$go_version" | sed -E 's/^go1\.([0-9]+).*/\1/')"
-  if [[ "$GOTOOLCHAIN" == local && "$go_minor" =~ ^[0-9]+$ ]] && ((go_minor < 24)); then
-    fail "Go $go_version is too old: k8s.io/kubernetes $k8s_version needs Go >= 1.24 (or run with GOTOOLCHAIN=auto to let go fetch one)"
-  fi
   echo "controlplane-build: building k8s $k8s_version + etcd $etcd_version + helm $helm_version with $go_version (-p $parallelism) into $bin_dir"
 
   build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"

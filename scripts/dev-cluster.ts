@@ -4,11 +4,12 @@
  * scripts/controlplane-build.sh), a node harness with NODES nodes (default 2) that runs pods as local
  * processes, installs the CRD and runs the operator with this checkout's `jcl worker`. It prints the
  * KUBECONFIG and kubectl to use from another terminal, then stays in the foreground until Ctrl-C, which
- * stops everything:
+ * stops everything (and removes the plane's and the nodes' directories):
  *   kubectl apply -f manifests/examples/jcljob-tiny-synthetic.yaml
  *   kubectl get jcljob -w
  */
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, startControlPlane } from '../test/harness/control-plane.ts';
@@ -36,6 +37,7 @@ try {
   // Pods that mount /tmp get paths under the OS temp dir rewritten; keep node roots elsewhere (as the e2e tests do).
   const rootDir = path.join(os.homedir(), '.cache', 'jcl-operator', 'dev-nodes', String(process.pid));
   mkdirSync(rootDir, { recursive: true });
+  stops.push(() => rm(rootDir, { recursive: true, force: true })); // after the node stopped (stops run in reverse)
   const node = await NodeHarness.start({
     kubeConfig: plane.kubeConfig,
     nodes: Array.from({ length: nodes }, (_, i) => ({ name: `dev-node-${i}` })),

@@ -8,7 +8,8 @@
 #   3. Chromium (Debian package) for the report test, when missing and we may install it
 #   4. the real Kubernetes control plane for the e2e tests (built once with Go, cached outside the clone)
 #      and SeaweedFS, the S3-compatible server of the checkpoint-storage tests (likewise)
-#   5. npm test: typecheck, lint, CRD drift check, unit + integration tests, e2e tests on the real plane
+#   5. Kueue's manager for the Kueue e2e test (scripts/kueue-build.sh: built once with Go, cached likewise)
+#   6. npm test: typecheck, lint, CRD drift check, unit + integration tests, e2e tests on the real plane
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,6 +35,9 @@ bash scripts/controlplane-build.sh
 
 step "building SeaweedFS for the object-storage checkpoint tests (cached in ${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator})"
 bash scripts/seaweedfs-build.sh
+
+step "building Kueue for the gang admission e2e test (cached in ${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator})"
+bash scripts/kueue-build.sh
 
 step "running the test suite"
 npm test

@@ -80,8 +80,8 @@ async function signCert(
   return [crt, key];
 }
 
-/** Generates every certificate and key the plane needs into `dir` (which must exist). */
-export async function generatePki(dir: string): Promise<ControlPlanePki> {
+/** A self-signed CA (`ca.crt`, `ca.key` in `dir`). */
+async function generateCa(dir: string, commonName: string): Promise<[string, string]> {
   const caKey = path.join(dir, 'ca.key');
   const caCert = path.join(dir, 'ca.crt');
   await generateEcKey(caKey);
@@ -92,13 +92,46 @@ export async function generatePki(dir: string): Promise<ControlPlanePki> {
     '-key',
     caKey,
     '-subj',
-    '/CN=jcl-e2e-ca',
+    `/CN=${commonName}`,
     '-days',
     '30',
     '-sha256',
     '-out',
     caCert,
   ]);
+  return [caCert, caKey];
+}
+
+/** A serving certificate and the CA that signed it, e.g. for a webhook server the apiserver calls. */
+export interface ServingPki {
+  caCert: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * A CA plus one serving certificate for `sans` (e.g. `['IP:127.0.0.1']`) into `dir` (which must exist), as
+ * `tls.crt` / `tls.key`: the file names controller-runtime's webhook server reads from its certDir.
+ */
+export async function generateServingPki(
+  dir: string,
+  commonName: string,
+  sans: string[],
+): Promise<ServingPki> {
+  const [caCert, caKey] = await generateCa(dir, `${commonName}-ca`);
+  const ext = `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(',')}\n`;
+  const [cert, key] = await signCert(
+    dir,
+    { name: 'tls', subject: `/CN=${commonName}`, extensions: ext },
+    caCert,
+    caKey,
+  );
+  return { caCert, cert, key };
+}
+
+/** Generates every certificate and key the plane needs into `dir` (which must exist). */
+export async function generatePki(dir: string): Promise<ControlPlanePki> {
+  const [caCert, caKey] = await generateCa(dir, 'jcl-e2e-ca');
 
   const serverSans = [
     'DNS:localhost',

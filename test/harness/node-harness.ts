@@ -10,8 +10,7 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { buildHostsEntries, renderHosts, writeHostsFile, type DnsPod } from './hosts-file.ts';
 import {
   annotateNamespace,
@@ -21,7 +20,6 @@ import {
   loadReferencedData,
   postNodeStatus,
   registerNode,
-  writePodStatus,
 } from './kubelet-api.ts';
 import {
   DEFAULT_ALLOCATABLE,
@@ -30,65 +28,16 @@ import {
   poolTaint,
   type NodeReadiness,
 } from './node-object.ts';
+import type { NeverStartRule, NodeHarnessOptions } from './node-harness-options.ts';
+import { podBaseEnv } from './pod-base-env.ts';
 import { PodRunner } from './pod-runner.ts';
-import { buildPodStatus, type PodRecord } from './pod-status.ts';
+import { PodStatusWriter } from './pod-status-writer.ts';
 import type { VolumeSources } from './pod-volumes.ts';
 import { resolveCacheDir, RunRecordFile } from './run-registry.ts';
 import { attachConflict, isSingleNode, podClaims } from './volume-attach.ts';
 import { describeError, sleep } from './wait.ts';
 
-/** One Node of a harness (`nodes` option). */
-export interface HarnessNode {
-  name: string;
-  /** Merged over the harness's `allocatable`. */
-  allocatable?: Record<string, string>;
-  labels?: Record<string, string>;
-}
-
-/** Options of {@link NodeHarness.start}. */
-export interface NodeHarnessOptions {
-  kubeConfig: KubeConfig;
-  /** Name of the single node (and of the pool); ignored for the nodes when `nodes` is given. */
-  nodeName?: string;
-  /** Several Nodes served by this harness (one hosts file: pods on different nodes resolve each other). */
-  nodes?: HarnessNode[];
-  /**
-   * Only run pods of these namespaces (lets several harnesses share a plane). With the scheduler binding,
-   * the harness's nodes form a pool (label + NoSchedule taint `node.jcl.dev/pool=<nodeName>`) and these
-   * namespaces are annotated so that admission gives their pods the pool's node selector and toleration.
-   * Default: all namespaces, nodes without a pool.
-   */
-  namespaces?: string[];
-  /**
-   * Who binds pending pods: the plane's kube-scheduler (default), or the harness itself (every
-   * `default-scheduler` pod of `namespaces` to the first node; for a plane without a scheduler).
-   */
-  binder?: 'scheduler' | 'harness';
-  /** Default: a fresh dir under the OS temp dir, removed by stop(). */
-  rootDir?: string;
-  cacheDir?: string;
-  /** Node allocatable/capacity. Default: cpu 8, memory 32Gi, pods 110, nvidia.com/gpu 4. */
-  allocatable?: Record<string, string>;
-  labels?: Record<string, string>;
-  /** image -> argv for containers without `command` (the image's ENTRYPOINT). */
-  entrypoints?: Record<string, string[]>;
-  /** argv[0] -> replacement prefix, e.g. `{ jcl: ['node', '/repo/bin/jcl.js'] }`. */
-  commandMap?: Record<string, string[]>;
-  /** Extra environment for every pod process (below the pod's own env). */
-  extraEnv?: Record<string, string>;
-  /** Upper bound on a deleted pod's grace period. Default 10 s. */
-  maxGraceMs?: number;
-  pollIntervalMs?: number;
-  restartBackoffMs?: number;
-}
-
-/** Fault: pods matching are bound but never start (stay Pending, container waiting with `reason`). */
-export interface NeverStartRule {
-  match: (pod: V1Pod) => boolean;
-  reason: string;
-}
-
-const PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pod-preload.cjs');
+export type { HarnessNode, NeverStartRule, NodeHarnessOptions } from './node-harness-options.ts';
 
 /** A running fake kubelet. */
 export class NodeHarness {
@@ -114,12 +63,10 @@ export class NodeHarness {
   private readonly attachHeld = new Map<string, PodRunner>();
   /** "<namespace>/<claim>" -> whether only one node may attach it (read once from the claim). */
   private readonly singleNodeClaims = new Map<string, boolean>();
-  private readonly statusChains = new Map<string, Promise<void>>();
-  private readonly pendingWhilePaused = new Map<string, { pod: V1Pod; record: PodRecord }>();
+  private readonly statuses: PodStatusWriter;
   private readonly registry: RunRecordFile;
   private readonly ipPrefix = `127.${2 + Math.floor(Math.random() * 250)}`;
   private nextIp = 0;
-  private paused = false;
   private readiness: NodeReadiness = 'True';
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
@@ -147,6 +94,7 @@ export class NodeHarness {
     this.logFile = path.join(rootDir, 'node-harness.log');
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.sources = buildVolumeSources(this.core);
+    this.statuses = new PodStatusWriter(this.core, (m) => this.log(m));
     this.registry = new RunRecordFile(opts.cacheDir ?? resolveCacheDir(), `node-${path.basename(rootDir)}`, {
       rootDir: opts.rootDir ? undefined : rootDir,
     });
@@ -221,7 +169,7 @@ export class NodeHarness {
 
   /** Fault: the node stops reporting (no pod status writes, no heartbeats) until resume(). Processes keep running. */
   pause(): void {
-    this.paused = true;
+    this.statuses.pause();
   }
 
   /**
@@ -240,9 +188,7 @@ export class NodeHarness {
 
   /** Ends pause(): the latest status of every pod is written. */
   resume(): void {
-    this.paused = false;
-    for (const [key, { pod, record }] of this.pendingWhilePaused) this.enqueueStatus(key, pod, record);
-    this.pendingWhilePaused.clear();
+    this.statuses.resume();
   }
 
   /** Stops every pod process, deletes the Nodes and removes the temp root (unless it was given). */
@@ -253,7 +199,7 @@ export class NodeHarness {
     await Promise.all(
       [...this.runners.values()].map((r) => r.terminate(Math.min(this.opts.maxGraceMs ?? 10_000, 2_000))),
     );
-    await Promise.all(this.statusChains.values());
+    await this.statuses.settleAll();
     for (const name of this.nodeNames) await this.core.deleteNode({ name }).catch(() => undefined);
     this.registry.close();
     if (!this.opts.rootDir) await rm(this.rootDir, { recursive: true, force: true });
@@ -291,7 +237,7 @@ export class NodeHarness {
   }
 
   private async syncOnce(): Promise<void> {
-    if (!this.paused && Date.now() - this.lastHeartbeat > 10_000) await this.postStatuses();
+    if (!this.statuses.paused && Date.now() - this.lastHeartbeat > 10_000) await this.postStatuses();
     const pods = await this.listPods();
     const seen = new Set<string>();
     // Live pods of this harness's nodes that have their volumes (started, not finished, not held).
@@ -376,12 +322,19 @@ export class NodeHarness {
       hostIP: '127.0.0.1',
       sources: this.sources,
       loadReferencedData: (p) => loadReferencedData(this.sources, p),
-      baseEnv: this.baseEnv(pod, podIP, podDir),
+      baseEnv: podBaseEnv({
+        pod,
+        podIP,
+        podDir,
+        server: this.opts.kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443',
+        hostsFile: this.hostsFile,
+        extraEnv: this.opts.extraEnv,
+      }),
       entrypoints: this.opts.entrypoints ?? {},
       commandMap: this.opts.commandMap ?? {},
       restartBackoffMs: this.opts.restartBackoffMs ?? 1_000,
       registry: this.registry,
-      publish: (p, record) => this.publish(p, record),
+      publish: (p, record) => this.statuses.publish(p, record),
     });
     this.runners.set(uid, runner);
     const rule = this.neverStart.find((r) => r.match(pod));
@@ -420,7 +373,7 @@ export class NodeHarness {
     void (async () => {
       if (runner) {
         await runner.terminate(graceMs);
-        await this.statusChains.get(uid);
+        await this.statuses.settled(uid);
       }
       // The kubelet's final delete (grace 0) removes the object once containers are gone.
       await confirmPodDeletion(this.core, pod).catch((err) =>
@@ -430,48 +383,6 @@ export class NodeHarness {
       this.attachHeld.delete(uid);
       this.log(`deleted ${namespace}/${name}`);
     })();
-  }
-
-  private baseEnv(pod: V1Pod, podIP: string, podDir: string): Record<string, string> {
-    const server = new URL(this.opts.kubeConfig.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
-    const hostname = pod.spec?.hostname ?? pod.metadata?.name ?? '';
-    return {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: path.join(podDir, 'tmp'),
-      TMPDIR: path.join(podDir, 'tmp'),
-      LANG: 'C.UTF-8',
-      HOSTNAME: hostname,
-      KUBERNETES_SERVICE_HOST: server.hostname,
-      KUBERNETES_SERVICE_PORT: server.port || '443',
-      NODE_OPTIONS: `--require=${PRELOAD}`,
-      // A kubelet confines each pod to its CPU limit with cgroups, which the workers' `auto` thread count
-      // reads; this node runs every pod on the same 2 cores without them, so each pod gets one wasm thread.
-      JCL_WASM_THREADS: '1',
-      ...this.opts.extraEnv,
-      JCL_HARNESS_HOSTS_FILE: this.hostsFile,
-      JCL_HARNESS_POD_IP: podIP,
-      JCL_HARNESS_NAMESPACE: pod.metadata?.namespace ?? 'default',
-      JCL_HARNESS_HOSTNAME: hostname,
-      JCL_HARNESS_POD_DIR: podDir,
-    };
-  }
-
-  private publish(pod: V1Pod, record: PodRecord): void {
-    const key = pod.metadata?.uid ?? '';
-    if (this.paused) {
-      this.pendingWhilePaused.set(key, { pod, record });
-      return;
-    }
-    this.enqueueStatus(key, pod, record);
-  }
-
-  private enqueueStatus(key: string, pod: V1Pod, record: PodRecord): void {
-    const status = buildPodStatus(record, new Date());
-    const previous = this.statusChains.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(() => writePodStatus(this.core, pod, status))
-      .catch((err) => this.log(`status ${pod.metadata?.name}: ${describeError(err)}`));
-    this.statusChains.set(key, next);
   }
 
   private async refreshHosts(): Promise<void> {

@@ -47,9 +47,14 @@ export class ConnectionGuard {
       return false;
     }
     const timer = setTimeout(() => {
-      this.o.refusals.note(this.plane, `no hello within ${this.o.helloTimeoutMs} ms`, sock.remoteAddress);
-      this.forget(sock);
-      sock.destroy();
+      // A loop that was busy past the deadline (a training step, the k-NN baseline on a loaded node) runs
+      // expired timers before it reads its sockets: let a hello that is already here be read first.
+      setImmediate(() => {
+        if (!this.waiting.has(sock)) return;
+        this.o.refusals.note(this.plane, `no hello within ${this.o.helloTimeoutMs} ms`, sock.remoteAddress);
+        this.forget(sock);
+        sock.destroy();
+      });
     }, this.o.helloTimeoutMs);
     this.waiting.set(sock, timer);
     sock.once('close', () => this.forget(sock));
