@@ -1,0 +1,89 @@
+/**
+ * bfloat16 on the wire, float32 in memory: the conversions of the bfloat16 gradient all-reduce
+ * (`dist.gradientDtype: bfloat16`). A bfloat16 is the upper half of a float32 (sign, 8-bit exponent, 7-bit
+ * mantissa), so it keeps float32's range and loses precision only: float32 -> bfloat16 rounds to nearest,
+ * ties to even (as PyTorch's and TPUs' conversion does), bfloat16 -> float32 is exact. The ring adds every
+ * received bfloat16 value into a float32 accumulator (ring-collective.ts), so only the values on the wire
+ * are rounded, never the running sums. Pure functions over typed arrays, no I/O.
+ */
+
+/** The element types gradients can travel in. */
+export const GRADIENT_DTYPES = ['float32', 'bfloat16'] as const;
+export type GradientDtype = (typeof GRADIENT_DTYPES)[number];
+
+/** Bytes per element on the wire. */
+export function wireBytesPerElement(dtype: GradientDtype): number {
+  return dtype === 'bfloat16' ? 2 : 4;
+}
+
+function bitsOf(values: Float32Array): Uint32Array {
+  return new Uint32Array(values.buffer, values.byteOffset, values.length);
+}
+
+/** The bfloat16 bits nearest to the float32 with bits `u` (ties to even); NaN stays a (quiet) NaN. */
+function roundBits(u: number): number {
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return (u >>> 16) | 0x0040;
+  return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+}
+
+/** out[i] = bfloat16(src[i]), rounding to nearest even. */
+export function toBf16(src: Float32Array, out: Uint16Array): void {
+  checkLengths(src.length, out.length);
+  const u = bitsOf(src);
+  for (let i = 0; i < u.length; i++) out[i] = roundBits(u[i]);
+}
+
+/** values[i] = float32(bfloat16(values[i])): what every rank will hold after a bfloat16 all-gather. */
+export function roundToBf16InPlace(values: Float32Array): void {
+  const u = bitsOf(values);
+  for (let i = 0; i < u.length; i++) u[i] = (roundBits(u[i]) << 16) >>> 0;
+}
+
+/** dst[i] = float32(src[i]) (exact). */
+export function copyFromBf16(dst: Float32Array, src: Uint16Array): void {
+  checkLengths(dst.length, src.length);
+  const u = bitsOf(dst);
+  for (let i = 0; i < u.length; i++) u[i] = src[i] << 16;
+}
+
+/** dst[i] += float32(src[i]), accumulating in float32. */
+export function addFromBf16(dst: Float32Array, src: Uint16Array): void {
+  checkLengths(dst.length, src.length);
+  const u = new Uint32Array(1);
+  const f = new Float32Array(u.buffer);
+  for (let i = 0; i < dst.length; i++) {
+    u[0] = src[i] << 16;
+    dst[i] += f[0];
+  }
+}
+
+/** dst[i] = fround(dst[i] + float32(src[i])) * scale, stored as float32 (the mean's last reduce step). */
+export function addScaleFromBf16(dst: Float32Array, src: Uint16Array, scale: number): void {
+  checkLengths(dst.length, src.length);
+  const u = new Uint32Array(1);
+  const f = new Float32Array(u.buffer);
+  for (let i = 0; i < dst.length; i++) {
+    u[0] = src[i] << 16;
+    dst[i] = Math.fround(dst[i] + f[0]) * scale;
+  }
+}
+
+/**
+ * The bfloat16 values of a received payload: a view when 2-byte aligned, else a copy into `scratch` (gRPC
+ * payloads start after a variable-length header).
+ */
+export function halvesOf(payload: Uint8Array, scratch: { buf: Uint16Array }): Uint16Array {
+  if (payload.byteLength % 2 !== 0) {
+    throw new RangeError(`halvesOf: payload must be a multiple of 2 bytes, got ${payload.byteLength}`);
+  }
+  const n = payload.byteLength / 2;
+  if (payload.byteOffset % 2 === 0) return new Uint16Array(payload.buffer, payload.byteOffset, n);
+  if (scratch.buf.length < n) scratch.buf = new Uint16Array(n);
+  const out = scratch.buf.subarray(0, n);
+  new Uint8Array(out.buffer, out.byteOffset, payload.byteLength).set(payload);
+  return out;
+}
+
+function checkLengths(a: number, b: number): void {
+  if (a !== b) throw new RangeError(`bfloat16 conversion: lengths differ (${a} and ${b} elements)`);
+}
