@@ -6,6 +6,7 @@
  * received bfloat16 value into a float32 accumulator (ring-collective.ts), so only the values on the wire
  * are rounded, never the running sums. Pure functions over typed arrays, no I/O.
  */
+import { addInto, addScaleInto } from './simd-reduce.ts';
 
 /** The element types gradients can travel in. */
 export const GRADIENT_DTYPES = ['float32', 'bfloat16'] as const;
@@ -22,8 +23,26 @@ function bitsOf(values: Float32Array): Uint32Array {
 
 /** The bfloat16 bits nearest to the float32 with bits `u` (ties to even); NaN stays a (quiet) NaN. */
 function roundBits(u: number): number {
-  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return (u >>> 16) | 0x0040;
+  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x0040;
   return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+}
+
+/** Floats per block of the widening scratch (256 KiB: stays in cache next to the destination). */
+const BLOCK = 1 << 16;
+const widened = new Float32Array(BLOCK);
+const widenedBits = new Uint32Array(widened.buffer);
+
+/** For each block of src: widen it to float32 (exact), then `reduce(dst block, widened block)`. */
+function inWidenedBlocks(
+  dst: Float32Array,
+  src: Uint16Array,
+  reduce: (d: Float32Array, s: Float32Array) => void,
+): void {
+  for (let off = 0; off < dst.length; off += BLOCK) {
+    const n = Math.min(BLOCK, dst.length - off);
+    for (let i = 0; i < n; i++) widenedBits[i] = src[off + i] << 16;
+    reduce(dst.subarray(off, off + n), widened.subarray(0, n));
+  }
 }
 
 /** out[i] = bfloat16(src[i]), rounding to nearest even. */
@@ -46,26 +65,16 @@ export function copyFromBf16(dst: Float32Array, src: Uint16Array): void {
   for (let i = 0; i < u.length; i++) u[i] = src[i] << 16;
 }
 
-/** dst[i] += float32(src[i]), accumulating in float32. */
+/** dst[i] += float32(src[i]), accumulating in float32 (the SIMD add of simd-reduce.ts). */
 export function addFromBf16(dst: Float32Array, src: Uint16Array): void {
   checkLengths(dst.length, src.length);
-  const u = new Uint32Array(1);
-  const f = new Float32Array(u.buffer);
-  for (let i = 0; i < dst.length; i++) {
-    u[0] = src[i] << 16;
-    dst[i] += f[0];
-  }
+  inWidenedBlocks(dst, src, addInto);
 }
 
 /** dst[i] = fround(dst[i] + float32(src[i])) * scale, stored as float32 (the mean's last reduce step). */
 export function addScaleFromBf16(dst: Float32Array, src: Uint16Array, scale: number): void {
   checkLengths(dst.length, src.length);
-  const u = new Uint32Array(1);
-  const f = new Float32Array(u.buffer);
-  for (let i = 0; i < dst.length; i++) {
-    u[0] = src[i] << 16;
-    dst[i] = Math.fround(dst[i] + f[0]) * scale;
-  }
+  inWidenedBlocks(dst, src, (d, s) => addScaleInto(d, s, scale));
 }
 
 /**
