@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { addFromBf16, addScaleFromBf16, copyFromBf16, halvesOf, roundToBf16InPlace, toBf16 } from './bf16.ts';
+import { fileURLToPath } from 'node:url';
+import { assemble } from '../../../scripts/build-wasm.ts';
+import { BF16_WASM_BASE64 } from './bf16-wasm.ts';
+import {
+  addFromBf16,
+  addFromBf16Js,
+  addScaleFromBf16,
+  bf16SimdAvailable,
+  copyFromBf16,
+  copyFromBf16Js,
+  halvesOf,
+  roundToBf16InPlace,
+  roundToBf16InPlaceJs,
+  toBf16,
+  toBf16Js,
+} from './bf16.ts';
 
 const f32 = (bits: number): number => new Float32Array(new Uint32Array([bits]).buffer)[0];
 
@@ -18,10 +33,12 @@ describe('bfloat16 conversions', () => {
     ['float32 max overflows to inf', f32(0x7f7fffff), 0x7f80],
     ['smallest subnormal rounds to zero', f32(0x00000001), 0x0000],
     ['subnormal keeps its upper bits', f32(0x00400000), 0x0040],
-  ])('toBf16: %s', (_, value, want) => {
-    const out = new Uint16Array(1);
-    toBf16(new Float32Array([value]), out);
-    expect(out[0].toString(16)).toBe(want.toString(16));
+  ])('toBf16 (SIMD and the JavaScript loop): %s', (_, value, want) => {
+    for (const convert of [toBf16, toBf16Js]) {
+      const out = new Uint16Array(1);
+      convert(new Float32Array([value]), out);
+      expect(out[0].toString(16)).toBe(want.toString(16));
+    }
   });
 
   it('keeps NaN a NaN, even one whose payload sits only in the low bits', () => {
@@ -73,5 +90,76 @@ describe('bfloat16 conversions', () => {
 
   it('rejects arrays of different lengths, naming both', () => {
     expect(() => toBf16(new Float32Array(3), new Uint16Array(2))).toThrow(/3 and 2 elements/);
+  });
+});
+
+/** Values over many magnitudes with the awkward ones (NaNs, infinities, subnormals, ties) mixed in. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  const bits = new Uint32Array(out.buffer);
+  let x = seed >>> 0;
+  const special = [
+    0, 0x80000000, 1, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0x3f808000, 0x3f818000,
+  ];
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    if (x % 29 === 0) bits[i] = special[x % special.length];
+    else out[i] = (x / 2 ** 32 - 0.5) * 10 ** ((x % 16) - 8);
+  }
+  return out;
+}
+
+/** Bitwise equality, except that any NaN equals any NaN. */
+function expectSameFloats(got: Float32Array, want: Float32Array): void {
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let bad = -1;
+  for (let i = 0; i < got.length && bad < 0; i++)
+    if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) bad = i;
+  expect(bad, bad >= 0 ? `element ${bad}: got ${got[bad]}, want ${want[bad]}` : '').toBe(-1);
+}
+
+describe('bfloat16 conversions in WebAssembly SIMD', () => {
+  it('run in SIMD on this Node', () => {
+    expect(bf16SimdAvailable()).toBe(true);
+  });
+
+  it('embed exactly what bf16.wat assembles to (run `npm run build:wasm` after editing it)', async () => {
+    const bytes = await assemble(fileURLToPath(new URL('./bf16.wat', import.meta.url)));
+    expect(bytes.toString('base64')).toBe(BF16_WASM_BASE64);
+  });
+
+  // Around the 8- and 4-lane loops, their scalar tails and the 65536-element blocks.
+  const lengths = [0, 1, 3, 4, 7, 8, 9, 17, 1000, 65536, 65536 + 5, 2 * 65536 + 13];
+
+  it.each(lengths)('are bit-identical to the JavaScript loops (n = %i)', (n) => {
+    const a = values(n, n + 1);
+    const b = values(n, n + 7);
+    const hSimd = new Uint16Array(n);
+    const hJs = new Uint16Array(n);
+    toBf16(a, hSimd);
+    toBf16Js(a, hJs);
+    expect(hSimd).toEqual(hJs);
+    for (const [simd, js] of [
+      [addFromBf16, addFromBf16Js],
+      [copyFromBf16, copyFromBf16Js],
+      [(d: Float32Array, s: Uint16Array) => addScaleFromBf16(d, s, 1 / 3), null],
+    ] as const) {
+      const x = b.slice();
+      simd(x, hSimd);
+      const y = b.slice();
+      if (js) js(y, hJs);
+      else {
+        const wide = new Float32Array(n);
+        copyFromBf16Js(wide, hJs);
+        for (let i = 0; i < n; i++) y[i] = Math.fround(y[i] + wide[i]) * (1 / 3);
+      }
+      expectSameFloats(x, y);
+    }
+    const r1 = a.slice();
+    const r2 = a.slice();
+    roundToBf16InPlace(r1);
+    roundToBf16InPlaceJs(r2);
+    expectSameFloats(r1, r2);
   });
 });
