@@ -72,6 +72,12 @@ describe('kubectl apply of an invalid JCLTrainingJob names the field', () => {
       says: 'Unsupported value: "vit"',
     },
     {
+      name: 'unknown gradient dtype',
+      spec: { ...valid, training: { ...valid.training, dist: { gradientDtype: 'float16' } } },
+      field: 'spec.training.dist.gradientDtype',
+      says: 'Unsupported value: "float16"',
+    },
+    {
       name: 'no workers',
       spec: { ...valid, workers: 0 },
       field: 'spec.workers',

@@ -22,7 +22,7 @@ import { createLogger } from '../../worker/src/util/logger.ts';
 const log = createLogger({ level: 'error', pretty: false });
 const train = makeSyntheticDataset({ classes: 4, perClass: 16, size: 8, channels: 3, seed: 5 }, 'train');
 
-function config(worldSize: number) {
+function config(worldSize: number, gradientDtype: 'float32' | 'bfloat16' = 'float32') {
   return parseTrainingConfig(
     {
       model: { arch: 'resnet-tiny', embedDim: 8 },
@@ -31,13 +31,14 @@ function config(worldSize: number) {
       data: { imageSize: 8, syntheticClasses: 4, syntheticPerClass: 16, prefetchBatches: 0 },
       checkpoint: { everySteps: 0, everyEpochs: 0, keepLast: 1 },
       runtime: { outDir: mkdtempSync(join(tmpdir(), 'jcl-eq-')), seed: 11 },
+      dist: { gradientDtype },
     },
     { worldSize },
   );
 }
 
-async function trainWith(collective: Collective, worldSize: number) {
-  const cfg = config(worldSize);
+async function trainWith(collective: Collective, worldSize: number, dtype?: 'float32' | 'bfloat16') {
+  const cfg = config(worldSize, dtype);
   const losses: number[] = [];
   const s = await runTraining(cfg, {
     collective,
@@ -56,11 +57,30 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
+/** sqrt(sum (a-b)^2 / sum b^2) over the trained (non-BN-statistics) parameters. */
+function relativeDifference(
+  a: Map<string, { data: Float32Array }>,
+  b: Map<string, { data: Float32Array }>,
+): number {
+  let num = 0;
+  let den = 0;
+  for (const name of [...b.keys()].filter((n) => !/running_(mean|var)/.test(n))) {
+    const v = b.get(name)!.data;
+    const other = a.get(name)!.data;
+    for (let i = 0; i < v.length; i++) {
+      num += (other[i] - v[i]) ** 2;
+      den += v[i] ** 2;
+    }
+  }
+  return Math.sqrt(num / den);
+}
+
+const ringOf2 = () => createMemoryTransports(2, { timeoutMs: 60_000 }).map((t) => new RingCollective(t));
+
 describe('2 data-parallel ranks versus 1 process (same global batch)', () => {
   it('keeps the ranks bitwise identical and matches the single process up to BN statistics', async () => {
     const single = await trainWith(new LocalCollective(), 1);
-    const ranks = createMemoryTransports(2, { timeoutMs: 60_000 }).map((t) => new RingCollective(t));
-    const [r0, r1] = await Promise.all(ranks.map((c) => trainWith(c, 2)));
+    const [r0, r1] = await Promise.all(ringOf2().map((c) => trainWith(c, 2)));
 
     expect(r0.losses).toHaveLength(single.losses.length);
     // BN running statistics are per-rank buffers (each rank normalises its own shard; like DDP without
@@ -85,18 +105,30 @@ describe('2 data-parallel ranks versus 1 process (same global batch)', () => {
     expect(Math.abs(mean[0] - single.losses[0]) / single.losses[0]).toBeLessThan(0.05);
     // Over all trained parameters together (single tensors like BN offsets start at 0, so a per-tensor
     // relative error would be dominated by noise around zero).
-    let num = 0;
-    let den = 0;
-    for (const name of trained) {
-      const v = single.q.get(name)!.data;
-      const other = r0.q.get(name)!.data;
-      for (let i = 0; i < v.length; i++) {
-        num += (other[i] - v[i]) ** 2;
-        den += v[i] ** 2;
-      }
-    }
-    const rel = Math.sqrt(num / den);
+    const rel = relativeDifference(r0.q, single.q);
     console.log(`relative weight difference after ${mean.length} steps: ${rel.toExponential(2)}`);
     expect(rel).toBeLessThan(0.05);
+  });
+});
+
+describe('dist.gradientDtype bfloat16 versus float32 (2 ranks, same seed)', () => {
+  it('keeps the ranks bitwise identical and the weights within 1% of the float32 run', async () => {
+    const f32 = await Promise.all(ringOf2().map((c) => trainWith(c, 2, 'float32')));
+    const bf16 = await Promise.all(ringOf2().map((c) => trainWith(c, 2, 'bfloat16')));
+    for (const name of bf16[0].q.keys()) {
+      if (/running_(mean|var)/.test(name)) continue;
+      expect({ name, data: Array.from(bf16[1].q.get(name)!.data) }).toEqual({
+        name,
+        data: Array.from(bf16[0].q.get(name)!.data),
+      });
+    }
+    const rel = relativeDifference(bf16[0].q, f32[0].q);
+    console.log(
+      `bfloat16 vs float32 gradients: losses ${bf16[0].losses.map((l) => l.toFixed(4))} vs ` +
+        `${f32[0].losses.map((l) => l.toFixed(4))}; relative weight difference ${rel.toExponential(2)}`,
+    );
+    // Rounded gradients do move the weights (the option is in effect), but by far less than BN does.
+    expect(rel).toBeGreaterThan(0);
+    expect(rel).toBeLessThan(0.01);
   });
 });

@@ -55,6 +55,16 @@ describe('buildTrainingConfig', () => {
     );
   });
 
+  it.each(['float32', 'bfloat16'] as const)(
+    'passes spec.training.dist.gradientDtype %s to the workers',
+    (d) => {
+      const job = makeJob()
+        .training({ dist: { gradientDtype: d } })
+        .obj();
+      expect(buildTrainingConfig(job, false).dist.gradientDtype).toBe(d);
+    },
+  );
+
   it('keeps the spec.training fields nothing else owns (runtime.backend)', () => {
     const job = makeJob()
       .training({ runtime: { backend: 'cpu' }, data: { imageSize: 16 } })

@@ -10,6 +10,7 @@ import { parseTrainingConfig } from '../config/parse-config.ts';
 import { BACKENDS, MODEL_ARCHS, type BackendName, type ModelArch } from '../config/schema.ts';
 import { runAllReduceBench } from '../distributed/bench-allreduce.ts';
 import { isDataPlane } from '../distributed/dist-config.ts';
+import { GRADIENT_DTYPES, type GradientDtype } from '../distributed/bf16.ts';
 import { LocalCollective, type Collective } from '../distributed/collective.ts';
 import { createCollectiveFromEnv } from '../distributed/create-collective.ts';
 import { launchLocalWorkers } from '../distributed/launch-local.ts';
@@ -284,18 +285,26 @@ async function benchAllReduce(argv: string[]): Promise<number> {
     mb: { type: 'string' },
     iters: { type: 'string' },
     plane: { type: 'string' },
+    dtype: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: jcl bench allreduce [--workers 2] [--mb 45] [--iters 5] [--plane tcp|grpc] [--json]\n' +
-        "  --plane  the workers' data plane (default: JCL_DATA_PLANE, else the runtime default)\n",
+      'usage: jcl bench allreduce [--workers 2] [--mb 45] [--iters 5] [--plane tcp|grpc] [--dtype float32|bfloat16] [--json]\n' +
+        "  --plane  the workers' data plane (default: JCL_DATA_PLANE, else the runtime default)\n" +
+        '  --dtype  element type on the wire (bfloat16: half the bytes, float32 accumulation; default float32)\n',
     );
     return 0;
   }
   const plane = values.plane ?? process.env.JCL_DATA_PLANE;
   if (plane !== undefined && !isDataPlane(plane))
     throw new JclError('invalid_config', `--plane: expected grpc or tcp, got ${JSON.stringify(plane)}`);
+  const dtype = values.dtype ?? 'float32';
+  if (!(GRADIENT_DTYPES as readonly string[]).includes(dtype))
+    throw new JclError(
+      'invalid_config',
+      `--dtype: expected one of ${GRADIENT_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`,
+    );
   const workers = int('workers', values.workers, 2, 2, 16);
   const mb = int('mb', values.mb, 45, 1, 2000);
   const iters = int('iters', values.iters, 5, 1, 100);
@@ -305,11 +314,11 @@ async function benchAllReduce(argv: string[]): Promise<number> {
       (e): e is [string, string] => /^JCL_(CHUNK|BUCKET|WINDOW)_BYTES$/.test(e[0]) && e[1] !== undefined,
     ),
   );
-  const r = await runAllReduceBench({ workers, mb, iters, plane, env });
+  const r = await runAllReduceBench({ workers, mb, iters, plane, env, dtype: dtype as GradientDtype });
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
   else
     process.stdout.write(
-      `all-reduce ${workers} workers ${mb} MB over ${r.dataPlane}: algbw ${r.algbwGBps.toFixed(3)} GB/s, ` +
+      `all-reduce ${workers} workers ${mb} MB (${r.dtype} on the wire) over ${r.dataPlane}: algbw ${r.algbwGBps.toFixed(3)} GB/s, ` +
         `busbw ${r.busbwGBps.toFixed(3)} GB/s = ${(r.busbwOfCeiling * 100).toFixed(0)}% of the TCP ceiling ` +
         `${r.tcpCeilingGBps.toFixed(3)} GB/s (one direction), ${(r.busbwOfDuplexCeiling * 100).toFixed(0)}% of ` +
         `the duplex ceiling ${r.tcpDuplexCeilingGBps.toFixed(3)} GB/s per direction\n`,

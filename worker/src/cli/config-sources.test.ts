@@ -108,3 +108,20 @@ describe('resolveConfig errors', () => {
     expect(fails(o as Partial<Parameters<typeof resolveConfig>[0]>)).toThrow(says);
   });
 });
+
+describe('dist.gradientDtype (--gradient-dtype)', () => {
+  it.each([
+    [{}, 'float32'],
+    [{ 'gradient-dtype': 'bfloat16' }, 'bfloat16'],
+    [{ 'gradient-dtype': 'float32' }, 'float32'],
+  ] as const)('flags %j → %s', (flags, want) => {
+    const cfg = resolveConfig({ preset: 'none', env: {}, flags, worldSize: 2 });
+    expect(cfg.dist.gradientDtype).toBe(want);
+  });
+
+  it('refuses another dtype, naming the field and the value', () => {
+    expect(() =>
+      resolveConfig({ preset: 'none', env: {}, flags: { 'gradient-dtype': 'float16' }, worldSize: 2 }),
+    ).toThrow('dist.gradientDtype: expected one of float32, bfloat16, got "float16"');
+  });
+});

@@ -46,6 +46,7 @@ export const FLAG_FIELDS: Readonly<
   seed: { path: 'runtime.seed', type: 'int' },
   out: { path: 'runtime.outDir', type: 'string' },
   'log-level': { path: 'runtime.logLevel', type: 'string' },
+  'gradient-dtype': { path: 'dist.gradientDtype', type: 'string' },
 });
 
 /** Parses one flag value into the layer; bad numbers are reported with the flag and the value. */

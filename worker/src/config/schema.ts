@@ -3,18 +3,13 @@
  * of the JCLTrainingJob CRD's OpenAPI schema (operator/src/api), (3) the documentation of every knob.
  * Defaults follow the paper (shared/docs/JCL.md, "Hyper-parameters"); the local demo uses a preset.
  */
-import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { DistSchema } from './dist-schema.ts';
+import { literalUnion } from './literal-union.ts';
 
 export const MODEL_ARCHS = ['resnet18', 'resnet50', 'resnet18-cifar', 'resnet-tiny'] as const;
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const DATASET_FORMATS = ['synthetic', 'fashion-mnist', 'cifar10', 'image-folder'] as const;
-
-const literalUnion = <T extends readonly string[]>(values: T, description: string, def: T[number]) =>
-  // A runtime union of literals (validated, and rendered as an enum in the CRD) with a narrow static type.
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { description, default: def },
-  ) as unknown as TUnsafe<T[number]>;
 
 export const ModelSchema = Type.Object(
   {
@@ -324,6 +319,7 @@ export const TrainingConfigSchema = Type.Object({
   checkpoint: CheckpointSchema,
   eval: EvalSchema,
   runtime: RuntimeSchema,
+  dist: DistSchema,
 });
 
 export type TrainingConfig = Static<typeof TrainingConfigSchema>;

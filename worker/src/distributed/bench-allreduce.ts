@@ -2,7 +2,9 @@
  * `jcl bench allreduce`: ring all-reduce bandwidth between worker processes on loopback, next to the raw
  * TCP ceilings measured in the same run. Bandwidths follow nccl-tests (PERFORMANCE.md there):
  *   algbw = bytes / time;  busbw = algbw * 2(n-1)/n,
- * busbw being what each link carries, so it compares directly with the single-link TCP ceiling. The simplex
+ * busbw being what each link carries, so it compares directly with the single-link TCP ceiling. bytes are
+ * the float32 gradient's (45 MB for --mb 45) whatever `dtype` travels: with bfloat16, busbw is the gradient
+ * bandwidth a training step sees, and wireBusbw (half of it) what the sockets carried. The simplex
  * ceiling (one direction of a plain socket pair) is the issue's bar; the duplex one (both directions at
  * once, per direction) is what a link of a busy ring can carry on a host whose CPUs copy both directions.
  */
@@ -14,6 +16,7 @@ import { DIST_DEFAULTS, type DataPlane } from './dist-config.ts';
 import { measureGrpcStreamCeiling } from './grpc-ceiling.ts';
 import { median } from '../util/stats.ts';
 import { measureTcpCeiling } from './tcp-ceiling.ts';
+import { wireBytesPerElement, type GradientDtype } from './bf16.ts';
 
 export interface AllReduceBenchOptions {
   workers: number;
@@ -22,6 +25,8 @@ export interface AllReduceBenchOptions {
   iters: number;
   /** Data plane of the workers; default the runtime's default. */
   plane?: DataPlane;
+  /** Element type on the wire (bfloat16: half the bytes, float32 accumulation); default float32. */
+  dtype?: GradientDtype;
   /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES). */
   env?: Readonly<Record<string, string>>;
 }
@@ -36,6 +41,13 @@ export interface AllReduceBenchResult {
   busbwGBps: number;
   bestBusbwGBps: number;
   dataPlane: DataPlane;
+  dtype: GradientDtype;
+  /**
+   * busbw counted in bytes on the wire (= busbwGBps for float32, half of it for bfloat16): what the
+   * transport itself moved, comparable with the TCP ceiling as a transport figure.
+   */
+  wireBusbwGBps: number;
+  wireBusbwOfCeiling: number;
   /** Median of the simplex samples: one direction of a plain socket pair. */
   tcpCeilingGBps: number;
   tcpCeilingSamplesGBps: number[];
@@ -62,6 +74,8 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
   const elems = Math.floor((o.mb * 1e6) / 4);
   const bytes = elems * 4;
   const plane = o.plane ?? DIST_DEFAULTS.dataPlane;
+  const dtype = o.dtype ?? 'float32';
+  const wireShare = wireBytesPerElement(dtype) / 4;
   // Ceiling samples move as many bytes as one link carries in an iteration, at least 256 MB each. Two are
   // taken before the ring and three after it, so that a shared machine's changing load affects the
   // references and the ring alike; the median is used.
@@ -72,7 +86,7 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
   const code = await launchLocalWorkers({
     workers: o.workers,
     command: [process.execPath, '--import', 'tsx', PROBE],
-    args: ['bench', String(elems), String(o.iters)],
+    args: ['bench', String(elems), String(o.iters), dtype],
     env: { JCL_PEER_TIMEOUT_MS: '60000', ...o.env, JCL_DATA_PLANE: plane },
     log: silentLogger,
     onLine: (rank, line, stream) => {
@@ -104,6 +118,9 @@ export async function runAllReduceBench(o: AllReduceBenchOptions): Promise<AllRe
     busbwGBps: round((algbw * factor) / 1e9),
     bestBusbwGBps: round((best * factor) / 1e9),
     dataPlane: plane,
+    dtype,
+    wireBusbwGBps: round((algbw * factor * wireShare) / 1e9),
+    wireBusbwOfCeiling: round((algbw * factor * wireShare) / ceiling),
     tcpCeilingGBps: round(ceiling / 1e9),
     tcpCeilingSamplesGBps: simplex.map((x) => round(x / 1e9)),
     busbwOfCeiling: round((algbw * factor) / ceiling),

@@ -3,12 +3,15 @@
  * the all-reduce benchmark) until and besides `jcl worker`: rendezvous from the JCL_* environment, run one
  * scenario, print one JSON line on rank 0, exit with the JclError exit code on failure.
  *
- *   node --import tsx worker/src/distributed/collective-probe.ts <check|loop|bench> [elements] [iters]
+ *   node --import tsx worker/src/distributed/collective-probe.ts <check|loop|bench> [elements] [iters] [dtype]
+ *
+ * `dtype` (bench only): the gradient dtype on the wire, float32 (default) or bfloat16.
  */
 import { describeError, JclError } from '../util/errors.ts';
 import { exitWhenIdle } from '../util/exit-when-idle.ts';
 import { createCollectiveFromEnv } from './create-collective.ts';
 import type { DistLogger } from './log.ts';
+import { GRADIENT_DTYPES, type GradientDtype } from './bf16.ts';
 
 const log: DistLogger = {
   info: (o, m) => console.error(JSON.stringify({ level: 'info', ...o, msg: m })),
@@ -17,9 +20,15 @@ const log: DistLogger = {
 };
 
 async function main(): Promise<number> {
-  const [mode = 'check', elemsArg = '1000', itersArg = '1'] = process.argv.slice(2);
+  const [mode = 'check', elemsArg = '1000', itersArg = '1', dtypeArg = 'float32'] = process.argv.slice(2);
   const elems = Number(elemsArg);
   const iters = Number(itersArg);
+  if (!(GRADIENT_DTYPES as readonly string[]).includes(dtypeArg))
+    throw new JclError(
+      'invalid_config',
+      `collective-probe: dtype must be float32 or bfloat16, got ${dtypeArg}`,
+    );
+  const dtype = dtypeArg as GradientDtype;
   const c = await createCollectiveFromEnv(process.env, log);
   const n = c.worldSize;
   try {
@@ -43,13 +52,13 @@ async function main(): Promise<number> {
       }
     } else if (mode === 'bench') {
       const buf = new Float32Array(elems).fill(1);
-      await c.allReduceMean([buf]); // warm-up: connections, JIT
+      await c.allReduceMean([buf], { dtype }); // warm-up: connections, JIT
       await c.barrier();
       const times: number[] = [];
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < iters; i++) {
         const t0 = process.hrtime.bigint();
-        await c.allReduceMean([buf]);
+        await c.allReduceMean([buf], { dtype });
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
       const cpu = process.cpuUsage(cpu0);
@@ -57,7 +66,9 @@ async function main(): Promise<number> {
       // how much of a core the scheduler granted.
       const cpuMsPerIter = (cpu.user + cpu.system) / 1e3 / iters;
       if (c.rank === 0)
-        console.log(JSON.stringify({ bench: true, elems, worldSize: n, timesMs: times, cpuMsPerIter }));
+        console.log(
+          JSON.stringify({ bench: true, elems, dtype, worldSize: n, timesMs: times, cpuMsPerIter }),
+        );
     } else {
       throw new JclError(
         'invalid_config',

@@ -3,11 +3,19 @@
  * gRPC ring implementation lives beside it (worker/src/distributed). All ranks call every method in the same
  * order with buffers of the same layout (SPMD), like torch.distributed.
  */
+import type { GradientDtype } from './bf16.ts';
+
+/** Per call of allReduceMean. */
+export interface AllReduceOptions {
+  /** Element type on the wire (bfloat16: half the bytes, float32 accumulation); default float32. */
+  dtype?: GradientDtype;
+}
+
 export interface Collective {
   readonly rank: number;
   readonly worldSize: number;
   /** Sum-then-divide by worldSize, in place, over every buffer (one fused bucket layout on all ranks). */
-  allReduceMean(buffers: Float32Array[]): Promise<void>;
+  allReduceMean(buffers: Float32Array[], opts?: AllReduceOptions): Promise<void>;
   /** Concatenate every rank's equally sized buffer in rank order: [worldSize * local.length]. */
   allGather(local: Float32Array): Promise<Float32Array>;
   /** rank `root` sends `data`; every rank returns it (non-roots pass null). */

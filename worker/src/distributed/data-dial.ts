@@ -2,7 +2,8 @@
  * Opening the receiving side of a raw TCP data-plane connection (tcp-transport.ts): plain TCP reading into
  * one fixed buffer (`onread`: no fresh 64 KiB buffer per read, hence no GC churn per received MB), or TLS
  * with client certificates whose peer is verified against the name it must hold (auth.ts expectedPeerName). `onBytes` gets every chunk
- * read; on plain TCP it is a view of the fixed buffer, valid only during the call.
+ * read; on plain TCP it is a view of the fixed buffer, valid only during the call. With a `DirectReader`,
+ * plain TCP instead reads each time into the memory the reader names (a message body: no copy at all).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,6 +11,12 @@ import type { TlsMaterial } from './auth.ts';
 
 /** Bytes one read may deliver on a plain-TCP connection (the fixed `onread` buffer). */
 const READ_BUFFER_BYTES = 1 << 20;
+
+/** Plain TCP reading into caller-chosen memory: `next()` is where the next read lands, `got(n)` its size. */
+export interface DirectReader {
+  next(): Buffer;
+  got(n: number): void;
+}
 
 export interface DialedSocket {
   sock: net.Socket;
@@ -26,6 +33,7 @@ export function dialDataSocket(
   material: TlsMaterial | undefined,
   serverName: string | undefined,
   onBytes: (bytes: Buffer) => void,
+  direct?: DirectReader,
 ): DialedSocket {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
   const host = m?.[1] ?? '';
@@ -49,13 +57,15 @@ export function dialDataSocket(
     sock.on('data', onBytes);
     return { sock, readyEvent: 'secureConnect' };
   }
+  const fixed = direct ? null : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const into = direct ?? { next: () => fixed!, got: (n: number) => onBytes(fixed!.subarray(0, n)) };
   const sock = net.connect({
     host,
     port,
     onread: {
-      buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
-      callback: (n: number, buf: Uint8Array): boolean => {
-        onBytes(Buffer.from(buf.buffer, buf.byteOffset, n));
+      buffer: () => into.next(),
+      callback: (n: number): boolean => {
+        into.got(n);
         return true; // keep reading (false would pause the socket)
       },
     },

@@ -92,3 +92,49 @@ describe('RingCollective over the in-memory transport', () => {
     ).toBe(true);
   });
 });
+
+describe('RingCollective in bfloat16 (float32 accumulation)', () => {
+  /** Values over several magnitudes, different on every rank. */
+  const data = (rank: number, len: number): Float32Array =>
+    Float32Array.from({ length: len }, (_, i) => Math.sin(rank * 131 + i * 0.37) * 10 ** ((i % 7) - 3));
+  const isBf16 = (x: number): boolean => (new Uint32Array(new Float32Array([x]).buffer)[0] & 0xffff) === 0;
+
+  it.each([2, 3, 4, 5])(
+    'every rank gets the same bfloat16-exact bits, within (n 2^-8 + 2^-20) max|x| of the exact mean (n - 1 rounded partial sums and the rounded mean) (n=%i)',
+    async (n) => {
+      const lengths = [1, 7, 0, 13, 2, 31];
+      const inputs = Array.from({ length: n }, (_, r) => lengths.map((len) => data(r, len)));
+      const exact = lengths.map((len, b) =>
+        Array.from({ length: len }, (_, i) => inputs.reduce((acc, bufs) => acc + bufs[b][i], 0) / n),
+      );
+      const bound = lengths.map((len, b) =>
+        Array.from(
+          { length: len },
+          (_, i) => (n * 2 ** -8 + 2 ** -20) * Math.max(...inputs.map((x) => Math.abs(x[b][i]))),
+        ),
+      );
+      await Promise.all(ring(n).map((c, r) => c.allReduceMean(inputs[r], { dtype: 'bfloat16' })));
+      for (let r = 1; r < n; r++) expect(inputs[r]).toEqual(inputs[0]);
+      let inexact = 0;
+      lengths.forEach((len, b) => {
+        for (let i = 0; i < len; i++) {
+          const got = inputs[0][b][i];
+          expect(isBf16(got), `buffer ${b} element ${i}: ${got}`).toBe(true);
+          expect(Math.abs(got - exact[b][i]), `buffer ${b} element ${i}`).toBeLessThanOrEqual(bound[b][i]);
+          if (got !== Math.fround(exact[b][i])) inexact++;
+        }
+      });
+      // The values really went through bfloat16 (float32 would have been exact to float32 rounding).
+      expect(inexact).toBeGreaterThan(0);
+    },
+  );
+
+  it('float32 stays the default and bit-exact on integer data', async () => {
+    const inputs = [0, 1, 2].map((r) => rankData(r, [5, 9]));
+    const want = [5, 9].map((len, b) =>
+      Float32Array.from({ length: len }, (_, i) => inputs.reduce((a, x) => a + x[b][i], 0) / 3),
+    );
+    await Promise.all(ring(3).map((c, r) => c.allReduceMean(inputs[r], { dtype: 'float32' })));
+    expect(inputs[1]).toEqual(want);
+  });
+});

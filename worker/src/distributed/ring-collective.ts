@@ -5,7 +5,7 @@
  */
 import { JclError } from '../util/errors.ts';
 import { planBuckets, type Bucket } from './buckets.ts';
-import type { Collective } from './collective.ts';
+import type { AllReduceOptions, Collective } from './collective.ts';
 import {
   allGatherSchedule,
   allReduceSchedule,
@@ -18,6 +18,16 @@ import {
 } from './ring-schedule.ts';
 import { addInto, addScaleInto } from './simd-reduce.ts';
 import { bytesOf, floatsOf, type Frame, type Transport } from './transport.ts';
+import {
+  addFromBf16,
+  addScaleFromBf16,
+  copyFromBf16,
+  halvesOf,
+  roundToBf16InPlace,
+  toBf16,
+  wireBytesPerElement,
+  type GradientDtype,
+} from './bf16.ts';
 
 export interface RingOptions {
   /** Bytes per frame; smaller pipelines better, larger costs less per-frame overhead. Multiple of 4. */
@@ -41,6 +51,9 @@ export class RingCollective implements Collective {
   private opId = 0;
   private bucketScratch = new Float32Array(0);
   private readonly alignScratch = { buf: new Float32Array(0) };
+  private readonly halfScratch = { buf: new Uint16Array(0) };
+  /** bfloat16 send buffers, one per phase: a segment is sent at most once per phase of an all-reduce. */
+  private wire: [Uint16Array, Uint16Array] = [new Uint16Array(0), new Uint16Array(0)];
   private failure: JclError | null = null;
 
   private readonly onFailure: (err: JclError) => void;
@@ -67,8 +80,9 @@ export class RingCollective implements Collective {
     ({ next: this.next, prev: this.prev } = ringNeighbours(this.rank, this.worldSize));
   }
 
-  async allReduceMean(buffers: Float32Array[]): Promise<void> {
+  async allReduceMean(buffers: Float32Array[], opts: AllReduceOptions = {}): Promise<void> {
     if (this.worldSize === 1) return;
+    const dtype = opts.dtype ?? 'float32';
     const scale = 1 / this.worldSize;
     for (const bucket of planBuckets(
       buffers.map((b) => b.length),
@@ -81,6 +95,7 @@ export class RingCollective implements Collective {
           segmentRanges(data.length, this.worldSize),
           allReduceSchedule(this.rank, this.worldSize),
           scale,
+          dtype,
         ),
       );
       this.unpackBucket(buffers, bucket, data);
@@ -157,22 +172,36 @@ export class RingCollective implements Collective {
    * t+1 (ring-schedule.ts), so each chunk is forwarded the moment it has been received and combined.
    * `finalScale` multiplies each segment once, by its owner at its last reduce step, so the mean costs no
    * extra pass over the buffer and every rank receives the same scaled bits in the all-gather.
+   *
+   * With `dtype` bfloat16 each chunk is rounded to bfloat16 as it is sent and added into the float32
+   * `data` as it arrives (float32 accumulation); the owner of a segment rounds its final mean to bfloat16
+   * in place, so that every rank ends with the same bits as the ones it sent in the all-gather.
    */
   private async runRing(
     data: Float32Array,
     segments: Range[],
     steps: RingStep[],
     finalScale = 1,
+    dtype: GradientDtype = 'float32',
   ): Promise<void> {
     const opId = this.nextOpId();
     const sends: Promise<void>[] = [];
     const sendChunks = steps.map((s) => chunkRanges(segments[s.send], this.chunkElems));
     const recvChunks = steps.map((s) => chunkRanges(segments[s.recv], this.chunkElems));
+    const half = dtype === 'bfloat16';
+    if (half && this.wire[0].length < data.length)
+      this.wire = [new Uint16Array(data.length), new Uint16Array(data.length)];
     const sendChunk = (t: number, k: number): void => {
       const c = sendChunks[t][k];
-      const payload = bytesOf(data.subarray(c.start, c.end));
+      let payload: Uint8Array;
+      if (half) {
+        const w = this.wire[steps[t].op === 'reduce' ? 0 : 1].subarray(c.start, c.end);
+        toBf16(data.subarray(c.start, c.end), w);
+        payload = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+      } else payload = bytesOf(data.subarray(c.start, c.end));
       track(sends, this.transport.send(this.next, { opId, step: t, chunk: k, payload }));
     };
+    const elemBytes = wireBytesPerElement(dtype);
     if (steps.length > 0) for (let k = 0; k < sendChunks[0].length; k++) sendChunk(0, k);
     for (let t = 0; t < steps.length; t++) {
       const { op } = steps[t];
@@ -181,9 +210,19 @@ export class RingCollective implements Collective {
       for (let k = 0; k < chunks.length; k++) {
         const frame = await this.transport.recv(this.prev);
         const c = chunks[k];
-        this.checkFrame(frame, opId, t, k, (c.end - c.start) * 4);
-        const incoming = floatsOf(frame.payload, this.alignScratch);
+        this.checkFrame(frame, opId, t, k, (c.end - c.start) * elemBytes);
         const dst = data.subarray(c.start, c.end);
+        if (half) {
+          const incoming = halvesOf(frame.payload, this.halfScratch);
+          if (lastReduce) {
+            addScaleFromBf16(dst, incoming, finalScale);
+            roundToBf16InPlace(dst);
+          } else if (op === 'reduce') addFromBf16(dst, incoming);
+          else copyFromBf16(dst, incoming);
+          if (t + 1 < steps.length) sendChunk(t + 1, k);
+          continue;
+        }
+        const incoming = floatsOf(frame.payload, this.alignScratch);
         if (lastReduce && finalScale !== 1) addScaleInto(dst, incoming, finalScale);
         else if (op === 'reduce') addInto(dst, incoming);
         else dst.set(incoming);

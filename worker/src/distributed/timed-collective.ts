@@ -2,7 +2,7 @@
  * A Collective decorator that accumulates the wall time spent inside collective calls, so the trainer
  * can report the share of a step spent communicating (including waiting for slower peers).
  */
-import type { Collective } from './collective.ts';
+import type { AllReduceOptions, Collective } from './collective.ts';
 
 export class TimedCollective implements Collective {
   private spentMs = 0;
@@ -33,8 +33,8 @@ export class TimedCollective implements Collective {
     }
   }
 
-  allReduceMean(buffers: Float32Array[]): Promise<void> {
-    return this.time(this.inner.allReduceMean(buffers));
+  allReduceMean(buffers: Float32Array[], opts?: AllReduceOptions): Promise<void> {
+    return this.time(this.inner.allReduceMean(buffers, opts));
   }
 
   allGather(local: Float32Array): Promise<Float32Array> {

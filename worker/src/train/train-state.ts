@@ -33,6 +33,7 @@ export function createTrainState(cfg: TrainingConfig, channels: number, collecti
     queue: new KeyQueue(cfg.model.embedDim, cfg.jcl.queueSize, seed + 1),
     sgd: new Sgd(cfg.optim.momentum, cfg.optim.weightDecay),
     collective,
+    gradientDtype: cfg.dist.gradientDtype,
     shuffleRng: new Rng(seed + 2),
   };
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from '../tf.ts';
 import type { Collective } from '../distributed/collective.ts';
+import type { GradientDtype } from '../distributed/bf16.ts';
 import { computeJclLoss, contrastAccuracy, l2Normalize } from '../jcl/jcl-loss.ts';
 import type { Encoder } from '../model/encoder.ts';
 import { applyBnUpdates, type BnUpdate } from '../model/layers.ts';
@@ -44,6 +45,8 @@ export interface StepState {
   queue: KeyQueue;
   sgd: Sgd;
   collective: Collective;
+  /** Element type of gradients in the all-reduce (config dist.gradientDtype); default float32. */
+  gradientDtype?: GradientDtype;
   /** Rank 0's generator for the shuffle-BN permutation (part of the checkpointed RNG state). */
   shuffleRng: Rng;
 }
@@ -105,6 +108,7 @@ export async function runTrainStep(st: StepState, batch: StepBatch, hp: StepHype
       st.collective,
       trainable.map((p) => p.name),
       gradByName,
+      st.gradientDtype ?? 'float32',
     );
 
   // 5. SGD on the query encoder; its BN running statistics move with the batch statistics.
@@ -191,9 +195,10 @@ async function allReduceGrads(
   collective: Collective,
   names: string[],
   grads: Map<string, tf.Tensor>,
+  dtype: GradientDtype,
 ): Promise<void> {
   const host = await Promise.all(names.map(async (n) => (await grads.get(n)!.data()) as Float32Array));
-  await collective.allReduceMean(host);
+  await collective.allReduceMean(host, { dtype });
   names.forEach((n, i) => {
     const old = grads.get(n)!;
     grads.set(n, tf.tensor(host[i], old.shape, 'float32'));
