@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAuthMetadata, createCallAuthenticator } from '../../worker/src/distributed/auth.ts';
+import { GangRefusals } from '../../worker/src/distributed/gang-refusals.ts';
 import { RefusalLog } from '../../worker/src/distributed/refusal-log.ts';
 import { RendezvousCoordinator } from '../../worker/src/distributed/rendezvous-coordinator.ts';
 import {
@@ -114,31 +115,97 @@ describe('rendezvous authentication and input validation', () => {
   });
 });
 
+/** Rank 0's Rendezvous service alone (no ring) on loopback, and a client to it with the token. */
+async function serveRendezvous(worldSize: number) {
+  const coordinator = new RendezvousCoordinator(worldSize, 'r0:1', 'sess', 10_000);
+  const own = new RefusalLog(silentLogger);
+  const gang = new GangRefusals(worldSize, () => own.counts());
+  const server = new grpc.Server();
+  addRendezvousService(server, coordinator, createCallAuthenticator(TOKEN, own), gang);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const client = createRendezvousClient(
+    `127.0.0.1:${port}`,
+    TOKEN,
+    grpc.credentials.createInsecure(),
+    {},
+    Date.now() + 10_000,
+  );
+  const close = () => {
+    client.close();
+    coordinator.close();
+    server.forceShutdown();
+  };
+  return { port, coordinator, gang, own, client, close };
+}
+
 describe('rendezvous barriers', () => {
   it('withdraws the entry of a Barrier call whose deadline passes (a worker cannot leave entries behind)', async () => {
-    const coordinator = new RendezvousCoordinator(3, 'r0:1', 'sess', 10_000);
-    const server = new grpc.Server();
-    addRendezvousService(server, coordinator, createCallAuthenticator(TOKEN, new RefusalLog(silentLogger)));
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    const client = createRendezvousClient(
-      `127.0.0.1:${port}`,
-      TOKEN,
-      grpc.credentials.createInsecure(),
-      {},
-      Date.now() + 10_000,
-    );
+    const { coordinator, client, close } = await serveRendezvous(3);
     try {
       await expect(client.barrier('close', 1, 300)).rejects.toMatchObject({ code: 'deadline_exceeded' });
       await new Promise((r) => setTimeout(r, 100)); // the server sees the cancellation
       expect(coordinator.openBarriers()).toEqual([]);
     } finally {
-      client.close();
-      coordinator.close();
-      server.forceShutdown();
+      close();
+    }
+  });
+});
+
+describe('refusal reports to rank 0 (Rendezvous.ReportRefusals)', () => {
+  it('keeps what a rank of the session reports, only growing, and refuses bad reports naming the field', async () => {
+    const { port, gang, own, client, close } = await serveRendezvous(3);
+    const report = (rank: number, counts: Array<{ reason: string; count: number }>, sessionId = 'sess') =>
+      client.reportRefusals({ sessionId, refusals: { rank, counts } }, 2_000);
+    try {
+      await report(2, [
+        { reason: 'wrong_token', count: 5 },
+        { reason: 'hello_timeout', count: 2 },
+      ]);
+      await report(2, [{ reason: 'wrong_token', count: 3 }]); // overtaken by the first: changes nothing
+      await report(1, [{ reason: 'tls_handshake', count: 1 }]);
+      await expect(report(1, [{ reason: 'made_up', count: 1 }])).rejects.toMatchObject({
+        code: 'invalid_config',
+        message: expect.stringContaining('refusals.counts[0].reason: expected one of wrong_token, bad_hello'),
+      });
+      await expect(report(3, [])).rejects.toMatchObject({
+        message: expect.stringContaining('refusals.rank: expected an integer in [1, 3), got 3'),
+      });
+      await expect(report(0, [])).rejects.toMatchObject({
+        message: expect.stringContaining('refusals.rank: expected an integer in [1, 3), got 0'),
+      });
+      await expect(report(1, [{ reason: 'wrong_token', count: 9 }], 'old-session')).rejects.toMatchObject({
+        message: expect.stringMatching(
+          /FAILED_PRECONDITION.*session_id: expected the current session sess, got "old-session"/,
+        ),
+      });
+      // A report without the token is refused, and counted as rank 0's own refusal.
+      const noToken = await rawUnary(
+        `127.0.0.1:${port}`,
+        '/jcl.v1.Rendezvous/ReportRefusals',
+        Buffer.alloc(0),
+        createAuthMetadata('wrong'),
+      );
+      expect(noToken?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(own.totals()).toEqual({ 'rendezvous ReportRefusals: wrong_token': 1 });
+      expect(gang.snapshot()).toEqual({
+        ranks: [
+          { rank: 0, counts: [{ reason: 'wrong_token', count: 1 }] },
+          { rank: 1, counts: [{ reason: 'tls_handshake', count: 1 }] },
+          {
+            rank: 2,
+            counts: [
+              { reason: 'wrong_token', count: 5 },
+              { reason: 'hello_timeout', count: 2 },
+            ],
+          },
+        ],
+      });
+    } finally {
+      close();
     }
   });
 });

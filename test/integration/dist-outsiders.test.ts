@@ -1,15 +1,23 @@
 /**
  * An outsider without the token, on loopback: whatever it opens and holds, the worker ends it within a
- * bound (hello deadline, cap, refusal linger, shutdown), and its refusals are logged at a bounded rate.
+ * bound (hello deadline, cap, refusal linger, shutdown), its refusals are logged at a bounded rate, and
+ * counted: rank 0's status endpoint serves every rank's counts by reason (what the operator exports).
  */
 import net from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  startDistributed,
+  type DistributedCollective,
+} from '../../worker/src/distributed/create-collective.ts';
 import { DataListener } from '../../worker/src/distributed/data-listener.ts';
 import { silentLogger, type DistLogger } from '../../worker/src/distributed/log.ts';
 import { messagePrefix } from '../../worker/src/distributed/message-reader.ts';
 import { RefusalLog } from '../../worker/src/distributed/refusal-log.ts';
 import { TcpTransport } from '../../worker/src/distributed/tcp-transport.ts';
-import { messageType } from '../../worker/src/distributed/wire.ts';
+import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
+import { messageType, type WireGangRefusals } from '../../worker/src/distributed/wire.ts';
+import { freePort, gangConfigs } from './dist-helpers.ts';
 
 const TOKEN = 'outsider-test-token';
 const Hello = messageType('DataHello');
@@ -131,6 +139,59 @@ describe('connections from outsiders are ours to end (raw TCP data plane)', () =
   });
 });
 
+describe('refusals are counted and served by rank 0 for the whole gang', () => {
+  it("an outsider's wrong tokens, bad hellos and silent sockets on rank 1, and wrong-token status polls on rank 0", async () => {
+    const port = await freePort();
+    const cfgs = gangConfigs(2, port, { dataPlane: 'tcp', peerTimeoutMs: 1_500 });
+    const dataPort = await freePort();
+    cfgs[1] = { ...cfgs[1], dataPort };
+    const gang: DistributedCollective[] = await Promise.all(
+      cfgs.map((cfg) => startDistributed(cfg, { token: TOKEN }, silentLogger)),
+    );
+    cleanup.push(() => Promise.all(gang.map((c) => c.close())));
+    const status = `127.0.0.1:${gang[0].statusPort}`;
+    expect((await fetchStatus(status, TOKEN, 2_000)).refusals).toEqual({ ranks: [] });
+
+    const garbage = Buffer.concat([messagePrefix(3), Buffer.from([0xff, 0xff, 0xff])]);
+    await Promise.all([
+      ...Array.from({ length: 3 }, () => hold(dataPort, hello('wrong'))),
+      ...Array.from({ length: 2 }, () => hold(dataPort, garbage)),
+      ...Array.from({ length: 2 }, () => hold(dataPort)), // silent: refused at the 1.5 s hello deadline
+    ]);
+    for (let i = 0; i < 2; i++)
+      await expect(fetchStatus(status, 'wrong', 2_000)).rejects.toMatchObject({ code: 'unauthenticated' });
+
+    const want: WireGangRefusals = {
+      ranks: [
+        { rank: 0, counts: [{ reason: 'wrong_token', count: 2 }] },
+        {
+          rank: 1,
+          counts: [
+            { reason: 'wrong_token', count: 3 },
+            { reason: 'bad_hello', count: 2 },
+            { reason: 'hello_timeout', count: 2 },
+          ],
+        },
+      ],
+    };
+    // Rank 1 reports 200 ms after its first refusal and then at most every 5 s: the silent sockets'
+    // refusals (1.5 s after they connected) arrive with the second report.
+    const t0 = Date.now();
+    let got: WireGangRefusals | null | undefined;
+    for (const deadline = Date.now() + 12_000; Date.now() < deadline;) {
+      got = (await fetchStatus(status, TOKEN, 2_000)).refusals;
+      if (isDeepStrictEqual(got, want)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(got).toEqual(want);
+    expect(Date.now() - t0).toBeGreaterThan(3_000); // a second report, not one per refusal
+    // The gang still works.
+    const bufs = gang.map((c) => [new Float32Array([c.rank + 1])]);
+    await Promise.all(gang.map((c, r) => c.allReduceMean(bufs[r])));
+    expect(bufs.map((b) => b[0][0])).toEqual([1.5, 1.5]);
+  });
+});
+
 describe('RefusalLog', () => {
   it('logs the first refusal of each window and then one summary with the counts', () => {
     const lines: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
@@ -141,27 +202,49 @@ describe('RefusalLog', () => {
     };
     let now = 1_000;
     const r = new RefusalLog(log, { windowMs: 10_000, now: () => now });
-    for (let i = 0; i < 150; i++) r.note('data', 'wrong job token', '10.0.0.9');
-    for (let i = 0; i < 20; i++) r.note('data', 'no hello within 5000 ms', '10.0.0.9');
+    let heard = 0;
+    r.onRefusal(() => heard++);
+    for (let i = 0; i < 150; i++) r.note('data', 'wrong_token', '10.0.0.9', 'wrong job token');
+    for (let i = 0; i < 20; i++) r.note('data', 'hello_timeout', '10.0.0.9', 'no hello within 5000 ms');
     expect(lines).toHaveLength(1);
-    expect(lines[0].obj).toMatchObject({ plane: 'data', reason: 'wrong job token', remote: '10.0.0.9' });
+    expect(lines[0].obj).toMatchObject({
+      plane: 'data',
+      reason: 'wrong_token',
+      detail: 'wrong job token',
+      remote: '10.0.0.9',
+    });
+    expect(lines[0].msg).toMatch(/^data connection refused: wrong job token /);
     now += 10_000; // the next refusal opens a new window: summary of the old one, then its own line
-    r.note('rendezvous Join', 'missing or wrong job token', '10.0.0.8');
+    r.note('rendezvous Join', 'wrong_token', '10.0.0.8');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toEqual({
       obj: {
-        refused: { 'data: wrong job token': 149, 'data: no hello within 5000 ms': 20 },
+        refused: { 'data: wrong_token': 149, 'data: hello_timeout': 20 },
         refusedTotal: 170,
       },
       msg: '169 more connection(s) refused in the last 10000 ms',
     });
-    expect(lines[2].obj).toMatchObject({ plane: 'rendezvous Join', refusedTotal: 171 });
+    expect(lines[2].obj).toMatchObject({
+      plane: 'rendezvous Join',
+      detail: 'missing or wrong job token',
+      refusedTotal: 171,
+    });
     r.flush();
     expect(lines).toHaveLength(3);
     expect(r.totals()).toEqual({
-      'data: wrong job token': 150,
-      'data: no hello within 5000 ms': 20,
-      'rendezvous Join: missing or wrong job token': 1,
+      'data: wrong_token': 150,
+      'data: hello_timeout': 20,
+      'rendezvous Join: wrong_token': 1,
     });
+    // By reason across planes, every reason present: what rank 0 serves and the operator exports.
+    expect(r.counts()).toEqual({
+      wrong_token: 151,
+      bad_hello: 0,
+      wrong_rank_certificate: 0,
+      tls_handshake: 0,
+      hello_timeout: 20,
+      connection_limit: 0,
+    });
+    expect(heard).toBe(171);
   });
 });

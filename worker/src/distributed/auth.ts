@@ -92,7 +92,7 @@ export function createCallAuthenticator(token: string, refusals: RefusalLog): Ca
   const check = createTokenChecker(token);
   return (call, what) => {
     if (check(call.metadata)) return true;
-    refusals.note(what, 'missing or wrong job token', call.getPeer());
+    refusals.note(what, 'wrong_token', call.getPeer());
     return false;
   };
 }

@@ -7,7 +7,7 @@
  * open keeps the worker process alive.
  */
 import type net from 'node:net';
-import type { RefusalLog } from './refusal-log.ts';
+import type { RefusalLog, RefusalReason } from './refusal-log.ts';
 
 /** Longest a freshly accepted connection may take to send its hello (capped by the peer timeout). */
 export const HELLO_TIMEOUT_MS = 5_000;
@@ -40,8 +40,9 @@ export class ConnectionGuard {
     if (this.unauthenticated >= this.max) {
       this.o.refusals.note(
         this.plane,
-        `more than ${this.max} unauthenticated connections`,
+        'connection_limit',
         sock.remoteAddress,
+        `more than ${this.max} unauthenticated connections`,
       );
       sock.destroy();
       return false;
@@ -51,7 +52,12 @@ export class ConnectionGuard {
       // expired timers before it reads its sockets: let a hello that is already here be read first.
       setImmediate(() => {
         if (!this.waiting.has(sock)) return;
-        this.o.refusals.note(this.plane, `no hello within ${this.o.helloTimeoutMs} ms`, sock.remoteAddress);
+        this.o.refusals.note(
+          this.plane,
+          'hello_timeout',
+          sock.remoteAddress,
+          `no hello within ${this.o.helloTimeoutMs} ms`,
+        );
         this.forget(sock);
         sock.destroy();
       });
@@ -66,9 +72,9 @@ export class ConnectionGuard {
     this.forget(sock);
   }
 
-  /** Refuse: log (rate-limited), write `verdict`, and destroy the socket after a short linger. */
-  refuse(sock: net.Socket, reason: string, verdict: Buffer): void {
-    this.o.refusals.note(this.plane, reason, sock.remoteAddress);
+  /** Refuse: count and log (rate-limited), write `verdict`, and destroy the socket after a short linger. */
+  refuse(sock: net.Socket, reason: RefusalReason, phrase: string, verdict: Buffer): void {
+    this.o.refusals.note(this.plane, reason, sock.remoteAddress, phrase);
     this.forget(sock);
     sock.removeAllListeners('data');
     this.lingering.add(sock);
@@ -115,11 +121,15 @@ export function endSoon(sock: net.Socket, last?: Buffer): void {
   setTimeout(destroy, END_FLUSH_MS).unref();
 }
 
-/** A hello refused: `reason` is the short phrase for the rate-limited log, `detail` the specifics. */
+/**
+ * A hello refused: `reason` is what it is counted as, `phrase` the short text of the rate-limited log line,
+ * `detail` the specifics.
+ */
 export class RefusalError extends Error {
   constructor(
-    readonly reason: string,
-    detail = reason,
+    readonly reason: RefusalReason,
+    readonly phrase: string,
+    detail = phrase,
   ) {
     super(detail);
   }

@@ -28,7 +28,9 @@ import { startStatusServer, type StatusServer } from './status-server.ts';
 import { GrpcListener } from './grpc-listener.ts';
 import { DataListener } from './data-listener.ts';
 import { HELLO_TIMEOUT_MS, MAX_UNAUTHENTICATED } from './connection-guard.ts';
+import { GangRefusals, toWireCounts } from './gang-refusals.ts';
 import { RefusalLog } from './refusal-log.ts';
+import { RefusalReporter } from './refusal-reporter.ts';
 import { TcpTransport } from './tcp-transport.ts';
 import { MAX_CONTROL_MESSAGE_BYTES, type JoinResponse } from './wire.ts';
 
@@ -101,6 +103,10 @@ export async function startDistributed(
   log: DistLogger,
 ): Promise<DistributedCollective> {
   const status = new StatusReporter(cfg.worldSize);
+  // Every refusal of this worker, on every port; rank 0 serves the gang's (the others report theirs).
+  const refusals = new RefusalLog(log);
+  const gang = new GangRefusals(cfg.worldSize, () => refusals.counts());
+  status.setRefusalSource(() => gang.snapshot());
   let statusServer: StatusServer | undefined;
   if (cfg.rank === 0 && secrets.token.length > 0) {
     statusServer = await startStatusServer({
@@ -109,6 +115,7 @@ export async function startDistributed(
       port: cfg.statusPort,
       bindHost: cfg.bindHost,
       tls: secrets.tls,
+      refusals,
     });
     log.info({ port: statusServer.port }, 'status endpoint listening');
   }
@@ -119,27 +126,39 @@ export async function startDistributed(
       status,
       dataPlane: 'local' as const,
       statusPort: statusServer?.port,
-      close: async () => statusServer?.close(),
-      abort: async () => statusServer?.close(),
+      close: async () => {
+        refusals.flush();
+        await statusServer?.close();
+      },
+      abort: async () => {
+        refusals.flush();
+        await statusServer?.close();
+      },
     });
   }
   try {
-    return await startRing(cfg, secrets, status, statusServer, log);
+    return await startRing(cfg, secrets, { status, statusServer, refusals, gang }, log);
   } catch (err) {
     await statusServer?.close();
     throw err;
   }
 }
 
+/** What startDistributed made before the ring: status, its endpoint, and the refusal counts. */
+interface RingContext {
+  status: StatusReporter;
+  statusServer: StatusServer | undefined;
+  refusals: RefusalLog;
+  gang: GangRefusals;
+}
+
 async function startRing(
   cfg: DistConfig,
   secrets: DistSecrets,
-  status: StatusReporter,
-  statusServer: StatusServer | undefined,
+  { status, statusServer, refusals, gang }: RingContext,
   log: DistLogger,
 ): Promise<DistributedCollective> {
   status.update({ phase: 'rendezvous' });
-  const refusals = new RefusalLog(log);
   const authenticate = createCallAuthenticator(secrets.token, refusals);
   const server = new grpc.Server(workerServerOptions(cfg));
   let transport: GrpcTransport | TcpTransport | null = null;
@@ -147,7 +166,9 @@ async function startRing(
   let coordinator: RendezvousCoordinator | null = null;
   let client: RendezvousClient | null = null;
   let grpcListener: GrpcListener | null = null;
+  let reporter: RefusalReporter | null = null;
   const cleanup = async () => {
+    await reporter?.stop();
     await transport?.close();
     listener?.close();
     coordinator?.close();
@@ -193,7 +214,7 @@ async function startRing(
         cfg.startupTimeoutMs,
         listener ? `${coordHost}:${dataPort}` : '',
       );
-      addRendezvousService(server, coordinator, authenticate, secrets.tls);
+      addRendezvousService(server, coordinator, authenticate, gang, secrets.tls);
       log.info({ port, dataPort, worldSize: cfg.worldSize }, 'rendezvous: waiting for workers');
       res = await coordinator.whenComplete();
     } else {
@@ -254,6 +275,19 @@ async function startRing(
     await barrier('start', Math.max(1_000, startDeadline - Date.now()));
     log.info({ rank: cfg.rank, peers, dataPlane: cfg.dataPlane }, 'rendezvous: gang formed');
     status.update({ phase: 'training' });
+    if (client !== null) {
+      const rendezvous = client;
+      reporter = new RefusalReporter({
+        refusals,
+        log,
+        send: (counts) =>
+          rendezvous.reportRefusals(
+            { sessionId: res.sessionId, refusals: { rank: cfg.rank, counts: toWireCounts(counts) } },
+            2_000,
+          ),
+      });
+      reporter.start();
+    }
     const ring = new RingCollective(transport, {
       chunkBytes: cfg.chunkBytes,
       bucketBytes: cfg.bucketBytes,

@@ -44,7 +44,12 @@ export class DataListener {
     });
     // A failed handshake only concerns that connection (the dialling side reports its own failure).
     server.on('tlsClientError', (err: NodeJS.ErrnoException, s: tls.TLSSocket) => {
-      refusals.note('data', `TLS handshake failed: ${err.code ?? err.message}`, s.remoteAddress);
+      refusals.note(
+        'data',
+        'tls_handshake',
+        s.remoteAddress,
+        `TLS handshake failed: ${err.code ?? err.message}`,
+      );
     });
   }
 

@@ -44,7 +44,12 @@ export class GrpcListener {
     const self = new GrpcListener(server, listening, (listening.address() as net.AddressInfo).port);
     listening.on('connection', (sock: net.Socket) => {
       if (self.sockets.size >= o.maxConnections) {
-        o.refusals?.note(o.plane ?? 'grpc', `more than ${o.maxConnections} connections`, sock.remoteAddress);
+        o.refusals?.note(
+          o.plane ?? 'grpc',
+          'connection_limit',
+          sock.remoteAddress,
+          `more than ${o.maxConnections} connections`,
+        );
         sock.destroy();
         return;
       }

@@ -12,17 +12,28 @@ import {
   type CallAuthenticator,
   type TlsMaterial,
 } from './auth.ts';
+import type { GangRefusals } from './gang-refusals.ts';
 import { fromGrpcError, toGrpcStatus } from './grpc-status.ts';
 import type { RendezvousCoordinator } from './rendezvous-coordinator.ts';
 import { probeTls } from './data-dial.ts';
 import { tlsMisconfigured } from './tls-errors.ts';
-import { RendezvousService, type BarrierRequest, type JoinRequest, type JoinResponse } from './wire.ts';
+import {
+  RendezvousService,
+  type BarrierRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type RefusalReport,
+} from './wire.ts';
 
-/** Add the Rendezvous service, answering from `coordinator`, to rank 0's server (`tls`: its material). */
+/**
+ * Add the Rendezvous service, answering from `coordinator`, to rank 0's server (`tls`: its material);
+ * the other ranks' refusal reports go to `gang`.
+ */
 export function addRendezvousService(
   server: grpc.Server,
   coordinator: RendezvousCoordinator,
   authenticate: CallAuthenticator,
+  gang: GangRefusals,
   tls?: TlsMaterial,
 ): void {
   server.addService(RendezvousService, {
@@ -49,6 +60,25 @@ export function addRendezvousService(
         (err) => cb(toGrpcStatus(err)),
       );
     },
+    reportRefusals: (call: grpc.ServerUnaryCall<RefusalReport, object>, cb: grpc.sendUnaryData<object>) => {
+      if (!authenticate(call, 'rendezvous ReportRefusals')) return cb(unauthenticated());
+      const req = call.request;
+      if (req.sessionId !== coordinator.sessionId) {
+        return cb({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: `session_id: expected the current session ${coordinator.sessionId}, got ${JSON.stringify(req.sessionId)}`,
+        });
+      }
+      const rank = req.refusals?.rank ?? -1;
+      const identity = rankCertificateProblem(tls, call.getAuthContext().sslPeerCertificate, rank);
+      if (identity) return cb({ code: grpc.status.PERMISSION_DENIED, details: identity });
+      try {
+        gang.record(req.refusals);
+        cb(null, {});
+      } catch (err) {
+        cb(toGrpcStatus(err));
+      }
+    },
   });
 }
 
@@ -67,6 +97,8 @@ export function hostOfPeer(peer: string): string {
 export interface RendezvousClient {
   join(req: JoinRequest): Promise<JoinResponse>;
   barrier(name: string, rank: number, timeoutMs: number): Promise<void>;
+  /** Tell rank 0 this rank's refusal counts (RefusalReporter). */
+  reportRefusals(report: RefusalReport, timeoutMs: number): Promise<void>;
   close(): void;
 }
 
@@ -182,6 +214,13 @@ export function createRendezvousClient(
       } catch (err) {
         const e = err as grpc.ServiceError;
         throw classify(e, `barrier ${name}`) ?? fromGrpcError(e, `barrier ${name} at ${coordinator}`);
+      }
+    },
+    async reportRefusals(report, timeoutMs) {
+      try {
+        await unary(RendezvousService.reportRefusals, report, Date.now() + timeoutMs);
+      } catch (err) {
+        throw fromGrpcError(err as grpc.ServiceError, `refusal report to ${coordinator}`);
       }
     },
     close: () => client.close(),

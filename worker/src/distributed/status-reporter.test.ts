@@ -25,4 +25,22 @@ describe('StatusReporter', () => {
       fault: { code: 'peer_lost', message: 'lost rank 2', peerRank: 2, atUnixMs: 2_000 },
     });
   });
+
+  it('serves the refusal counts of its source with each snapshot', () => {
+    const r = new StatusReporter(2, () => 5);
+    const ranks = [{ rank: 1, counts: [{ reason: 'wrong_token', count: 1 }] }];
+    r.setRefusalSource(() => ({ ranks }));
+    expect(r.snapshot()).toEqual({
+      phase: 'starting',
+      epoch: 0,
+      step: 0,
+      lastCheckpoint: '',
+      worldSize: 2,
+      fault: null,
+      updatedAtUnixMs: 5,
+      refusals: { ranks },
+    });
+    ranks[0].counts[0].count = 2;
+    expect(r.snapshot().refusals?.ranks[0].counts[0].count).toBe(2);
+  });
 });

@@ -2,7 +2,7 @@
  * What rank 0 tells the operator: the latest training progress, updated by the training loop and read by the
  * Status gRPC service (status-server.ts). Pure state; the clock is injectable for tests.
  */
-import type { StatusResponse, WireFault } from './wire.ts';
+import type { StatusResponse, WireFault, WireGangRefusals } from './wire.ts';
 
 export type TrainingPhase =
   'starting' | 'rendezvous' | 'training' | 'evaluating' | 'checkpointing' | 'done' | 'failed';
@@ -29,6 +29,7 @@ export interface StatusFault {
 
 export class StatusReporter {
   private state: StatusResponse;
+  private refusals: (() => WireGangRefusals) | undefined;
 
   constructor(
     worldSize: number,
@@ -71,8 +72,14 @@ export class StatusReporter {
     };
   }
 
+  /** Serve the gang's refusal counts (GangRefusals.snapshot) with every status from now on. */
+  setRefusalSource(source: () => WireGangRefusals): void {
+    this.refusals = source;
+  }
+
   /** A copy of the current status, as served to the operator. */
   snapshot(): StatusResponse {
-    return structuredClone(this.state);
+    const s = structuredClone(this.state);
+    return this.refusals ? { ...s, refusals: this.refusals() } : s;
   }
 }

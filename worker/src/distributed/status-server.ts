@@ -5,17 +5,24 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   createAuthMetadata,
+  createCallAuthenticator,
   createChannelCredentials,
   createServerCredentials,
-  createTokenChecker,
   tlsChannelOptions,
   unauthenticated,
   type TlsMaterial,
 } from './auth.ts';
 import { GrpcListener } from './grpc-listener.ts';
 import { fromGrpcError } from './grpc-status.ts';
+import { silentLogger } from './log.ts';
+import { RefusalLog } from './refusal-log.ts';
 import type { StatusReporter } from './status-reporter.ts';
-import { MAX_CONTROL_MESSAGE_BYTES, StatusService, type StatusResponse } from './wire.ts';
+import {
+  MAX_CONTROL_MESSAGE_BYTES,
+  MAX_STATUS_RESPONSE_BYTES,
+  StatusService,
+  type StatusResponse,
+} from './wire.ts';
 
 /** Status connections open at once: the operator's poller (and a person with the token) need few. */
 const STATUS_MAX_CONNECTIONS = 16;
@@ -27,6 +34,8 @@ export interface StatusServerOptions {
   port: number;
   bindHost?: string;
   tls?: TlsMaterial;
+  /** Where wrong tokens and excess connections are counted (the worker's one RefusalLog). */
+  refusals?: RefusalLog;
 }
 
 export interface StatusServer {
@@ -38,15 +47,16 @@ export interface StatusServer {
 export async function startStatusServer(o: StatusServerOptions): Promise<StatusServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_CONTROL_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_STATUS_RESPONSE_BYTES,
   });
-  const checkToken = createTokenChecker(o.token);
+  const refusals = o.refusals ?? new RefusalLog(silentLogger);
+  const authenticate = createCallAuthenticator(o.token, refusals);
   server.addService(StatusService, {
     getStatus: (
       call: grpc.ServerUnaryCall<object, StatusResponse>,
       cb: grpc.sendUnaryData<StatusResponse>,
     ) => {
-      if (!checkToken(call.metadata)) return cb(unauthenticated());
+      if (!authenticate(call, 'status GetStatus')) return cb(unauthenticated());
       cb(null, o.reporter.snapshot());
     },
   });
@@ -55,7 +65,7 @@ export async function startStatusServer(o: StatusServerOptions): Promise<StatusS
     o.bindHost ?? '0.0.0.0',
     o.port,
     createServerCredentials(o.tls),
-    { maxConnections: STATUS_MAX_CONNECTIONS, plane: 'status' },
+    { maxConnections: STATUS_MAX_CONNECTIONS, refusals, plane: 'status' },
   );
   return { port: listener.port, close: () => listener.close(2_000) };
 }
@@ -71,7 +81,7 @@ export async function fetchStatus(
   tls?: TlsMaterial,
 ): Promise<StatusResponse> {
   const client = new grpc.Client(address, createChannelCredentials(tls), {
-    'grpc.max_receive_message_length': MAX_CONTROL_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MAX_STATUS_RESPONSE_BYTES,
     ...tlsChannelOptions(tls),
   });
   const m = StatusService.getStatus;

@@ -112,18 +112,31 @@ export class TcpTransport implements Transport {
       try {
         hello = HelloType.toObject(HelloType.decode(m), { defaults: true }) as typeof hello;
       } catch (err) {
-        throw new RefusalError('malformed hello', String(err));
+        throw new RefusalError('bad_hello', 'malformed hello', String(err));
       }
-      if (!this.checkToken(hello.token)) throw new RefusalError('wrong job token');
+      if (!this.checkToken(hello.token)) throw new RefusalError('wrong_token', 'wrong job token');
       if (hello.sessionId !== this.o.sessionId)
-        throw new RefusalError('stale session', `session ${hello.sessionId} is not ${this.o.sessionId}`);
+        throw new RefusalError(
+          'bad_hello',
+          'stale session',
+          `session ${hello.sessionId} is not ${this.o.sessionId}`,
+        );
       const r = hello.fromRank;
       const taken = this.outbound.get(r)?.sock != null;
       if (!Number.isInteger(r) || r < 0 || r >= this.worldSize || r === this.rank || taken) {
-        throw new RefusalError('bad from_rank', `from_rank ${r} is not another rank without a connection`);
+        throw new RefusalError(
+          'bad_hello',
+          'bad from_rank',
+          `from_rank ${r} is not another rank without a connection`,
+        );
       }
       const identity = rankCertificateProblem(this.o.tls, peerCertificateOf(sock), r);
-      if (identity) throw new RefusalError('certificate not issued for the rank in the hello', identity);
+      if (identity)
+        throw new RefusalError(
+          'wrong_rank_certificate',
+          'certificate not issued for the rank in the hello',
+          identity,
+        );
       guard.authenticated(sock);
       to = r;
       sock.write(Buffer.from([ACCEPTED]));
@@ -135,7 +148,8 @@ export class TcpTransport implements Transport {
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
         if (to >= 0) this.failOutbound(to, new JclError('internal', `${this.describe(to)} ${why}`));
-        else guard.refuse(sock, err instanceof RefusalError ? err.reason : 'malformed hello', REFUSED_BYTE);
+        else if (err instanceof RefusalError) guard.refuse(sock, err.reason, err.phrase, REFUSED_BYTE);
+        else guard.refuse(sock, 'bad_hello', 'malformed hello', REFUSED_BYTE);
       }
     });
     sock.on('error', () => {}); // reported by 'close'

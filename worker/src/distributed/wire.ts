@@ -12,6 +12,11 @@ const PROTO_PATH = fileURLToPath(new URL('../../../proto/jcl/v1/worker.proto', i
 
 /** Largest accepted control message (Join, Barrier, Subscribe, Status): generous, and far below a chunk. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Largest StatusResponse: it carries the refusal counts of every rank with refusals, at most 6 reasons of
+ * ~36 B each per rank, so 4096 ranks all refusing for every reason fit (~0.9 MB).
+ */
+export const MAX_STATUS_RESPONSE_BYTES = 1024 * 1024;
 
 const root = protobuf.loadSync(PROTO_PATH);
 
@@ -61,6 +66,21 @@ export interface WireFault {
   peerRank: number;
   atUnixMs: number;
 }
+export interface WireRefusalCount {
+  reason: string;
+  count: number;
+}
+export interface WireRankRefusals {
+  rank: number;
+  counts: WireRefusalCount[];
+}
+export interface RefusalReport {
+  sessionId: string;
+  refusals: WireRankRefusals | null;
+}
+export interface WireGangRefusals {
+  ranks: WireRankRefusals[];
+}
 export interface StatusResponse {
   phase: string;
   epoch: number;
@@ -74,6 +94,8 @@ export interface StatusResponse {
   worldSize: number;
   fault?: WireFault | null;
   updatedAtUnixMs: number;
+  /** null from a worker that predates refusal counts. */
+  refusals?: WireGangRefusals | null;
 }
 
 function serializerFor<T>(type: protobuf.Type): (value: T) => Buffer {
@@ -142,6 +164,12 @@ function frameMethod(maxFrameBytes: number): MethodDefinition<SubscribeRequest, 
 export const RendezvousService = {
   join: method<JoinRequest, JoinResponse>('Rendezvous', 'Join', 'JoinRequest', 'JoinResponse'),
   barrier: method<BarrierRequest, object>('Rendezvous', 'Barrier', 'BarrierRequest', 'BarrierResponse'),
+  reportRefusals: method<RefusalReport, object>(
+    'Rendezvous',
+    'ReportRefusals',
+    'RefusalReport',
+    'RefusalReportAck',
+  ),
 } satisfies ServiceDefinition;
 
 /** The collective service for frames of at most `maxFrameBytes` on the wire. */
@@ -150,7 +178,9 @@ export function collectiveService(maxFrameBytes: number) {
 }
 
 export const StatusService = {
-  getStatus: method<object, StatusResponse>('Status', 'GetStatus', 'GetStatusRequest', 'StatusResponse'),
+  getStatus: method<object, StatusResponse>('Status', 'GetStatus', 'GetStatusRequest', 'StatusResponse', {
+    maxResponseBytes: MAX_STATUS_RESPONSE_BYTES,
+  }),
 } satisfies ServiceDefinition;
 
 /** Bytes a frame with `payloadBytes` of payload takes on the wire, with room for the header fields. */
