@@ -99,7 +99,10 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
       kc,
       {
         onJobKey: (key) => controller?.enqueue(key),
-        onJobDeleted: (job) => controller?.jobDeleted(job),
+        onJobDeleted: (job) => {
+          controller?.jobDeleted(job);
+          metrics.workerRefusals.forget(job.metadata?.uid ?? '');
+        },
         ignoreJobUpdate: (job) => reconciler?.isOwnWrite(job) ?? false,
       },
       {
@@ -118,6 +121,7 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
       poll: run.poll ?? grpcProgressPoller(),
       statusAddress: run.statusAddress,
       pollIntervalMs: cfg.pollIntervalMs,
+      onPolled: (job, generation, report) => metrics.workerRefusals.observe(job, generation, report.refusals),
       onStatusWritten: (_job, prev, next) => {
         const delta = (next.restarts ?? 0) - (prev?.restarts ?? 0);
         if (delta > 0) metrics.gangRestarts.inc(delta);
@@ -148,6 +152,8 @@ export async function runOperator(argv: string[], run: RunOptions = {}): Promise
     await informers.stop();
     synced = false;
     metrics.isLeader.set(0);
+    // The new leader exports them: two replicas exporting one job's series would double every sum().
+    metrics.workerRefusals.clear();
   };
 
   let code = 0;

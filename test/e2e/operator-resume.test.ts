@@ -3,13 +3,20 @@
  * process is killed and the operator itself is replaced. The operator must restart the whole gang, the
  * new gang must resume from the last checkpoint (not from scratch), no rank may ever have two pods, and
  * the job must still succeed with the restart counted. The checkpoint claim is ReadWriteOnce: only rank 0
- * mounts it (issue 18), so the resume works with the block volumes clouds provide by default.
+ * mounts it (issue 18), so the resume works with the block volumes clouds provide by default. Before that,
+ * an outsider without the token is refused by both ranks, and the operator's /metrics counts it by rank
+ * and reason (issue 21).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { tailFile } from '../harness/managed-process.ts';
-import { Jobs, kubectlApply } from '../../operator/src/testing/e2e-kit.ts';
+import { pollUntil } from '../harness/wait.ts';
+import { dataHello, holdOpen } from '../integration/support/outsider.ts';
+import { DATA_PORT, STATUS_PORT } from '../../operator/src/api/constants.ts';
+import { REFUSED_CONNECTIONS_METRIC } from '../../operator/src/reconcile/refusal-metric.ts';
+import { Jobs, kubectlApply, metricValue } from '../../operator/src/testing/e2e-kit.ts';
+import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
 import { useTrainingEnvironment } from './support/training-env.ts';
 
 // Two nodes, one rank on each (the template's anti-affinity): the ReadWriteOnce claim can be attached to
@@ -84,6 +91,55 @@ describe('failure drills with real workers', () => {
         })
         .join('\n') + `\n--- operator ---\n${tailFile(env.operator.logFile, 20)}`;
     try {
+      // 0. An outsider without the token while the gang trains (issue 21): wrong-token hellos on rank 1's
+      // data port, wrong-token status polls on rank 0. Rank 1 reports its counts to rank 0, the operator
+      // polls rank 0: /metrics has every rank × reason of the job, at 0 until refused, then these counts.
+      await jobs.waitFor(
+        'drill',
+        'training, polled',
+        (j) => j.status?.phase === 'Running' && j.status?.progress?.step !== undefined,
+        300_000,
+        diagnose,
+      );
+      const refused = (text: string, rank: number, reason: string) =>
+        metricValue(text, REFUSED_CONNECTIONS_METRIC, `job="drill",rank="${rank}",reason="${reason}"`);
+      const seriesOf = (text: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(`${REFUSED_CONNECTIONS_METRIC}{namespace="${ns}",job="drill",`));
+      const before = await pollUntil(
+        async () => {
+          const text = await env.operator.metrics();
+          return seriesOf(text).length > 0 ? text : undefined;
+        },
+        { timeoutMs: 30_000, description: `${REFUSED_CONNECTIONS_METRIC} series of drill`, diagnose },
+      );
+      expect(seriesOf(before).length).toBe(2 * 6);
+      expect(refused(before, 1, 'wrong_token') + refused(before, 0, 'wrong_token')).toBe(0);
+      const ipOf = (pod: string) => node.podIP(ns, pod) ?? `(no IP for ${pod})`;
+      const held = await Promise.all(
+        Array.from({ length: 3 }, () => holdOpen(DATA_PORT, dataHello('wrong'), ipOf('drill-worker-1'))),
+      );
+      for (const h of held) {
+        await h.closed; // the refusal byte, then destroyed by the worker
+        expect([...Buffer.concat(h.got)]).toEqual([0]);
+      }
+      for (let i = 0; i < 2; i++) {
+        await expect(
+          fetchStatus(`${ipOf('drill-worker-0')}:${STATUS_PORT}`, 'wrong', 5_000),
+        ).rejects.toMatchObject({ code: 'unauthenticated' });
+      }
+      const after = await pollUntil(
+        async () => {
+          const text = await env.operator.metrics();
+          return refused(text, 1, 'wrong_token') === 3 && refused(text, 0, 'wrong_token') === 2
+            ? text
+            : undefined;
+        },
+        { timeoutMs: 30_000, description: 'the refusals of both ranks in the operator /metrics', diagnose },
+      );
+      expect(seriesOf(after).length).toBe(2 * 6);
+      expect(refused(after, 1, 'hello_timeout') + refused(after, 0, 'bad_hello')).toBe(0);
       // 1. Wait until rank 0 has written a checkpoint (reported through its status endpoint).
       await jobs.waitFor(
         'drill',

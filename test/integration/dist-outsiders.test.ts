@@ -3,7 +3,6 @@
  * bound (hello deadline, cap, refusal linger, shutdown), its refusals are logged at a bounded rate, and
  * counted: rank 0's status endpoint serves every rank's counts by reason (what the operator exports).
  */
-import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,58 +11,27 @@ import {
 } from '../../worker/src/distributed/create-collective.ts';
 import { DataListener } from '../../worker/src/distributed/data-listener.ts';
 import { silentLogger, type DistLogger } from '../../worker/src/distributed/log.ts';
-import { messagePrefix } from '../../worker/src/distributed/message-reader.ts';
 import { RefusalLog } from '../../worker/src/distributed/refusal-log.ts';
 import { TcpTransport } from '../../worker/src/distributed/tcp-transport.ts';
 import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
-import { messageType, type WireGangRefusals } from '../../worker/src/distributed/wire.ts';
+import type { WireGangRefusals } from '../../worker/src/distributed/wire.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
+import { dataHello, GARBAGE_HELLO, holdOpen, type HeldSocket } from './support/outsider.ts';
 
 const TOKEN = 'outsider-test-token';
-const Hello = messageType('DataHello');
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
   cleanup = [];
 });
 
-const hello = (token: string, fromRank = 0) => {
-  const body = Hello.encode({ fromRank, sessionId: 's1', token }).finish();
-  return Buffer.concat([messagePrefix(body.length), body]);
-};
+const hello = (token: string, fromRank = 0) => dataHello(token, fromRank);
 
-/**
- * An outsider's socket: it never closes its side (allowHalfOpen), so only the worker can end it. After the
- * worker's FIN it keeps writing a byte: a socket the worker merely half-closed accepts that, one it
- * destroyed answers with a reset, and only then does `closed` resolve (with the time).
- */
-interface Held {
-  sock: net.Socket;
-  got: Buffer[];
-  closed: Promise<number>;
-}
-
-function hold(port: number, send?: Buffer): Promise<Held> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
-      if (send) sock.write(send);
-      resolve({ sock, got, closed });
-    });
-    const got: Buffer[] = [];
-    sock.on('data', (d: Buffer) => got.push(d));
-    sock.on('error', () => {});
-    let poke: NodeJS.Timeout | undefined;
-    sock.on('end', () => {
-      poke = setInterval(() => sock.write(Buffer.from([0])), 50);
-    });
-    const closed = new Promise<number>((r) =>
-      sock.on('close', () => {
-        clearInterval(poke);
-        r(Date.now());
-      }),
-    );
-    cleanup.push(() => sock.destroy());
-  });
+/** An outsider's socket held open until the test ends (holdOpen). */
+async function hold(port: number, send?: Buffer): Promise<HeldSocket> {
+  const h = await holdOpen(port, send);
+  cleanup.push(() => h.sock.destroy());
+  return h;
 }
 
 /** Rank 1 of 2 listening with the given guard settings, transport attached unless `attach` is false. */
@@ -152,10 +120,9 @@ describe('refusals are counted and served by rank 0 for the whole gang', () => {
     const status = `127.0.0.1:${gang[0].statusPort}`;
     expect((await fetchStatus(status, TOKEN, 2_000)).refusals).toEqual({ ranks: [] });
 
-    const garbage = Buffer.concat([messagePrefix(3), Buffer.from([0xff, 0xff, 0xff])]);
     await Promise.all([
       ...Array.from({ length: 3 }, () => hold(dataPort, hello('wrong'))),
-      ...Array.from({ length: 2 }, () => hold(dataPort, garbage)),
+      ...Array.from({ length: 2 }, () => hold(dataPort, GARBAGE_HELLO)),
       ...Array.from({ length: 2 }, () => hold(dataPort)), // silent: refused at the 1.5 s hello deadline
     ]);
     for (let i = 0; i < 2; i++)

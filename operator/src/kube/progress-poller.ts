@@ -2,7 +2,8 @@
  * The ProgressPoller backed by worker/src/distributed's fetchStatus (rank 0's gRPC Status service). Loaded
  * lazily so that the operator's import graph does not pull in gRPC until the first poll.
  */
-import type { ProgressReport } from '../status/observed.ts';
+import { isRefusalReason } from '../../../worker/src/distributed/refusal-log.ts';
+import type { ProgressReport, WorkerRefusalCount } from '../status/observed.ts';
 import type { ProgressPoller } from '../reconcile/reconciler.ts';
 
 /** The subset of worker/src/distributed/wire.ts StatusResponse the operator reads. */
@@ -13,6 +14,31 @@ interface StatusResponseLike {
   imagesPerSec?: number;
   lastCheckpoint?: string;
   fault?: { code?: string; message?: string; peerRank?: number } | null;
+  refusals?: {
+    ranks?: Array<{ rank?: number; counts?: Array<{ reason?: string; count?: number }> }>;
+  } | null;
+}
+
+/**
+ * The refusal counts of a status response, flat; entries that could not come from a worker of this
+ * version (an unknown reason, a negative or fractional count or rank) are dropped, so the metric's label
+ * values stay the fixed set. undefined when the worker does not send them.
+ */
+function toRefusalCounts(r: StatusResponseLike['refusals']): WorkerRefusalCount[] | undefined {
+  if (!r) return undefined;
+  return (r.ranks ?? []).flatMap(({ rank, counts }) =>
+    (counts ?? []).flatMap(({ reason, count }) =>
+      typeof rank === 'number' &&
+      Number.isInteger(rank) &&
+      rank >= 0 &&
+      isRefusalReason(reason) &&
+      typeof count === 'number' &&
+      Number.isSafeInteger(count) &&
+      count >= 0
+        ? [{ rank, reason, count }]
+        : [],
+    ),
+  );
 }
 
 /** Map a status response to the operator's ProgressReport (pure): epoch 1-based, as users count. */
@@ -32,6 +58,8 @@ export function toProgressReport(r: StatusResponseLike): ProgressReport {
     out.fault = `${r.fault.code ?? 'fault'}: ${r.fault.message ?? ''}${named ? ` (peer rank ${peerRank})` : ''}`;
     if (named) out.faultPeerRank = peerRank;
   }
+  const refusals = toRefusalCounts(r.refusals);
+  if (refusals) out.refusals = refusals;
   return out;
 }
 

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PHASES } from '../api/status-schema.ts';
 import type { JCLTrainingJob } from '../api/status-schema.ts';
+import { collectRefusals, RefusalTotals, REFUSED_CONNECTIONS_METRIC } from './refusal-metric.ts';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -12,6 +13,8 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'informer' | 'why'>;
   isLeader: Gauge;
   queueDepth: Gauge;
+  /** Fed by each successful rank-0 poll; read at scrape time (jcl_worker_refused_connections_total). */
+  workerRefusals: RefusalTotals;
 }
 
 /** `listJobs` feeds jcl_operator_jobs{phase} at scrape time from the informer cache (no API calls). */
@@ -32,7 +35,22 @@ export function createMetrics(listJobs: () => readonly JCLTrainingJob[]): Operat
       for (const [phase, n] of counts) this.set({ phase }, n);
     },
   });
+  const workerRefusals = new RefusalTotals();
+  new Counter({
+    name: REFUSED_CONNECTIONS_METRIC,
+    help:
+      'Connections and calls refused by each rank of a running job, by reason (wrong_token, bad_hello, ' +
+      'wrong_rank_certificate, tls_handshake, hello_timeout, connection_limit); every rank counts and reports ' +
+      "to rank 0, the operator polls rank 0's status endpoint (at most once per poll interval); up to 5 s + " +
+      'the poll interval old; kept across gang restarts, removed when the job is deleted',
+    labelNames: ['namespace', 'job', 'rank', 'reason'],
+    registers: [registry],
+    collect() {
+      collectRefusals(this, workerRefusals);
+    },
+  });
   return {
+    workerRefusals,
     registry,
     reconcileDuration: new Histogram({
       name: 'jcl_operator_reconcile_duration_seconds',

@@ -116,8 +116,11 @@ describe('Reconciler', () => {
 
   it('polls rank 0 with the job token while running and records progress', async () => {
     const polled: string[] = [];
+    const reports: unknown[] = [];
+    const refusals = [{ rank: 0, reason: 'wrong_token', count: 3 }];
     const { kube, reconciler } = setup({
-      poll: async (address, token) => (polled.push(`${address} ${token}`), { epoch: 2, loss: 6.1 }),
+      poll: async (address, token) => (polled.push(`${address} ${token}`), { epoch: 2, loss: 6.1, refusals }),
+      onPolled: (job, generation, report) => reports.push([job.metadata?.name, generation, report]),
     });
     kube.addJob(makeJob().obj());
     await reconciler.reconcile('ns', 'demo');
@@ -125,6 +128,8 @@ describe('Reconciler', () => {
     await reconciler.reconcile('ns', 'demo');
     const res = await reconciler.reconcile('ns', 'demo');
     expect(polled).toEqual(['10.0.0.9:29501 tok']);
+    // The refusal counts go to the metric, not into the status.
+    expect(reports).toEqual([['demo', 0, { epoch: 2, loss: 6.1, refusals }]]);
     expect(kube.job().status?.progress).toEqual({ epoch: 2, loss: 6.1, updateTime: NOW.toISOString() });
     expect(res.requeueAfterMs).toBe(10_000);
   });

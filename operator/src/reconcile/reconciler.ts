@@ -54,6 +54,8 @@ export interface ReconcilerDeps {
   pollIntervalMs?: number;
   pollTimeoutMs?: number;
   newToken?: () => string;
+  /** Called with each report rank 0 answered a poll with (metrics), for the gang of `generation`. */
+  onPolled?: (job: JCLTrainingJob, generation: number, report: ProgressReport) => void;
   /** Called after a successful status write (metrics). */
   onStatusWritten?: (job: JCLTrainingJob, prev: JobStatus | undefined, next: JobStatus) => void;
 }
@@ -291,7 +293,9 @@ export class Reconciler {
         if (token === undefined) return undefined;
         this.tokens.set(uid, token);
       }
-      return await poll(address, token, this.deps.pollTimeoutMs ?? 2_000);
+      const report = await poll(address, token, this.deps.pollTimeoutMs ?? 2_000);
+      this.deps.onPolled?.(job, gen, report);
+      return report;
     } catch (err) {
       jlog.debug({ err: describeError(err), address }, 'progress poll failed');
       return undefined;

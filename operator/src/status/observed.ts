@@ -16,6 +16,18 @@ export interface ProgressReport {
   fault?: string;
   /** The rank the fault is about (the lost peer), when the worker named one. */
   faultPeerRank?: number;
+  /**
+   * Connections and calls the gang's ranks refused, by rank and reason, as rank 0 served them (only
+   * counts above 0); undefined from a worker that predates refusal counts. Feeds a metric, not the status.
+   */
+  refusals?: WorkerRefusalCount[];
+}
+
+/** One rank's count of refusals for one reason (worker/src/distributed/refusal-log.ts REFUSAL_REASONS). */
+export interface WorkerRefusalCount {
+  rank: number;
+  reason: string;
+  count: number;
 }
 
 /** Everything the reconciler read for one job. */
