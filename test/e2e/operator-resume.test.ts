@@ -3,9 +3,8 @@
  * process is killed and the operator itself is replaced. The operator must restart the whole gang, the
  * new gang must resume from the last checkpoint (not from scratch), no rank may ever have two pods, and
  * the job must still succeed with the restart counted. The checkpoint claim is ReadWriteOnce: only rank 0
- * mounts it (issue 18), so the resume works with the block volumes clouds provide by default. Before that,
- * an outsider without the token is refused by both ranks, and the operator's /metrics counts it by rank
- * and reason (issue 21).
+ * mounts it (issue 18), so the resume works with the block volumes clouds provide by default. And an
+ * outsider without the token, refused by both ranks, is counted in the operator's /metrics (issue 21).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import { DATA_PORT, STATUS_PORT } from '../../operator/src/api/constants.ts';
 import { REFUSED_CONNECTIONS_METRIC } from '../../operator/src/reconcile/refusal-metric.ts';
 import { Jobs, kubectlApply, metricValue } from '../../operator/src/testing/e2e-kit.ts';
 import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
-import { useTrainingEnvironment } from './support/training-env.ts';
+import { diagnosePods, tinyJobSpec, useTrainingEnvironment } from './support/training-env.ts';
 
 // Two nodes, one rank on each (the template's anti-affinity): the ReadWriteOnce claim can be attached to
 // one node only (the harness holds a second node's pod, volume-attach.ts), as with a cloud block volume.
@@ -91,55 +90,6 @@ describe('failure drills with real workers', () => {
         })
         .join('\n') + `\n--- operator ---\n${tailFile(env.operator.logFile, 20)}`;
     try {
-      // 0. An outsider without the token while the gang trains (issue 21): wrong-token hellos on rank 1's
-      // data port, wrong-token status polls on rank 0. Rank 1 reports its counts to rank 0, the operator
-      // polls rank 0: /metrics has every rank × reason of the job, at 0 until refused, then these counts.
-      await jobs.waitFor(
-        'drill',
-        'training, polled',
-        (j) => j.status?.phase === 'Running' && j.status?.progress?.step !== undefined,
-        300_000,
-        diagnose,
-      );
-      const refused = (text: string, rank: number, reason: string) =>
-        metricValue(text, REFUSED_CONNECTIONS_METRIC, `job="drill",rank="${rank}",reason="${reason}"`);
-      const seriesOf = (text: string) =>
-        text
-          .split('\n')
-          .filter((l) => l.startsWith(`${REFUSED_CONNECTIONS_METRIC}{namespace="${ns}",job="drill",`));
-      const before = await pollUntil(
-        async () => {
-          const text = await env.operator.metrics();
-          return seriesOf(text).length > 0 ? text : undefined;
-        },
-        { timeoutMs: 30_000, description: `${REFUSED_CONNECTIONS_METRIC} series of drill`, diagnose },
-      );
-      expect(seriesOf(before).length).toBe(2 * 6);
-      expect(refused(before, 1, 'wrong_token') + refused(before, 0, 'wrong_token')).toBe(0);
-      const ipOf = (pod: string) => node.podIP(ns, pod) ?? `(no IP for ${pod})`;
-      const held = await Promise.all(
-        Array.from({ length: 3 }, () => holdOpen(DATA_PORT, dataHello('wrong'), ipOf('drill-worker-1'))),
-      );
-      for (const h of held) {
-        await h.closed; // the refusal byte, then destroyed by the worker
-        expect([...Buffer.concat(h.got)]).toEqual([0]);
-      }
-      for (let i = 0; i < 2; i++) {
-        await expect(
-          fetchStatus(`${ipOf('drill-worker-0')}:${STATUS_PORT}`, 'wrong', 5_000),
-        ).rejects.toMatchObject({ code: 'unauthenticated' });
-      }
-      const after = await pollUntil(
-        async () => {
-          const text = await env.operator.metrics();
-          return refused(text, 1, 'wrong_token') === 3 && refused(text, 0, 'wrong_token') === 2
-            ? text
-            : undefined;
-        },
-        { timeoutMs: 30_000, description: 'the refusals of both ranks in the operator /metrics', diagnose },
-      );
-      expect(seriesOf(after).length).toBe(2 * 6);
-      expect(refused(after, 1, 'hello_timeout') + refused(after, 0, 'bad_hello')).toBe(0);
       // 1. Wait until rank 0 has written a checkpoint (reported through its status endpoint).
       await jobs.waitFor(
         'drill',
@@ -185,4 +135,75 @@ describe('failure drills with real workers', () => {
       clearInterval(sampler);
     }
   }, 900_000);
+
+  it("an outsider refused by both ranks is counted in the operator's /metrics by rank and reason, until the job is deleted", async () => {
+    const { plane, ns, node } = env;
+    const jobs = new Jobs(plane.kubeConfig, ns);
+    // Long enough to be polled for a while (a step takes milliseconds here); deleted by the test.
+    await jobs.create(
+      'outsider',
+      tinyJobSpec(
+        { epochs: 100_000, stepsPerEpoch: 4 },
+        { runPolicy: { backoffLimit: 0, activeDeadlineSeconds: 600 } },
+      ),
+    );
+    const diagnose = diagnosePods(env, ['outsider-worker-0', 'outsider-worker-1']);
+    await jobs.waitFor(
+      'outsider',
+      'training, polled',
+      (j) => j.status?.phase === 'Running' && j.status?.progress?.step !== undefined,
+      300_000,
+      diagnose,
+    );
+    const refused = (text: string, rank: number, reason: string) =>
+      metricValue(text, REFUSED_CONNECTIONS_METRIC, `job="outsider",rank="${rank}",reason="${reason}"`);
+    const seriesOf = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${REFUSED_CONNECTIONS_METRIC}{namespace="${ns}",job="outsider",`));
+    const metricsWhen = (description: string, ok: (text: string) => boolean) =>
+      pollUntil(
+        async () => {
+          const text = await env.operator.metrics();
+          return ok(text) ? text : undefined;
+        },
+        { timeoutMs: 30_000, description, diagnose },
+      );
+    // Every rank × reason, at 0 from the first poll on: increase() sees the first refusal.
+    const before = await metricsWhen('the series of the job', (t) => seriesOf(t).length > 0);
+    expect(seriesOf(before)).toHaveLength(2 * 6);
+    expect(
+      seriesOf(before).every((l) => l.endsWith(' 0')),
+      seriesOf(before).join('\n'),
+    ).toBe(true);
+
+    // Wrong-token hellos on rank 1's data port (rank 1 reports them to rank 0), wrong-token status
+    // polls on rank 0 (counted by rank 0 itself): the operator's poll of rank 0 brings both.
+    const ipOf = (pod: string) => node.podIP(ns, pod) ?? `(no IP for ${pod})`;
+    const held = await Promise.all(
+      Array.from({ length: 3 }, () => holdOpen(DATA_PORT, dataHello('wrong'), ipOf('outsider-worker-1'))),
+    );
+    for (const h of held) {
+      await h.closed; // the refusal byte, then destroyed by the worker
+      expect([...Buffer.concat(h.got)]).toEqual([0]);
+    }
+    for (let i = 0; i < 2; i++) {
+      await expect(
+        fetchStatus(`${ipOf('outsider-worker-0')}:${STATUS_PORT}`, 'wrong', 5_000),
+      ).rejects.toMatchObject({ code: 'unauthenticated' });
+    }
+    const after = await metricsWhen(
+      'the refusals of both ranks',
+      (t) => refused(t, 1, 'wrong_token') === 3 && refused(t, 0, 'wrong_token') === 2,
+    );
+    expect(seriesOf(after)).toHaveLength(2 * 6);
+    expect(seriesOf(after).filter((l) => !l.endsWith(' 0'))).toEqual([
+      `${REFUSED_CONNECTIONS_METRIC}{namespace="${ns}",job="outsider",rank="0",reason="wrong_token"} 2`,
+      `${REFUSED_CONNECTIONS_METRIC}{namespace="${ns}",job="outsider",rank="1",reason="wrong_token"} 3`,
+    ]);
+    expect((await jobs.get('outsider')).status?.phase, diagnose()).toBe('Running');
+
+    await jobs.delete('outsider');
+    await metricsWhen('no series of the deleted job', (t) => seriesOf(t).length === 0);
+  }, 600_000);
 });

@@ -7,24 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { readIfExists } from '../harness/e2e-context.ts';
 import { Jobs } from '../../operator/src/testing/e2e-kit.ts';
-import { diagnosePods, useTrainingEnvironment } from './support/training-env.ts';
+import { diagnosePods, tinyJobSpec, useTrainingEnvironment } from './support/training-env.ts';
 
 const env = useTrainingEnvironment('jcl-procs', { pollIntervalMs: 500 });
 
-const spec = (extra: Record<string, unknown> = {}) => ({
-  workers: 2,
-  template: { procsPerWorker: 2 },
-  dataset: { format: 'synthetic' },
-  training: {
-    model: { arch: 'resnet-tiny', embedDim: 16 },
-    jcl: { positives: 2, queueSize: 64 },
-    optim: { batchSize: 16, epochs: 1, stepsPerEpoch: 3, lr: 0.05 },
-    data: { imageSize: 8, syntheticClasses: 4, syntheticPerClass: 16, prefetchBatches: 0 },
-    runtime: { backend: 'wasm', seed: 3 },
-  },
-  runPolicy: { backoffLimit: 0, activeDeadlineSeconds: 900 },
-  ...extra,
-});
+const spec = () => tinyJobSpec({}, { template: { procsPerWorker: 2 } });
 
 describe('procsPerWorker', () => {
   it('trains a job with 2 pods × 2 processes (world size 4), ranks contiguous per pod', async () => {

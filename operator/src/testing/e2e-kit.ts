@@ -160,6 +160,15 @@ export class Jobs {
       name,
     })) as JCLTrainingJob;
   }
+  async delete(name: string): Promise<void> {
+    await this.api.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: this.namespace,
+      plural: PLURAL,
+      name,
+    });
+  }
   async patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
     await this.api.patchNamespacedCustomObject(
       { group: GROUP, version: VERSION, namespace: this.namespace, plural: PLURAL, name, body: { spec } },

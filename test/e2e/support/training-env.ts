@@ -75,3 +75,26 @@ export function diagnosePods(env: TrainingEnvironment, pods: readonly string[]):
   };
   return () => [...pods.map(logsOf), `--- operator ---\n${tailFile(env.operator.logFile, 20)}`].join('\n');
 }
+
+/**
+ * A 2-worker job on generated 8×8 images (wasm backend: a step takes milliseconds); `optim` overrides
+ * spec.training.optim, `extra` the rest of the spec.
+ */
+export function tinyJobSpec(
+  optim: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    workers: 2,
+    dataset: { format: 'synthetic' },
+    training: {
+      model: { arch: 'resnet-tiny', embedDim: 16 },
+      jcl: { positives: 2, queueSize: 64 },
+      optim: { batchSize: 16, epochs: 1, stepsPerEpoch: 3, lr: 0.05, ...optim },
+      data: { imageSize: 8, syntheticClasses: 4, syntheticPerClass: 16, prefetchBatches: 0 },
+      runtime: { backend: 'wasm', seed: 3 },
+    },
+    runPolicy: { backoffLimit: 0, activeDeadlineSeconds: 900 },
+    ...extra,
+  };
+}

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JclError } from '../util/errors.ts';
 import { silentLogger } from './log.ts';
 import { RefusalLog, type RefusalCounts } from './refusal-log.ts';
 import { RefusalReporter } from './refusal-reporter.ts';
@@ -7,7 +8,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function setup(fail = false) {
+function setup(fail?: JclError) {
   vi.useFakeTimers();
   const refusals = new RefusalLog(silentLogger, { now: () => Date.now() });
   const sent: Array<{ atMs: number; counts: RefusalCounts }> = [];
@@ -17,7 +18,7 @@ function setup(fail = false) {
     intervalMs: 5_000,
     send: async (counts) => {
       sent.push({ atMs: Date.now(), counts });
-      if (fail) throw new Error('rank 0 unreachable');
+      if (fail) throw fail;
     },
   });
   return { refusals, sent, reporter, t0: Date.now() };
@@ -58,12 +59,24 @@ describe('RefusalReporter', () => {
     expect(sent).toHaveLength(5);
   });
 
-  it('retries a failed report an interval later', async () => {
-    const { refusals, sent, reporter, t0 } = setup(true);
+  it('retries a report rank 0 could not take an interval later', async () => {
+    const { refusals, sent, reporter, t0 } = setup(new JclError('peer_lost', 'rank 0 unreachable'));
     reporter.start();
     refusals.note('data', 'wrong_token', '10.0.0.9');
     await vi.advanceTimersByTimeAsync(11_000);
     expect(sent.map((s) => s.atMs - t0)).toEqual([200, 5_200, 10_200]);
+    await reporter.stop();
+  });
+
+  it('does not retry a report rank 0 refused (it does not know the call): the next refusal is reported', async () => {
+    const { refusals, sent, reporter, t0 } = setup(new JclError('internal', 'UNIMPLEMENTED'));
+    reporter.start();
+    refusals.note('data', 'wrong_token', '10.0.0.9');
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(sent.map((s) => s.atMs - t0)).toEqual([200]);
+    refusals.note('data', 'wrong_token', '10.0.0.9');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sent.map((s) => s.atMs - t0)).toEqual([200, 30_200]);
     await reporter.stop();
   });
 });

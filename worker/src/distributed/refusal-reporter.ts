@@ -4,7 +4,7 @@
  * first refusal is reported after a short batching delay, later ones at most once per interval, so an
  * outsider refusing at any rate costs rank 0 at most one small call per rank per interval.
  */
-import { describeError } from '../util/errors.ts';
+import { describeError, JclError } from '../util/errors.ts';
 import type { DistLogger } from './log.ts';
 import type { RefusalCounts, RefusalLog } from './refusal-log.ts';
 
@@ -15,7 +15,11 @@ const FIRST_REPORT_DELAY_MS = 200;
 
 export interface RefusalReporterOptions {
   refusals: RefusalLog;
-  /** Deliver `counts` (every refusal so far); a rejection is logged at debug level and retried later. */
+  /**
+   * Deliver `counts` (every refusal so far). A rejection is logged at debug level; one that may pass later
+   * (JclError peer_lost or deadline_exceeded: rank 0 busy or restarting) is retried an interval later, any
+   * other (a rank 0 that does not know the call) waits for the next refusal.
+   */
   send: (counts: RefusalCounts) => Promise<void>;
   log: DistLogger;
   intervalMs?: number;
@@ -66,7 +70,9 @@ export class RefusalReporter {
     this.inFlight = this.o
       .send(this.o.refusals.counts())
       .catch((err: unknown) => {
-        this.dirty = true; // counts only grow: the next report carries these too
+        // Counts only grow: the next report carries these too.
+        if (err instanceof JclError && (err.code === 'peer_lost' || err.code === 'deadline_exceeded'))
+          this.dirty = true;
         this.o.log.debug?.({ err: describeError(err) }, 'refusal report to rank 0 failed');
       })
       .finally(() => {
