@@ -5,7 +5,9 @@ import {
 } from '../../worker/src/distributed/create-collective.ts';
 import { silentLogger } from '../../worker/src/distributed/log.ts';
 import { JclError } from '../../worker/src/util/errors.ts';
-import { fetchStatus } from '../../worker/src/distributed/status-server.ts';
+import { REFUSAL_REASONS } from '../../worker/src/distributed/refusal-log.ts';
+import { StatusReporter } from '../../worker/src/distributed/status-reporter.ts';
+import { fetchStatus, startStatusServer } from '../../worker/src/distributed/status-server.ts';
 import { freePort, gangConfigs } from './dist-helpers.ts';
 
 const TOKEN = 'test-token-0123456789';
@@ -98,5 +100,23 @@ describe.each(['grpc', 'tcp'] as const)('ring collectives on loopback, %s data p
       });
     }
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+});
+
+describe('the status endpoint', () => {
+  it('serves the refusal counts of the largest gang (4096 ranks, every reason) in one response', async () => {
+    const reporter = new StatusReporter(4096);
+    const ranks = Array.from({ length: 4096 }, (_, rank) => ({
+      rank,
+      counts: REFUSAL_REASONS.map((reason) => ({ reason, count: Number.MAX_SAFE_INTEGER - rank })),
+    }));
+    reporter.setRefusalSource(() => ({ ranks }));
+    const server = await startStatusServer({ reporter, token: TOKEN, port: 0, bindHost: '127.0.0.1' });
+    try {
+      const got = await fetchStatus(`127.0.0.1:${server.port}`, TOKEN, 10_000);
+      expect(got.refusals).toEqual({ ranks });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -13,8 +13,9 @@ const PROTO_PATH = fileURLToPath(new URL('../../../proto/jcl/v1/worker.proto', i
 /** Largest accepted control message (Join, Barrier, Subscribe, Status): generous, and far below a chunk. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 /**
- * Largest StatusResponse: it carries the refusal counts of every rank with refusals, at most 6 reasons of
- * ~36 B each per rank, so 4096 ranks all refusing for every reason fit (~0.9 MB).
+ * Largest StatusResponse: it carries the refusal counts of every rank with refusals, at most 6 reasons per
+ * rank, so 4096 ranks (JCL_WORLD_SIZE's limit) all refusing for every reason fit: 0.69 MB with counts near
+ * 2^53 (dist-grpc.test.ts "the status endpoint").
  */
 export const MAX_STATUS_RESPONSE_BYTES = 1024 * 1024;
 
