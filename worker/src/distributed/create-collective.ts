@@ -121,19 +121,17 @@ export async function startDistributed(
   }
   if (cfg.worldSize === 1) {
     const local = new LocalCollective();
+    const closeLocal = async () => {
+      refusals.flush();
+      await statusServer?.close();
+    };
     return Object.assign(local, {
       peers: ['local'],
       status,
       dataPlane: 'local' as const,
       statusPort: statusServer?.port,
-      close: async () => {
-        refusals.flush();
-        await statusServer?.close();
-      },
-      abort: async () => {
-        refusals.flush();
-        await statusServer?.close();
-      },
+      close: closeLocal,
+      abort: closeLocal,
     });
   }
   try {
