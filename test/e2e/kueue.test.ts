@@ -252,6 +252,21 @@ describe('gang admission by real Kueue', () => {
     expect(wlCondition(w, 'QuotaReserved')?.status).not.toBe('True');
     expect(wlCondition(w, 'Admitted')?.status).not.toBe('True');
     for (let r = 0; r < 6; r++) expect(env.node.podNode(env.ns, `tight-worker-${r}`)).toBeUndefined();
+    // The failed job's pod group is over (kueue.x-k8s.io/retriable-in-group=false on its pods): Kueue lets
+    // the deleted pods go and finalizes the Workload while the failed job still exists. Without the
+    // annotation the Workload waited for replacement pods at the head of the StrictFIFO queue, and the
+    // next test's job was never admitted.
+    await pollUntil(
+      async () => {
+        const gone = await readWorkload('tight').then(
+          (wl) => wlCondition(wl, 'Finished')?.status === 'True',
+          (err: { code?: number }) => err.code === 404,
+        );
+        return gone ? true : undefined;
+      },
+      { timeoutMs: 90_000, description: 'Workload tight finalized', diagnose: env.diagnose },
+    );
+    expect((await env.jobs.get('tight')).status?.phase).toBe('Failed');
     await env.deleteJob('tight');
   });
 

@@ -187,7 +187,7 @@ describe('RBAC', () => {
   it.each([
     ['training.jcl.dev', 'jcltrainingjobs', ['get', 'list', 'watch', 'delete']],
     ['training.jcl.dev', 'jcltrainingjobs/status', ['update']],
-    ['', 'pods', ['list', 'watch', 'create', 'delete']],
+    ['', 'pods', ['list', 'watch', 'create', 'patch', 'delete']],
     ['', 'services', ['list', 'watch', 'create']],
     ['', 'configmaps', ['create']],
     ['', 'secrets', ['get', 'create']],

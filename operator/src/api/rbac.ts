@@ -14,8 +14,9 @@ export const OPERATOR_RULES: readonly V1PolicyRule[] = Object.freeze([
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'update', 'patch'] },
   // ownerReferences with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
-  // worker pods: informer, gang creation, gang restart / cleanPodPolicy / suspend deletions
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  // worker pods: informer, gang creation, gang restart / cleanPodPolicy / suspend deletions; patch: the
+  // annotation that ends a finished job's Kueue pod group (kueue.x-k8s.io/retriable-in-group)
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   // the headless Service (informer + create)
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create'] },
   // the training config
@@ -32,7 +33,7 @@ export const OPERATOR_RULES: readonly V1PolicyRule[] = Object.freeze([
 /**
  * Added to OPERATOR_RULES only when the chart enables the provider (values gangScheduling.<provider>): the
  * gang's PodGroup, created once per job (desired/gang.ts); garbage collection deletes it with the job.
- * Provider kueue needs nothing beyond pods.
+ * Provider kueue needs nothing beyond pods (patch included, for the retriable-in-group annotation).
  */
 export const GANG_SCHEDULING_RULES: Readonly<Record<'volcano' | 'coscheduling', readonly V1PolicyRule[]>> =
   Object.freeze({

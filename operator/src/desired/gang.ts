@@ -19,6 +19,8 @@ export const KUEUE_GROUP_LABEL = 'kueue.x-k8s.io/pod-group-name';
 export const KUEUE_GROUP_TOTAL_ANNOTATION = 'kueue.x-k8s.io/pod-group-total-count';
 /** The gate Kueue lifts from every pod of a group once it admits the group. */
 export const KUEUE_ADMISSION_GATE = 'kueue.x-k8s.io/admission';
+/** "false" on a pod of a Kueue pod group: the group is not retried; Kueue finishes its Workload once no pod runs. */
+export const KUEUE_RETRIABLE_ANNOTATION = 'kueue.x-k8s.io/retriable-in-group';
 
 /** The scheduler a provider's pods name unless schedulingPolicy.schedulerName overrides it. */
 export const DEFAULT_SCHEDULER_NAMES: Readonly<Record<'volcano' | 'coscheduling', string>> = {

@@ -8,6 +8,8 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   type CoreV1Event,
   type KubeConfig,
   type KubernetesObject,
@@ -26,6 +28,8 @@ export interface KubeClient {
   /** Create any object the operator owns; throws the API error (409 AlreadyExists included). */
   create(obj: KubernetesObject): Promise<void>;
   deletePod(namespace: string, name: string): Promise<void>;
+  /** Merge these annotations into a pod's (a JSON merge patch of metadata.annotations). */
+  annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   /** Delete a job (TTL after finish); the uid precondition never deletes a re-created namesake. */
   deleteTrainingJob(namespace: string, name: string, uid: string): Promise<void>;
   /** PUT the status subresource; the job's resourceVersion makes a stale write fail with 409. */
@@ -98,6 +102,14 @@ export class ClientNodeKube implements KubeClient {
   async deletePod(namespace: string, name: string): Promise<void> {
     this.count('delete', 'Pod');
     await this.core.deleteNamespacedPod({ namespace, name });
+  }
+
+  async annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    this.count('patch', 'Pod');
+    await this.core.patchNamespacedPod(
+      { namespace, name, body: { metadata: { annotations } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 
   async deleteTrainingJob(namespace: string, name: string, uid: string): Promise<void> {

@@ -13,8 +13,10 @@ const describeAction = (a: Action): string =>
     : a.kind === 'ensure'
       ? `ensure ${a.what}`
       : a.kind === 'deletePod'
-        ? `delete ${a.name}`
-        : 'delete job';
+        ? `delete ${a.name}${a.annotateFirst ? ` after annotating ${JSON.stringify(a.annotateFirst)}` : ''}`
+        : a.kind === 'annotatePod'
+          ? `annotate ${a.name} ${JSON.stringify(a.annotations)}`
+          : 'delete job';
 const plan = (job: JCLTrainingJob, status: JobStatus, pods: V1Pod[], evalJobNames: string[] = []) => {
   const p = planActions({
     job,
@@ -28,6 +30,8 @@ const plan = (job: JCLTrainingJob, status: JobStatus, pods: V1Pod[], evalJobName
   return { actions: p.actions.map(describeAction), requeueAfterMs: p.requeueAfterMs };
 };
 const ENSURE = ['ensure service', 'ensure secret', 'ensure networkPolicy'];
+const kueueJob = makeJob().workers(3).gang({ provider: 'kueue', queue: 'gpu' }).obj();
+const OVER = JSON.stringify({ 'kueue.x-k8s.io/retriable-in-group': 'false' });
 
 describe('planActions', () => {
   it.each([
@@ -108,6 +112,47 @@ describe('planActions', () => {
       pods: [],
       evalJobs: ['demo-eval-0'],
       want: { actions: ['delete job'], requeueAfterMs: undefined },
+    },
+    // Kueue keeps waiting for replacement pods of a pod group with failed or deleted members: a finished
+    // job's group is marked over on every pod (once), so its Workload stops heading the queue.
+    {
+      name: 'failed under Kueue: running pods are annotated, then deleted; terminated and terminating ones annotated',
+      job: kueueJob,
+      status: { phase: 'Failed', completionTime: '2026-01-01T00:09:00Z' },
+      pods: [
+        makePod('demo', 0).running().obj(),
+        makePod('demo', 1).failed(64).obj(),
+        makePod('demo', 2).terminating().obj(),
+      ],
+      want: {
+        actions: [
+          `delete demo-worker-0 after annotating ${OVER}`,
+          `annotate demo-worker-1 ${OVER}`,
+          `annotate demo-worker-2 ${OVER}`,
+        ],
+        requeueAfterMs: undefined,
+      },
+    },
+    {
+      name: 'failed under Kueue, pods already annotated: nothing more',
+      job: kueueJob,
+      status: { phase: 'Failed', completionTime: '2026-01-01T00:09:00Z' },
+      pods: [makePod('demo', 0).failed(64).annotate(JSON.parse(OVER)).obj()],
+      want: { actions: [], requeueAfterMs: undefined },
+    },
+    {
+      name: 'succeeded under Kueue with every pod succeeded: Kueue finishes the group itself',
+      job: kueueJob,
+      status: { phase: 'Succeeded', completionTime: '2026-01-01T00:09:00Z' },
+      pods: [makePod('demo', 0).succeeded().obj(), makePod('demo', 1).succeeded().obj()],
+      want: { actions: [], requeueAfterMs: undefined },
+    },
+    {
+      name: 'failed without Kueue: no annotation',
+      job: makeJob().workers(2).obj(),
+      status: { phase: 'Failed', completionTime: '2026-01-01T00:09:00Z' },
+      pods: [makePod('demo', 0).running().obj(), makePod('demo', 1).failed(64).obj()],
+      want: { actions: ['delete demo-worker-0'], requeueAfterMs: undefined },
     },
   ] as Array<{
     name: string;

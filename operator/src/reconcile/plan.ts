@@ -6,7 +6,7 @@
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { JCLTrainingJob, JobStatus } from '../api/status-schema.ts';
 import { buildEvalJob } from '../desired/eval-job.ts';
-import { buildPodGroup } from '../desired/gang.ts';
+import { buildPodGroup, KUEUE_RETRIABLE_ANNOTATION, schedulingProvider } from '../desired/gang.ts';
 import { buildNetworkPolicy } from '../desired/network-policy.ts';
 import { buildService } from '../desired/service.ts';
 import { buildWorkerPod } from '../desired/worker-pod.ts';
@@ -23,7 +23,8 @@ export type SupportKind = 'service' | 'configMap' | 'secret' | 'networkPolicy' |
 export type Action =
   | { kind: 'ensure'; what: SupportKind; object?: KubernetesObject }
   | { kind: 'create'; object: KubernetesObject }
-  | { kind: 'deletePod'; name: string; reason: string }
+  | { kind: 'deletePod'; name: string; reason: string; annotateFirst?: Record<string, string> }
+  | { kind: 'annotatePod'; name: string; reason: string; annotations: Record<string, string> }
   | { kind: 'deleteJob'; reason: string };
 
 export interface Plan {
@@ -54,9 +55,25 @@ export function planActions(input: PlanInput): Plan {
   const actions: Action[] = [];
   const phase = status.phase;
   const generation = status.restartGeneration ?? 0;
+  // A finished job under Kueue whose pods did not all succeed: Kueue waits for replacement pods of a
+  // pod group with failed or deleted members, keeping its Workload at the head of the queue (a StrictFIFO
+  // ClusterQueue then admits nothing else). One annotation on the pods tells Kueue the group is over.
+  const finishKueueGroup =
+    (phase === 'Succeeded' || phase === 'Failed') &&
+    schedulingProvider(job) === 'kueue' &&
+    !workerPods.every((p) => p.status?.phase === 'Succeeded');
+  const unmarked = (p: V1Pod) =>
+    finishKueueGroup && p.metadata?.annotations?.[KUEUE_RETRIABLE_ANNOTATION] !== 'false';
+  const groupOver = { [KUEUE_RETRIABLE_ANNOTATION]: 'false' };
   const deletePods = (pods: readonly V1Pod[], reason: string) => {
     for (const p of pods)
-      if (!deleting(p)) actions.push({ kind: 'deletePod', name: p.metadata?.name ?? '', reason });
+      if (!deleting(p))
+        actions.push({
+          kind: 'deletePod',
+          name: p.metadata?.name ?? '',
+          reason,
+          ...(unmarked(p) ? { annotateFirst: groupOver } : {}),
+        });
   };
   let requeueAfterMs: number | undefined;
   const requeueIn = (ms: number) => (requeueAfterMs = Math.max(0, Math.min(requeueAfterMs ?? Infinity, ms)));
@@ -70,6 +87,14 @@ export function planActions(input: PlanInput): Plan {
         workerPods.filter((p) => !terminated(p)),
         `job ${phase}, cleanPodPolicy Running`,
       );
+    const deleted = new Set(actions.map((a) => (a.kind === 'deletePod' ? a.name : '')));
+    for (const p of workerPods.filter((w) => unmarked(w) && !deleted.has(w.metadata?.name ?? '')))
+      actions.push({
+        kind: 'annotatePod',
+        name: p.metadata?.name ?? '',
+        reason: `job ${phase}: the Kueue pod group is finished`,
+        annotations: groupOver,
+      });
     if (phase === 'Succeeded') {
       job.spec.evaluation.forEach((_, i) => {
         const built = buildEvalJob(job, i, opts);

@@ -246,11 +246,23 @@ export class Reconciler {
         if (await createOrAdopt(kube, action.object))
           jlog.debug({ kind: action.object.kind, name: action.object.metadata?.name }, 'created');
         return;
-      case 'deletePod':
-        jlog.info({ pod: action.name, reason: action.reason }, 'deleting pod');
-        await kube.deletePod(ns, action.name).catch((err: unknown) => {
+      case 'annotatePod':
+        jlog.info(
+          { pod: action.name, reason: action.reason, annotations: action.annotations },
+          'annotating pod',
+        );
+        await kube.annotatePod(ns, action.name, action.annotations).catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
         });
+        return;
+      case 'deletePod':
+        jlog.info({ pod: action.name, reason: action.reason }, 'deleting pod');
+        try {
+          if (action.annotateFirst) await kube.annotatePod(ns, action.name, action.annotateFirst);
+          await kube.deletePod(ns, action.name);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
         return;
       case 'deleteJob':
         jlog.info({ reason: action.reason }, 'deleting finished job');

@@ -49,6 +49,13 @@ export class FakeKube implements KubeClient, ObjectCache {
     if (!this.objects.delete(key('Pod', namespace, name))) throw apiError(404, 'NotFound');
   }
 
+  async annotatePod(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {
+    this.calls.push(`annotate Pod ${name} ${JSON.stringify(annotations)}`);
+    const pod = this.objects.get(key('Pod', namespace, name)) as V1Pod | undefined;
+    if (!pod) throw apiError(404, 'NotFound');
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } };
+  }
+
   async deleteTrainingJob(namespace: string, name: string): Promise<void> {
     this.calls.push(`delete JCLTrainingJob ${name}`);
     if (!this.objects.delete(key('JCLTrainingJob', namespace, name))) throw apiError(404, 'NotFound');

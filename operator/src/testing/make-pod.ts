@@ -55,6 +55,15 @@ export class PodWrapper {
     this.pod.spec = { ...this.pod.spec, containers: this.pod.spec?.containers ?? [], nodeName: node };
     return this;
   }
+  annotate(annotations: Record<string, string>): this {
+    this.pod.metadata!.annotations = { ...this.pod.metadata!.annotations, ...annotations };
+    return this;
+  }
+  /** Being deleted (deletionTimestamp set; a finalizer, e.g. Kueue's, holds it). */
+  terminating(): this {
+    this.pod.metadata!.deletionTimestamp = new Date('2026-01-01T00:09:30Z');
+    return this;
+  }
   succeeded(): this {
     return this.terminated('Succeeded', 0, '');
   }

@@ -30,7 +30,7 @@ const OPERATOR_GRANTS = (scope: string) => [
   `${scope}: batch/jobs: get,list,watch,create`,
   `${scope}: core/configmaps: create`,
   `${scope}: core/events: create,patch`,
-  `${scope}: core/pods: get,list,watch,create,delete`,
+  `${scope}: core/pods: get,list,watch,create,patch,delete`,
   `${scope}: core/secrets: get,create`,
   `${scope}: core/services: get,list,watch,create`,
   `${scope}: networking.k8s.io/networkpolicies: create`,
