@@ -40,7 +40,8 @@ spec:
   training:
     model: { arch: resnet-tiny, embedDim: 16 }
     jcl: { positives: 2, queueSize: 64 }
-    optim: { batchSize: 16, epochs: 6, stepsPerEpoch: 4, lr: 0.05 }
+    # 30 epochs x 4 steps: enough that the kill below (after the first checkpoint's poll) lands mid-run
+    optim: { batchSize: 16, epochs: 30, stepsPerEpoch: 4, lr: 0.05 }
     data: { imageSize: 8, syntheticClasses: 4, syntheticPerClass: 16, prefetchBatches: 0 }
     runtime: { backend: wasm, seed: 3 }
   checkpoints: { claimName: ckpt, everySteps: 2, everyEpochs: 0, keepLast: 3 }

@@ -53,6 +53,9 @@ describe('checkpoints in object storage', () => {
         doc.spec.checkpoints.s3.endpoint = server.endpoint;
         // Checkpoint every 2 steps so the killed gang has something recent to resume from.
         doc.spec.checkpoints.everySteps = 2;
+        // 20 epochs x 3 steps (the example has 4): on an idle machine 12 steps can end before the kill below
+        // could land (the kill follows the first checkpoint's poll).
+        doc.spec.training.optim.epochs = 20;
         doc.spec.training.runtime.backend = 'wasm';
         doc.spec.template.affinity = {
           podAntiAffinity: {
@@ -131,12 +134,12 @@ describe('checkpoints in object storage', () => {
       { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
     );
     const names = await storage.list();
-    expect(names).toEqual(['ckpt-000000012.jclckpt', 'ckpt-000000010.jclckpt']); // 4 epochs x 3 steps
+    expect(names).toEqual(['ckpt-000000060.jclckpt', 'ckpt-000000058.jclckpt']); // 20 epochs x 3 steps
     expect(await storage.leftovers()).toEqual([]);
     expect(done.status?.evaluation?.results?.[0], diagnose()).toMatchObject({
       kind: 'knn',
       phase: 'Succeeded',
-      result: { kind: 'knn', metric: 'top1', checkpoint: `${uri}/ckpt-000000012.jclckpt` },
+      result: { kind: 'knn', metric: 'top1', checkpoint: `${uri}/ckpt-000000060.jclckpt` },
     });
   }, 900_000);
 });
