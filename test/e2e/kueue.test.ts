@@ -11,10 +11,6 @@ import { startKueue, type KueueProcess } from '../harness/kueue.ts';
 import { pollUntil } from '../harness/wait.ts';
 import { condition, gangSpec, useGangEnvironment, type GangEnvironment } from './support/gang-env.ts';
 
-// Not here: onScheduleTimeout Requeue under Kueue. Tried in session 6: after the operator deleted the 6
-// gated pods of generation 0, generation 1 was not created within 60 s (Kueue logged a reconciler error
-// for the group); not diagnosed yet. The Requeue path itself runs in gang-scheduling.test.ts (provider none).
-
 const GPU_QUOTA = 4;
 let kueue: KueueProcess | undefined;
 const kueueObjects: { plural: string; name: string; namespace?: string }[] = [];
@@ -117,7 +113,8 @@ const env = useGangEnvironment('jcl-kueue', {
   },
   beforeStop: async (e) => {
     // Jobs first (Kueue drops its pod finalizers as their pods go), then Kueue's own objects, then Kueue.
-    for (const name of ['first', 'second', 'tight', 'later']) await e.deleteJob(name).catch(() => undefined);
+    for (const name of ['first', 'second', 'tight', 'later', 'again', 'requeued'])
+      await e.deleteJob(name).catch(() => undefined);
     for (const o of kueueObjects) {
       const call = o.namespace
         ? e.custom.deleteNamespacedCustomObject({
@@ -294,5 +291,67 @@ describe('gang admission by real Kueue', () => {
     );
     expect(done.status?.phase).toBe('Succeeded');
     expect(wlCondition(await readWorkload('later'), 'Finished')?.status).toBe('True');
+  });
+  // Kueue holds a deleted pod of a group (its finalizer) until a replacement appears, while our replacements
+  // reuse the pod names and wait for the old pods to be gone: without the retriable-in-group mark on the
+  // old generation, both of these waited forever ("waiting for 2 pods of earlier generations").
+  it('a gang restart under Kueue: the failed generation is finalized, the next is admitted and succeeds', async () => {
+    await env.jobs.create(
+      'again',
+      gangSpec(
+        2,
+        { provider: 'kueue', queue: 'gpu' },
+        { FAKE_EXIT_AFTER_MS: '3000', FAKE_EXIT_CODE: '75', FAKE_ONLY_GENERATION: '0' },
+      ),
+    );
+    const done = await env.jobs.waitFor(
+      'again',
+      'Succeeded after one gang restart',
+      (j) => ['Succeeded', 'Failed'].includes(j.status?.phase ?? ''),
+      180_000,
+      env.diagnose,
+    );
+    expect(done.status?.phase, env.diagnose()).toBe('Succeeded');
+    expect(done.status?.restarts).toBe(1);
+    // Generation 1 went through Kueue again (gated, admitted): its Workload finished with its pods.
+    const wl = await readWorkload('again');
+    expect(wlCondition(wl, 'Admitted')?.status).toBe('True');
+    expect(wlCondition(wl, 'Finished')?.status).toBe('True');
+  });
+
+  it('onScheduleTimeout Requeue under Kueue: the unadmitted gang is recreated and gated again', async () => {
+    await env.jobs.create(
+      'requeued',
+      overQuota({
+        provider: 'kueue',
+        queue: 'gpu',
+        scheduleTimeoutSeconds: 10,
+        onScheduleTimeout: 'Requeue',
+      }),
+    );
+    await env.jobs.waitFor(
+      'requeued',
+      'requeued',
+      (j) => (j.status?.restartGeneration ?? 0) >= 1,
+      120_000,
+      env.diagnose,
+    );
+    const later = await pollUntil(
+      async () => {
+        const pods = (await env.workerPods('requeued')).filter(
+          (p) => p.metadata?.labels?.['training.jcl.dev/restart-generation'] !== '0',
+        );
+        return pods.length === 6 ? pods : undefined;
+      },
+      { timeoutMs: 120_000, description: 'a later generation of requeued, 6 pods', diagnose: env.diagnose },
+    );
+    for (const p of later) {
+      expect(p.spec?.schedulingGates?.map((g) => g.name)).toContain('kueue.x-k8s.io/admission');
+      expect(p.spec?.nodeName).toBeUndefined();
+    }
+    const job = await env.jobs.get('requeued');
+    expect(job.status?.phase).not.toBe('Failed');
+    expect(job.status?.restarts).toBe(0);
+    await env.deleteJob('requeued');
   });
 });

@@ -148,6 +148,45 @@ describe('planActions', () => {
       want: { actions: [], requeueAfterMs: undefined },
     },
     {
+      name: 'a gang restart under Kueue ends the old generation for Kueue before deleting it',
+      job: kueueJob,
+      status: { phase: 'Restarting', restartGeneration: 1 },
+      pods: [makePod('demo', 0).running().obj(), makePod('demo', 1).failed(75).obj()],
+      want: {
+        actions: [
+          ...ENSURE,
+          `delete demo-worker-0 after annotating ${OVER}`,
+          `delete demo-worker-1 after annotating ${OVER}`,
+        ],
+        requeueAfterMs: undefined,
+      },
+    },
+    {
+      name: 'suspended under Kueue: the workers go, marked over',
+      job: kueueJob,
+      status: { phase: 'Suspended' },
+      pods: [makePod('demo', 0).running().obj(), makePod('demo', 1).terminating().obj()],
+      want: {
+        actions: [
+          ...ENSURE,
+          `delete demo-worker-0 after annotating ${OVER}`,
+          `annotate demo-worker-1 ${OVER}`,
+        ],
+        requeueAfterMs: undefined,
+      },
+    },
+    {
+      name: 'running under Kueue, a worker deleted by someone else: its generation is marked over',
+      job: kueueJob,
+      status: { phase: 'Running' },
+      pods: [
+        makePod('demo', 0).running().obj(),
+        makePod('demo', 1).running().terminating().obj(),
+        makePod('demo', 2).running().terminating().annotate(JSON.parse(OVER)).obj(),
+      ],
+      want: { actions: [...ENSURE, `annotate demo-worker-1 ${OVER}`], requeueAfterMs: 10_000 },
+    },
+    {
       name: 'failed without Kueue: no annotation',
       job: makeJob().workers(2).obj(),
       status: { phase: 'Failed', completionTime: '2026-01-01T00:09:00Z' },

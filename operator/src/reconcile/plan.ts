@@ -55,15 +55,14 @@ export function planActions(input: PlanInput): Plan {
   const actions: Action[] = [];
   const phase = status.phase;
   const generation = status.restartGeneration ?? 0;
-  // A finished job under Kueue whose pods did not all succeed: Kueue waits for replacement pods of a
-  // pod group with failed or deleted members, keeping its Workload at the head of the queue (a StrictFIFO
-  // ClusterQueue then admits nothing else). One annotation on the pods tells Kueue the group is over.
-  const finishKueueGroup =
-    (phase === 'Succeeded' || phase === 'Failed') &&
-    schedulingProvider(job) === 'kueue' &&
-    !workerPods.every((p) => p.status?.phase === 'Succeeded');
-  const unmarked = (p: V1Pod) =>
-    finishKueueGroup && p.metadata?.annotations?.[KUEUE_RETRIABLE_ANNOTATION] !== 'false';
+  // Kueue keeps a deleted or failed pod of a pod group (its finalizer) until replacement pods appear, but
+  // our replacements reuse the pod names (the stable DNS names of the ranks) and wait for the old pods to
+  // be gone: a gang restart, suspend or requeue under Kueue would wait forever, and a finished job's
+  // Workload would head a StrictFIFO queue. So a generation whose pods we delete, or that ends without
+  // every worker succeeding, is marked over (kueue.x-k8s.io/retriable-in-group=false on its pods): Kueue
+  // finalizes that group and the next generation is admitted as a new one.
+  const kueue = schedulingProvider(job) === 'kueue';
+  const unmarked = (p: V1Pod) => kueue && p.metadata?.annotations?.[KUEUE_RETRIABLE_ANNOTATION] !== 'false';
   const groupOver = { [KUEUE_RETRIABLE_ANNOTATION]: 'false' };
   const deletePods = (pods: readonly V1Pod[], reason: string) => {
     for (const p of pods)
@@ -74,6 +73,13 @@ export function planActions(input: PlanInput): Plan {
           reason,
           ...(unmarked(p) ? { annotateFirst: groupOver } : {}),
         });
+  };
+  /** Marks the unmarked pods among `pods` that no deletePod action already marks. */
+  const markOver = (pods: readonly V1Pod[], reason: string) => {
+    const marked = new Set(actions.map((a) => (a.kind === 'deletePod' && a.annotateFirst ? a.name : '')));
+    for (const p of pods)
+      if (unmarked(p) && !marked.has(p.metadata?.name ?? ''))
+        actions.push({ kind: 'annotatePod', name: p.metadata?.name ?? '', reason, annotations: groupOver });
   };
   let requeueAfterMs: number | undefined;
   const requeueIn = (ms: number) => (requeueAfterMs = Math.max(0, Math.min(requeueAfterMs ?? Infinity, ms)));
@@ -87,14 +93,8 @@ export function planActions(input: PlanInput): Plan {
         workerPods.filter((p) => !terminated(p)),
         `job ${phase}, cleanPodPolicy Running`,
       );
-    const deleted = new Set(actions.map((a) => (a.kind === 'deletePod' ? a.name : '')));
-    for (const p of workerPods.filter((w) => unmarked(w) && !deleted.has(w.metadata?.name ?? '')))
-      actions.push({
-        kind: 'annotatePod',
-        name: p.metadata?.name ?? '',
-        reason: `job ${phase}: the Kueue pod group is finished`,
-        annotations: groupOver,
-      });
+    if (!workerPods.every((p) => p.status?.phase === 'Succeeded'))
+      markOver(workerPods, `job ${phase}: the Kueue pod group is over`);
     if (phase === 'Succeeded') {
       job.spec.evaluation.forEach((_, i) => {
         const built = buildEvalJob(job, i, opts);
@@ -134,6 +134,7 @@ export function planActions(input: PlanInput): Plan {
 
   if (phase === 'Suspended') {
     deletePods(workerPods, 'job suspended');
+    markOver(workerPods.filter(deleting), 'job suspended: the Kueue pod group is over');
     return { actions };
   }
 
@@ -141,6 +142,8 @@ export function planActions(input: PlanInput): Plan {
   //    the stable pod names (the DNS names the workers rendezvous on) are free again.
   const stale = workerPods.filter((p) => podGeneration(p) !== generation);
   deletePods(stale, `gang restart to generation ${generation}`);
+  // Deleted by someone else (a user, an eviction): the generation is over for Kueue too.
+  markOver(workerPods.filter(deleting), 'pod deleted: the Kueue pod group of its generation is over');
   if (stale.length === 0) {
     const present = new Set(workerPods.map(podRank));
     for (let rank = 0; rank < job.spec.workers; rank++) {
