@@ -11,7 +11,8 @@
  *    while variableGrads ran show whether anything progresses during it.
  *
  * Process CPU time / wall time during backward says how many of the machine's cores TensorFlow keeps
- * busy: what is left for a transport thread to use.
+ * busy: what is left for a transport thread to use. `forwardMs` (forward alone, no tape) is what a
+ * backward in segments would add per step in tfjs, which cannot stop a recorded backward half-way.
  *
  *   npx tsx bench/distributed/bench-overlap.ts [--model resnet18-cifar] [--batch 16] [--rounds 5]
  */
@@ -144,6 +145,16 @@ function backward(): { ms: number; cpuMs: number } {
   return { ms, cpuMs: (c.user + c.system) / 1e3 };
 }
 
+/**
+ * The forward pass alone (no tape): what backward in segments costs extra in tfjs, where the engine's
+ * gradients() records and backpropagates in one call, so each segment's forward must run again.
+ */
+function forward(): number {
+  const t0 = performance.now();
+  tf.tidy(() => st.query.embed(x, { training: true }).dataSync());
+  return performance.now() - t0;
+}
+
 /** The transfer with its sockets on this (the main) thread; bytes read so far are counted in `moved`. */
 async function mainThreadTransfer(
   bytes: number,
@@ -193,6 +204,7 @@ await pair.go(); // warm-up (connection windows)
 const rows: Record<string, number>[] = [];
 for (let r = 0; r < rounds; r++) {
   const alone = backward();
+  const forwardMs = forward();
   const commAlone = await pair.go();
   const t0 = performance.now();
   const comm = pair.go();
@@ -202,6 +214,7 @@ for (let r = 0; r < rounds; r++) {
   rows.push({
     backwardMs: alone.ms,
     backwardCores: alone.cpuMs / alone.ms,
+    forwardMs,
     commMs: commAlone,
     bothMs,
     backwardDuringCommMs: during.ms,
