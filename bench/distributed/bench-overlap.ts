@@ -12,7 +12,9 @@
  *
  * Process CPU time / wall time during backward says how many of the machine's cores TensorFlow keeps
  * busy: what is left for a transport thread to use. `forwardMs` (forward alone, no tape) is what a
- * backward in segments would add per step in tfjs, which cannot stop a recorded backward half-way.
+ * backward in segments would add per step with recompute; `stagedMs` is the backward walked stage by
+ * stage over one tape (worker/src/train/staged-grads.ts), each stage's gradients read to the host as they
+ * become final, as an overlapped step would hand them to the transport.
  *
  *   npx tsx bench/distributed/bench-overlap.ts [--model resnet18-cifar] [--batch 16] [--rounds 5]
  */
@@ -24,6 +26,7 @@ import { parseTrainingConfig } from '../../worker/src/config/parse-config.ts';
 import { MODEL_ARCHS, type ModelArch } from '../../worker/src/config/schema.ts';
 import { LocalCollective } from '../../worker/src/distributed/collective.ts';
 import * as tf from '../../worker/src/tf.ts';
+import { resnetStages, stagedVariableGrads } from '../../worker/src/train/staged-grads.ts';
 import { createTrainState, disposeTrainState } from '../../worker/src/train/train-state.ts';
 import { median } from '../../worker/src/util/stats.ts';
 
@@ -129,20 +132,40 @@ const st = createTrainState(cfg, 3, new LocalCollective());
 const vars = st.query.params.trainable().map((p) => p.variable);
 const gradBytes = vars.reduce((s, v) => s + v.size * 4, 0);
 const x = tf.randomNormal([batch, 32, 32, 3]) as tf.Tensor4D;
+/** A scalar of the query encoder's output: what backward differentiates here. */
+const loss = (): tf.Scalar => tf.mean(tf.square(st.query.embed(x, { training: true })));
 
 /** One backward pass (the query encoder's gradients of a scalar of its output); wall and CPU ms. */
 function backward(): { ms: number; cpuMs: number } {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const { value, grads } = tf.variableGrads(
-    () => tf.mean(tf.square(st.query.embed(x, { training: true }))),
-    vars,
-  );
+  const { value, grads } = tf.variableGrads(loss, vars);
   // variableGrads returns when the gradients are computed (tfjs-node runs each op synchronously).
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   tf.dispose([value, ...Object.values(grads)]);
   return { ms, cpuMs: (c.user + c.system) / 1e3 };
+}
+
+const stages = resnetStages(st.query.params.trainable());
+
+/** The same gradients walked stage by stage over one tape (staged-grads.ts), each stage read to host. */
+function stagedBackward(): number {
+  const t0 = performance.now();
+  const { value, grads } = stagedVariableGrads(loss, stages, (_, gs) => gs.forEach((g) => g?.dataSync()));
+  const ms = performance.now() - t0;
+  tf.dispose([value, ...Object.values(grads)]);
+  return ms;
+}
+
+/** tf.variableGrads with every gradient read to host afterwards: the reference for stagedBackward. */
+function backwardRead(): number {
+  const t0 = performance.now();
+  const { value, grads } = tf.variableGrads(loss, vars);
+  for (const g of Object.values(grads)) g.dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose([value, ...Object.values(grads)]);
+  return ms;
 }
 
 /**
@@ -223,6 +246,15 @@ for (let r = 0; r < rounds; r++) {
 }
 await pair.close();
 
+// Staged against one-call backward, alternated (each reading every gradient to host).
+const stagedRows: Record<string, number>[] = [];
+for (let r = 0; r < rounds; r++) {
+  const order = r % 2 === 0 ? [backwardRead, stagedBackward] : [stagedBackward, backwardRead];
+  const [first, second] = order.map((f) => f());
+  const [variableGradsMs, stagedMs] = r % 2 === 0 ? [first, second] : [second, first];
+  stagedRows.push({ variableGradsMs, stagedMs, stagedOverVariableGrads: stagedMs / variableGradsMs });
+}
+
 // Today's transport: sockets on the main thread, which is inside variableGrads for the whole backward.
 const mt = await mainThreadTransfer(gradBytes);
 await mt.start();
@@ -253,6 +285,7 @@ console.log(
     hiddenShare:
       Math.round((1 - (med(rows, 'bothMs') - med(rows, 'backwardMs')) / med(rows, 'commMs')) * 1000) / 1000,
     main: keys(mainRows),
+    staged: keys(stagedRows),
     threadRounds: rows.map((r) =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v * 100) / 100])),
     ),
