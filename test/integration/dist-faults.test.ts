@@ -19,6 +19,7 @@ async function spawnGang(
   mode: string,
   elems: number,
   dataPlane = 'grpc',
+  streams = 1,
 ): Promise<ProbeProcess[]> {
   const port = await freePort();
   workers = Array.from({ length: n }, (_, rank) =>
@@ -27,6 +28,7 @@ async function spawnGang(
       JCL_PEER_TIMEOUT_MS: String(PEER_TIMEOUT_MS),
       JCL_CHUNK_BYTES: '65536',
       JCL_DATA_PLANE: dataPlane,
+      JCL_TCP_STREAMS: String(streams),
     }),
   );
   return workers;
@@ -34,14 +36,16 @@ async function spawnGang(
 
 describe('peer failure detection (child processes)', () => {
   it.each([
-    ['killed (SIGKILL)', 'grpc', 'SIGKILL' as const],
-    ['hung (SIGSTOP)', 'grpc', 'SIGSTOP' as const],
-    ['killed (SIGKILL)', 'tcp', 'SIGKILL' as const],
-    ['hung (SIGSTOP)', 'tcp', 'SIGSTOP' as const],
+    ['killed (SIGKILL)', 'grpc', 1, 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'grpc', 1, 'SIGSTOP' as const],
+    ['killed (SIGKILL)', 'tcp', 1, 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'tcp', 1, 'SIGSTOP' as const],
+    ['killed (SIGKILL)', 'tcp', 3, 'SIGKILL' as const],
+    ['hung (SIGSTOP)', 'tcp', 3, 'SIGSTOP' as const],
   ])(
-    'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer (%s data plane)',
-    async (_, plane, signal) => {
-      const gang = await spawnGang(3, 'loop', 200_000, plane);
+    'when rank 1 is %s mid-collective, every survivor exits 75 within the bound naming the peer (%s data plane, %i streams)',
+    async (_, plane, streams, signal) => {
+      const gang = await spawnGang(3, 'loop', 200_000, plane, streams);
       await Promise.all(gang.map((w) => w.line(/"looping":true/)));
       const killedAt = Date.now();
       gang[1].child.kill(signal);

@@ -78,8 +78,8 @@ function exchange(port: number, bytes: Buffer): Promise<Buffer> {
   });
 }
 
-const hello = (token: string, fromRank = 0, sessionId = 's1') => {
-  const body = Hello.encode({ fromRank, sessionId, token }).finish();
+const hello = (token: string, fromRank = 0, sessionId = 's1', stream = 0, streams = 1) => {
+  const body = Hello.encode({ fromRank, sessionId, token, stream, streams }).finish();
   return Buffer.concat([messagePrefix(body.length), body]);
 };
 
@@ -89,6 +89,8 @@ describe('raw TCP data plane: handshake and input validation', () => {
     ['an empty token', hello('')],
     ['a stale session', hello(TOKEN, 0, 'old')],
     ['its own rank', hello(TOKEN, 1)],
+    ['another stream count (JCL_TCP_STREAMS)', hello(TOKEN, 0, 's1', 0, 2)],
+    ['a stream index beyond its count', hello(TOKEN, 0, 's1', 1, 1)],
     ['a garbage hello', Buffer.concat([messagePrefix(3), Buffer.from([0xff, 0xff, 0xff])])],
     ['an oversized hello', messagePrefix(10 << 20)],
     ['a compressed flag', Buffer.from([1, 0, 0, 0, 0])],
@@ -130,7 +132,7 @@ describe('raw TCP data plane: handshake and input validation', () => {
       sock.end(Buffer.from([1]));
     });
     await expect(t.recv(0)).rejects.toMatchObject({ code: 'peer_lost' }); // closed after the verdict
-    expect(seen).toEqual({ fromRank: 1, sessionId: 's1', token: TOKEN });
+    expect(seen).toEqual({ fromRank: 1, sessionId: 's1', token: TOKEN, stream: 0, streams: 1 });
   });
 
   it('fails the receive from an accepted sender that sends an oversized frame, without crashing', async () => {
@@ -151,5 +153,69 @@ describe('raw TCP data plane: handshake and input validation', () => {
       code: 'peer_lost',
       message: expect.stringContaining('sent nothing for 300 ms'),
     });
+  });
+});
+
+describe('raw TCP data plane: several streams per peer (JCL_TCP_STREAMS)', () => {
+  /** Two ranks on loopback, each listening and with `streams` connections per direction. */
+  async function pair(streams: number): Promise<TcpTransport[]> {
+    const listeners = [await DataListener.start('127.0.0.1', 0, undefined)];
+    listeners.push(await DataListener.start('127.0.0.1', 0, undefined));
+    const peers = listeners.map((l) => `127.0.0.1:${l.port}`);
+    const ts = [0, 1].map(
+      (rank) =>
+        new TcpTransport({
+          rank,
+          peers,
+          token: TOKEN,
+          sessionId: 's1',
+          peerTimeoutMs: 5_000,
+          chunkBytes: 64 << 10,
+          streams,
+          dialFrom: [1 - rank],
+          log: silentLogger,
+        }),
+    );
+    ts.forEach((t, i) => listeners[i].attach(t));
+    for (const t of ts) cleanup.push(() => t.close());
+    for (const l of listeners) cleanup.push(() => l.close());
+    return ts;
+  }
+
+  it('delivers frames in the order they were sent, whatever stream carried them', async () => {
+    const [a, b] = await pair(3);
+    // Sizes vary so that streams finish their frames at different times: small ones overtake large ones.
+    const sizes = Array.from({ length: 40 }, (_, i) => [64 << 10, 8, 4 << 10, 0, 60 << 10][i % 5]);
+    const sent = sizes.map((n, i) => Uint8Array.from({ length: n }, (_, j) => (i * 31 + j) & 0xff));
+    const sends = sent.map((payload, i) => a.send(1, { opId: 7, step: i, chunk: i % 3, payload }));
+    // Both directions at once, as in a ring.
+    const back = b.send(0, { opId: 8, step: 0, chunk: 0, payload: Uint8Array.of(1, 2, 3, 4) });
+    for (const [i, want] of sent.entries()) {
+      const f = await b.recv(0);
+      expect({ step: f.step, chunk: f.chunk, bytes: f.payload.byteLength }).toEqual({
+        step: i,
+        chunk: i % 3,
+        bytes: want.byteLength,
+      });
+      expect(Buffer.from(f.payload).equals(Buffer.from(want))).toBe(true);
+    }
+    expect([...(await a.recv(1)).payload]).toEqual([1, 2, 3, 4]);
+    await Promise.all([...sends, back]);
+  });
+
+  it('refuses a stream count outside [1, 16], naming it', () => {
+    expect(
+      () =>
+        new TcpTransport({
+          rank: 0,
+          peers: ['127.0.0.1:1', '127.0.0.1:2'],
+          token: TOKEN,
+          sessionId: 's1',
+          peerTimeoutMs: 1_000,
+          chunkBytes: 1024,
+          streams: 0,
+          log: silentLogger,
+        }),
+    ).toThrow('streams must be an integer in [1, 16], got 0');
   });
 });

@@ -311,7 +311,8 @@ async function benchAllReduce(argv: string[]): Promise<number> {
   // Collective tuning from the environment reaches the workers and sizes the gRPC reference the same way.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
-      (e): e is [string, string] => /^JCL_(CHUNK|BUCKET|WINDOW)_BYTES$/.test(e[0]) && e[1] !== undefined,
+      (e): e is [string, string] =>
+        /^JCL_((CHUNK|BUCKET|WINDOW)_BYTES|TCP_STREAMS)$/.test(e[0]) && e[1] !== undefined,
     ),
   );
   const r = await runAllReduceBench({ workers, mb, iters, plane, env, dtype: dtype as GradientDtype });

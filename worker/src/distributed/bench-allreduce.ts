@@ -27,7 +27,7 @@ export interface AllReduceBenchOptions {
   plane?: DataPlane;
   /** Element type on the wire (bfloat16: half the bytes, float32 accumulation); default float32. */
   dtype?: GradientDtype;
-  /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES). */
+  /** Extra JCL_* settings for the workers (JCL_CHUNK_BYTES, JCL_WINDOW_BYTES, JCL_BUCKET_BYTES, JCL_TCP_STREAMS). */
   env?: Readonly<Record<string, string>>;
 }
 

@@ -252,6 +252,7 @@ async function startRing(
       const tcp = new TcpTransport({
         ...common,
         peers: res.peers.map((p) => p.dataAddress),
+        streams: cfg.tcpStreams,
         dialFrom: [ringNeighbours(cfg.rank, cfg.worldSize).prev],
       });
       listener.attach(tcp);

@@ -60,6 +60,14 @@ describe('parseDistEnv', () => {
     ]);
   });
 
+  it('reads JCL_TCP_STREAMS and refuses a count outside [1, 16], naming the value', () => {
+    const base = { JCL_RANK: '0', JCL_WORLD_SIZE: '2', JCL_COORDINATOR: 'a:1', JCL_TOKEN: 't' };
+    expect(parseDistEnv({ ...base, JCL_TCP_STREAMS: '3' }).tcpStreams).toBe(3);
+    expect(() => parseDistEnv({ ...base, JCL_TCP_STREAMS: '17' })).toThrow(
+      'JCL_TCP_STREAMS: expected an integer in [1, 16], got "17"',
+    );
+  });
+
   it('refuses a rank outside the world', () => {
     expect(() =>
       parseDistEnv({ JCL_RANK: '3', JCL_WORLD_SIZE: '3', JCL_COORDINATOR: 'a:1', JCL_TOKEN: 't' }),

@@ -29,6 +29,11 @@ export interface DistConfig {
   dataPlane: DataPlane;
   /** Port of the raw TCP data plane; 0 picks a free one. */
   dataPort: number;
+  /**
+   * Connections per directed pair on the TCP data plane (frames round-robin over them). Default 1: on the
+   * 2-core bench machine 2 and 4 streams were not faster (docs/BENCHMARKS.md, "Scale out", session 7).
+   */
+  tcpStreams: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -50,7 +55,11 @@ export const DIST_DEFAULTS = Object.freeze({
   windowBytes: 16 << 20,
   dataPlane: 'tcp' as DataPlane,
   dataPort: 29502,
+  tcpStreams: 1,
 });
+
+/** Upper bound of JCL_TCP_STREAMS. */
+export const MAX_TCP_STREAMS = 16;
 
 /** Parse and validate the JCL_* variables; throws JclError('invalid_config') listing every problem. */
 export function parseDistEnv(env: Env): DistConfig {
@@ -113,6 +122,7 @@ export function parseDistEnv(env: Env): DistConfig {
     windowBytes: int('JCL_WINDOW_BYTES', DIST_DEFAULTS.windowBytes, 65535, 2 ** 31 - 1),
     dataPlane: DIST_DEFAULTS.dataPlane,
     dataPort: int('JCL_DATA_PORT', DIST_DEFAULTS.dataPort, 0, 65535),
+    tcpStreams: int('JCL_TCP_STREAMS', DIST_DEFAULTS.tcpStreams, 1, MAX_TCP_STREAMS),
   };
   const plane = env.JCL_DATA_PLANE || DIST_DEFAULTS.dataPlane;
   if (isDataPlane(plane)) cfg.dataPlane = plane;

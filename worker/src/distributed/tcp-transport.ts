@@ -13,6 +13,11 @@
  * Fault model as in grpc-transport.ts: a closed connection fails at once, silence or a stalled send after
  * `peerTimeoutMs`, TCP keepalive in between; errors are JclError('peer_lost') naming rank and address.
  * A sender whose receiver never dials fails its sends after `peerTimeoutMs` the same way.
+ *
+ * `streams` connections per directed pair (JCL_TCP_STREAMS): frame i goes on stream i % streams and the
+ * receiver takes them back in that order. One connection holds at most the kernel's send buffer in flight
+ * (net.ipv4.tcp_wmem max, 4 MiB on the bench machine); several keep more of a bucket in the kernel where a
+ * link needs it. On 2 loopback workers they were not faster (docs/BENCHMARKS.md, session 7): default 1.
  */
 import net from 'node:net';
 import { EXIT_CODES, JclError, type JclErrorCode } from '../util/errors.ts';
@@ -29,10 +34,11 @@ import { confirmTlsRefusal, dialDataSocket } from './data-dial.ts';
 import { tlsMisconfigured } from './tls-errors.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
 import type { DistLogger } from './log.ts';
+import { DIST_DEFAULTS, MAX_TCP_STREAMS } from './dist-config.ts';
 import { Mailbox } from './mailbox.ts';
 import { MessageReader, messagePrefix } from './message-reader.ts';
 import type { Frame, Transport } from './transport.ts';
-import { frameWireBytes, MAX_CONTROL_MESSAGE_BYTES, messageType, type WireFrame } from './wire.ts';
+import { frameWireBytes, MAX_CONTROL_MESSAGE_BYTES, messageType, payloadOf, type WireFrame } from './wire.ts';
 
 const HelloType = messageType('DataHello');
 const FrameType = messageType('Frame');
@@ -54,6 +60,8 @@ export interface TcpTransportOptions {
   tls?: TlsMaterial;
   peerTimeoutMs: number;
   chunkBytes: number;
+  /** Connections per directed pair, the same on every rank; default DIST_DEFAULTS.tcpStreams. */
+  streams?: number;
   /**
    * Ranks to dial at once rather than on the first receive (the ring predecessor: dialling it early also
    * gives it the connection on which its abort reaches this rank).
@@ -62,10 +70,14 @@ export interface TcpTransportOptions {
   log: DistLogger;
 }
 
-/** A connection this rank sends on: the receiver dialled it. */
+/** The connections this rank sends on to one peer: the receiver dialled them. */
 interface Outbound {
-  sock: net.Socket | null;
-  /** Resolves once the receiver has dialled and been accepted; rejects after peerTimeoutMs without. */
+  /** One per stream; null until the receiver has dialled it. */
+  socks: (net.Socket | null)[];
+  attached: number;
+  /** Frames sent so far: the next one goes on stream `sent % streams`. */
+  sent: number;
+  /** Resolves once the receiver has dialled every stream and been accepted; rejects after peerTimeoutMs. */
   ready: Promise<void>;
   connected: () => void;
   refused: (err: JclError) => void;
@@ -82,7 +94,10 @@ export class TcpTransport implements Transport {
   /** Message buffers handed out by the last recv from each peer, and ones free for reuse. */
   private readonly lent = new Map<number, Buffer>();
   private readonly pool: Buffer[] = [];
-  private readonly inbound = new Map<number, net.Socket>();
+  private readonly inbound = new Map<number, net.Socket[]>();
+  /** Data frames that arrived on a stream ahead of their turn, per peer and stream. */
+  private readonly early = new Map<number, { next: number; held: Frame[][] }>();
+  private readonly streams: number;
   private readonly outbound = new Map<number, Outbound>();
   private readonly checkToken: (presented: string) => boolean;
   private readonly watchdog: NodeJS.Timeout;
@@ -92,6 +107,11 @@ export class TcpTransport implements Transport {
     this.rank = o.rank;
     this.worldSize = o.peers.length;
     this.checkToken = createSecretChecker(o.token);
+    this.streams = o.streams ?? DIST_DEFAULTS.tcpStreams;
+    if (!Number.isInteger(this.streams) || this.streams < 1 || this.streams > MAX_TCP_STREAMS)
+      throw new RangeError(
+        `TcpTransport: streams must be an integer in [1, ${MAX_TCP_STREAMS}], got ${o.streams}`,
+      );
     this.watchdog = setInterval(() => this.checkProgress(), Math.max(100, Math.floor(o.peerTimeoutMs / 4)));
     this.watchdog.unref();
     for (const peer of o.dialFrom ?? []) this.dial(peer);
@@ -108,7 +128,7 @@ export class TcpTransport implements Transport {
     let to = -1;
     const onHello = (m: Buffer): void => {
       if (to >= 0) throw new RangeError('a receiver sends nothing after its hello');
-      let hello: { fromRank: number; sessionId: string; token: string };
+      let hello: { fromRank: number; sessionId: string; token: string; stream: number; streams: number };
       try {
         hello = HelloType.toObject(HelloType.decode(m), { defaults: true }) as typeof hello;
       } catch (err) {
@@ -122,12 +142,22 @@ export class TcpTransport implements Transport {
           `session ${hello.sessionId} is not ${this.o.sessionId}`,
         );
       const r = hello.fromRank;
-      const taken = this.outbound.get(r)?.sock != null;
+      const streams = hello.streams || 1;
+      if (streams !== this.streams)
+        throw new RefusalError(
+          'bad_hello',
+          'stream count mismatch',
+          `streams ${streams}, this rank uses ${this.streams}`,
+        );
+      const stream = hello.stream;
+      if (stream >= streams)
+        throw new RefusalError('bad_hello', 'bad stream', `stream ${stream} is not below ${streams}`);
+      const taken = this.outbound.get(r)?.socks[stream] != null;
       if (!Number.isInteger(r) || r < 0 || r >= this.worldSize || r === this.rank || taken) {
         throw new RefusalError(
           'bad_hello',
           'bad from_rank',
-          `from_rank ${r} is not another rank without a connection`,
+          `from_rank ${r} is not another rank without a connection on stream ${stream}`,
         );
       }
       const identity = rankCertificateProblem(this.o.tls, peerCertificateOf(sock), r);
@@ -140,7 +170,7 @@ export class TcpTransport implements Transport {
       guard.authenticated(sock);
       to = r;
       sock.write(Buffer.from([ACCEPTED]));
-      this.attachOutbound(r, sock);
+      this.attachOutbound(r, stream, sock);
     };
     sock.on('data', (chunk: Buffer) => {
       try {
@@ -164,11 +194,13 @@ export class TcpTransport implements Transport {
     const out = this.outboundTo(peer);
     if (out.failure !== null) return Promise.reject(out.failure);
     if (out.pending++ === 0) out.lastProgressMs = Date.now();
-    // Sends chain on `ready` in call order, so frames keep their order on the connection.
+    // Sends chain on `ready` in call order, so frames keep their order on each connection; the stream is
+    // chosen now, in call order, as the receiver expects.
+    const stream = out.sent++ % this.streams;
     return out.ready.then(
       () =>
         new Promise<void>((resolve, reject) => {
-          const sock = out.sock;
+          const sock = out.socks[stream];
           if (out.failure !== null || sock === null)
             return reject(out.failure ?? this.lost(peer, 'no connection'));
           const p = frame.payload;
@@ -214,8 +246,9 @@ export class TcpTransport implements Transport {
   abort(reason: JclError): void {
     const body = FrameType.encode({ abort: { code: reason.code, message: reason.message } }).finish();
     for (const out of this.outbound.values()) {
-      if (out.failure === null && out.sock !== null)
-        endSoon(out.sock, Buffer.concat([messagePrefix(body.length), body]));
+      if (out.failure !== null) continue;
+      for (const sock of out.socks)
+        if (sock !== null) endSoon(sock, Buffer.concat([messagePrefix(body.length), body]));
     }
     for (const box of this.inbox.values()) box.fail(reason);
     void this.close();
@@ -229,14 +262,21 @@ export class TcpTransport implements Transport {
       clearTimeout(out.timer);
       out.failure ??= new JclError('internal', `rank ${this.rank}: transport closed`);
       out.refused(out.failure);
-      if (out.sock !== null) endSoon(out.sock); // after the queued writes
+      for (const sock of out.socks) if (sock !== null) endSoon(sock); // after the queued writes
     }
-    for (const s of this.inbound.values()) s.destroy();
+    for (const socks of this.inbound.values()) for (const s of socks) s.destroy();
   }
 
-  /** Dial `peer` to receive from it: hello, verdict, then its frames into the mailbox. */
+  /** Dial `peer` to receive from it, once per stream: hello, verdict, then its frames into the mailbox. */
   private dial(peer: number): void {
     if (this.inbound.has(peer)) return;
+    const socks: net.Socket[] = [];
+    this.inbound.set(peer, socks);
+    this.early.set(peer, { next: 0, held: Array.from({ length: this.streams }, () => []) });
+    for (let s = 0; s < this.streams; s++) socks.push(this.dialStream(peer, s));
+  }
+
+  private dialStream(peer: number, stream: number): net.Socket {
     const reader = new MessageReader(frameWireBytes(this.o.chunkBytes), (bytes) => this.allocate(bytes));
     let verdict: number | null = null;
     const onBytes = (bytes: Buffer): void => {
@@ -248,7 +288,7 @@ export class TcpTransport implements Transport {
         if (verdict !== ACCEPTED) {
           const err = new JclError(
             'unauthenticated',
-            `${this.describe(peer)} refused the data connection (token or session)`,
+            `${this.describe(peer)} refused the data connection (token, session or JCL_TCP_STREAMS)`,
           );
           this.mailbox(peer).fail(err);
           sock.destroy();
@@ -257,7 +297,7 @@ export class TcpTransport implements Transport {
       }
       if (rest.length > 0) {
         try {
-          reader.push(rest, (body) => this.onFrame(peer, sock, body));
+          reader.push(rest, (body) => this.onFrame(peer, stream, sock, body));
         } catch (err) {
           this.protocolError(peer, sock, err);
         }
@@ -276,14 +316,13 @@ export class TcpTransport implements Transport {
         got: (n) => {
           if (verdict === null) return onBytes(verdictByte.subarray(0, n));
           try {
-            reader.commit(n, (body) => this.onFrame(peer, sock, body));
+            reader.commit(n, (body) => this.onFrame(peer, stream, sock, body));
           } catch (err) {
             this.protocolError(peer, sock, err);
           }
         },
       },
     );
-    this.inbound.set(peer, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, Math.max(1_000, Math.floor(this.o.peerTimeoutMs / 3)));
     const timer = setTimeout(() => {
@@ -296,6 +335,8 @@ export class TcpTransport implements Transport {
         fromRank: this.rank,
         sessionId: this.o.sessionId,
         token: this.o.token,
+        stream,
+        streams: this.streams,
       }).finish();
       sock.write(Buffer.concat([messagePrefix(hello.length), hello]));
     });
@@ -322,9 +363,10 @@ export class TcpTransport implements Transport {
       const why = verdict === null ? 'connection closed during the handshake' : 'connection closed';
       this.mailbox(peer).fail(tlsError ?? this.lost(peer, failure ? `${why} (${failure.message})` : why));
     });
+    return sock;
   }
 
-  private onFrame(from: number, sock: net.Socket, body: Buffer): void {
+  private onFrame(from: number, stream: number, sock: net.Socket, body: Buffer): void {
     let f: WireFrame;
     try {
       f = FrameType.decode(body) as unknown as WireFrame;
@@ -337,12 +379,28 @@ export class TcpTransport implements Transport {
       this.mailbox(from).fail(new JclError(code, `${this.describe(from)} aborted: ${f.abort.message}`));
       return;
     }
-    this.mailbox(from).push({
+    this.deliver(from, stream, {
       opId: f.opId ?? 0,
       step: f.step ?? 0,
       chunk: f.chunk ?? 0,
-      payload: f.payload ?? new Uint8Array(0),
+      payload: payloadOf(f),
     });
+  }
+
+  /** Into the mailbox in the sender's order: frame i came on stream i % streams. */
+  private deliver(from: number, stream: number, frame: Frame): void {
+    const order = this.early.get(from)!;
+    if (stream !== order.next) {
+      order.held[stream].push(frame);
+      return;
+    }
+    const box = this.mailbox(from);
+    box.push(frame);
+    order.next = (order.next + 1) % this.streams;
+    for (let f = order.held[order.next].shift(); f !== undefined; f = order.held[order.next].shift()) {
+      box.push(f);
+      order.next = (order.next + 1) % this.streams;
+    }
   }
 
   private protocolError(from: number, sock: net.Socket, err: unknown): void {
@@ -357,7 +415,9 @@ export class TcpTransport implements Transport {
     const existing = this.outbound.get(peer);
     if (existing !== undefined) return existing;
     const out: Outbound = {
-      sock: null,
+      socks: Array.from({ length: this.streams }, () => null),
+      attached: 0,
+      sent: 0,
       ready: Promise.resolve(),
       connected: () => {},
       refused: () => {},
@@ -379,11 +439,12 @@ export class TcpTransport implements Transport {
     return out;
   }
 
-  private attachOutbound(peer: number, sock: net.Socket): void {
+  private attachOutbound(peer: number, stream: number, sock: net.Socket): void {
     const out = this.outboundTo(peer);
-    clearTimeout(out.timer);
-    out.sock = sock;
+    out.socks[stream] = sock;
     out.lastProgressMs = Date.now();
+    if (++out.attached < this.streams) return;
+    clearTimeout(out.timer);
     out.connected();
   }
 
@@ -395,7 +456,7 @@ export class TcpTransport implements Transport {
     out.refused(err); // sends still waiting for the receiver to dial fail now
     if (!this.closing && out.pending > 0)
       this.o.log.warn({ peer, address: this.o.peers[peer], reason: err.message }, `lost rank ${peer}`);
-    out.sock?.destroy();
+    for (const sock of out.socks) sock?.destroy();
   }
 
   private checkProgress(): void {
@@ -403,13 +464,14 @@ export class TcpTransport implements Transport {
     // Blocked on an upstream peer: tell our downstream we are alive and waiting (proto Frame.waiting).
     if (!this.closing && [...this.inbox.values()].some((b) => b.blocked)) {
       for (const out of this.outbound.values()) {
-        if (out.sock !== null && out.failure === null) out.sock.write(WAITING_MESSAGE);
+        if (out.failure !== null) continue;
+        for (const sock of out.socks) sock?.write(WAITING_MESSAGE);
       }
     }
     for (const [peer, out] of this.outbound) {
       if (
         out.failure === null &&
-        out.sock !== null &&
+        out.attached === this.streams &&
         out.pending > 0 &&
         now - out.lastProgressMs > this.o.peerTimeoutMs
       ) {

@@ -151,7 +151,7 @@ function frameMethod(maxFrameBytes: number): MethodDefinition<SubscribeRequest, 
       }
       const m = frameType.decode(buf) as unknown as WireFrame;
       return {
-        payload: m.payload ?? new Uint8Array(0),
+        payload: payloadOf(m),
         opId: m.opId ?? 0,
         step: m.step ?? 0,
         chunk: m.chunk ?? 0,
@@ -187,4 +187,12 @@ export const StatusService = {
 /** Bytes a frame with `payloadBytes` of payload takes on the wire, with room for the header fields. */
 export function frameWireBytes(payloadBytes: number): number {
   return payloadBytes + 64;
+}
+
+/**
+ * The payload of a decoded frame as bytes: protobufjs gives an empty bytes field its default, a plain `[]`,
+ * which has no byteLength.
+ */
+export function payloadOf(m: WireFrame): Uint8Array {
+  return m.payload instanceof Uint8Array ? m.payload : new Uint8Array(0);
 }
