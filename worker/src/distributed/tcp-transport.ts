@@ -30,6 +30,8 @@ import {
   type TlsMaterial,
 } from './auth.ts';
 import { endSoon, RefusalError, type ConnectionGuard } from './connection-guard.ts';
+import { acceptDataHello, encodeDataHello } from './data-hello.ts';
+import { StreamOrder } from './stream-order.ts';
 import { confirmTlsRefusal, dialDataSocket } from './data-dial.ts';
 import { tlsMisconfigured } from './tls-errors.ts';
 import { encodeFramedDataHeader } from './frame-codec.ts';
@@ -40,7 +42,6 @@ import { MessageReader, messagePrefix } from './message-reader.ts';
 import type { Frame, Transport } from './transport.ts';
 import { frameWireBytes, MAX_CONTROL_MESSAGE_BYTES, messageType, payloadOf, type WireFrame } from './wire.ts';
 
-const HelloType = messageType('DataHello');
 const FrameType = messageType('Frame');
 const ACCEPTED = 1;
 const REFUSED_BYTE = Buffer.from([0]);
@@ -95,8 +96,8 @@ export class TcpTransport implements Transport {
   private readonly lent = new Map<number, Buffer>();
   private readonly pool: Buffer[] = [];
   private readonly inbound = new Map<number, net.Socket[]>();
-  /** Data frames that arrived on a stream ahead of their turn, per peer and stream. */
-  private readonly early = new Map<number, { next: number; held: Frame[][] }>();
+  /** Each peer's frames back in its send order (several streams). */
+  private readonly order = new Map<number, StreamOrder<Frame>>();
   private readonly streams: number;
   private readonly outbound = new Map<number, Outbound>();
   private readonly checkToken: (presented: string) => boolean;
@@ -128,45 +129,15 @@ export class TcpTransport implements Transport {
     let to = -1;
     const onHello = (m: Buffer): void => {
       if (to >= 0) throw new RangeError('a receiver sends nothing after its hello');
-      let hello: { fromRank: number; sessionId: string; token: string; stream: number; streams: number };
-      try {
-        hello = HelloType.toObject(HelloType.decode(m), { defaults: true }) as typeof hello;
-      } catch (err) {
-        throw new RefusalError('bad_hello', 'malformed hello', String(err));
-      }
-      if (!this.checkToken(hello.token)) throw new RefusalError('wrong_token', 'wrong job token');
-      if (hello.sessionId !== this.o.sessionId)
-        throw new RefusalError(
-          'bad_hello',
-          'stale session',
-          `session ${hello.sessionId} is not ${this.o.sessionId}`,
-        );
-      const r = hello.fromRank;
-      const streams = hello.streams || 1;
-      if (streams !== this.streams)
-        throw new RefusalError(
-          'bad_hello',
-          'stream count mismatch',
-          `streams ${streams}, this rank uses ${this.streams}`,
-        );
-      const stream = hello.stream;
-      if (stream >= streams)
-        throw new RefusalError('bad_hello', 'bad stream', `stream ${stream} is not below ${streams}`);
-      const taken = this.outbound.get(r)?.socks[stream] != null;
-      if (!Number.isInteger(r) || r < 0 || r >= this.worldSize || r === this.rank || taken) {
-        throw new RefusalError(
-          'bad_hello',
-          'bad from_rank',
-          `from_rank ${r} is not another rank without a connection on stream ${stream}`,
-        );
-      }
-      const identity = rankCertificateProblem(this.o.tls, peerCertificateOf(sock), r);
-      if (identity)
-        throw new RefusalError(
-          'wrong_rank_certificate',
-          'certificate not issued for the rank in the hello',
-          identity,
-        );
+      const { rank: r, stream } = acceptDataHello(m, {
+        checkToken: this.checkToken,
+        sessionId: this.o.sessionId,
+        rank: this.rank,
+        worldSize: this.worldSize,
+        streams: this.streams,
+        taken: (rank, st) => this.outbound.get(rank)?.socks[st] != null,
+        certificateProblem: (rank) => rankCertificateProblem(this.o.tls, peerCertificateOf(sock), rank),
+      });
       guard.authenticated(sock);
       to = r;
       sock.write(Buffer.from([ACCEPTED]));
@@ -272,7 +243,7 @@ export class TcpTransport implements Transport {
     if (this.inbound.has(peer)) return;
     const socks: net.Socket[] = [];
     this.inbound.set(peer, socks);
-    this.early.set(peer, { next: 0, held: Array.from({ length: this.streams }, () => []) });
+    this.order.set(peer, new StreamOrder<Frame>(this.streams));
     for (let s = 0; s < this.streams; s++) socks.push(this.dialStream(peer, s));
   }
 
@@ -331,13 +302,13 @@ export class TcpTransport implements Transport {
     }, this.o.peerTimeoutMs);
     sock.once(readyEvent, () => {
       secured = readyEvent === 'secureConnect';
-      const hello = HelloType.encode({
+      const hello = encodeDataHello({
         fromRank: this.rank,
         sessionId: this.o.sessionId,
         token: this.o.token,
         stream,
         streams: this.streams,
-      }).finish();
+      });
       sock.write(Buffer.concat([messagePrefix(hello.length), hello]));
     });
     let failure: Error | undefined;
@@ -379,28 +350,14 @@ export class TcpTransport implements Transport {
       this.mailbox(from).fail(new JclError(code, `${this.describe(from)} aborted: ${f.abort.message}`));
       return;
     }
-    this.deliver(from, stream, {
-      opId: f.opId ?? 0,
-      step: f.step ?? 0,
-      chunk: f.chunk ?? 0,
-      payload: payloadOf(f),
-    });
-  }
-
-  /** Into the mailbox in the sender's order: frame i came on stream i % streams. */
-  private deliver(from: number, stream: number, frame: Frame): void {
-    const order = this.early.get(from)!;
-    if (stream !== order.next) {
-      order.held[stream].push(frame);
-      return;
-    }
     const box = this.mailbox(from);
-    box.push(frame);
-    order.next = (order.next + 1) % this.streams;
-    for (let f = order.held[order.next].shift(); f !== undefined; f = order.held[order.next].shift()) {
-      box.push(f);
-      order.next = (order.next + 1) % this.streams;
-    }
+    this.order
+      .get(from)!
+      .accept(
+        stream,
+        { opId: f.opId ?? 0, step: f.step ?? 0, chunk: f.chunk ?? 0, payload: payloadOf(f) },
+        (frame) => box.push(frame),
+      );
   }
 
   private protocolError(from: number, sock: net.Socket, err: unknown): void {
