@@ -23,28 +23,14 @@ main() {
   module_dir="$(cd "$here/../test/controlplane" && pwd)"
   cache_dir="${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator}"
   parallelism="${JCL_BUILD_PARALLELISM:-2}"
-  force=0
-  print_only=0
-  for arg in "$@"; do
-    case "$arg" in
-      --force) force=1 ;;
-      --print-bin-dir) print_only=1 ;;
-      *) echo "controlplane-build: unknown argument '$arg' (expected --force or --print-bin-dir)" >&2; exit 2 ;;
-    esac
-  done
-
-  fail() {
-    echo "controlplane-build: FAILED: $*" >&2
-    exit 1
-  }
+  # shellcheck source=go-cache-env.sh
+  source "$here/go-cache-env.sh"
+  build_args controlplane-build --print-bin-dir "$@"
 
   # Versions come from go.mod so there is one place to bump them.
-  k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-  etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-  [[ -n "$k8s_version" ]] || fail "could not read the k8s.io/kubernetes version from $module_dir/go.mod"
-  [[ -n "$etcd_version" ]] || fail "could not read the go.etcd.io/etcd/server/v3 version from $module_dir/go.mod"
-  helm_version="$(awk '$1 == "helm.sh/helm/v3" && $2 ~ /^v/ {print $2; exit}' "$module_dir/helm/go.mod")"
-  [[ -n "$helm_version" ]] || fail "could not read the helm.sh/helm/v3 version from $module_dir/helm/go.mod"
+  k8s_version="$(module_version "$module_dir/go.mod" k8s.io/kubernetes)"
+  etcd_version="$(module_version "$module_dir/go.mod" go.etcd.io/etcd/server/v3)"
+  helm_version="$(module_version "$module_dir/helm/go.mod" helm.sh/helm/v3)"
   sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
   key="k8s-${k8s_version}-etcd-${etcd_version}-${sum_hash}"
   bin_dir="$cache_dir/bin/$key"
@@ -74,8 +60,6 @@ main() {
     exit 0
   fi
 
-  # shellcheck source=go-cache-env.sh
-  source "$here/go-cache-env.sh"
   use_go_cache "$cache_dir"
   require_go 24 "k8s.io/kubernetes $k8s_version" fail
   mkdir -p "$bin_dir"

@@ -1,5 +1,38 @@
-# Sourced by the Go build scripts (controlplane-build.sh, seaweedfs-build.sh, kueue-build.sh): one Go environment, so every
-# build shares the module and build caches under $1 (the JCL cache dir) and produces static binaries.
+# Sourced by the Go build scripts (controlplane-build.sh, seaweedfs-build.sh, kueue-build.sh): their common
+# command line, failure message and go.mod version lookup, and one Go environment, so every build shares the
+# module and build caches under the JCL cache dir and produces static binaries.
+
+# build_args <script name> <print flag> "$@": sets force and print_only (0/1); exits 2 on anything else.
+build_args() {
+  build_name="$1"
+  local print_flag="$2" arg
+  shift 2
+  force=0
+  print_only=0
+  for arg in "$@"; do
+    case "$arg" in
+      --force) force=1 ;;
+      "$print_flag") print_only=1 ;;
+      *) echo "$build_name: unknown argument '$arg' (expected --force or $print_flag)" >&2; exit 2 ;;
+    esac
+  done
+}
+
+# fail <message>: the script's failure line (named by build_args), exit 1.
+fail() {
+  echo "${build_name:-build}: FAILED: $*" >&2
+  exit 1
+}
+
+# module_version <go.mod> <module path>: the version that go.mod requires; fails naming both when absent.
+module_version() {
+  local v
+  v="$(awk -v m="$2" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$1")"
+  [[ -n "$v" ]] || fail "could not read the $2 version from $1"
+  echo "$v"
+}
+
+# use_go_cache <JCL cache dir>
 use_go_cache() {
   export GOPATH="$1/go"
   export GOMODCACHE="$1/go/mod"

@@ -23,23 +23,11 @@ main() {
   module_dir="$(cd "$here/../test/controlplane/kueue" && pwd)"
   cache_dir="${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator}"
   parallelism="${JCL_BUILD_PARALLELISM:-2}"
-  force=0
-  print_only=0
-  for arg in "$@"; do
-    case "$arg" in
-      --force) force=1 ;;
-      --print-bin-dir) print_only=1 ;;
-      *) echo "kueue-build: unknown argument '$arg' (expected --force or --print-bin-dir)" >&2; exit 2 ;;
-    esac
-  done
+  # shellcheck source=go-cache-env.sh
+  source "$here/go-cache-env.sh"
+  build_args kueue-build --print-bin-dir "$@"
 
-  fail() {
-    echo "kueue-build: FAILED: $*" >&2
-    exit 1
-  }
-
-  kueue_version="$(awk '$1 == "sigs.k8s.io/kueue" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-  [[ -n "$kueue_version" ]] || fail "could not read the sigs.k8s.io/kueue version from $module_dir/go.mod"
+  kueue_version="$(module_version "$module_dir/go.mod" sigs.k8s.io/kueue)"
   sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" "$module_dir"/*.patch | sha256sum | cut -c1-12)"
   bin_dir="$cache_dir/bin/kueue-${kueue_version}-${sum_hash}"
 
@@ -53,8 +41,6 @@ main() {
     exit 0
   fi
 
-  # shellcheck source=go-cache-env.sh
-  source "$here/go-cache-env.sh"
   use_go_cache "$cache_dir"
   require_go 25 "sigs.k8s.io/kueue $kueue_version" fail
   mkdir -p "$bin_dir"

@@ -17,32 +17,23 @@ main() {
   module_dir="$(cd "$here/../test/controlplane/seaweedfs" && pwd)"
   cache_dir="${JCL_CACHE_DIR:-$HOME/.cache/jcl-operator}"
   parallelism="${JCL_BUILD_PARALLELISM:-2}"
-  mode="${1:-build}"
-  [[ $# -le 1 && "$mode" =~ ^(build|--force|--print-bin)$ ]] || {
-    echo "seaweedfs-build: unknown arguments '$*' (expected nothing, --force or --print-bin)" >&2
-    exit 2
-  }
-  fail() {
-    echo "seaweedfs-build: FAILED: $*" >&2
-    exit 1
-  }
+  # shellcheck source=go-cache-env.sh
+  source "$here/go-cache-env.sh"
+  build_args seaweedfs-build --print-bin "$@"
 
-  version="$(awk '$1 == "github.com/seaweedfs/seaweedfs" && $2 ~ /^v/ {print $2; exit}' "$module_dir/go.mod")"
-  [[ -n "$version" ]] || fail "could not read the github.com/seaweedfs/seaweedfs version from $module_dir/go.mod"
+  version="$(module_version "$module_dir/go.mod" github.com/seaweedfs/seaweedfs)"
   sum_hash="$(cat "$module_dir/go.mod" "$module_dir/go.sum" | sha256sum | cut -c1-12)"
   bin_dir="$cache_dir/bin/seaweedfs-${version}-${sum_hash}"
-  if [[ "$mode" == --print-bin ]]; then
+  if [[ "$print_only" == 1 ]]; then
     echo "$bin_dir/weed"
     exit 0
   fi
-  if [[ "$mode" != --force && -x "$bin_dir/weed" ]]; then
+  if [[ "$force" == 0 && -x "$bin_dir/weed" ]]; then
     echo "seaweedfs-build: up to date: $bin_dir/weed ($version)"
     exit 0
   fi
   command -v go >/dev/null 2>&1 || fail "go is not on PATH (SeaweedFS $version needs the Go of its go.mod)"
 
-  # shellcheck source=go-cache-env.sh
-  source "$here/go-cache-env.sh"
   use_go_cache "$cache_dir"
   mkdir -p "$bin_dir"
 
