@@ -146,31 +146,41 @@ const readWorkload = (name: string) =>
     name,
   }) as Promise<Workload>;
 const wlCondition = (w: Workload, type: string) => w.status?.conditions?.find((c) => c.type === type);
+/** Polls the job's Workload until `ok` holds; `ok` sees null while Kueue has none (404). */
+const workloadWhen = (
+  name: string,
+  description: string,
+  ok: (w: Workload | null) => boolean,
+  timeoutMs = 120_000,
+) =>
+  pollUntil(
+    async () => {
+      const w = await readWorkload(name).catch((err: { code?: number }) =>
+        err.code === 404 ? null : undefined,
+      );
+      return w !== undefined && ok(w) ? { workload: w } : undefined;
+    },
+    { timeoutMs, description, diagnose: env.diagnose },
+  );
 
 describe('gang admission by real Kueue', () => {
   it('a job over the free quota waits with nothing admitted, then runs when quota frees, and finishes', async () => {
     const policy = { provider: 'kueue', queue: 'gpu' };
     await env.jobs.create('first', gangSpec(4, policy, { FAKE_EXIT_AFTER_MS: '8000' }));
-    const firstAdmitted = await pollUntil(
-      async () => {
-        const w = await readWorkload('first').catch(() => undefined);
-        return w && wlCondition(w, 'Admitted')?.status === 'True' ? w : undefined;
-      },
-      { timeoutMs: 120_000, description: 'Kueue admits first', diagnose: env.diagnose },
+    const { workload: firstAdmitted } = await workloadWhen(
+      'first',
+      'Kueue admits first',
+      (w) => w !== null && wlCondition(w, 'Admitted')?.status === 'True',
     );
-    expect(wlCondition(firstAdmitted, 'QuotaReserved')?.status).toBe('True');
+    expect(wlCondition(firstAdmitted!, 'QuotaReserved')?.status).toBe('True');
 
     await env.jobs.create('second', gangSpec(4, policy, { FAKE_EXIT_AFTER_MS: '2000' }));
     // Kueue's word: the Workload of the group has no quota reserved, and says which resource is short.
-    const pending = await pollUntil(
-      async () => {
-        const w = await readWorkload('second').catch(() => undefined);
-        const c = w && wlCondition(w, 'QuotaReserved');
-        return c?.status === 'False' && /insufficient/i.test(c.message ?? '') ? w : undefined;
-      },
-      { timeoutMs: 120_000, description: 'Workload second pending on quota', diagnose: env.diagnose },
-    );
-    expect(wlCondition(pending, 'QuotaReserved')?.message).toMatch(
+    const { workload: pending } = await workloadWhen('second', 'Workload second pending on quota', (w) => {
+      const c = w && wlCondition(w, 'QuotaReserved');
+      return c?.status === 'False' && /insufficient/i.test(c.message ?? '');
+    });
+    expect(wlCondition(pending!, 'QuotaReserved')?.message).toMatch(
       /insufficient unused quota for nvidia\.com\/gpu/,
     );
     // The job's word: Unschedulable, because every worker is still gated by Kueue.
@@ -253,15 +263,11 @@ describe('gang admission by real Kueue', () => {
     // the deleted pods go and finalizes the Workload while the failed job still exists. Without the
     // annotation the Workload waited for replacement pods at the head of the StrictFIFO queue, and the
     // next test's job was never admitted.
-    await pollUntil(
-      async () => {
-        const gone = await readWorkload('tight').then(
-          (wl) => wlCondition(wl, 'Finished')?.status === 'True',
-          (err: { code?: number }) => err.code === 404,
-        );
-        return gone ? true : undefined;
-      },
-      { timeoutMs: 90_000, description: 'Workload tight finalized', diagnose: env.diagnose },
+    await workloadWhen(
+      'tight',
+      'Workload tight finalized',
+      (w) => w === null || wlCondition(w, 'Finished')?.status === 'True',
+      90_000,
     );
     expect((await env.jobs.get('tight')).status?.phase).toBe('Failed');
     await env.deleteJob('tight');
