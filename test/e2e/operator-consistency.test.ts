@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoreV1Api, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../harness/control-plane.ts';
 import { GROUP, PLURAL, VERSION } from '../../operator/src/api/constants.ts';
 import type { JCLTrainingJob } from '../../operator/src/api/status-schema.ts';
@@ -17,11 +17,7 @@ import { fakeSpec } from './support/fake-worker.ts';
 import { useOperatorEnvironment } from './support/operator-env.ts';
 
 const env = useOperatorEnvironment('jcl-consistent', ['--poll-interval-ms', '500']);
-const core = env.plane.kubeConfig.makeApiClient(CoreV1Api);
-const waitFor = (name: string, what: string, done: (j: JCLTrainingJob) => boolean, timeoutMs = 90_000) =>
-  env.jobs.waitFor(name, what, done, timeoutMs, env.diagnose);
-const eventsOf = async (name: string) =>
-  (await core.listNamespacedEvent({ namespace: env.ns, fieldSelector: `involvedObject.name=${name}` })).items;
+const { waitFor, eventsOf } = env;
 const stepper = (knobs: Record<string, string>) => {
   const spec = fakeSpec({ checkpoints: { claimName: 'ckpt' } }, knobs);
   spec.template.command = ['node', path.join(REPO_ROOT, 'test/e2e/support/status-stepper.mjs')];

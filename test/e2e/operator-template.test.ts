@@ -17,7 +17,7 @@ const env = useOperatorEnvironment('jcl-template', ['--poll-interval-ms', '1000'
 const kc = env.plane.kubeConfig;
 const core = kc.makeApiClient(CoreV1Api);
 const waitFor = (name: string, what: string, done: (j: JCLTrainingJob) => boolean, timeoutMs = 120_000) =>
-  env.jobs.waitFor(name, what, done, timeoutMs, env.diagnose);
+  env.waitFor(name, what, done, timeoutMs);
 const condition = (j: JCLTrainingJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
 // Cluster-scoped objects the template names; unique per run, removed after.
 const suffix = Date.now().toString(36);

@@ -17,11 +17,8 @@ import { useOperatorEnvironment } from './support/operator-env.ts';
 // A short stall timeout: quiet watches (services, batch jobs) are relisted several times during the file.
 const env = useOperatorEnvironment('jcl-truth', ['--poll-interval-ms', '1000', '--watch-stall-ms', '4000']);
 const core = env.plane.kubeConfig.makeApiClient(CoreV1Api);
-const waitFor = (name: string, what: string, done: (j: JCLTrainingJob) => boolean, timeoutMs = 90_000) =>
-  env.jobs.waitFor(name, what, done, timeoutMs, env.diagnose);
+const { waitFor, eventsOf } = env;
 const condition = (j: JCLTrainingJob, type: string) => j.status?.conditions?.find((c) => c.type === type);
-const eventsOf = async (name: string) =>
-  (await core.listNamespacedEvent({ namespace: env.ns, fieldSelector: `involvedObject.name=${name}` })).items;
 const claim = { checkpoints: { claimName: 'ckpt' } };
 
 describe('what the status and Events say', () => {

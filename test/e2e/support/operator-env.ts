@@ -11,6 +11,8 @@ import { createTestNamespace, deleteTestNamespace, useControlPlane } from '../..
 import { NodeHarness } from '../../harness/node-harness.ts';
 import { createServiceAccountIdentity } from '../../harness/restricted-identity.ts';
 import { tailFile } from '../../harness/managed-process.ts';
+import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
+import type { JCLTrainingJob } from '../../../operator/src/api/status-schema.ts';
 import {
   installCrd,
   Jobs,
@@ -27,6 +29,15 @@ export interface OperatorEnvironment {
   jobs: Jobs;
   /** The operator's and the node's log tails, for timeout diagnostics. */
   diagnose(): string;
+  /** Polls job `name` until `done` holds (default 90 s), diagnosing a timeout with {@link diagnose}. */
+  waitFor(
+    name: string,
+    what: string,
+    done: (j: JCLTrainingJob) => boolean,
+    timeoutMs?: number,
+  ): Promise<JCLTrainingJob>;
+  /** The Events about the object `name` in the namespace. */
+  eventsOf(name: string): Promise<CoreV1Event[]>;
 }
 
 /** `operatorArgs` come after `--namespaces <ns>`. */
@@ -35,6 +46,14 @@ export function useOperatorEnvironment(prefix: string, operatorArgs: string[]): 
   const env = { plane } as OperatorEnvironment;
   env.diagnose = () =>
     `--- operator ---\n${tailFile(env.operator?.logFile ?? '', 30)}\n--- node ---\n${tailFile(env.node?.logFile ?? '', 20)}`;
+  env.waitFor = (name, what, done, timeoutMs = 90_000) =>
+    env.jobs.waitFor(name, what, done, timeoutMs, env.diagnose);
+  env.eventsOf = async (name) =>
+    (
+      await plane.kubeConfig
+        .makeApiClient(CoreV1Api)
+        .listNamespacedEvent({ namespace: env.ns, fieldSelector: `involvedObject.name=${name}` })
+    ).items;
   beforeAll(async () => {
     const kc = plane.kubeConfig;
     await installCrd(kc, plane.kubeconfigPath);
